@@ -1,0 +1,26 @@
+// npm run build: compiles the server and everything it serves into one executable, dist/auditor.
+// Reproducible: the same commit gives the same bytes from any clone directory (see
+// scripts/verify-build.ts). The output name is embedded in the binary, so it stays fixed.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { sha256File } from "../src/self-digest.ts";
+
+export const BINARY_PATH = "dist/auditor";
+
+export async function buildBinary(root: string): Promise<{ path: string; sha256: string }> {
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "--compile", "--outfile", BINARY_PATH], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`bun build failed (exit ${code}):\n${stdout}${stderr}`);
+  const path = join(root, BINARY_PATH);
+  return { path, sha256: await sha256File(path) };
+}
+
+if (import.meta.main) {
+  const { path, sha256 } = await buildBinary(process.cwd());
+  console.log(`built ${path}\nsha256 ${sha256}`);
+}

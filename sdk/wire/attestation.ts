@@ -1,0 +1,55 @@
+// The attestation contract (DESIGN "Attestation"), shared by server and clients.
+import { z } from "zod";
+import { sha512 } from "@noble/hashes/sha2";
+import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { utf8 } from "../../src/crypto/encoding.ts";
+
+export const ATTESTATION_DOMAIN = "auditor-attestation-v1:";
+
+/** A verifier's freshness nonce: 1 to 32 bytes as hex (at most 64 characters). */
+export const NonceSchema = z
+  .string()
+  .regex(/^(?:[0-9a-fA-F]{2}){1,32}$/, "must be an even number of hex digits, 2 to 64 characters");
+
+const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
+
+export const TeeDescriptionSchema = z
+  .object({
+    provider: z.enum(["dstack", "dev"]),
+    appId: z.string().nullable(),
+    composeHash: z.string().nullable(),
+    instanceId: z.string().nullable(),
+  })
+  .strict();
+export type TeeDescription = z.infer<typeof TeeDescriptionSchema>;
+
+export const AttestationStatementSchema = z
+  .object({
+    v: z.literal(1),
+    identityKey: Base64Url,
+    invokeKey: Base64Url,
+    kid: z.string().length(16),
+    /** sha256 of the running executable; null when running from source (not a compiled binary). */
+    binarySha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    tee: TeeDescriptionSchema,
+    nonce: NonceSchema.optional(),
+  })
+  .strict();
+export type AttestationStatement = z.infer<typeof AttestationStatementSchema>;
+
+export const AttestationResponseSchema = z
+  .object({
+    statement: AttestationStatementSchema,
+    /** TDX quote as hex, exactly as the dstack guest agent returned it. */
+    quote: z.string().regex(/^[0-9a-f]+$/).optional(),
+    /** The guest agent's event log (a JSON string), for replaying RTMRs. */
+    eventLog: z.string().optional(),
+    attested: z.boolean(),
+  })
+  .strict();
+export type AttestationResponse = z.infer<typeof AttestationResponseSchema>;
+
+/** The 64 bytes a quote's report data must equal for this statement. */
+export function attestationReportData(statement: AttestationStatement): Uint8Array {
+  return sha512(utf8(ATTESTATION_DOMAIN + canonicalJson(statement)));
+}

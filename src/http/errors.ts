@@ -1,0 +1,25 @@
+// One error shape for every endpoint: { error: code, message, issues? }. Never a stack trace.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+
+export interface ApiIssue {
+  path: string;
+  message: string;
+}
+
+export function apiError(c: Context, status: ContentfulStatusCode, code: string, message: string, issues?: ApiIssue[]) {
+  return c.json(issues ? { error: code, message, issues } : { error: code, message }, status);
+}
+
+/** zod issues as `field: message` pairs a person can act on. */
+export function toApiIssues(error: z.ZodError, prefix = ""): ApiIssue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+export function describeIssues(issues: ApiIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+}

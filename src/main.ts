@@ -1,0 +1,61 @@
+// Entry point of the auditor executable.
+import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { createLogger } from "./log.ts";
+import { selfDigest } from "./self-digest.ts";
+import { startServer } from "./server.ts";
+import { createAttestor, createTee, TeeError } from "./tee/index.ts";
+import { VERSION } from "./version.ts";
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    console.log(helpText(VERSION));
+    return 0;
+  }
+  if (argv.includes("--version")) {
+    const digest = await selfDigest();
+    console.log(`auditor ${VERSION}\nsha256 ${digest ?? "none (running from source, not a compiled binary)"}`);
+    return 0;
+  }
+
+  let config;
+  try {
+    config = loadConfig(process.env, argv);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`auditor: ${err.message}`);
+    return 2;
+  }
+  const log = createLogger(config.logLevel);
+
+  let tee;
+  try {
+    tee = await createTee(config);
+  } catch (err) {
+    if (!(err instanceof TeeError)) throw err;
+    log.error("TEE unavailable; refusing to start", { reason: err.message });
+    console.error(`auditor: ${err.message}`);
+    return 1;
+  }
+  const attestor = createAttestor(tee, await selfDigest());
+  const app = createApp({ log, version: VERSION, attestor });
+  const server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log });
+  log.info("listening", {
+    url: server.url,
+    port: server.port,
+    version: VERSION,
+    tee: tee.provider,
+    kid: attestor.statement.kid,
+    binarySha256: attestor.statement.binarySha256,
+  });
+
+  const exitCode = await new Promise<number>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.on(signal, () => void server.shutdown(signal).then(() => resolve(0)));
+    }
+  });
+  return exitCode;
+}
+
+const code = await main(process.argv.slice(2));
+process.exit(code);

@@ -1,0 +1,30 @@
+import type { P256KeyPair } from "../crypto/keys.ts";
+import type { TeeDescription } from "../../sdk/wire/attestation.ts";
+
+export type TeeProvider = TeeDescription["provider"];
+
+export interface TeeQuote {
+  /** Hex-encoded TDX quote. */
+  quote: string;
+  /** The guest agent's event log (JSON text), for RTMR replay. */
+  eventLog: string;
+}
+
+/** What the server needs from the trusted environment. Keys are loaded once at start-up. */
+export interface Tee {
+  readonly provider: TeeProvider;
+  /** P-256 signing key: signs session handshakes; clients pin its public half. */
+  identityKey(): P256KeyPair;
+  /** P-256 ECDH key for sealed invokes. */
+  invokeKey(): P256KeyPair;
+  /** 32-byte AES-256-GCM key for sealed state. */
+  sealingKey(): Uint8Array;
+  /** A hardware quote over at most 64 bytes of report data; null when the provider cannot attest. */
+  quote(reportData: Uint8Array): Promise<TeeQuote | null>;
+  info(): TeeDescription;
+}
+
+/** Raised when the TEE cannot be used; start-up stops with its message. */
+export class TeeError extends Error {
+  override name = "TeeError";
+}

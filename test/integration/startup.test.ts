@@ -1,0 +1,82 @@
+// Start-up: flags, configuration errors, TEE selection failures, structured logs.
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runAuditor, safeJson, startAuditor, tempDir } from "../helpers/auditor-process.ts";
+import { OPTIONS } from "../../src/config.ts";
+
+describe("start-up", () => {
+  test("--help lists every flag and environment variable", async () => {
+    const { stdout, code } = await runAuditor({ args: ["--help"] });
+    expect(code).toBe(0);
+    for (const option of Object.values(OPTIONS)) {
+      expect(stdout).toContain(option.flag);
+      expect(stdout).toContain(option.env);
+    }
+  });
+
+  test("--version prints the version and says there is no digest when run from source", async () => {
+    const { stdout, code } = await runAuditor({ args: ["--version"] });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^auditor \d+\.\d+\.\d+\nsha256 none/);
+  });
+
+  test("a bad value stops start-up and names the variable", async () => {
+    const env = await runAuditor({ env: { PORT: "eighty" } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain("PORT");
+    expect(env.stderr).not.toContain("    at "); // no stack trace
+
+    const flag = await runAuditor({ args: ["--log-level=verbose"] });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("--log-level");
+  });
+
+  test("AUDITOR_TEE=dstack with a missing socket fails loudly, never falls back to dev", async () => {
+    const socket = join(tempDir(), "missing.sock");
+    const { code, stderr, stdout } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket } });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`dstack guest agent socket ${socket} does not exist`);
+    expect(stdout).not.toContain('"msg":"listening"');
+  });
+
+  test("a socket that is not a guest agent fails start-up with a clear message", async () => {
+    const dir = tempDir();
+    const socket = join(dir, "not-an-agent.sock");
+    const listener = Bun.listen({ unix: socket, socket: { data: (s) => void s.end("garbage") } });
+    try {
+      const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket } });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`dstack guest agent at ${socket}: Info failed`);
+    } finally {
+      listener.stop(true);
+    }
+  });
+
+  test("a corrupt dev key file is refused, not silently replaced", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "tee-dev-root.key"), "short");
+    const { code, stderr } = await runAuditor({ dataDir, env: { AUDITOR_TEE: "dev" } });
+    expect(code).toBe(1);
+    expect(stderr).toContain("holds 5 bytes, expected 32");
+  });
+
+  test("logs are JSON lines without query values; errors are JSON without stacks", async () => {
+    const s = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
+    try {
+      const health = await fetch(`${s.url}/healthz`);
+      expect(await health.json()).toMatchObject({ ok: true, tee: "dev", binarySha256: null });
+      expect(health.headers.get("x-content-type-options")).toBe("nosniff");
+      await fetch(`${s.url}/attestation?nonce=5ec2e7`);
+      const missing = await fetch(`${s.url}/no/such/route`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ error: "not_found", message: "no route for GET /no/such/route" });
+    } finally {
+      await s.stop();
+    }
+    for (const line of s.lines) expect(safeJson(line)).toBeDefined();
+    const requests = s.lines.map(safeJson).filter((e) => e?.msg === "request");
+    expect(requests.map((r) => r!.path)).toEqual(["/healthz", "/attestation", "/no/such/route"]);
+    expect(s.lines.join("\n")).not.toContain("5ec2e7");
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, test } from "bun:test";
+import { p256 } from "@noble/curves/p256";
+import { createHash } from "node:crypto";
+import { deriveP256KeyPair, deriveSymmetricKey, keyId } from "../../src/crypto/keys.ts";
+import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
+
+const material = new Uint8Array(32).fill(7);
+
+describe("key derivation", () => {
+  test("is deterministic: same material and label give the same key", () => {
+    expect(deriveP256KeyPair(material, "x")).toEqual(deriveP256KeyPair(material, "x"));
+    expect(deriveSymmetricKey(material, "x")).toEqual(deriveSymmetricKey(material, "x"));
+  });
+
+  test("labels separate keys made from the same material", () => {
+    expect(deriveP256KeyPair(material, "a").privateKey).not.toEqual(deriveP256KeyPair(material, "b").privateKey);
+    expect(deriveSymmetricKey(material, "a")).not.toEqual(deriveSymmetricKey(material, "b"));
+  });
+
+  test("gives valid P-256 scalars whose public key is the SEC1 uncompressed point", () => {
+    for (let i = 0; i < 50; i++) {
+      const pair = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "k");
+      const scalar = BigInt("0x" + Buffer.from(pair.privateKey).toString("hex"));
+      expect(scalar > 0n && scalar < p256.CURVE.n).toBe(true);
+      expect(pair.publicKey.length).toBe(65);
+      expect(pair.publicKey[0]).toBe(4);
+      expect(p256.getPublicKey(pair.privateKey, false)).toEqual(pair.publicKey);
+    }
+  });
+
+  test("the three TEE keys come from distinct paths", async () => {
+    const seen: string[] = [];
+    const keys = await deriveTeeKeys(async (path) => {
+      seen.push(path);
+      return material; // the same material on every path must still give distinct keys
+    });
+    expect(seen.sort()).toEqual(Object.values(KEY_PATHS).sort());
+    expect(keys.identity.privateKey).not.toEqual(keys.invoke.privateKey);
+    expect(keys.sealing.length).toBe(32);
+  });
+
+  test("kid is the first 16 base64url characters of SHA-256(identity key)", () => {
+    const { publicKey } = deriveP256KeyPair(material, "id");
+    const expected = createHash("sha256").update(publicKey).digest("base64url").slice(0, 16);
+    expect(keyId(publicKey)).toBe(expected);
+  });
+});
