@@ -4,13 +4,15 @@ import { z } from "zod";
 
 interface OptionSpec {
   env: string;
-  flag: string;
+  /** Secrets have no flag: command lines are visible to every process on the host. */
+  flag?: string;
   describe: string;
   schema: z.ZodType;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
-const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
+const positiveMs = z.coerce.number().int().min(1);
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, ""));
 
 export const OPTIONS = {
   port: { env: "PORT", flag: "--port", describe: "TCP port to listen on; 0 picks a free one (default 8787)", schema: port.default(8787) },
@@ -19,8 +21,19 @@ export const OPTIONS = {
   tee: { env: "AUDITOR_TEE", flag: "--tee", describe: "TEE provider: dstack | dev (default: dstack when its socket exists, else dev)", schema: z.enum(["dstack", "dev"]).optional() },
   dstackEndpoint: { env: "DSTACK_SIMULATOR_ENDPOINT", flag: "--dstack-endpoint", describe: "dstack guest agent: unix socket path or http(s) URL (default /var/run/dstack.sock)", schema: z.string().min(1).optional() },
   logLevel: { env: "LOG_LEVEL", flag: "--log-level", describe: "debug | info | warn | error (default info)", schema: z.enum(["debug", "info", "warn", "error"]).default("info") },
-  shutdownGraceMs: { env: "AUDITOR_SHUTDOWN_GRACE_MS", flag: "--shutdown-grace-ms", describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)", schema: positiveMs.default(10_000) },
+  shutdownGraceMs: { env: "AUDITOR_SHUTDOWN_GRACE_MS", flag: "--shutdown-grace-ms", describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)", schema: positiveMs.max(3_600_000).default(10_000) },
+  corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call /invoke (\"*\" allows any; default none)", schema: z.string().default("").transform(splitList) },
+  rateLimitPerMinute: { env: "AUDITOR_RATE_LIMIT_PER_MIN", flag: "--rate-limit-per-min", describe: "requests per minute per client address on public endpoints (default 120)", schema: z.coerce.number().int().min(1).max(1_000_000).default(120) },
+  stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
+  openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },
+  anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
+  openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1 (joins the egress policy; the report says so)", schema: httpUrl.optional() },
+  anthropicBaseUrl: { env: "ANTHROPIC_BASE_URL", flag: "--anthropic-base-url", describe: "operator override of https://api.anthropic.com (joins the egress policy; the report says so)", schema: httpUrl.optional() },
 } satisfies Record<string, OptionSpec>;
+
+function splitList(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter(Boolean);
+}
 
 type Options = typeof OPTIONS;
 export type Config = { [K in keyof Options]: z.output<Options[K]["schema"]> };
@@ -36,7 +49,7 @@ export const COMMAND_FLAGS = {
 } as const;
 
 export function parseFlags(argv: readonly string[]): Map<string, string> {
-  const known = new Map(Object.values(OPTIONS).map((o) => [o.flag, o]));
+  const known = new Map((Object.values(OPTIONS) as OptionSpec[]).filter((o) => o.flag).map((o) => [o.flag!, o]));
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -55,15 +68,17 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, spec] of Object.entries(OPTIONS) as [keyof Options, OptionSpec][]) {
-    const fromFlag = flags.get(spec.flag);
+    const fromFlag = spec.flag ? flags.get(spec.flag) : undefined;
     const raw = fromFlag ?? emptyToUndefined(env[spec.env]);
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) {
       config[key] = parsed.data;
     } else {
-      const source = fromFlag !== undefined ? spec.flag : spec.env;
+      const source = fromFlag !== undefined ? spec.flag! : spec.env;
       const reason = parsed.error.issues.map((issue) => issue.message).join("; ");
-      problems.push(`${source}: ${reason} (got ${JSON.stringify(raw)})`);
+      // Never echo a secret's value, even a malformed one.
+      const shown = spec.flag ? ` (got ${JSON.stringify(raw)})` : "";
+      problems.push(`${source}: ${reason}${shown}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(", ")}`);
@@ -80,12 +95,12 @@ export function helpText(version: string): string {
     "",
     "Usage: auditor [flags]",
     "",
-    "Flags (each overrides its environment variable):",
+    "Flags (each overrides its environment variable; secrets are read from the environment only):",
   ];
-  const width = Math.max(...Object.values(OPTIONS).map((o) => o.flag.length + o.env.length + 3));
-  for (const o of Object.values(OPTIONS) as OptionSpec[]) {
-    lines.push(`  ${`${o.flag}, ${o.env}`.padEnd(width)}  ${o.describe}`);
-  }
+  const options = Object.values(OPTIONS) as OptionSpec[];
+  const label = (o: OptionSpec) => (o.flag ? `${o.flag}, ${o.env}` : o.env);
+  const width = Math.max(...options.map((o) => label(o).length));
+  for (const o of options) lines.push(`  ${label(o).padEnd(width)}  ${o.describe}`);
   for (const [flag, describe] of Object.entries(COMMAND_FLAGS)) lines.push(`  ${flag.padEnd(width)}  ${describe}`);
   return lines.join("\n");
 }

@@ -1,9 +1,13 @@
 // Entry point of the auditor executable.
 import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { FUNCTIONS } from "../functions/index.ts";
+import { EgressLog, installAuditedFetch } from "./egress/index.ts";
+import { FunctionHost } from "./functions/host.ts";
 import { createApp } from "./http/app.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
 import { startServer } from "./server.ts";
+import { SealedStore } from "./store/index.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
 import { VERSION } from "./version.ts";
 
@@ -37,9 +41,35 @@ async function main(argv: string[]): Promise<number> {
     console.error(`auditor: ${err.message}`);
     return 1;
   }
+  // Before anything else can reach the network: from here on every fetch is audited.
+  const egressLog = new EgressLog();
+  const auditedFetch = installAuditedFetch(egressLog);
+
   const attestor = createAttestor(tee, await selfDigest());
-  const app = createApp({ log, version: VERSION, attestor });
-  const server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log });
+  let store: SealedStore;
+  try {
+    store = await SealedStore.open(config.dataDir, tee.sealingKey());
+  } catch (err) {
+    console.error(`auditor: cannot open sealed state in ${config.dataDir}: ${(err as Error).message}`);
+    return 1;
+  }
+  const host = new FunctionHost(FUNCTIONS, {
+    fetch: auditedFetch,
+    store,
+    log,
+    secrets: { OPENROUTER_API_KEY: config.openrouterApiKey, ANTHROPIC_API_KEY: config.anthropicApiKey },
+    overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl },
+    stateIdleTtlMs: config.stateIdleTtlMs,
+  });
+  const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
+  const app = createApp({
+    log, version: VERSION, attestor, tee, host, egressLog,
+    corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
+  });
+  const server = startServer(app, {
+    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
+    onShutdown: [() => clearInterval(sweeper), () => store.close()],
+  });
   log.info("listening", {
     url: server.url,
     port: server.port,

@@ -1,15 +1,26 @@
 // Composes the HTTP surface from the modules that own each concern.
 import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { FunctionHost } from "../functions/host.ts";
+import type { EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
-import type { Attestor } from "../tee/index.ts";
+import type { Attestor, Tee } from "../tee/index.ts";
 import { apiError } from "./errors.ts";
+import { peerAddress, rateLimit } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
+import { functionRoutes } from "./routes/functions.ts";
+import { reportRoutes } from "./routes/report.ts";
 
 export interface AppDeps {
   log: Logger;
   version: string;
   attestor: Attestor;
+  tee: Pick<Tee, "quote">;
+  host: FunctionHost;
+  egressLog: EgressLog;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -20,6 +31,21 @@ export function createApp(deps: AppDeps): Hono {
     c.header("x-content-type-options", "nosniff");
   });
 
+  // Browsers call functions directly (no backend in between), from the origins the operator allows.
+  const origins = deps.corsOrigins;
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["content-type", "authorization"],
+      exposeHeaders: ["retry-after", "x-request-id"],
+      maxAge: 600,
+    }),
+  );
+  const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions"]) app.use(path, limited);
+
   app.get("/healthz", (c) =>
     c.json({
       ok: true,
@@ -29,6 +55,8 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   app.route("/", attestationRoutes(deps.attestor, deps.log));
+  app.route("/", functionRoutes(deps.host));
+  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

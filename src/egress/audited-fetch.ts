@@ -1,0 +1,127 @@
+// The one fetch of the process. Replacing globalThis.fetch at start-up means no library can
+// reach the network around it: each call is checked against the calling function's egress
+// policy before any byte leaves, and recorded (never its bodies) in the egress log.
+import { sha256 } from "@noble/hashes/sha2";
+import { toHex } from "../crypto/encoding.ts";
+import { currentCaller } from "./context.ts";
+import type { EgressLog, EgressRecord } from "./log.ts";
+
+/** Upstream replies larger than this are refused, so a hostile upstream cannot exhaust memory. */
+export const MAX_EGRESS_RESPONSE_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+
+export class EgressBlockedError extends Error {
+  override name = "EgressBlockedError";
+}
+
+export class EgressResponseTooLargeError extends Error {
+  override name = "EgressResponseTooLargeError";
+}
+
+/** `host` or `host:port` in lower case, as policies name them. */
+export function hostOf(url: URL): string {
+  return url.host.toLowerCase();
+}
+
+type Fetch = typeof fetch;
+
+export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseBytes = MAX_EGRESS_RESPONSE_BYTES): Fetch {
+  const audited = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const follow = request.redirect === "follow";
+    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
+    let url = new URL(request.url);
+    let method = request.method;
+    let payload = body;
+    for (let hop = 0; ; hop++) {
+      const response = await auditedHop(url, method, request.headers, payload, request.signal);
+      const location = response.headers.get("location");
+      // Redirects are followed here, hop by hop, so each new host meets the policy too.
+      if (!follow || !location || ![301, 302, 303, 307, 308].includes(response.status)) return response;
+      if (hop >= MAX_REDIRECTS) throw new TypeError(`too many redirects (more than ${MAX_REDIRECTS})`);
+      url = new URL(location, url);
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === "POST")) {
+        method = "GET";
+        payload = undefined;
+      }
+    }
+  };
+
+  async function auditedHop(url: URL, method: string, headers: Headers, body: Uint8Array | undefined, signal: AbortSignal): Promise<Response> {
+    const caller = currentCaller();
+    const started = performance.now();
+    const host = hostOf(url);
+    const base: Omit<EgressRecord, "status" | "responseBytes" | "responseSha256" | "durationMs" | "allowed"> = {
+      time: new Date().toISOString(),
+      app: caller?.app ?? "-",
+      fn: caller?.fn ?? "-",
+      method,
+      host,
+      path: url.pathname,
+      queryKeys: [...new Set(url.searchParams.keys())],
+      requestBytes: body?.length ?? 0,
+      requestSha256: body ? toHex(sha256(body)) : null,
+    };
+    const finish = (fields: Pick<EgressRecord, "status" | "responseBytes" | "responseSha256" | "allowed"> & { error?: string }) =>
+      log.record({ ...base, ...fields, durationMs: Math.round((performance.now() - started) * 100) / 100 });
+
+    const allowed = caller !== undefined && (url.protocol === "https:" || url.protocol === "http:") && caller.allowedHosts.has(host);
+    if (!allowed) {
+      const reason = caller ? `${host} is not in the egress policy of ${caller.app}/${caller.fn}` : `egress to ${host} outside any function`;
+      finish({ status: null, responseBytes: 0, responseSha256: null, allowed: false, error: "blocked by egress policy" });
+      throw new EgressBlockedError(`egress refused: ${reason}`);
+    }
+
+    let response: Response;
+    try {
+      response = await upstream(url, { method, headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal, redirect: "manual" });
+    } catch (err) {
+      finish({ status: null, responseBytes: 0, responseSha256: null, allowed: true, error: (err as Error).name });
+      throw err;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(response, maxResponseBytes);
+    } catch (err) {
+      finish({ status: response.status, responseBytes: 0, responseSha256: null, allowed: true, error: (err as Error).name });
+      throw err;
+    }
+    finish({ status: response.status, responseBytes: bytes.length, responseSha256: toHex(sha256(bytes)), allowed: true });
+    return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+
+  return Object.assign(audited, { preconnect: () => {} }) as Fetch;
+}
+
+async function readCapped(response: Response, max: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw new EgressResponseTooLargeError(`upstream reply exceeds ${max} bytes`);
+    }
+    chunks.push(chunk.value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+let installed = false;
+
+/** Replaces the process-wide fetch. Returns the audited fetch; idempotent per process. */
+export function installAuditedFetch(log: EgressLog): Fetch {
+  if (installed) throw new Error("audited fetch is already installed");
+  const audited = createAuditedFetch(globalThis.fetch.bind(globalThis), log);
+  globalThis.fetch = audited;
+  installed = true;
+  return audited;
+}

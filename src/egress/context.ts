@@ -1,0 +1,21 @@
+// Which function is running: every outbound call is attributed to, and checked against, the
+// function whose invocation it happens in. AsyncLocalStorage follows awaits and timers, so a
+// library deep inside a handler is attributed too.
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface EgressCaller {
+  app: string;
+  fn: string;
+  /** Hosts (`host` or `host:port`, lower case) this caller may reach. */
+  allowedHosts: ReadonlySet<string>;
+}
+
+const storage = new AsyncLocalStorage<EgressCaller>();
+
+export function runAsCaller<T>(caller: EgressCaller, body: () => Promise<T>): Promise<T> {
+  return storage.run(caller, body);
+}
+
+export function currentCaller(): EgressCaller | undefined {
+  return storage.getStore();
+}

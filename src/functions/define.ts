@@ -1,0 +1,56 @@
+// The contract of an attested function module (DESIGN "Functions and egress").
+import type { z } from "zod";
+import type { Logger } from "../log.ts";
+import type { StateView } from "../store/index.ts";
+
+/** An upstream a function may reach. The operator may point it elsewhere with `overrideEnv`. */
+export interface EgressDeclaration {
+  name: string;
+  url: string;
+  purpose: string;
+  overrideEnv?: string;
+}
+
+export interface FunctionContext {
+  /** The audited fetch (the same as the global one; calls are attributed to this function). */
+  fetch: typeof fetch;
+  /** Only the secrets the manifest names; undefined when not configured. */
+  secrets: Readonly<Record<string, string | undefined>>;
+  /** Effective base URL of each declared upstream, operator overrides applied. */
+  upstreams: Readonly<Record<string, string>>;
+  /** Sealed state, scoped to the function's app. */
+  state: StateView;
+  /** How long idle per-session state lives. */
+  stateIdleTtlMs: number;
+  log: Logger;
+}
+
+/** A non-2xx reply the handler chooses (e.g. 500 when every provider failed). */
+export class FunctionFailure {
+  constructor(
+    readonly status: 400 | 409 | 422 | 429 | 500 | 502 | 503 | 504,
+    readonly body: Record<string, unknown>,
+  ) {}
+}
+
+export interface FunctionDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  name: string;
+  app: string;
+  description: string;
+  input: I;
+  output: O;
+  egress: EgressDeclaration[];
+  secrets: string[];
+  handler(input: z.output<I>, ctx: FunctionContext): Promise<z.input<O> | FunctionFailure>;
+}
+
+export function defineFunction<I extends z.ZodType, O extends z.ZodType>(definition: FunctionDefinition<I, O>): FunctionDefinition<I, O> {
+  return definition;
+}
+
+/** A function as the host sees it: its definition and the source text it was built from. */
+export interface RegisteredFunction {
+  definition: FunctionDefinition;
+  /** Source files (path relative to functions/ → text), embedded at build time. */
+  sources: Record<string, string>;
+}

@@ -1,0 +1,1 @@
+export { SealedStore, SealedStateError, type StateView, type PutOptions } from "./sealed-store.ts";
