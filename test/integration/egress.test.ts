@@ -139,3 +139,22 @@ describe("a function reaching for an undeclared host", () => {
     store.close();
   });
 });
+
+describe("the process-wide fetch", () => {
+  test("once installed, every fetch in the process is audited and it cannot be installed twice", async () => {
+    const proc = Bun.spawn([process.execPath, "test/fixtures/global-fetch-probe.ts", `http://127.0.0.1:${allowed.port}/echo`], {
+      cwd: `${import.meta.dir}/../..`,
+      stdout: "pipe",
+    });
+    const outcomes = JSON.parse(await new Response(proc.stdout).text());
+    expect(outcomes).toEqual({
+      replaced: true,
+      bareFetch: "EgressBlockedError",
+      viaRequestObject: "EgressBlockedError",
+      insideFunctionUndeclared: "EgressBlockedError",
+      insideFunctionDeclared: "reached",
+      secondInstall: "Error",
+      recorded: [false, false, false, true],
+    });
+  });
+});
