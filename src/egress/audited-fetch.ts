@@ -1,8 +1,6 @@
 // The one fetch of the process. Replacing globalThis.fetch at start-up means no library can
 // reach the network around it: each call is checked against the calling function's egress
 // policy before any byte leaves, and recorded (never its bodies) in the egress log.
-import { sha256 } from "@noble/hashes/sha2";
-import { toHex } from "../crypto/encoding.ts";
 import { currentCaller } from "./context.ts";
 import type { EgressLog, EgressRecord } from "./log.ts";
 
@@ -60,7 +58,7 @@ export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseB
       path: url.pathname,
       queryKeys: [...new Set(url.searchParams.keys())],
       requestBytes: body?.length ?? 0,
-      requestSha256: body ? toHex(sha256(body)) : null,
+      requestSha256: body ? sha256Hex(body) : null,
     };
     const finish = (fields: Pick<EgressRecord, "status" | "responseBytes" | "responseSha256" | "allowed"> & { error?: string }) =>
       log.record({ ...base, ...fields, durationMs: Math.round((performance.now() - started) * 100) / 100 });
@@ -86,7 +84,7 @@ export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseB
       finish({ status: response.status, responseBytes: 0, responseSha256: null, allowed: true, error: (err as Error).name });
       throw err;
     }
-    finish({ status: response.status, responseBytes: bytes.length, responseSha256: toHex(sha256(bytes)), allowed: true });
+    finish({ status: response.status, responseBytes: bytes.length, responseSha256: sha256Hex(bytes), allowed: true });
     return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
@@ -113,6 +111,10 @@ async function readCapped(response: Response, max: number): Promise<Uint8Array> 
     offset += c.length;
   }
   return out;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 }
 
 let installed = false;

@@ -1,8 +1,6 @@
 // The egress log: one entry per outbound attempt, hash-chained so that a removed or edited
 // entry breaks every digest after it. Bodies are recorded only as byte counts and SHA-256.
-import { sha256 } from "@noble/hashes/sha2";
 import { canonicalJson } from "../crypto/canonical-json.ts";
-import { toHex, utf8 } from "../crypto/encoding.ts";
 
 export const GENESIS_DIGEST = "0".repeat(64);
 
@@ -43,7 +41,7 @@ export interface HostStats {
 
 /** The digest of an entry: SHA-256 over the canonical JSON of everything but the digest. */
 export function entryDigest(entry: Omit<EgressEntry, "digest">): string {
-  return toHex(sha256(utf8(canonicalJson(entry))));
+  return new Bun.CryptoHasher("sha256").update(canonicalJson(entry)).digest("hex");
 }
 
 export class EgressLog {

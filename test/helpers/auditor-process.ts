@@ -61,6 +61,8 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
   })();
 
   const url = await new Promise<string>((resolve, reject) => {
+    // The server logs "listening" at info level; a run that never says it must not hang forever.
+    const timer = setTimeout(() => reject(new Error(`auditor did not log "listening" within 15 s:\n${lines.join("\n")}\n${stderr}`)), 15_000);
     void (async () => {
       const decoder = new TextDecoder();
       const reader = proc.stdout.getReader();
@@ -72,7 +74,10 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
         for (const line of parts) {
           lines.push(line);
           const entry = safeJson(line);
-          if (entry?.msg === "listening") resolve(`http://127.0.0.1:${entry.port}`);
+          if (entry?.msg === "listening") {
+            clearTimeout(timer);
+            resolve(`http://127.0.0.1:${entry.port}`);
+          }
         }
       }
       reject(new Error(`auditor exited before listening (code ${await proc.exited}):\n${lines.join("\n")}\n${stderr}`));

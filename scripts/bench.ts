@@ -1,0 +1,63 @@
+// npm run bench: latency numbers for the closing notes. Real processes and real HTTP on
+// loopback; the LLM upstream is the local fake (it answers at once, so what remains is ours).
+import { startFakeLlm } from "../test/fixtures/fake-llm.ts";
+import { startAuditor, tempDir } from "../test/helpers/auditor-process.ts";
+import { SealedStore } from "../src/store/index.ts";
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
+const WARMUP = 200;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function measure(label: string, run: (i: number) => Promise<unknown>) {
+  for (let i = 0; i < WARMUP; i++) await run(-1 - i);
+  const samples: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    const t = performance.now();
+    await run(i);
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  const result = { label, p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  console.log(`${label.padEnd(58)} p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms`);
+  return result;
+}
+
+const llm = startFakeLlm();
+// Default log level (info): one request line per call, as in production.
+const server = await startAuditor({
+  env: {
+    AUDITOR_TEE: "dev",
+    OPENROUTER_API_KEY: "sk-or-bench",
+    OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+    AUDITOR_RATE_LIMIT_PER_MIN: "1000000",
+  },
+});
+
+const body = (i: number) => JSON.stringify({ session_id: `bench-${i % 50}`, transcript: "a slow drift of bioluminescent jellyfish over a drowned city", style_tags: "artist:moebius", vj_instruction: "evolve" });
+const upstreamBody = JSON.stringify({ model: "openai/gpt-oss-120b", messages: [{ role: "user", content: "x".repeat(1200) }], max_tokens: 300 });
+
+console.log(`generate-prompt overhead (${ITERATIONS} sequential requests after ${WARMUP} warm-up)`);
+const direct = await measure("direct POST to the fake upstream", async () => {
+  await (await fetch(`${llm.openrouterBaseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: upstreamBody })).text();
+  llm.reset();
+});
+const invoked = await measure("POST /invoke/generate-prompt (audited egress + sealed state)", async (i) => {
+  const res = await fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: body(i) });
+  if (res.status !== 200) throw new Error(`invoke failed: ${res.status} ${await res.text()}`);
+  await res.text();
+  llm.reset();
+});
+console.log(`added overhead: p50 ${(invoked.p50 - direct.p50).toFixed(3)} ms, p99 ${(invoked.p99 - direct.p99).toFixed(3)} ms`);
+await server.stop();
+llm.close();
+
+const store = await SealedStore.open(tempDir(), crypto.getRandomValues(new Uint8Array(32)));
+const session = { recent_prompts: ["a".repeat(280), "b".repeat(280), "c".repeat(280), "", ""], created_at: Date.now() };
+const stateWrite = await measure("sealed state: read + rotate + write one session (in process)", (i) =>
+  store.update(`app/etherea/sessions/bench-${i % 50}`, (current: typeof session | undefined) => current ?? session, { ttlMs: 86_400_000 }),
+);
+store.close();
+console.log(`added overhead without the sealed-state write: p50 ≈ ${(invoked.p50 - direct.p50 - stateWrite.p50).toFixed(3)} ms`);
