@@ -22,7 +22,7 @@ export const OPTIONS = {
   dstackEndpoint: { env: "DSTACK_SIMULATOR_ENDPOINT", flag: "--dstack-endpoint", describe: "dstack guest agent: unix socket path or http(s) URL (default /var/run/dstack.sock)", schema: z.string().min(1).optional() },
   logLevel: { env: "LOG_LEVEL", flag: "--log-level", describe: "debug | info | warn | error (default info)", schema: z.enum(["debug", "info", "warn", "error"]).default("info") },
   shutdownGraceMs: { env: "AUDITOR_SHUTDOWN_GRACE_MS", flag: "--shutdown-grace-ms", describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)", schema: positiveMs.max(3_600_000).default(10_000) },
-  corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call /invoke (\"*\" allows any; default none)", schema: z.string().default("").transform(splitList) },
+  corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call the API; \"*\" (any) only with the dev TEE (default: * with dev, none with dstack)", schema: z.string().transform(splitList).optional() },
   rateLimitPerMinute: { env: "AUDITOR_RATE_LIMIT_PER_MIN", flag: "--rate-limit-per-min", describe: "requests per minute per client address on public endpoints (default 120)", schema: z.coerce.number().int().min(1).max(1_000_000).default(120) },
   stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
   openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },

@@ -4,6 +4,7 @@ import { FUNCTIONS } from "../functions/index.ts";
 import { EgressLog, installAuditedFetch } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { createApp } from "./http/app.ts";
+import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
 import { startServer } from "./server.ts";
@@ -41,6 +42,15 @@ async function main(argv: string[]): Promise<number> {
     console.error(`auditor: ${err.message}`);
     return 1;
   }
+  let corsOrigins: string[];
+  try {
+    corsOrigins = resolveCorsOrigins(config.corsOrigins, tee.provider);
+  } catch (err) {
+    if (!(err instanceof CorsConfigError)) throw err;
+    console.error(`auditor: ${err.message}`);
+    return 2;
+  }
+
   // Before anything else can reach the network: from here on every fetch is audited.
   const egressLog = new EgressLog();
   const auditedFetch = installAuditedFetch(egressLog);
@@ -64,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
-    corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
+    corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,

@@ -80,3 +80,34 @@ describe("start-up", () => {
     expect(s.lines.join("\n")).not.toContain("5ec2e7");
   });
 });
+
+describe("CORS at start-up", () => {
+  test('AUDITOR_CORS_ORIGINS="*" with the dstack TEE stops start-up', async () => {
+    const { startFakeDstack } = await import("../fixtures/fake-dstack.ts");
+    const socketPath = join(tempDir(), "dstack.sock");
+    const fake = await startFakeDstack({ socketPath });
+    try {
+      const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socketPath, AUDITOR_CORS_ORIGINS: "*" } });
+      expect(code).toBe(2);
+      expect(stderr).toContain('AUDITOR_CORS_ORIGINS="*" is allowed only with the dev TEE');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test("npm start defaults (dev TEE) let a page from another origin call a function", async () => {
+    const s = await startAuditor();
+    try {
+      const res = await fetch(`${s.url}/invoke/generate-prompt`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "http://localhost:5173" },
+        body: JSON.stringify({ session_id: "dev", transcript: "a paper moon over a lake", style_tags: "", vj_instruction: "jump" }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect((await res.json()).provider_used).toBe("local");
+    } finally {
+      await s.stop();
+    }
+  });
+});
