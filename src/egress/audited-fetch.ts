@@ -1,6 +1,7 @@
 // The one fetch of the process. Replacing globalThis.fetch at start-up means no library can
 // reach the network around it: each call is checked against the calling function's egress
 // policy before any byte leaves, and recorded (never its bodies) in the egress log.
+import { concatBytes } from "../crypto/encoding.ts";
 import { currentCaller } from "./context.ts";
 import type { EgressLog, EgressRecord } from "./log.ts";
 
@@ -104,13 +105,7 @@ async function readCapped(response: Response, max: number): Promise<Uint8Array> 
     }
     chunks.push(chunk.value);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 function sha256Hex(bytes: Uint8Array): string {
