@@ -1,0 +1,173 @@
+// Parses AgentScript with meriyah and enforces the subset (DESIGN "AgentScript and the
+// sandbox") before anything runs. The QuickJS sandbox is the real boundary; this pass gives
+// LLM-written code clear, early errors with line and column, and removes whole families of
+// tricks (constructor chains, eval, with, getters) before they reach it.
+import { parseScript, type ESTree } from "meriyah";
+
+export const AGENTSCRIPT_GLOBALS = new Set([
+  "callTool", "console", "Math", "JSON", "Array", "Object", "String", "Number", "Boolean", "Date",
+  "parseInt", "parseFloat", "isNaN", "isFinite", "undefined", "NaN", "Infinity",
+]);
+
+const GLOBALS_LIST = [...AGENTSCRIPT_GLOBALS].join(", ");
+
+const FORBIDDEN_PROPERTIES = new Set(["constructor", "__proto__", "prototype", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
+
+/** Wrapped so that top-level await and return parse; the wrapper adds one line. */
+const WRAP_PREFIX = "(async () => {\n";
+const WRAP_SUFFIX = "\n})";
+
+export class AgentScriptValidationError extends Error {
+  override name = "AgentScriptValidationError";
+  constructor(
+    readonly code: "parse_error" | "forbidden_syntax" | "forbidden_identifier" | "forbidden_property",
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`${message} (line ${line}, column ${column})`);
+  }
+}
+
+export interface ValidatedScript {
+  /** The script's body, as an ESTree, inside the async wrapper. */
+  program: ESTree.Program;
+  /** The code to evaluate: the script inside an async arrow (top-level await and return). */
+  wrappedSource: string;
+}
+
+type Node = ESTree.Node & { loc?: ESTree.SourceLocation | null };
+
+export function validateAgentScript(code: string): ValidatedScript {
+  const wrappedSource = WRAP_PREFIX + code + WRAP_SUFFIX;
+  let program: ESTree.Program;
+  try {
+    program = parseScript(wrappedSource, { loc: true, next: true });
+  } catch (err) {
+    const e = err as { description?: string; message: string; loc?: { start: { line: number; column: number } } };
+    const line = (e.loc?.start.line ?? 2) - 1;
+    const column = e.loc?.start.column ?? 0;
+    throw new AgentScriptValidationError("parse_error", `syntax error: ${e.description ?? e.message}`, Math.max(1, line), column + 1);
+  }
+  const declared = new Set<string>();
+  collectDeclarations(program, declared);
+  walk(program, undefined, undefined, declared, 0);
+  return { program, wrappedSource };
+}
+
+function fail(node: Node, code: AgentScriptValidationError["code"], message: string): never {
+  const start = node.loc?.start ?? { line: 2, column: 0 };
+  throw new AgentScriptValidationError(code, message, start.line - 1, start.column + 1);
+}
+
+const FORBIDDEN_NODES: Partial<Record<string, string>> = {
+  FunctionDeclaration: "function declarations are not allowed; use const f = (…) => …",
+  FunctionExpression: "function expressions are not allowed; use an arrow function",
+  ClassDeclaration: "classes are not allowed",
+  ClassExpression: "classes are not allowed",
+  ThisExpression: "`this` is not allowed",
+  WithStatement: "`with` is not allowed",
+  WhileStatement: "`while` loops are not allowed; use for or for-of",
+  DoWhileStatement: "`do … while` loops are not allowed; use for or for-of",
+  ForInStatement: "`for … in` is not allowed; use for-of over Object.keys(…)",
+  ImportDeclaration: "import is not allowed",
+  ImportExpression: "import() is not allowed",
+  ExportNamedDeclaration: "export is not allowed",
+  ExportDefaultDeclaration: "export is not allowed",
+  ExportAllDeclaration: "export is not allowed",
+  YieldExpression: "generators are not allowed",
+  MetaProperty: "new.target and import.meta are not allowed",
+  LabeledStatement: "labels are not allowed",
+  DebuggerStatement: "debugger is not allowed",
+  TaggedTemplateExpression: "tagged templates are not allowed",
+  Super: "super is not allowed",
+};
+
+function walk(node: unknown, parent: Node | undefined, key: string | undefined, declared: Set<string>, depth: number): void {
+  if (!node || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const child of node) walk(child, parent, key, declared, depth);
+    return;
+  }
+  const n = node as Node;
+  if (depth > 500) fail(n, "forbidden_syntax", "the script is nested too deeply");
+  const forbidden = FORBIDDEN_NODES[n.type];
+  if (forbidden) fail(n, "forbidden_syntax", forbidden);
+  switch (n.type) {
+    case "VariableDeclaration":
+      if (n.kind === "var") fail(n, "forbidden_syntax", "`var` is not allowed; use const or let");
+      break;
+    case "Property":
+      if (n.kind === "get" || n.kind === "set") fail(n, "forbidden_syntax", "getters and setters are not allowed");
+      if (n.method) fail(n, "forbidden_syntax", "object methods are not allowed; use an arrow function property");
+      checkPropertyName(n.key, n.computed, n);
+      break;
+    case "MemberExpression":
+      checkPropertyName(n.property, n.computed, n);
+      break;
+    case "ArrowFunctionExpression":
+      if ((n as ESTree.ArrowFunctionExpression & { generator?: boolean }).generator) fail(n, "forbidden_syntax", "generators are not allowed");
+      break;
+    case "NewExpression":
+      if (n.callee.type !== "Identifier" || n.callee.name !== "Date") fail(n, "forbidden_syntax", "`new` is allowed only as new Date(…)");
+      break;
+    case "Identifier":
+      if (isReference(n, parent, key) && !declared.has(n.name) && !AGENTSCRIPT_GLOBALS.has(n.name)) {
+        fail(n, "forbidden_identifier", `\`${n.name}\` is not defined in AgentScript (globals: ${GLOBALS_LIST})`);
+      }
+      break;
+  }
+  for (const [childKey, child] of Object.entries(n)) {
+    if (childKey !== "loc") walk(child, n, childKey, declared, depth + 1);
+  }
+}
+
+function checkPropertyName(property: ESTree.Node, computed: boolean, node: Node): void {
+  const name =
+    !computed && property.type === "Identifier" ? property.name
+    : property.type === "Literal" && typeof property.value === "string" ? property.value
+    : property.type === "TemplateLiteral" && property.expressions.length === 0 ? (property.quasis[0]?.value.cooked ?? undefined)
+    : undefined;
+  if (name !== undefined && FORBIDDEN_PROPERTIES.has(name)) fail(node, "forbidden_property", `access to \`${name}\` is not allowed`);
+}
+
+/** An identifier that names a variable (not a property name, label or object key). */
+function isReference(n: ESTree.Identifier, parent: Node | undefined, key: string | undefined): boolean {
+  if (!parent) return true;
+  if (parent.type === "MemberExpression" && key === "property" && !parent.computed) return false;
+  if (parent.type === "Property" && key === "key" && !parent.computed) return false;
+  return true;
+}
+
+function collectDeclarations(node: unknown, out: Set<string>): void {
+  if (!node || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const child of node) collectDeclarations(child, out);
+    return;
+  }
+  const n = node as ESTree.Node;
+  if (n.type === "VariableDeclarator") bindingNames(n.id, out);
+  if (n.type === "ArrowFunctionExpression") for (const p of n.params) bindingNames(p, out);
+  if (n.type === "CatchClause" && n.param) bindingNames(n.param, out);
+  for (const [k, child] of Object.entries(n)) if (k !== "loc") collectDeclarations(child, out);
+}
+
+function bindingNames(pattern: ESTree.Node, out: Set<string>): void {
+  switch (pattern.type) {
+    case "Identifier":
+      out.add(pattern.name);
+      break;
+    case "ObjectPattern":
+      for (const p of pattern.properties) bindingNames(p.type === "RestElement" ? p.argument : p.value, out);
+      break;
+    case "ArrayPattern":
+      for (const e of pattern.elements) if (e) bindingNames(e, out);
+      break;
+    case "RestElement":
+      bindingNames(pattern.argument, out);
+      break;
+    case "AssignmentPattern":
+      bindingNames(pattern.left, out);
+      break;
+  }
+}
