@@ -1,0 +1,262 @@
+// runAgentScript: validate, then run inside a fresh QuickJS (WebAssembly) runtime with a memory
+// limit, a CPU deadline enforced by the interrupt handler, and only two bridges to the host:
+// callTool (to the broker or a handler) and console (to the run's stdout). Values cross the
+// boundary as JSON text only, so no host object is ever reachable from the script.
+import { newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
+import { ToolCallError, type ToolRegistry } from "./broker.ts";
+import { DEFAULT_LIMITS, LimitsSchema, type Limits, type RunErrorCode } from "./limits.ts";
+import { AgentScriptValidationError, validateAgentScript } from "./validate.ts";
+
+export { ToolRegistry, defineTool, ToolCallError, type ToolDefinition } from "./broker.ts";
+export { DEFAULT_LIMITS, type Limits, type RunErrorCode } from "./limits.ts";
+export { validateAgentScript, AgentScriptValidationError } from "./validate.ts";
+
+export type RunEvent =
+  | { type: "stdout"; text: string }
+  | { type: "log"; level: "warn" | "error"; text: string }
+  | { type: "tool_call"; callId: string; toolName: string; args: unknown }
+  | { type: "tool_result_applied"; callId: string };
+
+export interface RunStats {
+  durationMs: number;
+  toolCallCount: number;
+  stdoutBytes: number;
+}
+
+export type RunResult =
+  | { ok: true; value: unknown; stats: RunStats }
+  | { ok: false; error: { code: RunErrorCode; message: string }; stats: RunStats };
+
+export interface RunOptions {
+  toolHandler?: (name: string, args: unknown) => Promise<unknown>;
+  tools?: ToolRegistry;
+  limits?: Partial<Limits>;
+  onEvent?: (event: RunEvent) => void;
+}
+
+let quickjs: Promise<QuickJSWASMModule> | undefined;
+const loadQuickJS = () => (quickjs ??= newQuickJSWASMModuleFromVariant(variant));
+
+/** Ends a run from inside a bridge callback; carries the failure out of QuickJS. */
+class RunAbort extends Error {
+  constructor(readonly code: RunErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0 };
+  const finish = (result: { ok: true; value: unknown } | { ok: false; error: { code: RunErrorCode; message: string } }): RunResult => {
+    stats.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    return { ...result, stats } as RunResult;
+  };
+  const limitsParsed = LimitsSchema.safeParse({ ...DEFAULT_LIMITS, ...options.limits });
+  if (!limitsParsed.success) {
+    return finish({ ok: false, error: { code: "invalid_limits", message: limitsParsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") } });
+  }
+  const limits = limitsParsed.data;
+  let wrappedSource: string;
+  try {
+    wrappedSource = validateAgentScript(code).wrappedSource;
+  } catch (err) {
+    if (err instanceof AgentScriptValidationError) return finish({ ok: false, error: { code: "validation_error", message: err.message } });
+    throw err;
+  }
+  const callTool = options.tools
+    ? (name: string, args: unknown) => options.tools!.call(name, args)
+    : options.toolHandler ?? (async (name: string) => { throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool"); });
+
+  const module = await loadQuickJS();
+  const runtime = module.newRuntime();
+  runtime.setMemoryLimit(limits.memoryBytes);
+  runtime.setMaxStackSize(512 * 1024);
+  let cpuSpentMs = 0;
+  let sliceStart = 0;
+  let inSlice = false;
+  let abort: RunAbort | undefined;
+  runtime.setInterruptHandler(() => abort !== undefined || (inSlice && cpuSpentMs + (performance.now() - sliceStart) > limits.cpuMs));
+  const vm = runtime.newContext();
+
+  // Every entry into QuickJS is a CPU slice; the interrupt handler sees the running total.
+  const slice = <T>(fn: () => T): T => {
+    sliceStart = performance.now();
+    inSlice = true;
+    try {
+      return fn();
+    } finally {
+      inSlice = false;
+      cpuSpentMs += performance.now() - sliceStart;
+    }
+  };
+
+  let settle!: (value: RunResult) => void;
+  const done = new Promise<RunResult>((resolve) => (settle = resolve));
+  let finished = false;
+  const fail = (code: RunErrorCode, message: string) => {
+    if (finished) return;
+    finished = true;
+    settle(finish({ ok: false, error: { code, message } }));
+  };
+
+  const jsonParse = vm.unwrapResult(vm.evalCode("JSON.parse"));
+  const toSandbox = (value: unknown): QuickJSHandle => {
+    const text = JSON.stringify(value === undefined ? null : value);
+    const str = vm.newString(text);
+    try {
+      return vm.unwrapResult(vm.callFunction(jsonParse, vm.undefined, str));
+    } finally {
+      str.dispose();
+    }
+  };
+  const pump = () => {
+    if (finished) return;
+    const result = slice(() => runtime.executePendingJobs());
+    if (result.error) {
+      const error = vm.dump(result.error);
+      result.error.dispose();
+      classifyAndFail(error);
+    }
+  };
+  const classifyAndFail = (error: unknown) => {
+    if (abort) return fail(abort.code, abort.message);
+    const e = error as { name?: string; message?: string } | undefined;
+    const message = String(e?.message ?? error);
+    if (e?.name === "InternalError" && message.includes("interrupted")) return fail("cpu_limit", `the script used more than ${limits.cpuMs} ms of CPU`);
+    if (e?.name === "InternalError" && message.includes("stack overflow")) return fail("memory_limit", "the script overflowed its stack");
+    if (e?.name === "InternalError" && message.includes("string too long")) return fail("memory_limit", "the script built a string longer than the sandbox allows");
+    if (message.includes("out of memory")) return fail("memory_limit", `the script used more than ${limits.memoryBytes} bytes of memory`);
+    return fail("script_error", `${e?.name ?? "Error"}: ${message}`);
+  };
+
+  // console: log/info → stdout, warn/error → log events.
+  const consoleObject = vm.newObject();
+  const writer = (kind: "stdout" | "warn" | "error") =>
+    vm.newFunction(kind, (...args) => {
+      const text = args.map((a) => { const v = vm.dump(a); return typeof v === "string" ? v : safeStringify(v); }).join(" ") + "\n";
+      stats.stdoutBytes += Buffer.byteLength(text);
+      if (stats.stdoutBytes > limits.maxStdoutBytes) {
+        abort ??= new RunAbort("stdout_limit", `the script wrote more than ${limits.maxStdoutBytes} bytes to the console`);
+        return;
+      }
+      options.onEvent?.(kind === "stdout" ? { type: "stdout", text } : { type: "log", level: kind, text });
+    });
+  for (const [name, kind] of [["log", "stdout"], ["info", "stdout"], ["warn", "warn"], ["error", "error"]] as const) {
+    const fn = writer(kind);
+    vm.setProp(consoleObject, name, fn);
+    fn.dispose();
+  }
+  vm.setProp(vm.global, "console", consoleObject);
+  consoleObject.dispose();
+
+  let inFlight = 0;
+  const callToolFn = vm.newFunction("callTool", (nameHandle, argsHandle) => {
+    const name = vm.typeof(nameHandle) === "string" ? vm.getString(nameHandle) : undefined;
+    const deferred = vm.newPromise();
+    if (name === undefined) {
+      const err = vm.newError({ name: "ToolError", message: "callTool: the tool name must be a string" });
+      deferred.reject(err);
+      err.dispose();
+      return deferred.handle;
+    }
+    if (stats.toolCallCount >= limits.maxToolCalls) {
+      abort ??= new RunAbort("max_tool_calls", `the script made more than ${limits.maxToolCalls} tool calls`);
+      deferred.dispose();
+      throw new Error("aborted");
+    }
+    if (inFlight >= limits.maxConcurrentToolCalls) {
+      abort ??= new RunAbort("max_concurrent_tool_calls", `the script ran more than ${limits.maxConcurrentToolCalls} tool calls at once`);
+      deferred.dispose();
+      throw new Error("aborted");
+    }
+    const args = argsHandle ? JSON.parse(safeStringify(vm.dump(argsHandle)) ?? "null") : null;
+    const callId = `call_${++stats.toolCallCount}`;
+    inFlight++;
+    options.onEvent?.({ type: "tool_call", callId, toolName: name, args });
+    void callTool(name, args).then(
+      (value) => {
+        inFlight--;
+        if (finished) return deferred.dispose();
+        let handle: QuickJSHandle;
+        try {
+          handle = toSandbox(value);
+        } catch {
+          const err = vm.newError({ name: "ToolError", message: `${name} returned a value that is not JSON` });
+          deferred.reject(err);
+          err.dispose();
+          deferred.dispose();
+          return pump();
+        }
+        deferred.resolve(handle);
+        handle.dispose();
+        deferred.dispose();
+        options.onEvent?.({ type: "tool_result_applied", callId });
+        pump();
+      },
+      (error) => {
+        inFlight--;
+        if (finished) return deferred.dispose();
+        const message = error instanceof ToolCallError ? error.message : `${name} failed`;
+        const err = vm.newError({ name: "ToolError", message });
+        deferred.reject(err);
+        err.dispose();
+        deferred.dispose();
+        pump();
+      },
+    );
+    return deferred.handle;
+  });
+  vm.setProp(vm.global, "callTool", callToolFn);
+  callToolFn.dispose();
+
+  const timer = setTimeout(() => fail("timeout", `the script ran longer than ${limits.timeoutMs} ms`), limits.timeoutMs);
+  const evaluated = slice(() => vm.evalCode(`${wrappedSource}()`, "agentscript.js"));
+  if (evaluated.error) {
+    const error = vm.dump(evaluated.error);
+    evaluated.error.dispose();
+    classifyAndFail(error);
+  } else {
+    const promise = evaluated.value;
+    void vm.resolvePromise(promise).then((outcome) => {
+      if (outcome.error) {
+        const error = vm.dump(outcome.error);
+        outcome.error.dispose();
+        return classifyAndFail(error);
+      }
+      const value = vm.dump(outcome.value);
+      outcome.value.dispose();
+      if (abort) return fail(abort.code, abort.message);
+      const text = safeStringify(value);
+      if (text === undefined && value !== undefined) return fail("output_not_json", "the script returned a value that is not JSON");
+      if (text !== undefined && Buffer.byteLength(text) > limits.maxOutputBytes) {
+        return fail("output_limit", `the script returned more than ${limits.maxOutputBytes} bytes`);
+      }
+      if (finished) return;
+      finished = true;
+      settle(finish({ ok: true, value: text === undefined ? undefined : JSON.parse(text) }));
+    });
+    promise.dispose();
+    pump();
+  }
+
+  const result = await done;
+  finished = true;
+  clearTimeout(timer);
+  try {
+    jsonParse.dispose();
+    vm.dispose();
+    runtime.dispose();
+  } catch {
+    // A run ended mid-flight may still hold handles; the runtime's memory is freed regardless.
+  }
+  return result;
+}
+
+function safeStringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
