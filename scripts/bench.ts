@@ -61,3 +61,33 @@ const stateWrite = await measure("sealed state: read + rotate + write one sessio
 );
 store.close();
 console.log(`added overhead without the sealed-state write: p50 ≈ ${(invoked.p50 - direct.p50 - stateWrite.p50).toFixed(3)} ms`);
+
+// AgentScript runtime: a 10-tool-call script end to end with in-process tools.
+const { runAgentScript } = await import("../src/runtime/index.ts");
+const TEN_CALLS = `let total = 0; for (let i = 0; i < 10; i++) { const r = await callTool("add", { i }); total += r.n; } return total;`;
+const addTool = async (_name: string, args: unknown) => ({ n: (args as { i: number }).i });
+console.log(`\nAgentScript runtime (${ITERATIONS} runs after ${WARMUP} warm-up)`);
+const script = await measure("10-tool-call script, end to end", async () => {
+  const r = await runAgentScript(TEN_CALLS, { toolHandler: addTool });
+  if (!r.ok) throw new Error(`run failed: ${r.error.message}`);
+});
+const started = performance.now();
+for (let i = 0; i < 500; i++) await runAgentScript(TEN_CALLS, { toolHandler: addTool });
+console.log(`throughput: ${(500 / ((performance.now() - started) / 1000)).toFixed(0)} scripts/s sequential (p50 ${script.p50.toFixed(3)} ms)`);
+
+// Memory per idle run: N runs each waiting on a tool that has not answered yet.
+const IDLE_RUNS = 500;
+const waiting: Array<() => void> = [];
+Bun.gc(true);
+const rssBefore = process.memoryUsage().rss;
+const runs = Array.from({ length: IDLE_RUNS }, () =>
+  runAgentScript(`const r = await callTool("wait", {}); return r.ok;`, {
+    toolHandler: () => new Promise((resolve) => waiting.push(() => resolve({ ok: true }))),
+  }),
+);
+while (waiting.length < IDLE_RUNS) await Bun.sleep(1);
+Bun.gc(true);
+const rssIdle = process.memoryUsage().rss;
+console.log(`memory per idle run waiting on a tool: ${((rssIdle - rssBefore) / IDLE_RUNS / 1024).toFixed(0)} KB (RSS delta over ${IDLE_RUNS} runs)`);
+for (const release of waiting) release();
+await Promise.all(runs);
