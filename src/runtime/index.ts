@@ -2,7 +2,7 @@
 // limit, a CPU deadline enforced by the interrupt handler, and only two bridges to the host:
 // callTool (to the broker or a handler) and console (to the run's stdout). Values cross the
 // boundary as JSON text only, so no host object is ever reachable from the script.
-import { newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import { newQuickJSWASMModuleFromVariant, type QuickJSDeferredPromise, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 import { ToolCallError, type ToolRegistry } from "./broker.ts";
 import { DEFAULT_LIMITS, LimitsSchema, type Limits, type RunErrorCode } from "./limits.ts";
@@ -110,14 +110,38 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       str.dispose();
     }
   };
+  let mainPromise: QuickJSHandle | undefined;
   const pump = () => {
     if (finished) return;
     const result = slice(() => runtime.executePendingJobs());
     if (result.error) {
       const error = vm.dump(result.error);
       result.error.dispose();
-      classifyAndFail(error);
+      return classifyAndFail(error);
     }
+    settleIfDone();
+  };
+  // Polls the script's promise instead of vm.resolvePromise, which would leave handles alive
+  // inside QuickJS when a run ends early (timeout, limits) and break the runtime's teardown.
+  const settleIfDone = () => {
+    if (finished || !mainPromise) return;
+    const state = vm.getPromiseState(mainPromise);
+    if (state.type === "pending") return;
+    if (state.type === "rejected") {
+      const error = vm.dump(state.error);
+      state.error.dispose();
+      return classifyAndFail(error);
+    }
+    const value = vm.dump(state.value);
+    state.value.dispose();
+    if (abort) return fail(abort.code, abort.message);
+    const text = safeStringify(value);
+    if (text === undefined && value !== undefined) return fail("output_not_json", "the script returned a value that is not JSON");
+    if (text !== undefined && Buffer.byteLength(text) > limits.maxOutputBytes) {
+      return fail("output_limit", `the script returned more than ${limits.maxOutputBytes} bytes`);
+    }
+    finished = true;
+    settle(finish({ ok: true, value: text === undefined ? undefined : JSON.parse(text) }));
   };
   const classifyAndFail = (error: unknown) => {
     if (abort) return fail(abort.code, abort.message);
@@ -151,6 +175,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   consoleObject.dispose();
 
   let inFlight = 0;
+  const pending = new Set<QuickJSDeferredPromise>();
   const callToolFn = vm.newFunction("callTool", (nameHandle, argsHandle) => {
     const name = vm.typeof(nameHandle) === "string" ? vm.getString(nameHandle) : undefined;
     const deferred = vm.newPromise();
@@ -173,11 +198,13 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     const args = argsHandle ? JSON.parse(safeStringify(vm.dump(argsHandle)) ?? "null") : null;
     const callId = `call_${++stats.toolCallCount}`;
     inFlight++;
+    pending.add(deferred);
     options.onEvent?.({ type: "tool_call", callId, toolName: name, args });
     void callTool(name, args).then(
       (value) => {
         inFlight--;
-        if (finished) return deferred.dispose();
+        if (finished) return; // torn down: the run disposed this deferred
+        pending.delete(deferred);
         let handle: QuickJSHandle;
         try {
           handle = toSandbox(value);
@@ -196,7 +223,8 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       },
       (error) => {
         inFlight--;
-        if (finished) return deferred.dispose();
+        if (finished) return;
+        pending.delete(deferred);
         const message = error instanceof ToolCallError ? error.message : `${name} failed`;
         const err = vm.newError({ name: "ToolError", message });
         deferred.reject(err);
@@ -217,26 +245,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     evaluated.error.dispose();
     classifyAndFail(error);
   } else {
-    const promise = evaluated.value;
-    void vm.resolvePromise(promise).then((outcome) => {
-      if (outcome.error) {
-        const error = vm.dump(outcome.error);
-        outcome.error.dispose();
-        return classifyAndFail(error);
-      }
-      const value = vm.dump(outcome.value);
-      outcome.value.dispose();
-      if (abort) return fail(abort.code, abort.message);
-      const text = safeStringify(value);
-      if (text === undefined && value !== undefined) return fail("output_not_json", "the script returned a value that is not JSON");
-      if (text !== undefined && Buffer.byteLength(text) > limits.maxOutputBytes) {
-        return fail("output_limit", `the script returned more than ${limits.maxOutputBytes} bytes`);
-      }
-      if (finished) return;
-      finished = true;
-      settle(finish({ ok: true, value: text === undefined ? undefined : JSON.parse(text) }));
-    });
-    promise.dispose();
+    mainPromise = evaluated.value;
     pump();
   }
 
@@ -244,11 +253,15 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   finished = true;
   clearTimeout(timer);
   try {
+    for (const deferred of pending) deferred.dispose();
+    mainPromise?.dispose();
     jsonParse.dispose();
     vm.dispose();
     runtime.dispose();
   } catch {
-    // A run ended mid-flight may still hold handles; the runtime's memory is freed regardless.
+    // Teardown failed (QuickJS asserts on leaked objects and then refuses further use): start
+    // the next run on a fresh WebAssembly module rather than a possibly aborted one.
+    quickjs = undefined;
   }
   return result;
 }

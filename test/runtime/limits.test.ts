@@ -10,6 +10,16 @@ describe("run limits", () => {
     expect(r).toMatchObject({ ok: false, error: { code: "timeout" } });
   });
 
+  test("a tool answering after the run ended is ignored, and the next runs still work", async () => {
+    const late = (ok: boolean) => () => Bun.sleep(100).then(() => (ok ? {} : Promise.reject(new Error("late failure"))));
+    for (const ok of [true, false]) {
+      const r = await runAgentScript(`await callTool("late", {}); return 1;`, { toolHandler: late(ok), limits: { timeoutMs: 20 } });
+      expect(r).toMatchObject({ ok: false, error: { code: "timeout" } });
+    }
+    await Bun.sleep(200); // both late answers arrive now
+    expect(await runAgentScript(`return (await callTool("t", { n: 5 })).n`, { toolHandler: echo })).toMatchObject({ ok: true, value: 5 });
+  });
+
   test("CPU time: an infinite loop is interrupted", async () => {
     const r = await runAgentScript(`for (;;) {}`, { limits: { cpuMs: 50 } });
     expect(r).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
