@@ -1,0 +1,76 @@
+// The session wire contract (DESIGN "Sessions (NDJSON)"), shared by server and clients.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+export const SessionLimitsSchema = z
+  .object({
+    sessionTtlMs: z.number().int().positive(),
+    timeoutMs: z.number().int().positive(),
+    cpuMs: z.number().int().positive(),
+    memoryBytes: z.number().int().positive(),
+    maxToolCalls: z.number().int().min(0),
+    maxStdoutBytes: z.number().int().min(0),
+    maxOutputBytes: z.number().int().min(0),
+    maxConcurrentToolCalls: z.number().int().positive(),
+  })
+  .partial()
+  .strict();
+export type SessionLimits = z.infer<typeof SessionLimitsSchema>;
+
+export const EncryptionRequestSchema = z
+  .object({
+    mode: z.enum(["required", "optional"]),
+    clientPublicKey: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url").optional(),
+  })
+  .strict();
+
+export const StartSessionRequestSchema = z
+  .object({
+    protocolVersion: z.literal(PROTOCOL_VERSION, { error: `must be ${PROTOCOL_VERSION}` }),
+    code: z.string().min(1).max(256 * 1024),
+    limits: SessionLimitsSchema.optional(),
+    encryption: EncryptionRequestSchema.optional(),
+  })
+  .strict();
+export type StartSessionRequest = z.infer<typeof StartSessionRequestSchema>;
+
+export const RunStatsSchema = z.object({ durationMs: z.number(), toolCallCount: z.number().int(), stdoutBytes: z.number().int() }).strict();
+
+export const EventPayloads = {
+  session_init: z
+    .object({
+      cancelUrl: z.string(),
+      expiresAt: z.string(),
+      encryption: z.object({ enabled: z.boolean(), kid: z.string().optional(), serverPublicKey: z.string().optional(), signature: z.string().optional() }).strict(),
+      sessionToken: z.string().optional(),
+    })
+    .strict(),
+  stdout: z.object({ text: z.string() }).strict(),
+  log: z.object({ level: z.enum(["warn", "error"]), message: z.string() }).strict(),
+  tool_call: z.object({ callId: z.string(), toolName: z.string(), args: z.unknown() }).strict(),
+  tool_result_applied: z.object({ callId: z.string() }).strict(),
+  final: z
+    .object({ ok: z.boolean(), result: z.unknown().optional(), error: z.object({ code: z.string(), message: z.string() }).strict().optional(), stats: RunStatsSchema })
+    .strict(),
+  heartbeat: z.object({ ts: z.string() }).strict(),
+  error: z.object({ message: z.string(), code: z.string() }).strict(),
+} as const;
+
+export type EventType = keyof typeof EventPayloads;
+export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloads)[T]>;
+
+const envelope = <T extends EventType>(type: T) =>
+  z.object({ protocolVersion: z.literal(PROTOCOL_VERSION), sessionId: z.string(), seq: z.number().int().min(1), type: z.literal(type), payload: EventPayloads[type] }).strict();
+
+export const SessionEventSchema = z.discriminatedUnion("type", [
+  envelope("session_init"),
+  envelope("stdout"),
+  envelope("log"),
+  envelope("tool_call"),
+  envelope("tool_result_applied"),
+  envelope("final"),
+  envelope("heartbeat"),
+  envelope("error"),
+]);
+export type SessionEvent = z.infer<typeof SessionEventSchema>;

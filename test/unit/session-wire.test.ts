@@ -1,0 +1,37 @@
+import { describe, expect, test } from "bun:test";
+import { SessionEventSchema, StartSessionRequestSchema } from "../../sdk/wire/sessions.ts";
+import { demoTools } from "../../src/sessions/demo-tools.ts";
+import { runAgentScript, ToolRegistry } from "../../src/runtime/index.ts";
+
+describe("session wire schemas", () => {
+  test("start requests: protocolVersion 1, code, known limits only", () => {
+    expect(StartSessionRequestSchema.safeParse({ protocolVersion: 1, code: "return 1" }).success).toBe(true);
+    expect(StartSessionRequestSchema.safeParse({ protocolVersion: 2, code: "return 1" }).error?.issues[0]?.message).toBe("must be 1");
+    expect(StartSessionRequestSchema.safeParse({ protocolVersion: 1, code: "" }).success).toBe(false);
+    expect(StartSessionRequestSchema.safeParse({ protocolVersion: 1, code: "x", limits: { maxToolCalls: 5, bogus: 1 } }).success).toBe(false);
+  });
+
+  test("events: the envelope and each type's payload are checked", () => {
+    const base = { protocolVersion: 1, sessionId: "s", seq: 1 };
+    expect(SessionEventSchema.safeParse({ ...base, type: "heartbeat", payload: { ts: "2026-01-01T00:00:00Z" } }).success).toBe(true);
+    expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true, result: 1, stats: { durationMs: 1, toolCallCount: 0, stdoutBytes: 0 } } }).success).toBe(true);
+    expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true } }).success).toBe(false);
+    expect(SessionEventSchema.safeParse({ ...base, seq: 0, type: "heartbeat", payload: { ts: "x" } }).success).toBe(false);
+    expect(SessionEventSchema.safeParse({ ...base, type: "nope", payload: {} }).success).toBe(false);
+  });
+});
+
+describe("demo tools", () => {
+  test("the seed's example script runs unchanged", async () => {
+    const r = await runAgentScript("const users = await callTool('get_users', {}); return await callTool('process', { users });", { tools: new ToolRegistry(demoTools()) });
+    expect(r).toMatchObject({ ok: true, value: { count: 3, ids: [1, 2, 3] } });
+  });
+
+  test("get_users count, process_users, echo", async () => {
+    const tools = new ToolRegistry(demoTools());
+    expect(await tools.call("get_users", { count: 1 })).toEqual([{ id: 1, name: "Ada", email: "ada@example.com" }]);
+    expect(await tools.call("process_users", { users: [] })).toEqual({ count: 0, ids: [] });
+    expect(await tools.call("echo", { any: ["thing"] })).toEqual({ any: ["thing"] });
+    await expect(tools.call("get_users", { count: -1 })).rejects.toThrow("invalid arguments for get_users");
+  });
+});
