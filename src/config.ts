@@ -29,6 +29,12 @@ export const OPTIONS = {
   anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
   openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1 (joins the egress policy; the report says so)", schema: httpUrl.optional() },
   anthropicBaseUrl: { env: "ANTHROPIC_BASE_URL", flag: "--anthropic-base-url", describe: "operator override of https://api.anthropic.com (joins the egress policy; the report says so)", schema: httpUrl.optional() },
+  apiKeys: { env: "AUDITOR_API_KEYS", describe: "secret: comma list of keys allowed to create sessions (Authorization: Bearer <key>); unset leaves creation open", schema: z.string().transform(splitList).default([]) },
+  demoTools: { env: "AUDITOR_DEMO_TOOLS", flag: "--demo-tools", describe: "1 exposes the demo tools (get_users, process, process_users, echo) to sessions; default on with the dev TEE only", schema: z.enum(["0", "1"]).transform((v) => v === "1").optional() },
+  maxSessions: { env: "AUDITOR_MAX_SESSIONS", flag: "--max-sessions", describe: "sessions running at once before POST /sessions answers 503 (default 2000)", schema: z.coerce.number().int().min(1).max(1_000_000).default(2_000) },
+  sessionTtlMs: { env: "AUDITOR_SESSION_TTL_MS", flag: "--session-ttl-ms", describe: "longest a session may live; clients may ask for less (default 600000)", schema: positiveMs.max(86_400_000).default(600_000) },
+  heartbeatMs: { env: "AUDITOR_HEARTBEAT_MS", flag: "--heartbeat-ms", describe: "a heartbeat event after this long without other events (default 15000)", schema: positiveMs.min(10).max(3_600_000).default(15_000) },
+  disconnectGraceMs: { env: "AUDITOR_DISCONNECT_GRACE_MS", flag: "--disconnect-grace-ms", describe: "a session whose client disconnected is cancelled unless it resumes within this time (default 30000)", schema: positiveMs.max(3_600_000).default(30_000) },
 } satisfies Record<string, OptionSpec>;
 
 function splitList(value: string): string[] {

@@ -9,6 +9,9 @@ import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
 import { startServer } from "./server.ts";
 import { SealedStore } from "./store/index.ts";
+import { ToolRegistry } from "./runtime/index.ts";
+import { demoTools } from "./sessions/demo-tools.ts";
+import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
 import { VERSION } from "./version.ts";
 
@@ -71,10 +74,18 @@ async function main(argv: string[]): Promise<number> {
     overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl },
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
+  const tools = new ToolRegistry((config.demoTools ?? tee.provider === "dev") ? demoTools() : []);
+  const sessions = new SessionManager(tools, {
+    ...DEFAULT_SESSION_SERVER_LIMITS,
+    maxConcurrentSessions: config.maxSessions,
+    maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs },
+    heartbeatMs: config.heartbeatMs,
+  });
   const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
+    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs },
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
@@ -91,7 +102,11 @@ async function main(argv: string[]): Promise<number> {
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => void server.shutdown(signal).then(() => resolve(0)));
+      process.on(signal, () => {
+        // Streams of running sessions would hold the drain open: end them first (each gets a final).
+        sessions.cancelAll();
+        void server.shutdown(signal).then(() => resolve(0));
+      });
     }
   });
   return exitCode;

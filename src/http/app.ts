@@ -11,6 +11,7 @@ import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { reportRoutes } from "./routes/report.ts";
+import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 
 export interface AppDeps {
   log: Logger;
@@ -21,6 +22,7 @@ export interface AppDeps {
   egressLog: EgressLog;
   corsOrigins: string[];
   rateLimitPerMinute: number;
+  sessions: Omit<SessionRouteOptions, "log">;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
-  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions"]) app.use(path, limited);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*"]) app.use(path, limited);
 
   app.get("/healthz", (c) =>
     c.json({
@@ -56,6 +58,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host));
+  app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));

@@ -16,6 +16,7 @@ export type RunEvent =
   | { type: "stdout"; text: string }
   | { type: "log"; level: "warn" | "error"; text: string }
   | { type: "tool_call"; callId: string; toolName: string; args: unknown }
+  /** The tool's answer (a value or a ToolError) reached the script. */
   | { type: "tool_result_applied"; callId: string };
 
 export interface RunStats {
@@ -33,6 +34,8 @@ export interface RunOptions {
   tools?: ToolRegistry;
   limits?: Partial<Limits>;
   onEvent?: (event: RunEvent) => void;
+  /** Aborting ends the run with code `cancelled`. */
+  signal?: AbortSignal;
 }
 
 let quickjs: Promise<QuickJSWASMModule> | undefined;
@@ -213,6 +216,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
           deferred.reject(err);
           err.dispose();
           deferred.dispose();
+          options.onEvent?.({ type: "tool_result_applied", callId });
           return pump();
         }
         deferred.resolve(handle);
@@ -230,6 +234,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
         deferred.reject(err);
         err.dispose();
         deferred.dispose();
+        options.onEvent?.({ type: "tool_result_applied", callId });
         pump();
       },
     );
@@ -239,6 +244,12 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   callToolFn.dispose();
 
   const timer = setTimeout(() => fail("timeout", `the script ran longer than ${limits.timeoutMs} ms`), limits.timeoutMs);
+  const onAbort = () => {
+    abort ??= new RunAbort("cancelled", "the run was cancelled");
+    fail("cancelled", "the run was cancelled");
+  };
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   const evaluated = slice(() => vm.evalCode(`${wrappedSource}()`, "agentscript.js"));
   if (evaluated.error) {
     const error = vm.dump(evaluated.error);
@@ -252,6 +263,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   const result = await done;
   finished = true;
   clearTimeout(timer);
+  options.signal?.removeEventListener("abort", onAbort);
   try {
     for (const deferred of pending) deferred.dispose();
     mainPromise?.dispose();

@@ -30,6 +30,7 @@ export type RunErrorCode =
   | "validation_error"
   | "invalid_limits"
   | "timeout"
+  | "cancelled"
   | "cpu_limit"
   | "memory_limit"
   | "max_tool_calls"

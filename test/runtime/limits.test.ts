@@ -67,3 +67,16 @@ describe("run limits", () => {
     expect((r as { error: { message: string } }).error.message).toContain("memoryBytes");
   });
 });
+
+describe("cancellation", () => {
+  test("aborting the signal ends a run waiting on a tool with code cancelled", async () => {
+    const controller = new AbortController();
+    const running = runAgentScript(`await callTool("hang", {}); return 1;`, { toolHandler: () => new Promise(() => {}), signal: controller.signal });
+    await Bun.sleep(20);
+    controller.abort();
+    expect(await running).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    const pre = new AbortController();
+    pre.abort();
+    expect(await runAgentScript(`return 1`, { signal: pre.signal })).toMatchObject({ ok: false, error: { code: "cancelled" } });
+  });
+});

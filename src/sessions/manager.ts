@@ -1,0 +1,65 @@
+// Holds the live sessions: admission (capacity, limits capped by server maxima), lookup, and
+// clean-up once a session has ended and its buffer is no longer useful.
+import { DEFAULT_LIMITS, type Limits, type ToolRegistry } from "../runtime/index.ts";
+import type { EventPayload, SessionLimits } from "../../sdk/wire/sessions.ts";
+import { Session } from "./session.ts";
+
+export interface SessionServerLimits {
+  maxConcurrentSessions: number;
+  /** Upper bounds for what a client may ask; also the defaults. */
+  maxima: Limits & { sessionTtlMs: number };
+  bufferEvents: number;
+  heartbeatMs: number;
+  /** How long an ended session stays readable (state, resume of its last events). */
+  retainEndedMs: number;
+}
+
+export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
+  maxConcurrentSessions: 2_000,
+  maxima: { ...DEFAULT_LIMITS, sessionTtlMs: 10 * 60_000, timeoutMs: 10 * 60_000 },
+  bufferEvents: 1_000,
+  heartbeatMs: 15_000,
+  retainEndedMs: 60_000,
+};
+
+export class CapacityError extends Error {
+  override name = "CapacityError";
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private running = 0;
+
+  constructor(private readonly tools: ToolRegistry, private readonly limits: SessionServerLimits = DEFAULT_SESSION_SERVER_LIMITS) {}
+
+  get activeCount(): number {
+    return this.running;
+  }
+
+  /** Creates a session (it starts running at once) or throws CapacityError. */
+  start(code: string, requested: SessionLimits, init: (session: Session) => EventPayload<"session_init">): Session {
+    if (this.running >= this.limits.maxConcurrentSessions) {
+      throw new CapacityError(`the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
+    }
+    const { maxima } = this.limits;
+    const capped = Object.fromEntries(
+      Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
+    ) as Limits & { sessionTtlMs: number };
+    const session = new Session({ code, limits: capped, tools: this.tools, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init });
+    this.sessions.set(session.id, session);
+    this.running++;
+    void session.run().finally(() => {
+      this.running--;
+      setTimeout(() => this.sessions.delete(session.id), this.limits.retainEndedMs).unref?.();
+    });
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  cancelAll(): void {
+    for (const session of this.sessions.values()) session.cancel();
+  }
+}

@@ -1,0 +1,124 @@
+// One AgentScript session: runs the script, turns runtime events into numbered NDJSON events,
+// keeps a bounded buffer for resume, and drives the lifecycle state machine.
+import { toBase64Url } from "../crypto/encoding.ts";
+import { runAgentScript, type Limits, type RunEvent, type ToolRegistry } from "../runtime/index.ts";
+import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import { SessionStateMachine } from "./state-machine.ts";
+
+export interface SessionOptions {
+  code: string;
+  limits: Limits & { sessionTtlMs: number };
+  tools: ToolRegistry;
+  /** Events kept for resume; older ones are answered with 410. */
+  bufferEvents: number;
+  /** A heartbeat is sent after this long without any other event. */
+  heartbeatMs: number;
+  /** Builds the first event's payload (URLs, token) once the session has its id. */
+  init: (session: Session) => EventPayload<"session_init">;
+}
+
+export class Session {
+  readonly id = `ses_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
+  readonly token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  readonly machine = new SessionStateMachine();
+  readonly expiresAt: Date;
+  private readonly buffer: SessionEvent[] = [];
+  private readonly subscribers = new Set<(event: SessionEvent) => void>();
+  private readonly abort = new AbortController();
+  private seq = 0;
+  private pendingTools = 0;
+  stats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0 };
+  lastEventAt = Date.now();
+  private endedResolve!: () => void;
+  /** Resolves once the final event has been emitted. */
+  readonly ended = new Promise<void>((resolve) => (this.endedResolve = resolve));
+
+  constructor(private readonly options: SessionOptions) {
+    this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get firstBufferedSeq(): number {
+    return this.buffer[0]?.seq ?? this.seq + 1;
+  }
+
+  emit<T extends EventType>(type: T, payload: EventPayload<T>): SessionEvent {
+    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: EventPayloads[type].parse(payload) } as SessionEvent;
+    this.buffer.push(event);
+    if (this.buffer.length > this.options.bufferEvents) this.buffer.shift();
+    this.lastEventAt = Date.now();
+    for (const subscriber of this.subscribers) subscriber(event);
+    return event;
+  }
+
+  /** Buffered events from `fromSeq` on, then live ones; returns the unsubscribe function. */
+  subscribe(fromSeq: number, listener: (event: SessionEvent) => void): () => void {
+    for (const event of this.buffer) if (event.seq >= fromSeq) listener(event);
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  cancel(): void {
+    if (!this.machine.terminal) this.abort.abort();
+  }
+
+  /** Runs the script to its end; the last event is exactly one `final`. */
+  async run(): Promise<void> {
+    const { sessionTtlMs, ...runLimits } = this.options.limits;
+    this.emit("session_init", this.options.init(this));
+    this.machine.apply("start");
+    const heartbeat = setInterval(() => {
+      if (Date.now() - this.lastEventAt >= this.options.heartbeatMs) this.emit("heartbeat", { ts: new Date().toISOString() });
+    }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
+    const result = await runAgentScript(this.options.code, {
+      tools: this.options.tools,
+      signal: this.abort.signal,
+      limits: { ...runLimits, timeoutMs: Math.min(runLimits.timeoutMs, sessionTtlMs) },
+      onEvent: (event) => this.onRunEvent(event),
+    });
+    clearInterval(heartbeat);
+    this.stats = result.stats;
+    if (result.ok) {
+      this.machine.apply("complete");
+      this.emit("final", { ok: true, result: result.value, stats: result.stats });
+    } else {
+      this.machine.apply(result.error.code === "cancelled" ? "cancel" : "fail");
+      this.emit("final", { ok: false, error: result.error, stats: result.stats });
+    }
+    this.endedResolve();
+  }
+
+  private onRunEvent(event: RunEvent): void {
+    switch (event.type) {
+      case "stdout":
+        this.stats.stdoutBytes += Buffer.byteLength(event.text);
+        this.emit("stdout", { text: event.text });
+        break;
+      case "log":
+        this.emit("log", { level: event.level, message: event.text });
+        break;
+      case "tool_call":
+        this.pendingTools++;
+        this.stats.toolCallCount++;
+        this.machine.apply("tool_called");
+        this.emit("tool_call", { callId: event.callId, toolName: event.toolName, args: event.args });
+        break;
+      case "tool_result_applied":
+        this.settleTool();
+        this.emit("tool_result_applied", { callId: event.callId });
+        break;
+    }
+  }
+
+  private settleTool(): void {
+    this.pendingTools = Math.max(0, this.pendingTools - 1);
+    if (this.pendingTools === 0 && this.machine.state === "waiting_for_tool") this.machine.apply("tools_settled");
+  }
+}

@@ -1,0 +1,96 @@
+// Sessions over real HTTP: the NDJSON stream, auth, resume and bad requests.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+
+const API_KEY = "ak_test_4f9d2c";
+let server: AuditorProcess;
+
+beforeAll(async () => {
+  server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_API_KEYS: `other-key,${API_KEY}` } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function start(code: string, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }, extra: object = {}) {
+  return fetch(`${server.url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ protocolVersion: 1, code, ...extra }),
+  });
+}
+
+async function readEvents(res: Response): Promise<SessionEvent[]> {
+  const text = await res.text();
+  return text.trimEnd().split("\n").map((line) => SessionEventSchema.parse(JSON.parse(line)));
+}
+
+const SEED_SCRIPT = "const users = await callTool('get_users', {}); return await callTool('process', { users });";
+
+describe("POST /sessions", () => {
+  test("the seed's script end to end: session_init first, seq rising by 1, exactly one final last", async () => {
+    const res = await start(SEED_SCRIPT);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    const events = await readEvents(res);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events[0]!.type).toBe("session_init");
+    expect(events.filter((e) => e.type === "final")).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: "final", payload: { ok: true, result: { count: 3, ids: [1, 2, 3] } } });
+    expect(events.filter((e) => e.type === "tool_call").map((e) => (e.payload as { toolName: string }).toolName)).toEqual(["get_users", "process"]);
+    expect(new Set(events.map((e) => e.sessionId)).size).toBe(1);
+  });
+
+  test("a failing script still ends with one final carrying its error code", async () => {
+    const events = await readEvents(await start("while (true) {}"));
+    expect(events.at(-1)).toMatchObject({ type: "final", payload: { ok: false, error: { code: "validation_error" } } });
+  });
+
+  test("creation needs one of AUDITOR_API_KEYS: missing → 401, wrong → 403", async () => {
+    const missing = await start("return 1", {});
+    expect(missing.status).toBe(401);
+    expect((await missing.json()).message).toContain("authorization");
+    const wrong = await start("return 1", { authorization: `Bearer ${API_KEY}x` });
+    expect(wrong.status).toBe(403);
+  });
+
+  test("bad bodies: wrong protocolVersion, unknown fields, not JSON, oversized, encryption not yet available", async () => {
+    const auth = { authorization: `Bearer ${API_KEY}` };
+    const v2 = await start("return 1", auth, { protocolVersion: 2 });
+    expect(v2.status).toBe(400);
+    expect((await v2.json()).message).toContain("protocolVersion");
+    expect((await start("return 1", auth, { bogus: 1 })).status).toBe(400);
+    expect((await start("return 1", auth, { limits: { maxToolCalls: -1 } })).status).toBe(400);
+    const notJson = await fetch(`${server.url}/sessions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{" });
+    expect(notJson.status).toBe(400);
+    const big = await fetch(`${server.url}/sessions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `return "${"x".repeat(600 * 1024)}"` }) });
+    expect(big.status).toBe(413);
+    expect((await start("return 1", auth, { encryption: { mode: "required", clientPublicKey: "AAAA" } })).status).toBe(501);
+  });
+});
+
+describe("control endpoints", () => {
+  test("state and resume need the session token; the id alone grants nothing", async () => {
+    const events = await readEvents(await start(SEED_SCRIPT));
+    const { sessionId } = events[0]!;
+    const token = (events[0]!.payload as { sessionToken: string }).sessionToken;
+    const auth = { authorization: `Bearer ${token}` };
+
+    expect((await fetch(`${server.url}/sessions/${sessionId}`)).status).toBe(401);
+    expect((await fetch(`${server.url}/sessions/${sessionId}`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(403);
+    expect((await fetch(`${server.url}/sessions/ses_unknown`, { headers: auth })).status).toBe(404);
+
+    const state = await (await fetch(`${server.url}/sessions/${sessionId}`, { headers: auth })).json();
+    expect(state).toMatchObject({ sessionId, state: "completed", lastSeq: events.length, stats: { toolCallCount: 2 } });
+
+    // Resume: a client that saw events up to seq 3 gets exactly the rest.
+    const resumed = await readEvents(await fetch(`${server.url}/sessions/${sessionId}/stream?fromSeq=4`, { headers: auth }));
+    expect(resumed).toEqual(events.slice(3));
+    expect((await fetch(`${server.url}/sessions/${sessionId}/stream?fromSeq=0`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${server.url}/sessions/${sessionId}/stream?fromSeq=999`, { headers: auth })).status).toBe(400);
+
+    const cancel = await fetch(`${server.url}/sessions/${sessionId}/cancel`, { method: "POST", headers: auth });
+    expect(await cancel.json()).toEqual({ sessionId, state: "completed" }); // an ended session stays ended
+  });
+});
