@@ -1,0 +1,115 @@
+// Session control with a slow tool: cancel mid-tool, TTL expiry, disconnect grace and resume,
+// capacity, and many concurrent sessions. Real HTTP on loopback against the real session routes
+// and manager, with a test tool registry (the binary's registry has no slow tool).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { z } from "zod";
+import { sessionRoutes } from "../../src/http/routes/sessions.ts";
+import { createLogger } from "../../src/log.ts";
+import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
+import { demoTools } from "../../src/sessions/demo-tools.ts";
+import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "../../src/sessions/manager.ts";
+import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
+
+const tools = new ToolRegistry([
+  ...demoTools(),
+  defineTool({ name: "sleep", input: z.object({ ms: z.number() }), output: z.object({ slept: z.number() }), timeoutMs: 60_000, handler: async ({ ms }) => (await Bun.sleep(ms), { slept: ms }) }),
+]);
+const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, heartbeatMs: 50 });
+let server: ReturnType<typeof Bun.serve>;
+let base: string;
+
+beforeAll(() => {
+  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 300, log: createLogger("error") }));
+  server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
+  base = `http://127.0.0.1:${server.port}`;
+});
+afterAll(() => server.stop(true));
+
+const start = (code: string, limits?: object, signal?: AbortSignal) =>
+  fetch(`${base}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }), signal });
+
+/** Reads NDJSON events as they arrive, lines split across chunks included. */
+async function* events(res: Response): AsyncGenerator<SessionEvent> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    buffered += decoder.decode(chunk.value, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) !== -1) {
+      yield SessionEventSchema.parse(JSON.parse(buffered.slice(0, newline)));
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+}
+
+async function untilType(iter: AsyncGenerator<SessionEvent>, type: SessionEvent["type"]): Promise<SessionEvent> {
+  // next() rather than for-await: leaving a for-await loop would close the generator.
+  for (let r = await iter.next(); !r.done; r = await iter.next()) if (r.value.type === type) return r.value;
+  throw new Error(`stream ended before a ${type} event`);
+}
+
+describe("session control", () => {
+  test("cancel mid-tool ends the session with a cancelled final", async () => {
+    const iter = events(await start(`await callTool("sleep", { ms: 10000 }); return 1;`));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    await untilType(iter, "tool_call");
+    const res = await fetch(`${base}/sessions/${init.sessionId}/cancel`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect(await res.json()).toEqual({ sessionId: init.sessionId, state: "cancelled" });
+    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: false, error: { code: "cancelled" } } });
+  });
+
+  test("sessionTtlMs ends a session that outlives it", async () => {
+    const iter = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, { sessionTtlMs: 100 }));
+    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: false, error: { code: "timeout" } } });
+  });
+
+  test("heartbeats flow while a tool is quiet", async () => {
+    const iter = events(await start(`await callTool("sleep", { ms: 300 }); return 1;`));
+    const seen: string[] = [];
+    for await (const e of iter) seen.push(e.type);
+    expect(seen.filter((t) => t === "heartbeat").length).toBeGreaterThanOrEqual(2);
+    expect(seen.at(-1)).toBe("final");
+  });
+
+  test("a client that drops and resumes within the grace window gets the rest; one that does not is cancelled", async () => {
+    const first = new AbortController();
+    const iter = events(await start(`await callTool("sleep", { ms: 200 }); return "done";`, undefined, first.signal));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    first.abort();
+    await Bun.sleep(50);
+    const resumed = events(await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, { headers: { authorization: `Bearer ${token}` } }));
+    expect(await untilType(resumed, "final")).toMatchObject({ payload: { ok: true, result: "done" } });
+
+    const second = new AbortController();
+    const gone = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, second.signal));
+    const init2 = (await gone.next()).value as SessionEvent;
+    second.abort();
+    await Bun.sleep(600);
+    expect(manager.get(init2.sessionId)!.machine.state).toBe("cancelled");
+  });
+
+  test("over capacity: 503 with Retry-After", async () => {
+    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1 });
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error") }));
+    const first = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `await callTool("sleep", { ms: 300 });` }) });
+    const second = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1" }) });
+    expect(second.status).toBe(503);
+    expect(second.headers.get("retry-after")).toBe("5");
+    await first.text();
+  });
+
+  test("200 concurrent sessions all complete", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const iter = events(await start(`const users = await callTool("get_users", { count: 2 }); await callTool("sleep", { ms: 20 }); return await callTool("process", { users });`));
+        return (await untilType(iter, "final")).payload;
+      }),
+    );
+    expect(results.every((p) => (p as { ok: boolean }).ok)).toBe(true);
+    expect(manager.activeCount).toBe(0);
+  });
+});
