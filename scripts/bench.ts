@@ -91,3 +91,53 @@ const rssIdle = process.memoryUsage().rss;
 console.log(`memory per idle run waiting on a tool: ${((rssIdle - rssBefore) / IDLE_RUNS / 1024).toFixed(0)} KB (RSS delta over ${IDLE_RUNS} runs)`);
 for (const release of waiting) release();
 await Promise.all(runs);
+
+// Sessions over HTTP: the real routes and manager on loopback, with a tool that waits on demand.
+const { Hono } = await import("hono");
+const { z } = await import("zod");
+const { sessionRoutes } = await import("../src/http/routes/sessions.ts");
+const { createLogger } = await import("../src/log.ts");
+const { defineTool, ToolRegistry } = await import("../src/runtime/index.ts");
+const { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } = await import("../src/sessions/manager.ts");
+const held: Array<() => void> = [];
+const sessionTools = new ToolRegistry([
+  defineTool({ name: "add", input: z.object({ i: z.number() }), output: z.object({ n: z.number() }), handler: async ({ i }) => ({ n: i }) }),
+  defineTool({ name: "wait", input: z.object({}), output: z.object({ ok: z.boolean() }), timeoutMs: 600_000, handler: () => new Promise<{ ok: boolean }>((resolve) => held.push(() => resolve({ ok: true }))) }),
+]);
+const manager = new SessionManager(sessionTools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 5_000 });
+const sessionApp = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error") }));
+const sessionServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: sessionApp.fetch, idleTimeout: 0 });
+const startSession = (code: string) =>
+  fetch(`http://127.0.0.1:${sessionServer.port}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code }) });
+console.log(`\nSessions over HTTP (${ITERATIONS} sessions after ${WARMUP} warm-up)`);
+const sessionRun = await measure("10-tool-call session: POST /sessions to final", async () => {
+  const text = await (await startSession(TEN_CALLS)).text();
+  if (!text.includes('"ok":true')) throw new Error(`session failed: ${text.slice(-300)}`);
+});
+console.log(`sessions per second (sequential): ${(1000 / sessionRun.p50).toFixed(0)} at p50`);
+const WAITING = 1_000;
+Bun.gc(true);
+const rssBase = process.memoryUsage().rss;
+// Raw sockets: fetch's connection pool would queue long-lived streams beyond its socket limit.
+const waitBody = JSON.stringify({ protocolVersion: 1, code: `return (await callTool("wait", {})).ok;` });
+let finals = 0;
+const sockets = await Promise.all(
+  Array.from({ length: WAITING }, () =>
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port: sessionServer.port!,
+      socket: { data: (_s, chunk) => void (finals += chunk.toString().split('"type":"final"').length - 1) },
+    }).then((socket) => {
+      socket.write(`POST /sessions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(waitBody)}\r\n\r\n${waitBody}`);
+      return socket;
+    }),
+  ),
+);
+while (held.length < WAITING) await Bun.sleep(5);
+Bun.gc(true);
+const rssWaiting = process.memoryUsage().rss;
+console.log(`RSS with ${WAITING} sessions waiting on a tool: ${(rssWaiting / 1024 / 1024).toFixed(0)} MB (${((rssWaiting - rssBase) / WAITING / 1024).toFixed(0)} KB per session over the baseline)`);
+for (const release of held) release();
+while (finals < WAITING) await Bun.sleep(5);
+for (const socket of sockets) socket.end();
+sessionServer.stop(true);
