@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { FunctionHost } from "../../functions/host.ts";
 import { apiError } from "../errors.ts";
+import { readJsonBody } from "../json-body.ts";
 
 /** Requests larger than this are refused before parsing. */
 export const MAX_INVOKE_BODY_BYTES = 256 * 1024;
@@ -27,17 +28,9 @@ export function functionRoutes(host: FunctionHost) {
       if (!/^application\/json\b/i.test(type)) {
         return apiError(c, 415, "unsupported_media_type", "content-type: send application/json");
       }
-      const declared = Number(c.req.header("content-length") ?? "0");
-      if (declared > MAX_INVOKE_BODY_BYTES) return apiError(c, 413, "payload_too_large", `body: at most ${MAX_INVOKE_BODY_BYTES} bytes`);
-      const raw = await c.req.arrayBuffer();
-      if (raw.byteLength > MAX_INVOKE_BODY_BYTES) return apiError(c, 413, "payload_too_large", `body: at most ${MAX_INVOKE_BODY_BYTES} bytes`);
-      let input: unknown;
-      try {
-        input = JSON.parse(new TextDecoder().decode(raw));
-      } catch {
-        return apiError(c, 400, "invalid_json", "body: not valid JSON");
-      }
-      const result = await host.invoke(c.req.param("fn"), input);
+      const body = await readJsonBody(c, MAX_INVOKE_BODY_BYTES);
+      if (body instanceof Response) return body;
+      const result = await host.invoke(c.req.param("fn"), body.value);
       c.header("cache-control", "no-store");
       return c.json(result.body as object, result.status as 200);
     });

@@ -8,6 +8,7 @@ import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import type { Session } from "../../sessions/session.ts";
 import { StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
+import { readJsonBody } from "../json-body.ts";
 
 export const MAX_SESSION_BODY_BYTES = 512 * 1024;
 
@@ -89,17 +90,9 @@ export function sessionRoutes(options: SessionRouteOptions) {
         for (const candidate of options.apiKeys) ok = constantTimeEquals(key, candidate) || ok;
         if (!ok) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
       }
-      const declared = Number(c.req.header("content-length") ?? "0");
-      if (declared > MAX_SESSION_BODY_BYTES) return apiError(c, 413, "payload_too_large", `body: at most ${MAX_SESSION_BODY_BYTES} bytes`);
-      const raw = await c.req.arrayBuffer();
-      if (raw.byteLength > MAX_SESSION_BODY_BYTES) return apiError(c, 413, "payload_too_large", `body: at most ${MAX_SESSION_BODY_BYTES} bytes`);
-      let json: unknown;
-      try {
-        json = JSON.parse(new TextDecoder().decode(raw));
-      } catch {
-        return apiError(c, 400, "invalid_json", "body: not valid JSON");
-      }
-      const parsed = StartSessionRequestSchema.safeParse(json);
+      const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
+      if (body instanceof Response) return body;
+      const parsed = StartSessionRequestSchema.safeParse(body.value);
       if (!parsed.success) {
         const issues = toApiIssues(parsed.error);
         return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
