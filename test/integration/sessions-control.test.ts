@@ -92,6 +92,34 @@ describe("session control", () => {
     expect(manager.get(init2.sessionId)!.machine.state).toBe("cancelled");
   });
 
+  test("resuming before the buffer window is 410; limits above the server maxima are capped", async () => {
+    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5 });
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error") }));
+    const res = await app.request("/sessions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocolVersion: 1, code: `for (let i = 0; i < 20; i++) { console.log(i); } return 1;`, limits: { maxToolCalls: 1_000_000 } }),
+    });
+    const lines = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const { sessionId, payload } = lines[0];
+    const auth = { authorization: `Bearer ${payload.sessionToken}` };
+    const gone = await app.request(`/sessions/${sessionId}/stream?fromSeq=2`, { headers: auth });
+    expect(gone.status).toBe(410);
+    expect((await gone.json()).message).toContain("no longer buffered");
+    const tail = await app.request(`/sessions/${sessionId}/stream?fromSeq=${lines.length - 4}`, { headers: auth });
+    expect(tail.status).toBe(200);
+    expect((await tail.text()).trimEnd().split("\n")).toHaveLength(5);
+    expect(small.get(sessionId)).toBeDefined();
+
+    // The client asked for a million tool calls; the server maximum (100) still applies.
+    const capped = await app.request("/sessions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocolVersion: 1, code: `for (let i = 0; i < 150; i++) { await callTool("echo", {}); } return 1;`, limits: { maxToolCalls: 1_000_000 } }),
+    });
+    expect((await capped.text()).trimEnd().split("\n").map((l) => JSON.parse(l)).at(-1).payload.error.code).toBe("max_tool_calls");
+  });
+
   test("over capacity: 503 with Retry-After", async () => {
     const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1 });
     const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error") }));
