@@ -99,12 +99,16 @@ const { sessionRoutes } = await import("../src/http/routes/sessions.ts");
 const { createLogger } = await import("../src/log.ts");
 const { defineTool, ToolRegistry } = await import("../src/runtime/index.ts");
 const { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } = await import("../src/sessions/manager.ts");
+const { RuntimePool } = await import("../src/runtime/pool.ts");
+const { availableParallelism } = await import("node:os");
 const held: Array<() => void> = [];
 const sessionTools = new ToolRegistry([
   defineTool({ name: "add", input: z.object({ i: z.number() }), output: z.object({ n: z.number() }), handler: async ({ i }) => ({ n: i }) }),
   defineTool({ name: "wait", input: z.object({}), output: z.object({ ok: z.boolean() }), timeoutMs: 600_000, handler: () => new Promise<{ ok: boolean }>((resolve) => held.push(() => resolve({ ok: true }))) }),
 ]);
-const manager = new SessionManager(sessionTools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 5_000 });
+// As in the server: scripts run in a worker pool, tools on the main thread.
+const pool = new RuntimePool(availableParallelism());
+const manager = new SessionManager(sessionTools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 5_000 }, (code, options) => pool.run(code, options));
 const sessionApp = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error") }));
 const sessionServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: sessionApp.fetch, idleTimeout: 0 });
 const startSession = (code: string) =>
@@ -141,3 +145,4 @@ for (const release of held) release();
 while (finals < WAITING) await Bun.sleep(5);
 for (const socket of sockets) socket.end();
 sessionServer.stop(true);
+pool.terminate();

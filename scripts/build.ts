@@ -9,7 +9,8 @@ export const BINARY_PATH = "dist/auditor";
 
 export async function buildBinary(root: string): Promise<{ path: string; sha256: string }> {
   mkdirSync(join(root, "dist"), { recursive: true });
-  const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "--compile", "--outfile", BINARY_PATH], {
+  // The runtime worker is a second entrypoint, embedded as ./runtime/worker.ts (see src/runtime/pool.ts).
+  const proc = Bun.spawn([process.execPath, "build", "src/main.ts", "src/runtime/worker.ts", "--compile", "--outfile", BINARY_PATH], {
     cwd: root,
     stdout: "pipe",
     stderr: "pipe",

@@ -9,7 +9,9 @@ import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
 import { startServer } from "./server.ts";
 import { SealedStore } from "./store/index.ts";
+import { availableParallelism } from "node:os";
 import { ToolRegistry } from "./runtime/index.ts";
+import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
@@ -75,12 +77,13 @@ async function main(argv: string[]): Promise<number> {
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
   const tools = new ToolRegistry((config.demoTools ?? tee.provider === "dev") ? demoTools() : []);
+  const pool = new RuntimePool(availableParallelism());
   const sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,
     maxConcurrentSessions: config.maxSessions,
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs },
     heartbeatMs: config.heartbeatMs,
-  });
+  }, (code, options) => pool.run(code, options));
   const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -89,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
-    onShutdown: [() => clearInterval(sweeper), () => store.close()],
+    onShutdown: [() => clearInterval(sweeper), () => pool.terminate(), () => store.close()],
   });
   log.info("listening", {
     url: server.url,

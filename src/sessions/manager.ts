@@ -1,6 +1,6 @@
 // Holds the live sessions: admission (capacity, limits capped by server maxima), lookup, and
 // clean-up once a session has ended and its buffer is no longer useful.
-import { DEFAULT_LIMITS, type Limits, type ToolRegistry } from "../runtime/index.ts";
+import { DEFAULT_LIMITS, runAgentScript, type Limits, type RunOptions, type RunResult, type ToolRegistry } from "../runtime/index.ts";
 import type { EventPayload, SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session } from "./session.ts";
 
@@ -30,7 +30,12 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private running = 0;
 
-  constructor(private readonly tools: ToolRegistry, private readonly limits: SessionServerLimits = DEFAULT_SESSION_SERVER_LIMITS) {}
+  constructor(
+    private readonly tools: ToolRegistry,
+    private readonly limits: SessionServerLimits = DEFAULT_SESSION_SERVER_LIMITS,
+    /** In the server, a RuntimePool's run (off the event loop); in-process by default. */
+    private readonly runner: (code: string, options: RunOptions) => Promise<RunResult> = runAgentScript,
+  ) {}
 
   get activeCount(): number {
     return this.running;
@@ -45,7 +50,7 @@ export class SessionManager {
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ code, limits: capped, tools: this.tools, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init });
+    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init });
     this.sessions.set(session.id, session);
     this.running++;
     void session.run().finally(() => {

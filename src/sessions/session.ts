@@ -1,7 +1,7 @@
 // One AgentScript session: runs the script, turns runtime events into numbered NDJSON events,
 // keeps a bounded buffer for resume, and drives the lifecycle state machine.
 import { toBase64Url } from "../crypto/encoding.ts";
-import { runAgentScript, type Limits, type RunEvent, type ToolRegistry } from "../runtime/index.ts";
+import type { Limits, RunEvent, RunOptions, RunResult, ToolRegistry } from "../runtime/index.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import { SessionStateMachine } from "./state-machine.ts";
 
@@ -9,6 +9,8 @@ export interface SessionOptions {
   code: string;
   limits: Limits & { sessionTtlMs: number };
   tools: ToolRegistry;
+  /** runAgentScript, or a worker pool's run with the same contract. */
+  runner: (code: string, options: RunOptions) => Promise<RunResult>;
   /** Events kept for resume; older ones are answered with 410. */
   bufferEvents: number;
   /** A heartbeat is sent after this long without any other event. */
@@ -77,7 +79,7 @@ export class Session {
     const heartbeat = setInterval(() => {
       if (Date.now() - this.lastEventAt >= this.options.heartbeatMs) this.emit("heartbeat", { ts: new Date().toISOString() });
     }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
-    const result = await runAgentScript(this.options.code, {
+    const result = await this.options.runner(this.options.code, {
       tools: this.options.tools,
       signal: this.abort.signal,
       limits: { ...runLimits, timeoutMs: Math.min(runLimits.timeoutMs, sessionTtlMs) },

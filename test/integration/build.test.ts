@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { buildBinary } from "../../scripts/build.ts";
 import { runAuditor, startAuditor, tempDir } from "../helpers/auditor-process.ts";
+import { hogDoesNotStall } from "../helpers/sessions.ts";
 import { sha256File } from "../../src/self-digest.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -57,6 +58,8 @@ describe("dist/auditor", () => {
       const body = await (await fetch(`${server.url}/attestation`)).json();
       expect(body.statement.binarySha256).toBe(first.sha256);
       expect(body.attested).toBe(false);
+      // The runtime worker is embedded too: sessions run off the event loop in the binary.
+      await hogDoesNotStall(server.url);
     } finally {
       expect(await server.stop()).toBe(0);
     }
