@@ -24,6 +24,9 @@ export interface EffectiveEgress {
 export interface HostedFunction {
   definition: FunctionDefinition;
   egress: EffectiveEgress[];
+  /** JSON Schema of the input (as clients send it) and of the output, made once. */
+  inputSchema: unknown;
+  outputSchema: unknown;
   sources: { path: string; sha256: string }[];
   /** SHA-256 over the canonical JSON of `sources`. */
   sourceSha256: string;
@@ -55,6 +58,8 @@ export class FunctionHost {
       const files = Object.entries(sources).map(([path, text]) => ({ path, sha256: toHex(sha256(utf8(text))) }));
       this.functions.set(definition.name, {
         definition,
+        inputSchema: z.toJSONSchema(definition.input, { io: "input" }),
+        outputSchema: z.toJSONSchema(definition.output),
         sources: files,
         sourceSha256: toHex(sha256(utf8(canonicalJson(files)))),
         egress: definition.egress.map((e) => {
@@ -68,10 +73,6 @@ export class FunctionHost {
 
   list(app?: string): HostedFunction[] {
     return [...this.functions.values()].filter((f) => app === undefined || f.definition.app === app);
-  }
-
-  apps(): string[] {
-    return [...new Set([...this.functions.values()].map((f) => f.definition.app))].sort();
   }
 
   async invoke(name: string, rawInput: unknown): Promise<InvokeResult> {

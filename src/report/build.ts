@@ -1,7 +1,6 @@
 // GET /report/:app (DESIGN "Reports"): everything a person or an AI agent needs to judge an
 // app's data flow, each claim labelled with how it is known.
 import { sha256, sha512 } from "@noble/hashes/sha2";
-import { z } from "zod";
 import { canonicalJson } from "../crypto/canonical-json.ts";
 import { toHex, utf8 } from "../crypto/encoding.ts";
 import type { EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
@@ -113,8 +112,8 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
     functions: functions.map((f) => ({
       name: f.definition.name,
       description: f.definition.description,
-      input: z.toJSONSchema(f.definition.input, { io: "input" }),
-      output: z.toJSONSchema(f.definition.output),
+      input: f.inputSchema,
+      output: f.outputSchema,
       egress: f.egress,
       secrets: [...f.definition.secrets],
       sources: f.sources,

@@ -45,10 +45,6 @@ export class ToolRegistry {
     return this;
   }
 
-  names(): string[] {
-    return [...this.tools.keys()];
-  }
-
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
     const tool = this.tools.get(name);
     if (!tool) throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");

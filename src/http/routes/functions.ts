@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { FunctionHost } from "../../functions/host.ts";
 import { apiError } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
@@ -15,8 +14,8 @@ export function functionRoutes(host: FunctionHost) {
           name: f.definition.name,
           app: f.definition.app,
           description: f.definition.description,
-          input: z.toJSONSchema(f.definition.input, { io: "input" }),
-          output: z.toJSONSchema(f.definition.output),
+          input: f.inputSchema,
+          output: f.outputSchema,
           egress: f.egress.map((e) => ({ name: e.name, host: e.host, overriddenBy: e.overriddenBy })),
           secrets: f.definition.secrets,
           sourceSha256: f.sourceSha256,
