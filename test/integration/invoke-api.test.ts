@@ -157,6 +157,7 @@ describe("GET /report/:app", () => {
     expect(binding.reportData).toBe(reportData);
     expect(Buffer.from(parseTdxQuote(binding.quote).reportData).toString("hex")).toBe(reportData);
     expect((await call("/report/etherea?nonce=xyz")).res.status).toBe(400);
+    expect((await call("/report/etherea?nonce=00&nonce=11")).res.status).toBe(400);
   });
 
   test("text/markdown gives the same report as prose; an unknown app is 404", async () => {
