@@ -41,11 +41,10 @@ export interface RunOptions {
 let quickjs: Promise<QuickJSWASMModule> | undefined;
 const loadQuickJS = () => (quickjs ??= newQuickJSWASMModuleFromVariant(variant));
 
-/** Ends a run from inside a bridge callback; carries the failure out of QuickJS. */
-class RunAbort extends Error {
-  constructor(readonly code: RunErrorCode, message: string) {
-    super(message);
-  }
+/** Set by a bridge callback to end the run: the interrupt handler then stops QuickJS. */
+interface RunAbort {
+  code: RunErrorCode;
+  message: string;
 }
 
 export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
@@ -164,7 +163,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       const text = args.map((a) => { const v = vm.dump(a); return typeof v === "string" ? v : safeStringify(v); }).join(" ") + "\n";
       stats.stdoutBytes += Buffer.byteLength(text);
       if (stats.stdoutBytes > limits.maxStdoutBytes) {
-        abort ??= new RunAbort("stdout_limit", `the script wrote more than ${limits.maxStdoutBytes} bytes to the console`);
+        abort ??= { code: "stdout_limit", message: `the script wrote more than ${limits.maxStdoutBytes} bytes to the console` };
         return;
       }
       options.onEvent?.(kind === "stdout" ? { type: "stdout", text } : { type: "log", level: kind, text });
@@ -189,12 +188,12 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       return deferred.handle;
     }
     if (stats.toolCallCount >= limits.maxToolCalls) {
-      abort ??= new RunAbort("max_tool_calls", `the script made more than ${limits.maxToolCalls} tool calls`);
+      abort ??= { code: "max_tool_calls", message: `the script made more than ${limits.maxToolCalls} tool calls` };
       deferred.dispose();
       throw new Error("aborted");
     }
     if (inFlight >= limits.maxConcurrentToolCalls) {
-      abort ??= new RunAbort("max_concurrent_tool_calls", `the script ran more than ${limits.maxConcurrentToolCalls} tool calls at once`);
+      abort ??= { code: "max_concurrent_tool_calls", message: `the script ran more than ${limits.maxConcurrentToolCalls} tool calls at once` };
       deferred.dispose();
       throw new Error("aborted");
     }
@@ -245,7 +244,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
 
   const timer = setTimeout(() => fail("timeout", `the script ran longer than ${limits.timeoutMs} ms`), limits.timeoutMs);
   const onAbort = () => {
-    abort ??= new RunAbort("cancelled", "the run was cancelled");
+    abort ??= { code: "cancelled", message: "the run was cancelled" };
     fail("cancelled", "the run was cancelled");
   };
   if (options.signal?.aborted) onAbort();
