@@ -117,6 +117,7 @@ export default defineFunction({
     { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages" },
   ],
   secrets: ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"],
+  sessionTool: true,
   async handler(input, ctx) {
     const key = `sessions/${input.session_id}`;
     const session = (await ctx.state.get<SessionState>(key)) ?? { recent_prompts: Array(RECENT_PROMPTS).fill(""), created_at: Date.now() };

@@ -3,6 +3,7 @@ import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
 import { EgressLog, installAuditedFetch } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
+import { functionTools } from "./functions/tools.ts";
 import { createApp } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl },
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
-  const tools = new ToolRegistry((config.demoTools ?? tee.provider === "dev") ? demoTools() : []);
+  const tools = new ToolRegistry([...((config.demoTools ?? tee.provider === "dev") ? demoTools() : []), ...functionTools(host)]);
   const pool = new RuntimePool(availableParallelism());
   const sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,

@@ -74,3 +74,12 @@ export const SessionEventSchema = z.discriminatedUnion("type", [
   envelope("error"),
 ]);
 export type SessionEvent = z.infer<typeof SessionEventSchema>;
+
+/** POST /sessions/:id/input: the value for a pending `callTool("input", …)`, named by its callId. */
+export const SessionInputRequestSchema = z
+  .object({
+    callId: z.string().min(1).max(64),
+    value: z.unknown().refine((value) => value !== undefined, { error: "required: the JSON value to hand to the script" }),
+  })
+  .strict();
+export type SessionInputRequest = z.infer<typeof SessionInputRequestSchema>;

@@ -41,6 +41,11 @@ export interface FunctionDefinition<I extends z.ZodType = z.ZodType, O extends z
   output: O;
   egress: EgressDeclaration[];
   secrets: string[];
+  /**
+   * Also callable from AgentScript sessions as `callTool(name, input)`, under the same schemas,
+   * egress policy and secrets (the report says so).
+   */
+  sessionTool?: boolean;
   handler(input: z.output<I>, ctx: FunctionContext): Promise<z.input<O> | FunctionFailure>;
 }
 

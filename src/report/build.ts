@@ -32,6 +32,8 @@ export interface Report {
     output: unknown;
     egress: { name: string; purpose: string; declaredUrl: string; url: string; host: string; overriddenBy: string | null }[];
     secrets: string[];
+    /** Callable from sessions as callTool(name, input). */
+    sessionTool: boolean;
     sources: { path: string; sha256: string }[];
     sourceSha256: string;
   }[];
@@ -116,6 +118,7 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       output: f.outputSchema,
       egress: f.egress,
       secrets: [...f.definition.secrets],
+      sessionTool: f.definition.sessionTool === true,
       sources: f.sources,
       sourceSha256: f.sourceSha256,
     })),

@@ -19,6 +19,7 @@ export function reportMarkdown(r: Report): string {
       lines.push(`- ${e.host} (${e.url}): ${e.purpose}${override}`);
     }
     lines.push("", `Secrets it can read (names only): ${f.secrets.join(", ") || "none"}.`);
+    if (f.sessionTool) lines.push("", `AgentScript sessions may also call it as \`callTool("${f.name}", input)\`, under the same policy.`);
     lines.push("", "Input schema:", "```json", JSON.stringify(f.input, null, 2), "```", "Output schema:", "```json", JSON.stringify(f.output, null, 2), "```");
   }
   lines.push("", "## Observed egress");

@@ -45,6 +45,10 @@ export class ToolRegistry {
     return this;
   }
 
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
     const tool = this.tools.get(name);
     if (!tool) throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");

@@ -29,8 +29,11 @@ export type RunResult =
   | { ok: true; value: unknown; stats: RunStats }
   | { ok: false; error: { code: RunErrorCode; message: string }; stats: RunStats };
 
+/** Answers one tool call; `callId` is the id the run's `tool_call` event carries. */
+export type ToolHandler = (name: string, args: unknown, callId: string) => Promise<unknown>;
+
 export interface RunOptions {
-  toolHandler?: (name: string, args: unknown) => Promise<unknown>;
+  toolHandler?: ToolHandler;
   tools?: ToolRegistry;
   limits?: Partial<Limits>;
   onEvent?: (event: RunEvent) => void;
@@ -66,9 +69,9 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     if (err instanceof AgentScriptValidationError) return finish({ ok: false, error: { code: "validation_error", message: err.message } });
     throw err;
   }
-  const callTool = options.tools
-    ? (name: string, args: unknown) => options.tools!.call(name, args)
-    : options.toolHandler ?? (async (name: string) => { throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool"); });
+  const callTool: ToolHandler = options.tools
+    ? (name, args) => options.tools!.call(name, args, options.signal)
+    : options.toolHandler ?? (async (name) => { throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool"); });
 
   const module = await loadQuickJS();
   const runtime = module.newRuntime();
@@ -202,7 +205,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     inFlight++;
     pending.add(deferred);
     options.onEvent?.({ type: "tool_call", callId, toolName: name, args });
-    void callTool(name, args).then(
+    void callTool(name, args, callId).then(
       (value) => {
         inFlight--;
         if (finished) return; // torn down: the run disposed this deferred

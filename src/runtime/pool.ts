@@ -56,11 +56,11 @@ export class RuntimePool {
         job.options.onEvent?.(message.event);
         break;
       case "tool": {
-        const { tools, toolHandler } = job.options;
+        const { tools, toolHandler, signal } = job.options;
         const call = tools
-          ? tools.call(message.name, message.args)
+          ? tools.call(message.name, message.args, signal)
           : toolHandler
-            ? toolHandler(message.name, message.args)
+            ? toolHandler(message.name, message.args, message.callId)
             : Promise.reject(new ToolCallError(`unknown tool "${message.name}"`, "unknown_tool"));
         const reply = (result: { ok: true; value: unknown } | { ok: false; message: string }) =>
           worker.postMessage({ type: "tool_result", jobId: message.jobId, callNo: message.callNo, ...result } satisfies ToWorker);

@@ -3,6 +3,7 @@
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type RunOptions, type RunResult, type ToolRegistry } from "../runtime/index.ts";
 import type { EventPayload, SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session } from "./session.ts";
+import { INPUT_TOOL } from "./tool-calls.ts";
 
 export interface SessionServerLimits {
   maxConcurrentSessions: number;
@@ -35,7 +36,9 @@ export class SessionManager {
     private readonly limits: SessionServerLimits = DEFAULT_SESSION_SERVER_LIMITS,
     /** In the server, a RuntimePool's run (off the event loop); in-process by default. */
     private readonly runner: (code: string, options: RunOptions) => Promise<RunResult> = runAgentScript,
-  ) {}
+  ) {
+    if (tools.has(INPUT_TOOL)) throw new Error(`a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`);
+  }
 
   get activeCount(): number {
     return this.running;

@@ -4,6 +4,7 @@ import { toBase64Url } from "../crypto/encoding.ts";
 import type { Limits, RunEvent, RunOptions, RunResult, ToolRegistry } from "../runtime/index.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import { SessionStateMachine } from "./state-machine.ts";
+import { ToolCallLedger } from "./tool-calls.ts";
 
 export interface SessionOptions {
   code: string;
@@ -27,6 +28,7 @@ export class Session {
   private readonly buffer: SessionEvent[] = [];
   private readonly subscribers = new Set<(event: SessionEvent) => void>();
   private readonly abort = new AbortController();
+  private readonly ledger: ToolCallLedger;
   private seq = 0;
   private pendingTools = 0;
   stats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0 };
@@ -37,6 +39,12 @@ export class Session {
 
   constructor(private readonly options: SessionOptions) {
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
+    this.ledger = new ToolCallLedger(options.tools, this.abort.signal);
+  }
+
+  /** The client's answer to an `input` call (see ToolCallLedger.provideInput). */
+  provideInput(callId: string, value: unknown): boolean {
+    return this.ledger.provideInput(callId, value);
   }
 
   get lastSeq(): number {
@@ -80,12 +88,13 @@ export class Session {
       if (Date.now() - this.lastEventAt >= this.options.heartbeatMs) this.emit("heartbeat", { ts: new Date().toISOString() });
     }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
     const result = await this.options.runner(this.options.code, {
-      tools: this.options.tools,
+      toolHandler: this.ledger.handler,
       signal: this.abort.signal,
       limits: { ...runLimits, timeoutMs: Math.min(runLimits.timeoutMs, sessionTtlMs) },
       onEvent: (event) => this.onRunEvent(event),
     });
     clearInterval(heartbeat);
+    this.ledger.close();
     this.stats = result.stats;
     if (result.ok) {
       this.machine.apply("complete");
@@ -110,6 +119,7 @@ export class Session {
         this.pendingTools++;
         this.stats.toolCallCount++;
         this.machine.apply("tool_called");
+        this.ledger.open(event.callId, event.toolName);
         this.emit("tool_call", { callId: event.callId, toolName: event.toolName, args: event.args });
         break;
       case "tool_result_applied":

@@ -1,5 +1,6 @@
 // Session helpers shared by suites that run the server from source and as a binary.
 import { expect } from "bun:test";
+import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 /** Starts a session and resolves with its last line once the stream ends. */
 async function sessionFinal(url: string, code: string, limits?: object): Promise<Record<string, any>> {
@@ -22,3 +23,23 @@ export async function hogDoesNotStall(url: string) {
   expect(order).toEqual(["healthz 200", "quick", "hog"]);
 }
 
+/** Reads NDJSON events as they arrive, lines split across chunks included. */
+export async function* events(res: Response): AsyncGenerator<SessionEvent> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    buffered += decoder.decode(chunk.value, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) !== -1) {
+      yield SessionEventSchema.parse(JSON.parse(buffered.slice(0, newline)));
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+}
+
+export async function untilType(iter: AsyncGenerator<SessionEvent>, type: SessionEvent["type"]): Promise<SessionEvent> {
+  // next() rather than for-await: leaving a for-await loop would close the generator.
+  for (let r = await iter.next(); !r.done; r = await iter.next()) if (r.value.type === type) return r.value;
+  throw new Error(`stream ended before a ${type} event`);
+}

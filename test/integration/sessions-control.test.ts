@@ -9,7 +9,8 @@ import { createLogger } from "../../src/log.ts";
 import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
 import { demoTools } from "../../src/sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "../../src/sessions/manager.ts";
-import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import type { SessionEvent } from "../../sdk/wire/sessions.ts";
+import { events, untilType } from "../helpers/sessions.ts";
 
 const tools = new ToolRegistry([
   ...demoTools(),
@@ -28,27 +29,6 @@ afterAll(() => server.stop(true));
 
 const start = (code: string, limits?: object, signal?: AbortSignal) =>
   fetch(`${base}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }), signal });
-
-/** Reads NDJSON events as they arrive, lines split across chunks included. */
-async function* events(res: Response): AsyncGenerator<SessionEvent> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    buffered += decoder.decode(chunk.value, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) !== -1) {
-      yield SessionEventSchema.parse(JSON.parse(buffered.slice(0, newline)));
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-}
-
-async function untilType(iter: AsyncGenerator<SessionEvent>, type: SessionEvent["type"]): Promise<SessionEvent> {
-  // next() rather than for-await: leaving a for-await loop would close the generator.
-  for (let r = await iter.next(); !r.done; r = await iter.next()) if (r.value.type === type) return r.value;
-  throw new Error(`stream ended before a ${type} event`);
-}
 
 describe("session control", () => {
   test("cancel mid-tool ends the session with a cancelled final", async () => {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { events, untilType } from "../helpers/sessions.ts";
 
 const API_KEY = "ak_test_4f9d2c";
 let server: AuditorProcess;
@@ -92,5 +93,79 @@ describe("control endpoints", () => {
 
     const cancel = await fetch(`${server.url}/sessions/${sessionId}/cancel`, { method: "POST", headers: auth });
     expect(await cancel.json()).toEqual({ sessionId, state: "completed" }); // an ended session stays ended
+  });
+});
+
+describe("POST /sessions/:id/input", () => {
+  const INPUT_SCRIPT = `
+    const name = await callTool("input", { prompt: "your name?" });
+    const more = await callTool("input", {});
+    return { greeting: "hello " + name, more };`;
+
+  const postInput = (sessionId: string, token: string | undefined, body: unknown) =>
+    fetch(`${server.url}/sessions/${sessionId}/input`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  test("a script awaits client input by callId; the same value again is a no-op, a different one is refused", async () => {
+    const iter = events(await start(INPUT_SCRIPT));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    const ask = await untilType(iter, "tool_call");
+    expect(ask.payload).toMatchObject({ toolName: "input", args: { prompt: "your name?" } });
+    const { callId } = ask.payload as { callId: string };
+    const state = await (await fetch(`${server.url}/sessions/${init.sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(state.state).toBe("waiting_for_tool");
+
+    expect((await postInput(init.sessionId, undefined, { callId, value: "Ada" })).status).toBe(401);
+    expect((await postInput(init.sessionId, API_KEY, { callId, value: "Ada" })).status).toBe(403);
+
+    const first = await postInput(init.sessionId, token, { callId, value: "Ada" });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ sessionId: init.sessionId, callId, applied: true });
+    const again = await postInput(init.sessionId, token, { callId, value: "Ada" });
+    expect(await again.json()).toEqual({ sessionId: init.sessionId, callId, applied: false });
+    const changed = await postInput(init.sessionId, token, { callId, value: "Grace" });
+    expect(changed.status).toBe(409);
+    expect(await changed.json()).toMatchObject({ error: "conflict" });
+
+    const second = await untilType(iter, "tool_call");
+    const secondId = (second.payload as { callId: string }).callId;
+    expect((await postInput(init.sessionId, token, { callId: secondId, value: { n: [1, 2] } })).status).toBe(200);
+    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: true, result: { greeting: "hello Ada", more: { n: [1, 2] } } } });
+    // Once ended, a repeat is still a no-op and anything new is refused.
+    expect(await (await postInput(init.sessionId, token, { callId, value: "Ada" })).json()).toMatchObject({ applied: false });
+    expect((await postInput(init.sessionId, token, { callId, value: "Ken" })).status).toBe(409);
+  });
+
+  test("bad input requests name the problem: fields, unknown calls, calls the broker answers, bad args", async () => {
+    const iter = events(await start(`const users = await callTool("get_users", {}); const x = await callTool("input", {}); return x;`));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    const brokerCall = (await untilType(iter, "tool_call")).payload as { callId: string };
+    const inputCall = (await untilType(iter, "tool_call")).payload as { callId: string };
+
+    const missing = await postInput(init.sessionId, token, { callId: inputCall.callId });
+    expect(missing.status).toBe(400);
+    expect((await missing.json()).message).toContain("value");
+    expect((await postInput(init.sessionId, token, { callId: inputCall.callId, value: 1, extra: true })).status).toBe(400);
+    expect((await postInput(init.sessionId, token, "{")).status).toBe(400);
+    const big = await postInput(init.sessionId, token, { callId: inputCall.callId, value: "x".repeat(600 * 1024) });
+    expect(big.status).toBe(413);
+    const unknown = await postInput(init.sessionId, token, { callId: "call_99", value: 1 });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: "unknown_call" });
+    const broker = await postInput(init.sessionId, token, { callId: brokerCall.callId, value: [] });
+    expect(broker.status).toBe(409);
+    expect(await broker.json()).toMatchObject({ error: "not_input" });
+
+    expect((await postInput(init.sessionId, token, { callId: inputCall.callId, value: null })).status).toBe(200);
+    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: true, result: null } });
+
+    const badArgs = await readEvents(await start(`return await callTool("input", { prompt: 5 });`));
+    expect(badArgs.at(-1)).toMatchObject({ type: "final", payload: { ok: false, error: { code: "script_error" } } });
+    expect(JSON.stringify(badArgs.at(-1))).toContain("prompt");
   });
 });

@@ -18,6 +18,7 @@ export function functionRoutes(host: FunctionHost) {
           output: f.outputSchema,
           egress: f.egress.map((e) => ({ name: e.name, host: e.host, overriddenBy: e.overriddenBy })),
           secrets: f.definition.secrets,
+          sessionTool: f.definition.sessionTool === true,
           sourceSha256: f.sourceSha256,
         })),
       }),

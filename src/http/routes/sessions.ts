@@ -6,7 +6,8 @@ import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
 import type { Logger } from "../../log.ts";
 import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import type { Session } from "../../sessions/session.ts";
-import { StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
+import { ToolAnswerError } from "../../sessions/tool-calls.ts";
+import { SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
@@ -131,6 +132,24 @@ export function sessionRoutes(options: SessionRouteOptions) {
         return apiError(c, 410, "gone", `fromSeq: events before seq ${session.firstBufferedSeq} are no longer buffered; start a new session`);
       }
       return stream(session, fromSeq);
+    })
+    .post("/sessions/:id/input", async (c) => {
+      const session = authorize(c);
+      if (session instanceof Response) return session;
+      const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
+      if (body instanceof Response) return body;
+      const parsed = SessionInputRequestSchema.safeParse(body.value);
+      if (!parsed.success) {
+        const issues = toApiIssues(parsed.error);
+        return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
+      }
+      try {
+        const applied = session.provideInput(parsed.data.callId, parsed.data.value);
+        return c.json({ sessionId: session.id, callId: parsed.data.callId, applied });
+      } catch (err) {
+        if (!(err instanceof ToolAnswerError)) throw err;
+        return apiError(c, err.status, err.code, err.message);
+      }
     })
     .post("/sessions/:id/cancel", async (c) => {
       const session = authorize(c);

@@ -1,0 +1,106 @@
+// The per-session ledger of tool calls. Every answer to a call is applied through it, so an
+// answer is idempotent per (sessionId, callId): the same answer again is a no-op, a different
+// one is refused. It also serves the built-in `input` tool, whose answer comes from the client
+// (POST /sessions/:id/input) instead of the broker.
+import { sha256 } from "@noble/hashes/sha2";
+import { z } from "zod";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { bytesEqual, utf8 } from "../crypto/encoding.ts";
+import { ToolCallError, type ToolHandler, type ToolRegistry } from "../runtime/index.ts";
+
+/** `await callTool("input", { prompt? })` waits for the client to post a value for its callId. */
+export const INPUT_TOOL = "input";
+export const InputArgsSchema = z.object({ prompt: z.string().max(1_000).optional() }).strict();
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; message: string };
+
+/** Why an answer was not applied; `status` is the HTTP status the route answers with. */
+export class ToolAnswerError extends Error {
+  override name = "ToolAnswerError";
+  constructor(readonly status: 404 | 409, readonly code: "unknown_call" | "not_input" | "conflict" | "session_ended", message: string) {
+    super(message);
+  }
+}
+
+interface CallRecord {
+  toolName: string;
+  /** The answer, once applied, and the SHA-256 of its canonical JSON (to tell "same" from "different"). */
+  outcome?: Outcome;
+  digest?: Uint8Array;
+  /** Set while the run waits for the answer. */
+  resolve?: (outcome: Outcome) => void;
+}
+
+const digestOf = (outcome: Outcome) => sha256(utf8(canonicalJson(outcome)));
+
+export class ToolCallLedger {
+  private readonly calls = new Map<string, CallRecord>();
+  private closed = false;
+
+  constructor(private readonly tools: ToolRegistry, private readonly signal: AbortSignal) {}
+
+  /**
+   * Registers a call as soon as its tool_call event is out, so a client that answers an input
+   * call the moment it sees the event never races the run's own bookkeeping.
+   */
+  open(callId: string, toolName: string): CallRecord {
+    let record = this.calls.get(callId);
+    if (!record) this.calls.set(callId, (record = { toolName }));
+    return record;
+  }
+
+  /** The run's tool handler: registry tools go to the broker, `input` waits for the client. */
+  readonly handler: ToolHandler = async (name, args, callId) => {
+    const record = this.open(callId, name);
+    const answer = record.outcome ? Promise.resolve(record.outcome) : new Promise<Outcome>((resolve) => (record.resolve = resolve));
+    if (name === INPUT_TOOL) {
+      const parsed = InputArgsSchema.safeParse(args);
+      if (!parsed.success) this.apply(callId, { ok: false, message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}` });
+    } else {
+      // A tool that finishes after the run ended (cancelled, timed out) has nobody to answer.
+      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome));
+      this.tools.call(name, args, this.signal).then(
+        (value) => answerFromBroker({ ok: true, value }),
+        (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError ? error.message : `${name} failed` }),
+      );
+    }
+    const outcome = await answer;
+    delete record.outcome; // the digest is all a repeat needs; the value now lives in the run
+    if (!outcome.ok) throw new ToolCallError(outcome.message, "tool_failed");
+    return outcome.value;
+  };
+
+  /** The client's value for a pending `input` call. Returns whether it was applied now (false: a repeat). */
+  provideInput(callId: string, value: unknown): boolean {
+    const record = this.calls.get(callId);
+    if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
+    if (record.toolName !== INPUT_TOOL) throw new ToolAnswerError(409, "not_input", `callId: ${callId} is a call to the tool "${record.toolName}", which the broker answers; only input calls take client values`);
+    return this.apply(callId, { ok: true, value });
+  }
+
+  /** Applies an answer once; a repeat of the same answer is a no-op, a different one throws. */
+  apply(callId: string, outcome: Outcome): boolean {
+    const record = this.calls.get(callId);
+    if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
+    const digest = digestOf(outcome);
+    if (record.digest) {
+      if (bytesEqual(record.digest, digest)) return false;
+      throw new ToolAnswerError(409, "conflict", `callId: ${callId} already has a different answer; answers cannot be changed`);
+    }
+    if (this.closed) throw new ToolAnswerError(409, "session_ended", "the session has ended; it takes no more answers");
+    record.outcome = outcome;
+    record.digest = digest;
+    record.resolve?.(outcome);
+    delete record.resolve;
+    return true;
+  }
+
+  /** The run ended: unanswered calls are dropped (their promises are never read again). */
+  close(): void {
+    this.closed = true;
+    for (const record of this.calls.values()) {
+      delete record.resolve;
+      delete record.outcome;
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// The per-session tool-call ledger: answers are idempotent per callId, whoever sends them.
+import { describe, expect, test } from "bun:test";
+import { z } from "zod";
+import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
+import { ToolAnswerError, ToolCallLedger } from "../../src/sessions/tool-calls.ts";
+
+const tools = new ToolRegistry([defineTool({ name: "double", input: z.object({ n: z.number() }), output: z.number(), handler: async ({ n }) => n * 2 })]);
+const ledger = () => new ToolCallLedger(tools, new AbortController().signal);
+
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ToolAnswerError) return { status: err.status, code: err.code };
+    throw err;
+  }
+  throw new Error("expected a refusal");
+};
+
+describe("ToolCallLedger", () => {
+  test("a broker answer is applied once; the same again is a no-op, a different one is refused", async () => {
+    const l = ledger();
+    expect(await l.handler("double", { n: 4 }, "call_1")).toBe(8);
+    expect(l.apply("call_1", { ok: true, value: 8 })).toBe(false);
+    expect(refusal(() => l.apply("call_1", { ok: true, value: 9 }))).toEqual({ status: 409, code: "conflict" });
+    expect(refusal(() => l.apply("call_1", { ok: false, message: "nope" }))).toEqual({ status: 409, code: "conflict" });
+  });
+
+  test("input answered before the run asked for it (the event raced ahead) is kept for the run", async () => {
+    const l = ledger();
+    l.open("call_1", "input");
+    expect(l.provideInput("call_1", { a: 1, b: 2 })).toBe(true);
+    expect(l.provideInput("call_1", { b: 2, a: 1 })).toBe(false); // same value, other key order
+    expect(await l.handler("input", {}, "call_1")).toEqual({ a: 1, b: 2 });
+  });
+
+  test("input is refused for unknown calls, broker calls, and after the run ended", async () => {
+    const l = ledger();
+    expect(refusal(() => l.provideInput("call_7", 1))).toEqual({ status: 404, code: "unknown_call" });
+    await l.handler("double", { n: 1 }, "call_1");
+    expect(refusal(() => l.provideInput("call_1", 2))).toEqual({ status: 409, code: "not_input" });
+    const waiting = l.handler("input", {}, "call_2");
+    l.close();
+    expect(refusal(() => l.provideInput("call_2", "late"))).toEqual({ status: 409, code: "session_ended" });
+    const settled = await Promise.race([waiting.then(() => "settled"), Bun.sleep(20).then(() => "pending")]);
+    expect(settled).toBe("pending"); // the ended run never reads it
+  });
+
+  test("a broker answer that lands after the run ended is dropped, not thrown", async () => {
+    let release!: () => void;
+    const slow = new ToolRegistry([defineTool({ name: "slow", input: z.object({}), output: z.number(), handler: () => new Promise<number>((r) => (release = () => r(1))) })]);
+    const l = new ToolCallLedger(slow, new AbortController().signal);
+    void l.handler("slow", {}, "call_1");
+    await Bun.sleep(1);
+    l.close();
+    release();
+    await Bun.sleep(1); // an unhandled rejection here would fail the test run
+  });
+
+  test("bad input args fail the call with a message naming the field", async () => {
+    await expect(ledger().handler("input", { prompt: 5 }, "call_1")).rejects.toThrow(/prompt/);
+  });
+});
