@@ -92,57 +92,56 @@ console.log(`memory per idle run waiting on a tool: ${((rssIdle - rssBefore) / I
 for (const release of waiting) release();
 await Promise.all(runs);
 
-// Sessions over HTTP: the real routes and manager on loopback, with a tool that waits on demand.
-const { Hono } = await import("hono");
-const { z } = await import("zod");
-const { sessionRoutes } = await import("../src/http/routes/sessions.ts");
-const { createLogger } = await import("../src/log.ts");
-const { defineTool, ToolRegistry } = await import("../src/runtime/index.ts");
-const { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } = await import("../src/sessions/manager.ts");
-const { RuntimePool } = await import("../src/runtime/pool.ts");
-const { availableParallelism } = await import("node:os");
-const held: Array<() => void> = [];
-const sessionTools = new ToolRegistry([
-  defineTool({ name: "add", input: z.object({ i: z.number() }), output: z.object({ n: z.number() }), handler: async ({ i }) => ({ n: i }) }),
-  defineTool({ name: "wait", input: z.object({}), output: z.object({ ok: z.boolean() }), timeoutMs: 600_000, handler: () => new Promise<{ ok: boolean }>((resolve) => held.push(() => resolve({ ok: true }))) }),
-]);
-// As in the server: scripts run in a worker pool, tools on the main thread.
-const pool = new RuntimePool(availableParallelism());
-const manager = new SessionManager(sessionTools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 5_000 }, (code, options) => pool.run(code, options));
-const sessionApp = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error") }));
-const sessionServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: sessionApp.fetch, idleTimeout: 0 });
+// Sessions over HTTP against the real server process (dev TEE: demo tools, pool of workers).
+const sessionsServer = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000" } });
+const TEN_ECHOES = `let total = 0; for (let i = 0; i < 10; i++) { const r = await callTool("echo", { n: i }); total += r.n; } return total;`;
 const startSession = (code: string) =>
-  fetch(`http://127.0.0.1:${sessionServer.port}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code }) });
-console.log(`\nSessions over HTTP (${ITERATIONS} sessions after ${WARMUP} warm-up)`);
+  fetch(`${sessionsServer.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code }) });
+console.log(`\nSessions over HTTP, real server process (${ITERATIONS} sessions after ${WARMUP} warm-up)`);
 const sessionRun = await measure("10-tool-call session: POST /sessions to final", async () => {
-  const text = await (await startSession(TEN_CALLS)).text();
+  const text = await (await startSession(TEN_ECHOES)).text();
   if (!text.includes('"ok":true')) throw new Error(`session failed: ${text.slice(-300)}`);
 });
 console.log(`sessions per second (sequential): ${(1000 / sessionRun.p50).toFixed(0)} at p50`);
+const CONCURRENT = 8;
+const concurrentStarted = performance.now();
+await Promise.all(Array.from({ length: CONCURRENT }, async () => {
+  for (let i = 0; i < ITERATIONS / CONCURRENT; i++) await (await startSession(TEN_ECHOES)).text();
+}));
+console.log(`sessions per second (${CONCURRENT} clients in parallel): ${(ITERATIONS / ((performance.now() - concurrentStarted) / 1000)).toFixed(0)}`);
+await sessionsServer.stop();
+
+// Memory: a fresh server process, 1,000 sessions each waiting on a tool (the client's input).
+const rssOf = async (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(await Bun.file(`/proc/${pid}/status`).text())![1]) * 1024;
+const memoryServer = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000" } });
+const warm = await (await fetch(`${memoryServer.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1" }) })).text();
+if (!warm.includes('"ok":true')) throw new Error("warm-up session failed");
+const rssBase = await rssOf(memoryServer.proc.pid);
 const WAITING = 1_000;
-Bun.gc(true);
-const rssBase = process.memoryUsage().rss;
 // Raw sockets: fetch's connection pool would queue long-lived streams beyond its socket limit.
-const waitBody = JSON.stringify({ protocolVersion: 1, code: `return (await callTool("wait", {})).ok;` });
-let finals = 0;
+const waitBody = JSON.stringify({ protocolVersion: 1, code: `return await callTool("input", {});` });
+const port = Number(new URL(memoryServer.url).port);
+const streams = Array.from({ length: WAITING }, () => ({ text: "" }));
 const sockets = await Promise.all(
-  Array.from({ length: WAITING }, () =>
-    Bun.connect({
-      hostname: "127.0.0.1",
-      port: sessionServer.port!,
-      socket: { data: (_s, chunk) => void (finals += chunk.toString().split('"type":"final"').length - 1) },
-    }).then((socket) => {
+  streams.map((stream) =>
+    Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, chunk) => void (stream.text += chunk.toString()) } }).then((socket) => {
       socket.write(`POST /sessions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(waitBody)}\r\n\r\n${waitBody}`);
       return socket;
     }),
   ),
 );
-while (held.length < WAITING) await Bun.sleep(5);
-Bun.gc(true);
-const rssWaiting = process.memoryUsage().rss;
-console.log(`RSS with ${WAITING} sessions waiting on a tool: ${(rssWaiting / 1024 / 1024).toFixed(0)} MB (${((rssWaiting - rssBase) / WAITING / 1024).toFixed(0)} KB per session over the baseline)`);
-for (const release of held) release();
-while (finals < WAITING) await Bun.sleep(5);
+while (streams.some((s) => !s.text.includes('"type":"tool_call"'))) await Bun.sleep(10);
+const rssWaiting = await rssOf(memoryServer.proc.pid);
+console.log(`server RSS with ${WAITING} sessions waiting on a tool: ${(rssWaiting / 1024 / 1024).toFixed(0)} MB (idle server ${(rssBase / 1024 / 1024).toFixed(0)} MB; ${((rssWaiting - rssBase) / WAITING / 1024).toFixed(0)} KB per session)`);
+// Answer every one, and check each session completes.
+const answered = performance.now();
+for (const stream of streams) {
+  const sessionId = /"sessionId":"([^"]+)"/.exec(stream.text)![1];
+  const token = /"sessionToken":"([^"]+)"/.exec(stream.text)![1];
+  const res = await fetch(`${memoryServer.url}/sessions/${sessionId}/input`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ callId: "call_1", value: true }) });
+  if (res.status !== 200) throw new Error(`input failed: ${res.status} ${await res.text()}`);
+}
+while (streams.some((s) => !s.text.includes('"type":"final"'))) await Bun.sleep(10);
+console.log(`answered all ${WAITING} over POST /sessions/:id/input and saw every final in ${(performance.now() - answered).toFixed(0)} ms`);
 for (const socket of sockets) socket.end();
-sessionServer.stop(true);
-pool.terminate();
+await memoryServer.stop();
