@@ -25,17 +25,33 @@ export const EncryptionRequestSchema = z
   })
   .strict();
 
+/** What happens to references the script returns, and whether clients may read non-readable ones. */
+export const RefPolicySchema = z
+  .object({
+    /** Replace returned readable refs by their values in `final` (default true)… */
+    resolveReturned: z.boolean().default(true),
+    /** …while their total stays within this many bytes (default 1 MiB); larger ones stay refs. */
+    maxResolvedBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Let POST /refs/resolve return values tools marked runtimeReadable: false (default false). */
+    allowNonReadable: z.boolean().default(false),
+  })
+  .strict();
+export type RefPolicy = z.output<typeof RefPolicySchema>;
+
 export const StartSessionRequestSchema = z
   .object({
     protocolVersion: z.literal(PROTOCOL_VERSION, { error: `must be ${PROTOCOL_VERSION}` }),
     code: z.string().min(1).max(256 * 1024),
     limits: SessionLimitsSchema.optional(),
+    refPolicy: RefPolicySchema.optional(),
     encryption: EncryptionRequestSchema.optional(),
   })
   .strict();
 export type StartSessionRequest = z.infer<typeof StartSessionRequestSchema>;
 
-export const RunStatsSchema = z.object({ durationMs: z.number(), toolCallCount: z.number().int(), stdoutBytes: z.number().int() }).strict();
+export const RunStatsSchema = z
+  .object({ durationMs: z.number(), toolCallCount: z.number().int(), stdoutBytes: z.number().int(), sandboxBytesIn: z.number().int() })
+  .strict();
 
 export const EventPayloads = {
   session_init: z
@@ -83,3 +99,11 @@ export const SessionInputRequestSchema = z
   })
   .strict();
 export type SessionInputRequest = z.infer<typeof SessionInputRequestSchema>;
+
+/** POST /refs/resolve (with the session's token): values for refs of that session. */
+export const ResolveRefsRequestSchema = z
+  .object({
+    sessionId: z.string().min(1).max(64),
+    refs: z.array(z.string().regex(/^ref_[A-Za-z0-9_-]{1,64}$/, "must be a ref id (ref_…)")).min(1).max(100),
+  })
+  .strict();

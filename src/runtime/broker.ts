@@ -16,6 +16,10 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   timeoutMs?: number;
   /** Secret names this tool may read. */
   secrets?: string[];
+  /** false: the result always stays in the session's sidecar; the sandbox holds only a reference it cannot read. */
+  runtimeReadable?: boolean;
+  /** Dotted paths (`*` for any element or key) of result fields that reach the sandbox only as references. */
+  redact?: string[];
   handler(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
 }
 
@@ -49,6 +53,10 @@ export class ToolRegistry {
     return this.tools.has(name);
   }
 
+  get(name: string): ToolDefinition | undefined {
+    return this.tools.get(name);
+  }
+
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
     const tool = this.tools.get(name);
     if (!tool) throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");
@@ -62,15 +70,23 @@ export class ToolRegistry {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const secrets = Object.fromEntries((tool.secrets ?? []).map((s) => [s, this.secretSource[s]]));
     let result: unknown;
+    let onAbort = () => {};
     try {
       result = await Promise.race([
         tool.handler(parsed.data, { secrets, signal: combined }),
-        new Promise((_, reject) => combined.addEventListener("abort", () => reject(combined.reason), { once: true })),
+        new Promise((_, reject) => {
+          onAbort = () => reject(combined.reason);
+          combined.addEventListener("abort", onAbort, { once: true });
+        }),
       ]);
     } catch (err) {
       if (timeout.aborted) throw new ToolCallError(`${name} timed out after ${timeoutMs} ms`, "tool_timeout");
       if (err instanceof ToolCallError) throw err;
       throw new ToolCallError(`${name} failed`, "tool_failed");
+    } finally {
+      // The timeout signal lives on until it fires; a listener left on it would keep the race,
+      // and through it the tool's result, alive that long.
+      combined.removeEventListener("abort", onAbort);
     }
     const output = tool.output.safeParse(result);
     if (!output.success) throw new ToolCallError(`${name} returned a result that does not match its schema`, "invalid_result");

@@ -7,6 +7,8 @@ import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 import { ToolCallError, type ToolRegistry } from "./broker.ts";
 import { DEFAULT_LIMITS, LimitsSchema, type Limits, type RunErrorCode } from "./limits.ts";
 import { AgentScriptValidationError, validateAgentScript } from "./validate.ts";
+import { instrument, REF_CALL, REF_CHECK } from "./instrument.ts";
+import { REF_PRELUDE } from "./ref-prelude.ts";
 
 export { ToolRegistry, defineTool, ToolCallError, type ToolDefinition } from "./broker.ts";
 export { DEFAULT_LIMITS, type Limits, type RunErrorCode } from "./limits.ts";
@@ -23,14 +25,19 @@ export interface RunStats {
   durationMs: number;
   toolCallCount: number;
   stdoutBytes: number;
+  /** Bytes of tool results that entered the sandbox (references cost only their token). */
+  sandboxBytesIn: number;
 }
 
 export type RunResult =
   | { ok: true; value: unknown; stats: RunStats }
   | { ok: false; error: { code: RunErrorCode; message: string }; stats: RunStats };
 
-/** Answers one tool call; `callId` is the id the run's `tool_call` event carries. */
-export type ToolHandler = (name: string, args: unknown, callId: string) => Promise<unknown>;
+/**
+ * Answers one tool call; `callId` is the id the run's `tool_call` event carries. With `byRef`
+ * (the auto-ref pass proved the script never reads the result) the answer should be a ref token.
+ */
+export type ToolHandler = (name: string, args: unknown, callId: string, options: { byRef: boolean }) => Promise<unknown>;
 
 export interface RunOptions {
   toolHandler?: ToolHandler;
@@ -52,7 +59,7 @@ interface RunAbort {
 
 export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
-  const stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0 };
+  const stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
   const finish = (result: { ok: true; value: unknown } | { ok: false; error: { code: RunErrorCode; message: string } }): RunResult => {
     stats.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     return { ...result, stats } as RunResult;
@@ -64,7 +71,8 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   const limits = limitsParsed.data;
   let wrappedSource: string;
   try {
-    wrappedSource = validateAgentScript(code).wrappedSource;
+    const validated = validateAgentScript(code);
+    wrappedSource = instrument(validated.wrappedSource, validated.program).source;
   } catch (err) {
     if (err instanceof AgentScriptValidationError) return finish({ ok: false, error: { code: "validation_error", message: err.message } });
     throw err;
@@ -86,6 +94,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
 
   // Every entry into QuickJS is a CPU slice; the interrupt handler sees the running total.
   const slice = <T>(fn: () => T): T => {
+    if (inSlice) return fn(); // a host callback re-entering QuickJS: the outer slice counts it
     sliceStart = performance.now();
     inSlice = true;
     try {
@@ -105,15 +114,42 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     settle(finish({ ok: false, error: { code, message } }));
   };
 
-  const jsonParse = vm.unwrapResult(vm.evalCode("JSON.parse"));
+  // Refs: the prelude's helpers (see ref-prelude.ts); `violation` ends the run with ref_access.
+  const violation = vm.newFunction("violation", (whatHandle) => {
+    const what = vm.getString(whatHandle);
+    abort ??= { code: "ref_access", message: `the script tried to ${what} a reference; refs can only be passed to callTool or returned` };
+    throw new Error("aborted");
+  });
+  const preludeFactory = vm.unwrapResult(vm.evalCode(REF_PRELUDE, "auditor-prelude.js"));
+  const prelude = vm.unwrapResult(vm.callFunction(preludeFactory, vm.undefined, violation));
+  preludeFactory.dispose();
+  violation.dispose();
+  const helpers = Object.fromEntries(["revive", "encode", "forLog", "check"].map((name) => [name, vm.getProp(prelude, name)])) as Record<"revive" | "encode" | "forLog" | "check", QuickJSHandle>;
+  prelude.dispose();
+  vm.setProp(vm.global, REF_CHECK, helpers.check);
+
+  /** A host value into the sandbox, as JSON text; ref tokens become opaque refs. */
   const toSandbox = (value: unknown): QuickJSHandle => {
     const text = JSON.stringify(value === undefined ? null : value);
+    stats.sandboxBytesIn += Buffer.byteLength(text);
     const str = vm.newString(text);
     try {
-      return vm.unwrapResult(vm.callFunction(jsonParse, vm.undefined, str));
+      return vm.unwrapResult(slice(() => vm.callFunction(helpers.revive, vm.undefined, str)));
     } finally {
       str.dispose();
     }
+  };
+  /** A sandbox value out as JSON text (refs as tokens, or a ref_access failure for `forLog`); undefined when it has no JSON form. */
+  const fromSandbox = (handle: QuickJSHandle, helper: "encode" | "forLog"): { ok: true; text: string | undefined } | { ok: false; error: unknown } => {
+    const result = slice(() => vm.callFunction(helpers[helper], vm.undefined, handle));
+    if (result.error) {
+      const error = vm.dump(result.error);
+      result.error.dispose();
+      return { ok: false, error };
+    }
+    const text = vm.typeof(result.value) === "string" ? vm.getString(result.value) : undefined;
+    result.value.dispose();
+    return { ok: true, text };
   };
   let mainPromise: QuickJSHandle | undefined;
   const pump = () => {
@@ -137,11 +173,12 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       state.error.dispose();
       return classifyAndFail(error);
     }
-    const value = vm.dump(state.value);
+    const returnedUndefined = vm.typeof(state.value) === "undefined";
+    const encoded = fromSandbox(state.value, "encode");
     state.value.dispose();
     if (abort) return fail(abort.code, abort.message);
-    const text = safeStringify(value);
-    if (text === undefined && value !== undefined) return fail("output_not_json", "the script returned a value that is not JSON");
+    if (!encoded.ok || (encoded.text === undefined && !returnedUndefined)) return fail("output_not_json", "the script returned a value that is not JSON");
+    const text = encoded.text;
     if (text !== undefined && Buffer.byteLength(text) > limits.maxOutputBytes) {
       return fail("output_limit", `the script returned more than ${limits.maxOutputBytes} bytes`);
     }
@@ -163,7 +200,17 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   const consoleObject = vm.newObject();
   const writer = (kind: "stdout" | "warn" | "error") =>
     vm.newFunction(kind, (...args) => {
-      const text = args.map((a) => { const v = vm.dump(a); return typeof v === "string" ? v : safeStringify(v); }).join(" ") + "\n";
+      const parts: string[] = [];
+      for (const a of args) {
+        if (vm.typeof(a) === "string") {
+          parts.push(vm.getString(a));
+          continue;
+        }
+        const logged = fromSandbox(a, "forLog");
+        if (abort) throw new Error("aborted");
+        parts.push(logged.ok ? (logged.text ?? String(vm.dump(a))) : "[unprintable]");
+      }
+      const text = parts.join(" ") + "\n";
       stats.stdoutBytes += Buffer.byteLength(text);
       if (stats.stdoutBytes > limits.maxStdoutBytes) {
         abort ??= { code: "stdout_limit", message: `the script wrote more than ${limits.maxStdoutBytes} bytes to the console` };
@@ -181,7 +228,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
 
   let inFlight = 0;
   const pending = new Set<QuickJSDeferredPromise>();
-  const callToolFn = vm.newFunction("callTool", (nameHandle, argsHandle) => {
+  const bridge = (byRef: boolean) => vm.newFunction("callTool", (nameHandle, argsHandle) => {
     const name = vm.typeof(nameHandle) === "string" ? vm.getString(nameHandle) : undefined;
     const deferred = vm.newPromise();
     if (name === undefined) {
@@ -200,12 +247,23 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       deferred.dispose();
       throw new Error("aborted");
     }
-    const args = argsHandle ? JSON.parse(safeStringify(vm.dump(argsHandle)) ?? "null") : null;
+    const encodedArgs = argsHandle ? fromSandbox(argsHandle, "encode") : { ok: true as const, text: undefined };
+    if (abort) {
+      deferred.dispose();
+      throw new Error("aborted");
+    }
+    if (!encodedArgs.ok) {
+      const err = vm.newError({ name: "ToolError", message: `callTool: the arguments for ${name} are not JSON` });
+      deferred.reject(err);
+      err.dispose();
+      return deferred.handle;
+    }
+    const args = encodedArgs.text === undefined ? null : JSON.parse(encodedArgs.text);
     const callId = `call_${++stats.toolCallCount}`;
     inFlight++;
     pending.add(deferred);
     options.onEvent?.({ type: "tool_call", callId, toolName: name, args });
-    void callTool(name, args, callId).then(
+    void callTool(name, args, callId, { byRef }).then(
       (value) => {
         inFlight--;
         if (finished) return; // torn down: the run disposed this deferred
@@ -242,8 +300,11 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     );
     return deferred.handle;
   });
-  vm.setProp(vm.global, "callTool", callToolFn);
-  callToolFn.dispose();
+  for (const [global, byRef] of [["callTool", false], [REF_CALL, true]] as const) {
+    const fn = bridge(byRef);
+    vm.setProp(vm.global, global, fn);
+    fn.dispose();
+  }
 
   const timer = setTimeout(() => fail("timeout", `the script ran longer than ${limits.timeoutMs} ms`), limits.timeoutMs);
   const onAbort = () => {
@@ -269,7 +330,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   try {
     for (const deferred of pending) deferred.dispose();
     mainPromise?.dispose();
-    jsonParse.dispose();
+    for (const helper of Object.values(helpers)) helper.dispose();
     vm.dispose();
     runtime.dispose();
   } catch {
@@ -278,12 +339,4 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     quickjs = undefined;
   }
   return result;
-}
-
-function safeStringify(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
 }

@@ -38,4 +38,5 @@ export type RunErrorCode =
   | "stdout_limit"
   | "output_limit"
   | "output_not_json"
+  | "ref_access"
   | "script_error";

@@ -60,7 +60,7 @@ export class RuntimePool {
         const call = tools
           ? tools.call(message.name, message.args, signal)
           : toolHandler
-            ? toolHandler(message.name, message.args, message.callId)
+            ? toolHandler(message.name, message.args, message.callId, { byRef: message.byRef })
             : Promise.reject(new ToolCallError(`unknown tool "${message.name}"`, "unknown_tool"));
         const reply = (result: { ok: true; value: unknown } | { ok: false; message: string }) =>
           worker.postMessage({ type: "tool_result", jobId: message.jobId, callNo: message.callNo, ...result } satisfies ToWorker);
@@ -89,7 +89,7 @@ export class RuntimePool {
     for (const [jobId, job] of this.jobs) {
       if (job.worker !== worker) continue;
       const durationMs = performance.now() - job.started;
-      this.finish(jobId, { ok: false, error: { code: "script_error", message: `the runtime worker failed: ${reason}` }, stats: { durationMs, toolCallCount: 0, stdoutBytes: 0 } });
+      this.finish(jobId, { ok: false, error: { code: "script_error", message: `the runtime worker failed: ${reason}` }, stats: { durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 } });
     }
   }
 }

@@ -3,6 +3,7 @@
 // LLM-written code clear, early errors with line and column, and removes whole families of
 // tricks (constructor chains, eval, with, getters) before they reach it.
 import { parseScript, type ESTree } from "meriyah";
+import { RESERVED_PREFIX } from "./instrument.ts";
 
 export const AGENTSCRIPT_GLOBALS = new Set([
   "callTool", "console", "Math", "JSON", "Array", "Object", "String", "Number", "Boolean", "Date",
@@ -42,7 +43,7 @@ export function validateAgentScript(code: string): ValidatedScript {
   const wrappedSource = WRAP_PREFIX + code + WRAP_SUFFIX;
   let program: ESTree.Program;
   try {
-    program = parseScript(wrappedSource, { loc: true, next: true });
+    program = parseScript(wrappedSource, { loc: true, ranges: true, next: true });
   } catch (err) {
     const e = err as { description?: string; message: string; loc?: { start: { line: number; column: number } } };
     const line = (e.loc?.start.line ?? 2) - 1;
@@ -112,13 +113,16 @@ function walk(node: unknown, parent: Node | undefined, key: string | undefined, 
       if (n.callee.type !== "Identifier" || n.callee.name !== "Date") fail(n, "forbidden_syntax", "`new` is allowed only as new Date(…)");
       break;
     case "Identifier":
+      if (n.name.startsWith(RESERVED_PREFIX) && isReference(n, parent, key)) {
+        fail(n, "forbidden_identifier", `names starting with ${RESERVED_PREFIX} are reserved for the runtime`);
+      }
       if (isReference(n, parent, key) && !declared.has(n.name) && !AGENTSCRIPT_GLOBALS.has(n.name)) {
         fail(n, "forbidden_identifier", `\`${n.name}\` is not defined in AgentScript (globals: ${GLOBALS_LIST})`);
       }
       break;
   }
   for (const [childKey, child] of Object.entries(n)) {
-    if (childKey !== "loc") walk(child, n, childKey, declared, depth + 1);
+    if (childKey !== "loc" && childKey !== "range") walk(child, n, childKey, declared, depth + 1);
   }
 }
 

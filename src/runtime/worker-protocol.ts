@@ -10,5 +10,5 @@ export type ToWorker =
 
 export type ToMain =
   | { type: "event"; jobId: number; event: RunEvent }
-  | { type: "tool"; jobId: number; callNo: number; callId: string; name: string; args: unknown }
+  | { type: "tool"; jobId: number; callNo: number; callId: string; byRef: boolean; name: string; args: unknown }
   | { type: "done"; jobId: number; result: RunResult };

@@ -24,11 +24,11 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         limits: message.limits,
         signal: job.abort.signal,
         onEvent: (runEvent) => post({ type: "event", jobId: message.jobId, event: runEvent }),
-        toolHandler: (name, args, callId) =>
+        toolHandler: (name, args, callId, { byRef }) =>
           new Promise((resolve, reject) => {
             const callNo = ++nextCall;
             job.calls.set(callNo, { resolve, reject });
-            post({ type: "tool", jobId: message.jobId, callNo, callId, name, args });
+            post({ type: "tool", jobId: message.jobId, callNo, callId, byRef, name, args });
           }),
       }).then((result) => {
         jobs.delete(message.jobId);

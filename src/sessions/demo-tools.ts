@@ -5,7 +5,9 @@ import { z } from "zod";
 import { defineTool, type ToolDefinition } from "../runtime/broker.ts";
 
 const User = z.object({ id: z.number().int(), name: z.string(), email: z.string() }).strict();
-const ProcessUsersInput = z.object({ users: z.array(User).max(1_000) }).strict();
+// Up to 250,000 users (about 14 MB of JSON): large enough to show auto-ref keeping a big result out of the sandbox.
+const MAX_USERS = 250_000;
+const ProcessUsersInput = z.object({ users: z.array(User).max(MAX_USERS) }).strict();
 const ProcessUsersOutput = z.object({ count: z.number().int(), ids: z.array(z.number().int()) }).strict();
 const NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"];
 
@@ -23,7 +25,7 @@ export function demoTools(): ToolDefinition[] {
     defineTool({
       name: "get_users",
       description: "returns `count` sample users (default 3)",
-      input: z.object({ count: z.number().int().min(0).max(1_000).optional() }).strict(),
+      input: z.object({ count: z.number().int().min(0).max(MAX_USERS).optional() }).strict(),
       output: z.array(User),
       handler: async ({ count = 3 }) =>
         Array.from({ length: count }, (_, i) => {

@@ -1,7 +1,8 @@
 // Holds the live sessions: admission (capacity, limits capped by server maxima), lookup, and
 // clean-up once a session has ended and its buffer is no longer useful.
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type RunOptions, type RunResult, type ToolRegistry } from "../runtime/index.ts";
-import type { EventPayload, SessionLimits } from "../../sdk/wire/sessions.ts";
+import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
+import { RefPolicySchema, type EventPayload, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session } from "./session.ts";
 import { INPUT_TOOL } from "./tool-calls.ts";
 
@@ -11,8 +12,9 @@ export interface SessionServerLimits {
   maxima: Limits & { sessionTtlMs: number };
   bufferEvents: number;
   heartbeatMs: number;
-  /** How long an ended session stays readable (state, resume of its last events). */
+  /** How long an ended session stays readable (state, resume, its refs); then it is disposed. */
   retainEndedMs: number;
+  refLimits: RefLimits;
 }
 
 export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
@@ -21,6 +23,7 @@ export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
   bufferEvents: 1_000,
   heartbeatMs: 15_000,
   retainEndedMs: 60_000,
+  refLimits: DEFAULT_REF_LIMITS,
 };
 
 export class CapacityError extends Error {
@@ -45,7 +48,7 @@ export class SessionManager {
   }
 
   /** Creates a session (it starts running at once) or throws CapacityError. */
-  start(code: string, requested: SessionLimits, init: (session: Session) => EventPayload<"session_init">): Session {
+  start(code: string, requested: SessionLimits, init: (session: Session) => EventPayload<"session_init">, refPolicy: RefPolicy = RefPolicySchema.parse({})): Session {
     if (this.running >= this.limits.maxConcurrentSessions) {
       throw new CapacityError(`the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
     }
@@ -53,12 +56,15 @@ export class SessionManager {
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init });
+    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy });
     this.sessions.set(session.id, session);
     this.running++;
     void session.run().finally(() => {
       this.running--;
-      setTimeout(() => this.sessions.delete(session.id), this.limits.retainEndedMs).unref?.();
+      setTimeout(() => {
+        this.sessions.delete(session.id);
+        session.dispose();
+      }, this.limits.retainEndedMs).unref?.();
     });
     return session;
   }

@@ -2,7 +2,8 @@
 // keeps a bounded buffer for resume, and drives the lifecycle state machine.
 import { toBase64Url } from "../crypto/encoding.ts";
 import type { Limits, RunEvent, RunOptions, RunResult, ToolRegistry } from "../runtime/index.ts";
-import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
+import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import { SessionStateMachine } from "./state-machine.ts";
 import { ToolCallLedger } from "./tool-calls.ts";
 
@@ -16,6 +17,8 @@ export interface SessionOptions {
   bufferEvents: number;
   /** A heartbeat is sent after this long without any other event. */
   heartbeatMs: number;
+  refLimits: RefLimits;
+  refPolicy: RefPolicy;
   /** Builds the first event's payload (URLs, token) once the session has its id. */
   init: (session: Session) => EventPayload<"session_init">;
 }
@@ -29,9 +32,11 @@ export class Session {
   private readonly subscribers = new Set<(event: SessionEvent) => void>();
   private readonly abort = new AbortController();
   private readonly ledger: ToolCallLedger;
+  /** Values kept out of the sandbox; freed by dispose(). */
+  readonly sidecar: RefSidecar;
   private seq = 0;
   private pendingTools = 0;
-  stats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0 };
+  stats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
   lastEventAt = Date.now();
   private endedResolve!: () => void;
   /** Resolves once the final event has been emitted. */
@@ -39,7 +44,18 @@ export class Session {
 
   constructor(private readonly options: SessionOptions) {
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
-    this.ledger = new ToolCallLedger(options.tools, this.abort.signal);
+    this.sidecar = new RefSidecar(options.refLimits);
+    this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal);
+  }
+
+  get refPolicy(): RefPolicy {
+    return this.options.refPolicy;
+  }
+
+  /** The session is gone for good: no value it held outlives it. */
+  dispose(): void {
+    this.cancel();
+    this.sidecar.clear();
   }
 
   /** The client's answer to an `input` call (see ToolCallLedger.provideInput). */
@@ -96,9 +112,13 @@ export class Session {
     clearInterval(heartbeat);
     this.ledger.close();
     this.stats = result.stats;
+    const { resolveReturned, maxResolvedBytes, allowNonReadable } = this.options.refPolicy;
+    // No tool can be called any more: values only tools could read have no reader left.
+    if (!allowNonReadable) this.sidecar.dropNonReadable();
     if (result.ok) {
       this.machine.apply("complete");
-      this.emit("final", { ok: true, result: result.value, stats: result.stats });
+      const value = resolveReturned ? this.sidecar.resolveReadable(result.value, maxResolvedBytes) : result.value;
+      this.emit("final", { ok: true, result: value, stats: result.stats });
     } else {
       this.machine.apply(result.error.code === "cancelled" ? "cancel" : "fail");
       this.emit("final", { ok: false, error: result.error, stats: result.stats });

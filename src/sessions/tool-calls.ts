@@ -1,12 +1,15 @@
 // The per-session ledger of tool calls. Every answer to a call is applied through it, so an
 // answer is idempotent per (sessionId, callId): the same answer again is a no-op, a different
 // one is refused. It also serves the built-in `input` tool, whose answer comes from the client
-// (POST /sessions/:id/input) instead of the broker.
-import { sha256 } from "@noble/hashes/sha2";
+// (POST /sessions/:id/input) instead of the broker, and it is where the session's reference
+// sidecar meets the tools: refs in arguments are resolved, and results become refs when the
+// script never reads them, the tool marks them unreadable, or the tool redacts fields.
 import { z } from "zod";
 import { canonicalJson } from "../crypto/canonical-json.ts";
-import { bytesEqual, utf8 } from "../crypto/encoding.ts";
+import { bytesEqual } from "../crypto/encoding.ts";
 import { ToolCallError, type ToolHandler, type ToolRegistry } from "../runtime/index.ts";
+import { redactPaths } from "../sidecar/redact.ts";
+import { RefError, type RefSidecar } from "../sidecar/refs.ts";
 
 /** `await callTool("input", { prompt? })` waits for the client to post a value for its callId. */
 export const INPUT_TOOL = "input";
@@ -31,13 +34,22 @@ interface CallRecord {
   resolve?: (outcome: Outcome) => void;
 }
 
-const digestOf = (outcome: Outcome) => sha256(utf8(canonicalJson(outcome)));
+/**
+ * SHA-256 of an answer. Client answers are canonicalized (a client may reorder keys); broker
+ * answers can be megabytes and a repeat would come from the same serializer, so plain JSON does.
+ */
+const digestOf = (outcome: Outcome, from: "client" | "broker") =>
+  new Bun.CryptoHasher("sha256").update(from === "client" ? canonicalJson(outcome) : JSON.stringify(outcome)).digest() as Uint8Array;
 
 export class ToolCallLedger {
   private readonly calls = new Map<string, CallRecord>();
   private closed = false;
 
-  constructor(private readonly tools: ToolRegistry, private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly tools: ToolRegistry,
+    private readonly sidecar: RefSidecar,
+    private readonly signal: AbortSignal,
+  ) {}
 
   /**
    * Registers a call as soon as its tool_call event is out, so a client that answers an input
@@ -50,39 +62,58 @@ export class ToolCallLedger {
   }
 
   /** The run's tool handler: registry tools go to the broker, `input` waits for the client. */
-  readonly handler: ToolHandler = async (name, args, callId) => {
+  readonly handler: ToolHandler = async (name, args, callId, { byRef }) => {
     const record = this.open(callId, name);
     const answer = record.outcome ? Promise.resolve(record.outcome) : new Promise<Outcome>((resolve) => (record.resolve = resolve));
     if (name === INPUT_TOOL) {
       const parsed = InputArgsSchema.safeParse(args);
-      if (!parsed.success) this.apply(callId, { ok: false, message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}` });
+      if (!parsed.success) this.apply(callId, { ok: false, message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}` }, "broker");
     } else {
       // A tool that finishes after the run ended (cancelled, timed out) has nobody to answer.
-      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome));
-      this.tools.call(name, args, this.signal).then(
+      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome, "broker"));
+      this.callBroker(name, args).then(
         (value) => answerFromBroker({ ok: true, value }),
-        (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError ? error.message : `${name} failed` }),
+        (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError || error instanceof RefError ? error.message : `${name} failed` }),
       );
     }
     const outcome = await answer;
     delete record.outcome; // the digest is all a repeat needs; the value now lives in the run
     if (!outcome.ok) throw new ToolCallError(outcome.message, "tool_failed");
-    return outcome.value;
+    try {
+      return this.present(name, outcome.value, byRef);
+    } catch (err) {
+      if (err instanceof RefError) throw new ToolCallError(err.message, "tool_failed");
+      throw err;
+    }
   };
+
+  private async callBroker(name: string, args: unknown): Promise<unknown> {
+    return this.tools.call(name, this.sidecar.resolveArgs(args), this.signal);
+  }
+
+  /** The form a result takes in the sandbox: the value, or refs for what the script must not or need not hold. */
+  private present(name: string, value: unknown, byRef: boolean): unknown {
+    const tool = this.tools.get(name);
+    const source = `tool ${name}`;
+    let shown = tool?.redact?.length ? redactPaths(value, tool.redact, (secret) => this.sidecar.put(secret, { readable: false, source })) : value;
+    if (tool?.runtimeReadable === false) return this.sidecar.put(shown, { readable: false, source });
+    if (byRef) shown = this.sidecar.put(shown, { readable: true, source });
+    return shown;
+  }
 
   /** The client's value for a pending `input` call. Returns whether it was applied now (false: a repeat). */
   provideInput(callId: string, value: unknown): boolean {
     const record = this.calls.get(callId);
     if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
     if (record.toolName !== INPUT_TOOL) throw new ToolAnswerError(409, "not_input", `callId: ${callId} is a call to the tool "${record.toolName}", which the broker answers; only input calls take client values`);
-    return this.apply(callId, { ok: true, value });
+    return this.apply(callId, { ok: true, value }, "client");
   }
 
   /** Applies an answer once; a repeat of the same answer is a no-op, a different one throws. */
-  apply(callId: string, outcome: Outcome): boolean {
+  apply(callId: string, outcome: Outcome, from: "client" | "broker"): boolean {
     const record = this.calls.get(callId);
     if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
-    const digest = digestOf(outcome);
+    const digest = digestOf(outcome, from);
     if (record.digest) {
       if (bytesEqual(record.digest, digest)) return false;
       throw new ToolAnswerError(409, "conflict", `callId: ${callId} already has a different answer; answers cannot be changed`);

@@ -3,9 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { z } from "zod";
 import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
 import { ToolAnswerError, ToolCallLedger } from "../../src/sessions/tool-calls.ts";
+import { RefSidecar } from "../../src/sidecar/refs.ts";
 
 const tools = new ToolRegistry([defineTool({ name: "double", input: z.object({ n: z.number() }), output: z.number(), handler: async ({ n }) => n * 2 })]);
-const ledger = () => new ToolCallLedger(tools, new AbortController().signal);
+const BY_VALUE = { byRef: false };
+const ledger = () => new ToolCallLedger(tools, new RefSidecar(), new AbortController().signal);
 
 const refusal = (fn: () => unknown) => {
   try {
@@ -20,10 +22,10 @@ const refusal = (fn: () => unknown) => {
 describe("ToolCallLedger", () => {
   test("a broker answer is applied once; the same again is a no-op, a different one is refused", async () => {
     const l = ledger();
-    expect(await l.handler("double", { n: 4 }, "call_1")).toBe(8);
-    expect(l.apply("call_1", { ok: true, value: 8 })).toBe(false);
-    expect(refusal(() => l.apply("call_1", { ok: true, value: 9 }))).toEqual({ status: 409, code: "conflict" });
-    expect(refusal(() => l.apply("call_1", { ok: false, message: "nope" }))).toEqual({ status: 409, code: "conflict" });
+    expect(await l.handler("double", { n: 4 }, "call_1", BY_VALUE)).toBe(8);
+    expect(l.apply("call_1", { ok: true, value: 8 }, "broker")).toBe(false);
+    expect(refusal(() => l.apply("call_1", { ok: true, value: 9 }, "broker"))).toEqual({ status: 409, code: "conflict" });
+    expect(refusal(() => l.apply("call_1", { ok: false, message: "nope" }, "broker"))).toEqual({ status: 409, code: "conflict" });
   });
 
   test("input answered before the run asked for it (the event raced ahead) is kept for the run", async () => {
@@ -31,15 +33,15 @@ describe("ToolCallLedger", () => {
     l.open("call_1", "input");
     expect(l.provideInput("call_1", { a: 1, b: 2 })).toBe(true);
     expect(l.provideInput("call_1", { b: 2, a: 1 })).toBe(false); // same value, other key order
-    expect(await l.handler("input", {}, "call_1")).toEqual({ a: 1, b: 2 });
+    expect(await l.handler("input", {}, "call_1", BY_VALUE)).toEqual({ a: 1, b: 2 });
   });
 
   test("input is refused for unknown calls, broker calls, and after the run ended", async () => {
     const l = ledger();
     expect(refusal(() => l.provideInput("call_7", 1))).toEqual({ status: 404, code: "unknown_call" });
-    await l.handler("double", { n: 1 }, "call_1");
+    await l.handler("double", { n: 1 }, "call_1", BY_VALUE);
     expect(refusal(() => l.provideInput("call_1", 2))).toEqual({ status: 409, code: "not_input" });
-    const waiting = l.handler("input", {}, "call_2");
+    const waiting = l.handler("input", {}, "call_2", BY_VALUE);
     l.close();
     expect(refusal(() => l.provideInput("call_2", "late"))).toEqual({ status: 409, code: "session_ended" });
     const settled = await Promise.race([waiting.then(() => "settled"), Bun.sleep(20).then(() => "pending")]);
@@ -49,8 +51,8 @@ describe("ToolCallLedger", () => {
   test("a broker answer that lands after the run ended is dropped, not thrown", async () => {
     let release!: () => void;
     const slow = new ToolRegistry([defineTool({ name: "slow", input: z.object({}), output: z.number(), handler: () => new Promise<number>((r) => (release = () => r(1))) })]);
-    const l = new ToolCallLedger(slow, new AbortController().signal);
-    void l.handler("slow", {}, "call_1");
+    const l = new ToolCallLedger(slow, new RefSidecar(), new AbortController().signal);
+    void l.handler("slow", {}, "call_1", BY_VALUE);
     await Bun.sleep(1);
     l.close();
     release();
@@ -58,6 +60,6 @@ describe("ToolCallLedger", () => {
   });
 
   test("bad input args fail the call with a message naming the field", async () => {
-    await expect(ledger().handler("input", { prompt: 5 }, "call_1")).rejects.toThrow(/prompt/);
+    await expect(ledger().handler("input", { prompt: 5 }, "call_1", BY_VALUE)).rejects.toThrow(/prompt/);
   });
 });

@@ -7,7 +7,8 @@ import type { Logger } from "../../log.ts";
 import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import type { Session } from "../../sessions/session.ts";
 import { ToolAnswerError } from "../../sessions/tool-calls.ts";
-import { SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
+import { RefError } from "../../sidecar/refs.ts";
+import { ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
@@ -72,8 +73,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
   };
 
   /** The session, if the request carries its token; otherwise the error response. */
-  const authorize = (c: Context): Session | Response => {
-    const session = manager.get(c.req.param("id") ?? "");
+  const authorize = (c: Context, sessionId = c.req.param("id") ?? ""): Session | Response => {
+    const session = manager.get(sessionId);
     if (!session) return apiError(c, 404, "not_found", "no such session (it may have ended and expired)");
     const token = bearer(c);
     if (!token) return apiError(c, 401, "unauthorized", "authorization: send Bearer <sessionToken> from session_init");
@@ -108,7 +109,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
           expiresAt: s.expiresAt.toISOString(),
           encryption: { enabled: false },
           sessionToken: s.token,
-        }));
+        }), parsed.data.refPolicy);
       } catch (err) {
         if (!(err instanceof CapacityError)) throw err;
         c.header("retry-after", "5");
@@ -149,6 +150,24 @@ export function sessionRoutes(options: SessionRouteOptions) {
       } catch (err) {
         if (!(err instanceof ToolAnswerError)) throw err;
         return apiError(c, err.status, err.code, err.message);
+      }
+    })
+    .post("/refs/resolve", async (c) => {
+      const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
+      if (body instanceof Response) return body;
+      const parsed = ResolveRefsRequestSchema.safeParse(body.value);
+      if (!parsed.success) {
+        const issues = toApiIssues(parsed.error);
+        return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
+      }
+      const session = authorize(c, parsed.data.sessionId);
+      if (session instanceof Response) return session;
+      try {
+        const values = Object.fromEntries(parsed.data.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));
+        return c.json({ sessionId: session.id, values });
+      } catch (err) {
+        if (!(err instanceof RefError)) throw err;
+        return apiError(c, err.code === "not_readable" ? 403 : 404, err.code, `refs: ${err.message}`);
       }
     })
     .post("/sessions/:id/cancel", async (c) => {
