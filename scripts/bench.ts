@@ -109,6 +109,30 @@ await Promise.all(Array.from({ length: CONCURRENT }, async () => {
   for (let i = 0; i < ITERATIONS / CONCURRENT; i++) await (await startSession(TEN_ECHOES)).text();
 }));
 console.log(`sessions per second (${CONCURRENT} clients in parallel): ${(ITERATIONS / ((performance.now() - concurrentStarted) / 1000)).toFixed(0)}`);
+// Auto-ref: ~10 MB of users passed from get_users to process_users, by reference vs through the sandbox.
+const BIG_USERS = 180_000;
+const REF_RUNS = 20;
+const bigRun = async (code: string) => {
+  const res = await fetch(`${sessionsServer.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, refPolicy: { resolveReturned: false } }) });
+  const final = JSON.parse((await res.text()).trimEnd().split("\n").at(-1)!);
+  if (!final.payload.ok) throw new Error(`session failed: ${JSON.stringify(final.payload.error)}`);
+  return final.payload.stats.sandboxBytesIn as number;
+};
+console.log(`\n~10 MB tool result through two tools (${BIG_USERS} users, ${REF_RUNS} sessions each)`);
+for (const [label, code] of [
+  ["auto-ref (users only passed on)", `const users = await callTool('get_users', { count: ${BIG_USERS} }); return await callTool('process_users', { users });`],
+  ["materialized (users.length read)", `const users = await callTool('get_users', { count: ${BIG_USERS} }); const n = users.length; return await callTool('process_users', { users });`],
+] as const) {
+  let bytesIn = 0;
+  const samples: number[] = [];
+  for (let i = 0; i < REF_RUNS; i++) {
+    const t = performance.now();
+    bytesIn = await bigRun(code);
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  console.log(`${label.padEnd(40)} p50 ${percentile(samples, 50).toFixed(1)} ms   into the sandbox ${bytesIn.toLocaleString("en")} bytes`);
+}
 await sessionsServer.stop();
 
 // Memory: a fresh server process, 1,000 sessions each waiting on a tool (the client's input).

@@ -7,8 +7,9 @@ import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 import { ToolCallError, type ToolRegistry } from "./broker.ts";
 import { DEFAULT_LIMITS, LimitsSchema, type Limits, type RunErrorCode } from "./limits.ts";
 import { AgentScriptValidationError, validateAgentScript } from "./validate.ts";
-import { instrument, REF_CALL, REF_CHECK } from "./instrument.ts";
-import { REF_PRELUDE } from "./ref-prelude.ts";
+import { instrument } from "./instrument.ts";
+import { REF_CALL } from "./ref-prelude.ts";
+import { SandboxRefs } from "./sandbox-refs.ts";
 
 export { ToolRegistry, defineTool, ToolCallError, type ToolDefinition } from "./broker.ts";
 export { DEFAULT_LIMITS, type Limits, type RunErrorCode } from "./limits.ts";
@@ -114,43 +115,16 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     settle(finish({ ok: false, error: { code, message } }));
   };
 
-  // Refs: the prelude's helpers (see ref-prelude.ts); `violation` ends the run with ref_access.
-  const violation = vm.newFunction("violation", (whatHandle) => {
-    const what = vm.getString(whatHandle);
+  // Values cross as JSON text; ref tokens become opaque refs inside (see sandbox-refs.ts).
+  const refs = new SandboxRefs(vm, slice, (what) => {
     abort ??= { code: "ref_access", message: `the script tried to ${what} a reference; refs can only be passed to callTool or returned` };
-    throw new Error("aborted");
   });
-  const preludeFactory = vm.unwrapResult(vm.evalCode(REF_PRELUDE, "auditor-prelude.js"));
-  const prelude = vm.unwrapResult(vm.callFunction(preludeFactory, vm.undefined, violation));
-  preludeFactory.dispose();
-  violation.dispose();
-  const helpers = Object.fromEntries(["revive", "encode", "forLog", "check"].map((name) => [name, vm.getProp(prelude, name)])) as Record<"revive" | "encode" | "forLog" | "check", QuickJSHandle>;
-  prelude.dispose();
-  vm.setProp(vm.global, REF_CHECK, helpers.check);
-
-  /** A host value into the sandbox, as JSON text; ref tokens become opaque refs. */
   const toSandbox = (value: unknown): QuickJSHandle => {
     const text = JSON.stringify(value === undefined ? null : value);
     stats.sandboxBytesIn += Buffer.byteLength(text);
-    const str = vm.newString(text);
-    try {
-      return vm.unwrapResult(slice(() => vm.callFunction(helpers.revive, vm.undefined, str)));
-    } finally {
-      str.dispose();
-    }
+    return refs.toSandbox(text);
   };
-  /** A sandbox value out as JSON text (refs as tokens, or a ref_access failure for `forLog`); undefined when it has no JSON form. */
-  const fromSandbox = (handle: QuickJSHandle, helper: "encode" | "forLog"): { ok: true; text: string | undefined } | { ok: false; error: unknown } => {
-    const result = slice(() => vm.callFunction(helpers[helper], vm.undefined, handle));
-    if (result.error) {
-      const error = vm.dump(result.error);
-      result.error.dispose();
-      return { ok: false, error };
-    }
-    const text = vm.typeof(result.value) === "string" ? vm.getString(result.value) : undefined;
-    result.value.dispose();
-    return { ok: true, text };
-  };
+  const fromSandbox = (handle: QuickJSHandle, purpose: "encode" | "forLog") => refs.fromSandbox(handle, purpose);
   let mainPromise: QuickJSHandle | undefined;
   const pump = () => {
     if (finished) return;
@@ -330,7 +304,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   try {
     for (const deferred of pending) deferred.dispose();
     mainPromise?.dispose();
-    for (const helper of Object.values(helpers)) helper.dispose();
+    refs.dispose();
     vm.dispose();
     runtime.dispose();
   } catch {

@@ -1,16 +1,28 @@
-// JavaScript evaluated inside each QuickJS context before the script: it turns ref tokens into
+// Names the runtime adds to the sandbox; the validator refuses any script identifier with this
+// prefix, so a script can neither call nor shadow them.
+export const RESERVED_PREFIX = "__auditor";
+/** callTool for calls the auto-ref pass proved pass-through: answered with a reference. */
+export const REF_CALL = "__auditorCallToolRef";
+/** Wraps operands of ==, !=, ===, !== and switch: a ref there ends the run. */
+export const REF_CHECK = "__auditorRefCheck";
+/** The prelude's WeakMap of live refs (null until the first ref arrives). */
+export const REF_IDS = "__auditorRefIds";
+/** Host function that ends the run with ref_access. */
+export const REF_VIOLATION = "__auditorViolation";
+
+/** Source of REF_CHECK, compiled with the script (a host call per comparison would cost more). */
+export const REF_CHECK_SOURCE = `const ${REF_CHECK} = (v) => (${REF_IDS} !== null && ${REF_IDS}.has(v) ? ${REF_VIOLATION}("compare") : v);`;
+
+// JavaScript evaluated inside a QuickJS context when the first ref arrives: it turns ref tokens into
 // opaque values and back. A ref in the sandbox is a Proxy whose every trap calls `violation`
 // (a host function that ends the run with code ref_access), so reading, spreading,
 // enumerating, converting to a primitive (concatenation, templates, <, ==) or logging one fails
 // at once. Only two reads are let through: `then` (so a ref can be awaited and returned from the
 // async script) and `toJSON` while the runtime itself serializes. The helpers are returned to
-// the host, never put on the global object, and they capture JSON/Object before the script runs.
-export const REF_PRELUDE = `(violation) => {
+// the host, never put on the global object. It is compiled after the script started, which may
+// have replaced JSON.parse or Object.keys: the host passes in the originals it captured first.
+export const REF_PRELUDE = `(violation, parse, stringify, keys, isArray) => {
   const ids = new WeakMap();
-  const parse = JSON.parse;
-  const stringify = JSON.stringify;
-  const keys = Object.keys;
-  const isArray = Array.isArray;
   let serializing = false;
   const deny = (what) => () => violation(what);
   const handler = {
@@ -52,6 +64,6 @@ export const REF_PRELUDE = `(violation) => {
     revive: (text) => parse(text, (key, v) => (isToken(v) ? makeRef(v.$ref.id) : v)),
     encode: (value) => serialize(value, (ref) => ({ $ref: { id: ids.get(ref) } })),
     forLog: (value) => serialize(value, () => violation("log")),
-    check: (value) => (ids.has(value) ? violation("compare") : value),
+    ids,
   };
 }`;

@@ -3,7 +3,7 @@
 // LLM-written code clear, early errors with line and column, and removes whole families of
 // tricks (constructor chains, eval, with, getters) before they reach it.
 import { parseScript, type ESTree } from "meriyah";
-import { RESERVED_PREFIX } from "./instrument.ts";
+import { RESERVED_PREFIX } from "./ref-prelude.ts";
 
 export const AGENTSCRIPT_GLOBALS = new Set([
   "callTool", "console", "Math", "JSON", "Array", "Object", "String", "Number", "Boolean", "Date",
@@ -16,6 +16,8 @@ const FORBIDDEN_PROPERTIES = new Set(["constructor", "__proto__", "prototype", "
 
 /** Wrapped so that top-level await and return parse; the wrapper adds one line. */
 const WRAP_PREFIX = "(async () => {\n";
+/** Offset just inside the wrapper's `{`, still on its first line. */
+export const WRAP_BODY_START = WRAP_PREFIX.length - 1;
 const WRAP_SUFFIX = "\n})";
 
 export class AgentScriptValidationError extends Error {

@@ -45,6 +45,16 @@ describe("opaque references", () => {
     expect(r).toMatchObject({ ok: false, error: { code: "ref_access" } });
   });
 
+  test("a script that replaced JSON and Object before the first ref arrived changes nothing", async () => {
+    const { handler, seen } = broker();
+    const tamper = `JSON.parse = (t) => ({ $ref: "fake" }); JSON.stringify = () => "{}"; Object.keys = () => []; Array.isArray = () => true;`;
+    const read = await runAgentScript(`${tamper} const early = 1 === 1; const s = await callTool("secret", {}); return s.x;`, { toolHandler: handler });
+    expect(read).toMatchObject({ ok: false, error: { code: "ref_access" } });
+    const passed = await runAgentScript(`${tamper} const s = await callTool("secret", {}); await callTool("echo", { s }); return s;`, { toolHandler: handler });
+    expect(passed).toMatchObject({ ok: true, value: TOKEN });
+    expect(seen.at(-1)!.args).toEqual({ s: TOKEN });
+  });
+
   test("refs pass into tool args (anywhere) and back out of the script as tokens", async () => {
     const { handler, seen } = broker();
     const r = await runAgentScript(

@@ -2,7 +2,8 @@
 // on or returned) and which materialize. Conservative: anything else materializes.
 import { describe, expect, test } from "bun:test";
 import { planAutoRef } from "../../src/sidecar/auto-ref.ts";
-import { instrument, REF_CALL } from "../../src/runtime/instrument.ts";
+import { instrument } from "../../src/runtime/instrument.ts";
+import { REF_CALL } from "../../src/runtime/ref-prelude.ts";
 import { validateAgentScript } from "../../src/runtime/validate.ts";
 
 /** "ref" or "materialize" for each callTool call, in source order. */
