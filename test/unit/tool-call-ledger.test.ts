@@ -59,6 +59,15 @@ describe("ToolCallLedger", () => {
     await Bun.sleep(1); // an unhandled rejection here would fail the test run
   });
 
+  test("a result over the sidecar's limits fails the call clearly instead of growing the store", async () => {
+    const big = new ToolRegistry([defineTool({ name: "big", input: z.object({}), output: z.string(), handler: async () => "x".repeat(1_000) })]);
+    const sidecar = new RefSidecar({ maxRefBytes: 100, maxTotalBytes: 1_000, maxRefs: 10 });
+    const l = new ToolCallLedger(big, sidecar, new AbortController().signal);
+    await expect(l.handler("big", {}, "call_1", { byRef: true })).rejects.toThrow(/at most 100/);
+    expect(sidecar.size).toBe(0);
+    expect(await l.handler("big", {}, "call_2", BY_VALUE)).toHaveLength(1_000); // read by the script: no ref needed
+  });
+
   test("bad input args fail the call with a message naming the field", async () => {
     await expect(ledger().handler("input", { prompt: 5 }, "call_1", BY_VALUE)).rejects.toThrow(/prompt/);
   });
