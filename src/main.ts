@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
-    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs },
+    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,

@@ -107,3 +107,14 @@ export const ResolveRefsRequestSchema = z
     refs: z.array(z.string().regex(/^ref_[A-Za-z0-9_-]{1,64}$/, "must be a ref id (ref_…)")).min(1).max(100),
   })
   .strict();
+
+/** An encrypted line (DESIGN "Encryption"): server events after session_init, client control messages, replies. */
+export const EncLineSchema = z
+  .object({
+    protocolVersion: z.literal(PROTOCOL_VERSION),
+    sessionId: z.string().min(1).max(64),
+    seq: z.number().int().min(1),
+    type: z.literal("enc"),
+    payload: z.object({ kid: z.string().max(64), nonceB64: z.string().max(64), ciphertextB64: z.string() }).strict(),
+  })
+  .strict();

@@ -2,8 +2,8 @@
 // clean-up once a session has ended and its buffer is no longer useful.
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type RunOptions, type RunResult, type ToolRegistry } from "../runtime/index.ts";
 import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
-import { RefPolicySchema, type EventPayload, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
-import { Session } from "./session.ts";
+import { RefPolicySchema, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
+import { Session, type SessionOptions } from "./session.ts";
 import { INPUT_TOOL } from "./tool-calls.ts";
 
 export interface SessionServerLimits {
@@ -26,6 +26,14 @@ export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
   refLimits: DEFAULT_REF_LIMITS,
 };
 
+export interface StartRequest {
+  code: string;
+  limits?: SessionLimits;
+  refPolicy?: RefPolicy;
+  channel: SessionOptions["channel"];
+  init: SessionOptions["init"];
+}
+
 export class CapacityError extends Error {
   override name = "CapacityError";
 }
@@ -47,8 +55,12 @@ export class SessionManager {
     return this.running;
   }
 
-  /** Creates a session (it starts running at once) or throws CapacityError. */
-  start(code: string, requested: SessionLimits, init: (session: Session) => EventPayload<"session_init">, refPolicy: RefPolicy = RefPolicySchema.parse({})): Session {
+  /**
+   * Creates a session (it starts running at once) or throws CapacityError; a channel factory
+   * may throw too (e.g. InvalidPublicKeyError), before anything is counted.
+   */
+  start(request: StartRequest): Session {
+    const { code, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
     if (this.running >= this.limits.maxConcurrentSessions) {
       throw new CapacityError(`the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
     }
@@ -56,7 +68,7 @@ export class SessionManager {
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy });
+    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel });
     this.sessions.set(session.id, session);
     this.running++;
     void session.run().finally(() => {

@@ -1,9 +1,11 @@
-// One AgentScript session: runs the script, turns runtime events into numbered NDJSON events,
-// keeps a bounded buffer for resume, and drives the lifecycle state machine.
+// One AgentScript session: runs the script, turns runtime events into numbered NDJSON lines
+// (plaintext or sealed, by its channel), keeps a bounded buffer of lines for resume, and drives
+// the lifecycle state machine.
 import { toBase64Url } from "../crypto/encoding.ts";
 import type { Limits, RunEvent, RunOptions, RunResult, ToolRegistry } from "../runtime/index.ts";
 import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import type { SessionChannel } from "./channel.ts";
 import { SessionStateMachine } from "./state-machine.ts";
 import { ToolCallLedger } from "./tool-calls.ts";
 
@@ -19,17 +21,30 @@ export interface SessionOptions {
   heartbeatMs: number;
   refLimits: RefLimits;
   refPolicy: RefPolicy;
-  /** Builds the first event's payload (URLs, token) once the session has its id. */
+  /** Frames the session's lines; made once the session has its id (the handshake binds it). */
+  channel: (sessionId: string) => SessionChannel;
+  /** Builds the first event's payload (URLs, token, handshake) once the session has its id. */
   init: (session: Session) => EventPayload<"session_init">;
+}
+
+/** One line as sent: its seq and inner type (for the server's own bookkeeping) and its text. */
+export interface SessionLine {
+  seq: number;
+  type: EventType;
+  line: string;
 }
 
 export class Session {
   readonly id = `ses_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
-  readonly token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  readonly channel: SessionChannel;
   readonly machine = new SessionStateMachine();
   readonly expiresAt: Date;
-  private readonly buffer: SessionEvent[] = [];
-  private readonly subscribers = new Set<(event: SessionEvent) => void>();
+  private readonly buffer: SessionLine[] = [];
+  private readonly subscribers = new Set<(line: SessionLine) => void>();
+  /** Lines go out in seq order even when sealing them finishes out of order. */
+  private delivery: Promise<void> = Promise.resolve();
+  /** Set when the session must end with an `error` event instead of its `final`. */
+  private failure: { code: string; message: string } | undefined;
   private readonly abort = new AbortController();
   private readonly ledger: ToolCallLedger;
   /** Values kept out of the sandbox; freed by dispose(). */
@@ -43,9 +58,15 @@ export class Session {
   readonly ended = new Promise<void>((resolve) => (this.endedResolve = resolve));
 
   constructor(private readonly options: SessionOptions) {
+    this.channel = options.channel(this.id);
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
     this.sidecar = new RefSidecar(options.refLimits);
     this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal);
+  }
+
+  /** The bearer token for this session's endpoints (random, or derived by both ends when encrypted). */
+  get token(): string {
+    return this.channel.token;
   }
 
   get refPolicy(): RefPolicy {
@@ -63,28 +84,44 @@ export class Session {
     return this.ledger.provideInput(callId, value);
   }
 
+  /** The last seq sent (lines being sealed are not counted until they are out). */
   get lastSeq(): number {
-    return this.seq;
+    return this.buffer.at(-1)?.seq ?? 0;
   }
 
   get firstBufferedSeq(): number {
-    return this.buffer[0]?.seq ?? this.seq + 1;
+    return this.buffer[0]?.seq ?? this.lastSeq + 1;
   }
 
-  emit<T extends EventType>(type: T, payload: EventPayload<T>): SessionEvent {
+  emit<T extends EventType>(type: T, payload: EventPayload<T>): void {
     const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: EventPayloads[type].parse(payload) } as SessionEvent;
-    this.buffer.push(event);
-    if (this.buffer.length > this.options.bufferEvents) this.buffer.shift();
     this.lastEventAt = Date.now();
-    for (const subscriber of this.subscribers) subscriber(event);
-    return event;
+    const encoded = this.channel.encode(event);
+    const deliver = (line: string) => {
+      const entry: SessionLine = { seq: event.seq, type, line };
+      this.buffer.push(entry);
+      if (this.buffer.length > this.options.bufferEvents) this.buffer.shift();
+      for (const subscriber of this.subscribers) subscriber(entry);
+    };
+    if (typeof encoded === "string") {
+      this.delivery = this.delivery.then(() => deliver(encoded));
+    } else {
+      this.delivery = this.delivery.then(async () => deliver(await encoded));
+    }
   }
 
-  /** Buffered events from `fromSeq` on, then live ones; returns the unsubscribe function. */
-  subscribe(fromSeq: number, listener: (event: SessionEvent) => void): () => void {
-    for (const event of this.buffer) if (event.seq >= fromSeq) listener(event);
+  /** Buffered lines from `fromSeq` on, then live ones; returns the unsubscribe function. */
+  subscribe(fromSeq: number, listener: (line: SessionLine) => void): () => void {
+    for (const entry of this.buffer) if (entry.seq >= fromSeq) listener(entry);
     this.subscribers.add(listener);
     return () => this.subscribers.delete(listener);
+  }
+
+  /** Ends the session with an `error` event (e.g. a control message that failed authentication). */
+  failWith(code: string, message: string): void {
+    if (this.machine.terminal) return;
+    this.failure ??= { code, message };
+    this.abort.abort();
   }
 
   get subscriberCount(): number {
@@ -115,7 +152,10 @@ export class Session {
     const { resolveReturned, maxResolvedBytes, allowNonReadable } = this.options.refPolicy;
     // No tool can be called any more: values only tools could read have no reader left.
     if (!allowNonReadable) this.sidecar.dropNonReadable();
-    if (result.ok) {
+    if (this.failure) {
+      this.machine.apply("fail");
+      this.emit("error", this.failure);
+    } else if (result.ok) {
       this.machine.apply("complete");
       const value = resolveReturned ? this.sidecar.resolveReadable(result.value, maxResolvedBytes) : result.value;
       this.emit("final", { ok: true, result: value, stats: result.stats });
@@ -123,6 +163,7 @@ export class Session {
       this.machine.apply(result.error.code === "cancelled" ? "cancel" : "fail");
       this.emit("final", { ok: false, error: result.error, stats: result.stats });
     }
+    await this.delivery;
     this.endedResolve();
   }
 

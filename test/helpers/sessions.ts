@@ -1,5 +1,6 @@
 // Session helpers shared by suites that run the server from source and as a binary.
 import { expect } from "bun:test";
+import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
 import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 /** Starts a session and resolves with its last line once the stream ends. */
@@ -42,4 +43,10 @@ export async function untilType(iter: AsyncGenerator<SessionEvent>, type: Sessio
   // next() rather than for-await: leaving a for-await loop would close the generator.
   for (let r = await iter.next(); !r.done; r = await iter.next()) if (r.value.type === type) return r.value;
   throw new Error(`stream ended before a ${type} event`);
+}
+
+/** A server identity for in-process session routes: the key that signs handshakes, and its kid. */
+export function testIdentity() {
+  const identity = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "auditor/identity/v1");
+  return { identity, kid: keyId(identity.publicKey) };
 }

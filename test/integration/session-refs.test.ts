@@ -9,6 +9,7 @@ import { createLogger } from "../../src/log.ts";
 import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
 import { demoTools } from "../../src/sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "../../src/sessions/manager.ts";
+import { testIdentity } from "../helpers/sessions.ts";
 import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 const PASSWORD = "hunter2-c0rrect-h0rse";
@@ -37,7 +38,7 @@ let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(() => {
-  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 1_000, log: createLogger("error") }));
+  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 1_000, log: createLogger("error"), ...testIdentity() }));
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   base = `http://127.0.0.1:${server.port}`;
 });

@@ -10,7 +10,7 @@ import { defineTool, ToolRegistry } from "../../src/runtime/index.ts";
 import { demoTools } from "../../src/sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "../../src/sessions/manager.ts";
 import type { SessionEvent } from "../../sdk/wire/sessions.ts";
-import { events, untilType } from "../helpers/sessions.ts";
+import { events, testIdentity, untilType } from "../helpers/sessions.ts";
 
 const tools = new ToolRegistry([
   ...demoTools(),
@@ -21,7 +21,7 @@ let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(() => {
-  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 300, log: createLogger("error") }));
+  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 300, log: createLogger("error"), ...testIdentity() }));
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   base = `http://127.0.0.1:${server.port}`;
 });
@@ -74,7 +74,7 @@ describe("session control", () => {
 
   test("resuming before the buffer window is 410; limits above the server maxima are capped", async () => {
     const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error") }));
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error"), ...testIdentity() }));
     const res = await app.request("/sessions", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -102,7 +102,7 @@ describe("session control", () => {
 
   test("over capacity: 503 with Retry-After", async () => {
     const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error") }));
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error"), ...testIdentity() }));
     const first = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `await callTool("sleep", { ms: 300 });` }) });
     const second = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1" }) });
     expect(second.status).toBe(503);

@@ -56,7 +56,7 @@ describe("POST /sessions", () => {
     expect(wrong.status).toBe(403);
   });
 
-  test("bad bodies: wrong protocolVersion, unknown fields, not JSON, oversized, encryption not yet available", async () => {
+  test("bad bodies: wrong protocolVersion, unknown fields, not JSON, oversized, bad encryption keys", async () => {
     const auth = { authorization: `Bearer ${API_KEY}` };
     const v2 = await start("return 1", auth, { protocolVersion: 2 });
     expect(v2.status).toBe(400);
@@ -67,7 +67,10 @@ describe("POST /sessions", () => {
     expect(notJson.status).toBe(400);
     const big = await fetch(`${server.url}/sessions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `return "${"x".repeat(600 * 1024)}"` }) });
     expect(big.status).toBe(413);
-    expect((await start("return 1", auth, { encryption: { mode: "required", clientPublicKey: "AAAA" } })).status).toBe(501);
+    const badKey = await start("return 1", auth, { encryption: { mode: "required", clientPublicKey: "AAAA" } });
+    expect(badKey.status).toBe(400);
+    expect((await badKey.json()).message).toContain("encryption.clientPublicKey");
+    expect((await start("return 1", auth, { encryption: { mode: "required" } })).status).toBe(400);
   });
 });
 

@@ -2,13 +2,19 @@
 // its events; control endpoints need the session's token; a dropped client may resume from a
 // buffered seq, and is cancelled if it does not come back within the grace window.
 import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { DecryptError } from "../../crypto/aes-gcm.ts";
+import type { P256KeyPair } from "../../crypto/keys.ts";
+import { InvalidPublicKeyError } from "../../crypto/p256.ts";
+import { EncryptedChannel, PlainChannel } from "../../sessions/channel.ts";
 import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
 import type { Logger } from "../../log.ts";
 import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import type { Session } from "../../sessions/session.ts";
 import { ToolAnswerError } from "../../sessions/tool-calls.ts";
 import { RefError } from "../../sidecar/refs.ts";
-import { ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
+import { EncLineSchema, ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
@@ -19,8 +25,14 @@ export interface SessionRouteOptions {
   /** Keys that may create sessions; empty means creation is open. */
   apiKeys: string[];
   disconnectGraceMs: number;
+  /** Signs encrypted sessions' handshakes; clients pin its public half (kid). */
+  identity: P256KeyPair;
+  kid: string;
   log: Logger;
 }
+
+type ControlType = "cancel" | "input" | "refs_resolve";
+type ControlReply = { status: number; body: unknown };
 
 function bearer(c: Context): string | undefined {
   const header = c.req.header("authorization");
@@ -40,12 +52,12 @@ export function sessionRoutes(options: SessionRouteOptions) {
       start(controller) {
         let open = true;
         let unsubscribe = () => {};
-        // Buffered events are replayed synchronously inside subscribe(), so the final event may
+        // Buffered lines are replayed synchronously inside subscribe(), so the final event may
         // arrive before subscribe() has returned its unsubscribe function.
-        unsubscribe = session.subscribe(fromSeq, (event) => {
+        unsubscribe = session.subscribe(fromSeq, (entry) => {
           if (!open) return;
-          controller.enqueue(encoder.encode(JSON.stringify(event) + "\n"));
-          if (event.type === "final" || event.type === "error") {
+          controller.enqueue(encoder.encode(entry.line + "\n"));
+          if (entry.type === "final" || entry.type === "error") {
             open = false;
             controller.close();
             unsubscribe();
@@ -72,14 +84,78 @@ export function sessionRoutes(options: SessionRouteOptions) {
     return new Response(body, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" } });
   };
 
+  const lookup = (c: Context, sessionId: string): Session | Response =>
+    manager.get(sessionId) ?? apiError(c, 404, "not_found", "no such session (it may have ended and expired)");
+
   /** The session, if the request carries its token; otherwise the error response. */
   const authorize = (c: Context, sessionId = c.req.param("id") ?? ""): Session | Response => {
-    const session = manager.get(sessionId);
-    if (!session) return apiError(c, 404, "not_found", "no such session (it may have ended and expired)");
+    const session = lookup(c, sessionId);
+    if (session instanceof Response) return session;
     const token = bearer(c);
     if (!token) return apiError(c, 401, "unauthorized", "authorization: send Bearer <sessionToken> from session_init");
     if (!constantTimeEquals(token, session.token)) return apiError(c, 403, "forbidden", "authorization: this token does not belong to this session");
     return session;
+  };
+
+  /**
+   * A control request. Plaintext sessions: bearer session token and a JSON body. Encrypted
+   * sessions: the body is an `enc` envelope under the c2s key whose plaintext is
+   * `{ seq, type, body }`, and the reply is sealed under the reply key with the same seq (HTTP
+   * status kept). A refused envelope ends the session with an `error` event, and the answer is
+   * the same plain 400 whatever went wrong (no oracle).
+   */
+  const control = async <S extends z.ZodType>(
+    c: Context,
+    sessionId: string,
+    type: ControlType,
+    schema: S,
+    handle: (session: Session, body: z.output<S>) => ControlReply | Promise<ControlReply>,
+    /** The body when the route has read it already (or a fixed one for body-less plaintext requests). */
+    preread?: unknown,
+  ): Promise<Response> => {
+    const found = lookup(c, sessionId);
+    if (found instanceof Response) return found;
+    const { channel } = found;
+    if (!(channel instanceof EncryptedChannel)) {
+      const session = authorize(c, sessionId);
+      if (session instanceof Response) return session;
+      let raw = preread;
+      if (raw === undefined) {
+        const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
+        if (body instanceof Response) return body;
+        raw = body.value;
+      }
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        const issues = toApiIssues(parsed.error);
+        return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
+      }
+      const reply = await handle(session, parsed.data);
+      return c.json(reply.body as object, reply.status as ContentfulStatusCode);
+    }
+    let raw = type === "cancel" ? undefined : preread;
+    if (raw === undefined) {
+      const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
+      if (body instanceof Response) return body;
+      raw = body.value;
+    }
+    const envelope = EncLineSchema.safeParse(raw);
+    if (!envelope.success) return apiError(c, 400, "envelope_required", "this session is encrypted: send the control message as an enc envelope under the c2s key");
+    let message;
+    try {
+      message = await channel.openControl(envelope.data);
+      if (message.type !== type) throw new DecryptError();
+    } catch (err) {
+      if (!(err instanceof DecryptError)) throw err;
+      options.log.warn("refused a session control envelope; ending the session", { sessionId: found.id });
+      found.failWith("encryption_error", "a control message failed authentication; the session was closed");
+      return apiError(c, 400, "decrypt_failed", "the envelope could not be opened");
+    }
+    const parsed = schema.safeParse(message.body);
+    const reply = parsed.success
+      ? await handle(found, parsed.data)
+      : { status: 400, body: { error: "invalid_request", message: describeIssues(toApiIssues(parsed.error)), issues: toApiIssues(parsed.error) } };
+    return c.json(await channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
   };
 
   return new Hono()
@@ -99,18 +175,27 @@ export function sessionRoutes(options: SessionRouteOptions) {
         const issues = toApiIssues(parsed.error);
         return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
       }
-      if (parsed.data.encryption?.mode === "required") {
-        return apiError(c, 501, "encryption_unavailable", "encryption: end-to-end encrypted sessions are not available on this server yet");
+      const { encryption } = parsed.data;
+      if (encryption?.mode === "required" && !encryption.clientPublicKey) {
+        return apiError(c, 400, "invalid_request", "encryption.clientPublicKey: required when encryption.mode is required");
       }
       let session: Session;
       try {
-        session = manager.start(parsed.data.code, parsed.data.limits ?? {}, (s) => ({
-          cancelUrl: `/sessions/${s.id}/cancel`,
-          expiresAt: s.expiresAt.toISOString(),
-          encryption: { enabled: false },
-          sessionToken: s.token,
-        }), parsed.data.refPolicy);
+        session = manager.start({
+          code: parsed.data.code,
+          limits: parsed.data.limits,
+          refPolicy: parsed.data.refPolicy,
+          channel: (id) => (encryption?.clientPublicKey ? new EncryptedChannel(id, encryption.clientPublicKey, options.identity, options.kid) : new PlainChannel()),
+          init: (s) => ({
+            cancelUrl: `/sessions/${s.id}/cancel`,
+            expiresAt: s.expiresAt.toISOString(),
+            encryption: s.channel.handshake,
+            // Encrypted sessions derive their token from the handshake: it never crosses the wire.
+            ...(s.channel.encrypted ? {} : { sessionToken: s.token }),
+          }),
+        });
       } catch (err) {
+        if (err instanceof InvalidPublicKeyError) return apiError(c, 400, "invalid_request", `encryption.clientPublicKey: ${err.message}`);
         if (!(err instanceof CapacityError)) throw err;
         c.header("retry-after", "5");
         return apiError(c, 503, "at_capacity", err.message);
@@ -134,47 +219,35 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       return stream(session, fromSeq);
     })
-    .post("/sessions/:id/input", async (c) => {
-      const session = authorize(c);
-      if (session instanceof Response) return session;
-      const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
-      if (body instanceof Response) return body;
-      const parsed = SessionInputRequestSchema.safeParse(body.value);
-      if (!parsed.success) {
-        const issues = toApiIssues(parsed.error);
-        return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
-      }
+    .post("/sessions/:id/input", (c) => control(c, c.req.param("id"), "input", SessionInputRequestSchema, (session, body) => {
       try {
-        const applied = session.provideInput(parsed.data.callId, parsed.data.value);
-        return c.json({ sessionId: session.id, callId: parsed.data.callId, applied });
+        const applied = session.provideInput(body.callId, body.value);
+        return { status: 200, body: { sessionId: session.id, callId: body.callId, applied } };
       } catch (err) {
         if (!(err instanceof ToolAnswerError)) throw err;
-        return apiError(c, err.status, err.code, err.message);
+        return { status: err.status, body: { error: err.code, message: err.message } };
       }
-    })
+    }))
     .post("/refs/resolve", async (c) => {
+      // The session is named in the body (plaintext) or by the envelope's sessionId (encrypted).
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
-      const parsed = ResolveRefsRequestSchema.safeParse(body.value);
-      if (!parsed.success) {
-        const issues = toApiIssues(parsed.error);
-        return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
-      }
-      const session = authorize(c, parsed.data.sessionId);
-      if (session instanceof Response) return session;
-      try {
-        const values = Object.fromEntries(parsed.data.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));
-        return c.json({ sessionId: session.id, values });
-      } catch (err) {
-        if (!(err instanceof RefError)) throw err;
-        return apiError(c, err.code === "not_readable" ? 403 : 404, err.code, `refs: ${err.message}`);
-      }
+      const sessionId = (body.value as { sessionId?: unknown } | null)?.sessionId;
+      if (typeof sessionId !== "string") return apiError(c, 400, "invalid_request", "sessionId: required");
+      return control(c, sessionId, "refs_resolve", ResolveRefsRequestSchema.omit({ sessionId: true }).extend({ sessionId: z.string().optional() }), (session, request) => {
+        if (request.sessionId !== undefined && request.sessionId !== session.id) return { status: 400, body: { error: "invalid_request", message: "sessionId: does not match the envelope's session" } };
+        try {
+          const values = Object.fromEntries(request.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));
+          return { status: 200, body: { sessionId: session.id, values } };
+        } catch (err) {
+          if (!(err instanceof RefError)) throw err;
+          return { status: err.code === "not_readable" ? 403 : 404, body: { error: err.code, message: `refs: ${err.message}` } };
+        }
+      }, body.value);
     })
-    .post("/sessions/:id/cancel", async (c) => {
-      const session = authorize(c);
-      if (session instanceof Response) return session;
+    .post("/sessions/:id/cancel", (c) => control(c, c.req.param("id"), "cancel", z.object({}).strict(), async (session) => {
       session.cancel();
       await Promise.race([session.ended, Bun.sleep(1_000)]);
-      return c.json({ sessionId: session.id, state: session.machine.state });
-    });
+      return { status: 200, body: { sessionId: session.id, state: session.machine.state } };
+    }, {}));
 }

@@ -1,0 +1,45 @@
+// The transcripts and key schedules of DESIGN "Encryption", byte for byte. Browser-safe.
+import { hkdf } from "@noble/hashes/hkdf";
+import { sha256 } from "@noble/hashes/sha2";
+import { concatBytes, toBase64Url, utf8 } from "./encoding.ts";
+
+const ZERO = new Uint8Array([0]);
+
+/** th = SHA-256("auditor/handshake/v1" ‖ 0x00 ‖ sessionId ‖ 0x00 ‖ clientPub ‖ serverPub). */
+export function sessionTranscript(sessionId: string, clientPublicKey: Uint8Array, serverPublicKey: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("auditor/handshake/v1"), ZERO, utf8(sessionId), ZERO, clientPublicKey, serverPublicKey));
+}
+
+export interface SessionKeys {
+  /** Server → client events. */
+  s2c: Uint8Array;
+  /** Client → server control messages. */
+  c2s: Uint8Array;
+  /**
+   * Server → client replies to control messages (nonce from the request's seq), kept apart from
+   * s2c so a reply can never reuse an event's nonce. An addition to DESIGN: see sessions.md.
+   */
+  reply: Uint8Array;
+  /** Bearer token for the session's GET endpoints; both ends derive it, intermediaries cannot. */
+  token: string;
+}
+
+export function deriveSessionKeys(shared: Uint8Array, transcript: Uint8Array): SessionKeys {
+  const key = (info: string) => hkdf(sha256, shared, transcript, utf8(info), 32);
+  return { s2c: key("auditor/v1 s2c"), c2s: key("auditor/v1 c2s"), reply: key("auditor/v1 reply"), token: toBase64Url(key("auditor/v1 token")) };
+}
+
+/** th = SHA-256("auditor/invoke/v1" ‖ 0x00 ‖ fn ‖ 0x00 ‖ epk ‖ invokeKey). */
+export function invokeTranscript(fn: string, ephemeralPublicKey: Uint8Array, invokePublicKey: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("auditor/invoke/v1"), ZERO, utf8(fn), ZERO, ephemeralPublicKey, invokePublicKey));
+}
+
+export function deriveInvokeKeys(shared: Uint8Array, transcript: Uint8Array): { request: Uint8Array; response: Uint8Array } {
+  return {
+    request: hkdf(sha256, shared, transcript, utf8("auditor/v1 req"), 32),
+    response: hkdf(sha256, shared, transcript, utf8("auditor/v1 res"), 32),
+  };
+}
+
+/** Single-use keys: the sealed invoke nonce is 12 zero bytes. */
+export const INVOKE_NONCE = new Uint8Array(12);

@@ -1,0 +1,111 @@
+// How a session's lines are framed: plaintext NDJSON, or (DESIGN "Encryption") a pinned-key
+// handshake in session_init and an AES-GCM envelope for every later event, with client control
+// messages arriving as envelopes under the c2s key and replies sealed under the reply key.
+import { DecryptError } from "../crypto/aes-gcm.ts";
+import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
+import { openEnvelope, sealEnvelope, type EnvelopePayload } from "../crypto/envelope.ts";
+import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
+import { ecdhSharedX, generateEphemeralKeyPair, signP256, validatePublicKey } from "../crypto/p256.ts";
+import type { P256KeyPair } from "../crypto/keys.ts";
+import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
+
+export type Handshake = EventPayload<"session_init">["encryption"];
+
+/** What a control envelope carries once opened. */
+export interface ControlMessage {
+  seq: number;
+  type: string;
+  body: unknown;
+}
+
+/** An `enc` line: the envelope of DESIGN "Encryption". */
+export interface EncLine {
+  protocolVersion: typeof PROTOCOL_VERSION;
+  sessionId: string;
+  seq: number;
+  type: "enc";
+  payload: EnvelopePayload;
+}
+
+export interface SessionChannel {
+  readonly encrypted: boolean;
+  /** What session_init says about encryption. */
+  readonly handshake: Handshake;
+  /** The token for the session's bearer-authorized endpoints. */
+  readonly token: string;
+  /** The line for one event: a string now, or (sealed) a promise of one. */
+  encode(event: SessionEvent): string | Promise<string>;
+}
+
+export class PlainChannel implements SessionChannel {
+  readonly encrypted = false;
+  readonly handshake: Handshake = { enabled: false };
+  readonly token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+
+  encode(event: SessionEvent): string {
+    return JSON.stringify(event);
+  }
+}
+
+export class EncryptedChannel implements SessionChannel {
+  readonly encrypted = true;
+  readonly handshake: Handshake;
+  readonly token: string;
+  private readonly keys: SessionKeys;
+  private nextControlSeq = 1;
+
+  /** Throws InvalidPublicKeyError for a client key that is not a valid P-256 point. */
+  constructor(
+    private readonly sessionId: string,
+    clientPublicKeyB64: string,
+    identity: P256KeyPair,
+    private readonly kid: string,
+  ) {
+    const clientPublicKey = validatePublicKey(decodeKey(clientPublicKeyB64));
+    const server = generateEphemeralKeyPair();
+    const transcript = sessionTranscript(sessionId, clientPublicKey, server.publicKey);
+    this.keys = deriveSessionKeys(ecdhSharedX(server.privateKey, clientPublicKey), transcript);
+    this.token = this.keys.token;
+    this.handshake = {
+      enabled: true,
+      kid,
+      serverPublicKey: toBase64Url(server.publicKey),
+      signature: toBase64Url(signP256(transcript, identity.privateKey)),
+    };
+  }
+
+  encode(event: SessionEvent): string | Promise<string> {
+    // session_init carries the handshake itself, so it is the one plaintext line.
+    if (event.type === "session_init") return JSON.stringify(event);
+    return sealEnvelope(this.keys.s2c, this.sessionId, event.seq, this.kid, JSON.stringify(event)).then((payload) =>
+      JSON.stringify({ protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq: event.seq, type: "enc", payload } satisfies EncLine),
+    );
+  }
+
+  /**
+   * Opens a client control envelope. Only exactly the next seq is accepted, and it is used up
+   * before decrypting, so a replay or a concurrent duplicate is refused; every refusal is the
+   * same DecryptError.
+   */
+  async openControl(line: EncLine): Promise<ControlMessage> {
+    if (line.sessionId !== this.sessionId || line.seq !== this.nextControlSeq) throw new DecryptError();
+    this.nextControlSeq++;
+    const inner = await openEnvelope(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
+    if (typeof inner.type !== "string" || !("body" in inner)) throw new DecryptError();
+    return { seq: line.seq, type: inner.type, body: inner.body };
+  }
+
+  /** The reply to control message `seq`: `{ seq, status, body }` under the reply key. */
+  async sealReply(seq: number, status: number, body: unknown): Promise<EncLine> {
+    const payload = await sealEnvelope(this.keys.reply, this.sessionId, seq, this.kid, JSON.stringify({ seq, status, body }));
+    return { protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq, type: "enc", payload };
+  }
+}
+
+function decodeKey(text: string): Uint8Array {
+  try {
+    return fromBase64Url(text);
+  } catch {
+    return new Uint8Array(0); // fails validation with the standard message
+  }
+}
