@@ -133,14 +133,16 @@ export function sessionRoutes(options: SessionRouteOptions) {
       const reply = await handle(session, parsed.data);
       return c.json(reply.body as object, reply.status as ContentfulStatusCode);
     }
+    const envelopeRequired = () => apiError(c, 400, "envelope_required", "this session is encrypted: send the control message as an enc envelope under the c2s key");
     let raw = type === "cancel" ? undefined : preread;
     if (raw === undefined) {
+      if (!c.req.header("content-type")) return envelopeRequired();
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
       raw = body.value;
     }
     const envelope = EncLineSchema.safeParse(raw);
-    if (!envelope.success) return apiError(c, 400, "envelope_required", "this session is encrypted: send the control message as an enc envelope under the c2s key");
+    if (!envelope.success) return envelopeRequired();
     let message;
     try {
       message = await channel.openControl(envelope.data);
