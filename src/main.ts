@@ -4,6 +4,7 @@ import { FUNCTIONS } from "../functions/index.ts";
 import { EgressLog, installAuditedFetch } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
+import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { createApp } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
   const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
+    sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
   });

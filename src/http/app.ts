@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { FunctionHost } from "../functions/host.ts";
+import type { SealedInvoker } from "../functions/sealed-invoke.ts";
 import type { EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
@@ -19,6 +20,7 @@ export interface AppDeps {
   attestor: Attestor;
   tee: Pick<Tee, "quote">;
   host: FunctionHost;
+  sealedInvoker: SealedInvoker;
   egressLog: EgressLog;
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   app.route("/", attestationRoutes(deps.attestor, deps.log));
-  app.route("/", functionRoutes(deps.host));
+  app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 

@@ -102,3 +102,23 @@ export async function open(key: CryptoKey, line: EncLine, expectedSeq: number, k
   if (inner.seq !== expectedSeq) throw new SpecRefusal("inner seq differs");
   return inner;
 }
+
+/** A sealed invoke request per the spec, and the means to open its one response. */
+export async function sealInvoke(fn: string, input: unknown, invokeKeyB64: string, kid: string, ts = Date.now()) {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
+  const epk = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const invokeKey = b64urlDecode(invokeKeyB64);
+  const th = new Uint8Array(await crypto.subtle.digest("SHA-256", cat(te.encode("auditor/invoke/v1"), new Uint8Array([0]), te.encode(fn), new Uint8Array([0]), epk, invokeKey)));
+  const server = await crypto.subtle.importKey("raw", buf(invokeKey), { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const ikm = await crypto.subtle.importKey("raw", await crypto.subtle.deriveBits({ name: "ECDH", public: server }, pair.privateKey, 256), "HKDF", false, ["deriveKey"]);
+  const aes = (info: string) => crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: th, info: te.encode(info) }, ikm, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const [req, res] = [await aes("auditor/v1 req"), await aes("auditor/v1 res")];
+  const iv = new Uint8Array(12);
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, req, te.encode(JSON.stringify({ ts, input }))));
+  return {
+    body: { v: 1, kid, epk: b64urlEncode(epk), ct: b64urlEncode(ct) },
+    async open(responseCt: string): Promise<unknown> {
+      return JSON.parse(td.decode(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, res, buf(b64urlDecode(responseCt)))));
+    },
+  };
+}

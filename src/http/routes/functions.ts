@@ -1,12 +1,13 @@
 import { Hono } from "hono";
 import type { FunctionHost } from "../../functions/host.ts";
+import { SEALED_CONTENT_TYPE, type SealedInvoker } from "../../functions/sealed-invoke.ts";
 import { apiError } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
 /** Requests larger than this are refused before parsing. */
 export const MAX_INVOKE_BODY_BYTES = 256 * 1024;
 
-export function functionRoutes(host: FunctionHost) {
+export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
   return new Hono()
     .get("/functions", (c) =>
       c.json({
@@ -25,13 +26,22 @@ export function functionRoutes(host: FunctionHost) {
     )
     .post("/invoke/:fn", async (c) => {
       const type = c.req.header("content-type") ?? "";
-      if (!/^application\/json\b/i.test(type)) {
-        return apiError(c, 415, "unsupported_media_type", "content-type: send application/json");
+      const isSealed = type.toLowerCase().startsWith(SEALED_CONTENT_TYPE);
+      if (!isSealed && !/^application\/json\b/i.test(type)) {
+        return apiError(c, 415, "unsupported_media_type", `content-type: send application/json, or ${SEALED_CONTENT_TYPE} for a sealed call`);
       }
       const body = await readJsonBody(c, MAX_INVOKE_BODY_BYTES);
       if (body instanceof Response) return body;
-      const result = await host.invoke(c.req.param("fn"), body.value);
+      const fn = c.req.param("fn");
       c.header("cache-control", "no-store");
-      return c.json(result.body as object, result.status as 200);
+      if (!isSealed) {
+        const result = await host.invoke(fn, body.value);
+        return c.json(result.body as object, result.status as 200);
+      }
+      const opened = await sealed.open(fn, body.value);
+      if (!("seal" in opened)) return apiError(c, opened.status, opened.error, opened.message);
+      const result = await host.invoke(fn, opened.input);
+      // The function's own status, and exactly the JSON an unsealed call would get, sealed.
+      return c.json(await opened.seal(result.body), result.status as 200);
     });
 }

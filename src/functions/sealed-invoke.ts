@@ -1,0 +1,93 @@
+// Sealed invokes (DESIGN "Encryption"): POST /invoke/:fn with an application/auditor-sealed+json
+// body { v: 1, kid, epk, ct }. ECDH against the invoke key, th = SHA-256("auditor/invoke/v1" ‖
+// 0x00 ‖ fn ‖ 0x00 ‖ epk ‖ invokeKey), single-use request/response keys, a zero nonce. The
+// plaintext { ts, input } must be within 60 s, and each epk opens at most once: its response
+// key can seal exactly one response, so a replay must never get a second sealed answer.
+import { z } from "zod";
+import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
+import type { P256KeyPair } from "../crypto/keys.ts";
+import { ecdhSharedX, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
+
+export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
+export const SEALED_WINDOW_MS = 60_000;
+
+const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
+
+export const SealedRequestSchema = z.object({ v: z.literal(1), kid: z.string().max(64), epk: Base64Url.max(200), ct: Base64Url }).strict();
+const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
+
+/** A refusal, answered in plain JSON (nothing is sealed for a request that did not open). */
+export interface SealedRefusal {
+  status: 400 | 409 | 503;
+  error: string;
+  message: string;
+}
+
+export interface OpenedRequest {
+  input: unknown;
+  /** Seals the one response this request gets: `{ v: 1, ct }`. */
+  seal(body: unknown): Promise<{ v: 1; ct: string }>;
+}
+
+export class SealedInvoker {
+  /** epk → when it may be forgotten (insertion order is expiry order). */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly invokeKey: P256KeyPair,
+    private readonly kid: string,
+    private readonly maxRemembered = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async open(fn: string, body: unknown): Promise<OpenedRequest | SealedRefusal> {
+    const parsed = SealedRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return { status: 400, error: "invalid_request", message: `${issue.path.join(".") || "body"}: ${issue.message}` };
+    }
+    const { kid, epk, ct } = parsed.data;
+    if (kid !== this.kid) return { status: 400, error: "unknown_kid", message: `kid: this server's key is ${this.kid}; fetch /attestation again` };
+    let ephemeral: Uint8Array;
+    try {
+      ephemeral = validatePublicKey(fromBase64Url(epk));
+    } catch (err) {
+      return { status: 400, error: "invalid_request", message: `epk: ${err instanceof InvalidPublicKeyError ? err.message : "not base64url"}` };
+    }
+    const transcript = invokeTranscript(fn, ephemeral, this.invokeKey.publicKey);
+    const keys = deriveInvokeKeys(ecdhSharedX(this.invokeKey.privateKey, ephemeral), transcript);
+    let plaintext: unknown;
+    try {
+      plaintext = JSON.parse(fromUtf8(await aesGcmOpen(keys.request, INVOKE_NONCE, fromBase64Url(ct))));
+    } catch {
+      return { status: 400, error: "decrypt_failed", message: "the request could not be decrypted" };
+    }
+    // Opened: the epk is spent now, whatever follows, so it can never get a second response.
+    const replay = this.remember(epk);
+    if (replay) return replay;
+    const inner = SealedPlaintextSchema.safeParse(plaintext);
+    if (!inner.success) return { status: 400, error: "invalid_request", message: "the sealed plaintext must be { ts, input }" };
+    if (Math.abs(this.now() - inner.data.ts) > SEALED_WINDOW_MS) {
+      return { status: 400, error: "stale_request", message: `ts: more than ${SEALED_WINDOW_MS / 1000} s from the server's clock` };
+    }
+    return {
+      input: inner.data.input,
+      seal: async (response) => ({ v: 1, ct: toBase64Url(await aesGcmSeal(keys.response, INVOKE_NONCE, utf8(JSON.stringify(response)))) }),
+    };
+  }
+
+  private remember(epk: string): SealedRefusal | undefined {
+    const now = this.now();
+    for (const [key, until] of this.seen) {
+      if (until > now) break;
+      this.seen.delete(key);
+    }
+    if (this.seen.has(epk)) return { status: 409, error: "replayed", message: "this sealed request was already received" };
+    if (this.seen.size >= this.maxRemembered) return { status: 503, error: "busy", message: "too many sealed requests in the last two minutes; retry shortly" };
+    // A ts may be up to the window ahead or behind: remember for both.
+    this.seen.set(epk, now + 2 * SEALED_WINDOW_MS);
+    return undefined;
+  }
+}
