@@ -169,3 +169,61 @@ while (streams.some((s) => !s.text.includes('"type":"final"'))) await Bun.sleep(
 console.log(`answered all ${WAITING} over POST /sessions/:id/input and saw every final in ${(performance.now() - answered).toFixed(0)} ms`);
 for (const socket of sockets) socket.end();
 await memoryServer.stop();
+
+// Encryption: the server's half of a session handshake, and sealing 1 KB events vs plaintext.
+const { EncryptedChannel, PlainChannel } = await import("../src/sessions/channel.ts");
+const { deriveP256KeyPair, keyId } = await import("../src/crypto/keys.ts");
+const { toBase64Url } = await import("../src/crypto/encoding.ts");
+const identity = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "auditor/identity/v1");
+const clientPair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+const clientKey = toBase64Url(new Uint8Array(await crypto.subtle.exportKey("raw", clientPair.publicKey)));
+console.log(`\nEncryption (${ITERATIONS} handshakes after ${WARMUP} warm-up)`);
+await measure("server handshake: ephemeral ECDH + HKDF + ECDSA signature", (i) => EncryptedChannel.create(`ses_bench_${i}`, clientKey, identity, keyId(identity.publicKey)));
+// Stream throughput: the real session routes on loopback, a runner that emits 1 KB stdout events
+// as fast as it can, and a client that reads the NDJSON stream to its end.
+const { Hono: StreamHono } = await import("hono");
+const { sessionRoutes } = await import("../src/http/routes/sessions.ts");
+const { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } = await import("../src/sessions/manager.ts");
+const { ToolRegistry } = await import("../src/runtime/index.ts");
+const { createLogger } = await import("../src/log.ts");
+const EVENTS = 20_000;
+const text = "x".repeat(1024 - 80); // with the line's other fields, ~1 KB per plaintext event
+const floodRunner = async (_code: string, options: { onEvent?: (e: { type: "stdout"; text: string }) => void }) => {
+  for (let i = 0; i < EVENTS; i++) options.onEvent?.({ type: "stdout", text });
+  return { ok: true as const, value: null, stats: { durationMs: 0, toolCallCount: 0, stdoutBytes: EVENTS * text.length, sandboxBytesIn: 0 } };
+};
+const floodManager = new SessionManager(new ToolRegistry(), { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: EVENTS + 10 }, floodRunner);
+const floodApp = new StreamHono().route("/", sessionRoutes({ manager: floodManager, apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error"), identity, kid: keyId(identity.publicKey) }));
+const floodServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: floodApp.fetch, idleTimeout: 0 });
+const streamRate = async (label: string, encryption: object | undefined, target: { port?: number }, code = "return 1") => {
+  const samples: number[] = [];
+  let bytes = 0;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${target.port}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits: { maxStdoutBytes: 64 * 1024 * 1024, cpuMs: 60_000 }, ...(encryption ? { encryption } : {}) }) });
+    bytes = (await res.arrayBuffer()).byteLength;
+    samples.push(EVENTS / ((performance.now() - started) / 1000));
+  }
+  samples.sort((a, b) => a - b);
+  const rate = samples[2]!;
+  console.log(`${label.padEnd(40)} ${rate.toFixed(0)} events/s   ${((rate * bytes) / EVENTS / 1024 / 1024).toFixed(1)} MB/s (median of 5 streams of ${EVENTS})`);
+  return rate;
+};
+const plainRate = await streamRate("plaintext stream, 1 KB events", undefined, floodServer);
+const sealedRate = await streamRate("encrypted stream, 1 KB events", { mode: "required", clientPublicKey: clientKey }, floodServer);
+console.log(`synthetic producer (framing cost only): encrypted / plaintext ${((sealedRate / plainRate) * 100).toFixed(0)} %`);
+floodServer.stop(true);
+
+// The same, with the events made by a real script: console.log in QuickJS, on the worker pool.
+const { RuntimePool: StreamPool } = await import("../src/runtime/pool.ts");
+const streamPool = new StreamPool(1);
+const scriptLimits = { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: EVENTS + 10, maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, maxStdoutBytes: 64 * 1024 * 1024, cpuMs: 60_000 } };
+const scriptManager = new SessionManager(new ToolRegistry(), scriptLimits, (code, options) => streamPool.run(code, options));
+const scriptApp = new StreamHono().route("/", sessionRoutes({ manager: scriptManager, apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error"), identity, kid: keyId(identity.publicKey) }));
+const scriptServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: scriptApp.fetch, idleTimeout: 0 });
+const FLOOD_SCRIPT = `const line = "${"x".repeat(1024 - 90)}"; for (let i = 0; i < ${EVENTS}; i++) { console.log(line); } return 1;`;
+const plainScript = await streamRate("plaintext stream from a script", undefined, scriptServer, FLOOD_SCRIPT);
+const sealedScript = await streamRate("encrypted stream from a script", { mode: "required", clientPublicKey: clientKey }, scriptServer, FLOOD_SCRIPT);
+console.log(`real script: encrypted / plaintext ${((sealedScript / plainScript) * 100).toFixed(0)} %`);
+scriptServer.stop(true);
+streamPool.terminate();

@@ -39,7 +39,15 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+// The native Uint8Array base64 methods (Bun, current browsers) are ~30x faster than building a
+// binary string for btoa; the fallback keeps older browsers working.
+type NativeBase64 = { toBase64?: (this: Uint8Array) => string };
+type NativeFromBase64 = { fromBase64?: (text: string) => Uint8Array };
+const nativeToBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
+const nativeFromBase64 = (Uint8Array as unknown as NativeFromBase64).fromBase64;
+
 export function toBase64(bytes: Uint8Array): string {
+  if (nativeToBase64) return nativeToBase64.call(bytes);
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -51,6 +59,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function fromBase64(text: string): Uint8Array {
   if (!BASE64.test(text) || text.length % 4 !== 0) throw new Error("invalid base64 string");
+  if (nativeFromBase64) return nativeFromBase64(text);
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);

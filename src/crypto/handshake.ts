@@ -17,7 +17,7 @@ export interface SessionKeys {
   c2s: Uint8Array;
   /**
    * Server → client replies to control messages (nonce from the request's seq), kept apart from
-   * s2c so a reply can never reuse an event's nonce. An addition to DESIGN: see sessions.md.
+   * s2c so a reply can never reuse an event's nonce. An addition to DESIGN: see docs/protocol.md.
    */
   reply: Uint8Array;
   /** Bearer token for the session's GET endpoints; both ends derive it, intermediaries cannot. */

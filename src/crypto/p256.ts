@@ -1,7 +1,10 @@
-// P-256 ECDH and ECDSA for handshakes and sealed invokes (DESIGN "Encryption"), on
-// @noble/curves. Browser-safe: the server and the SDK run this same code.
+// P-256 for handshakes and sealed invokes (DESIGN "Encryption"). Point validation and ECDSA use
+// @noble/curves; ECDH uses WebCrypto, whose native scalar multiplication is ~10x faster than
+// noble's in JavaScript (~0.2 ms against ~2 ms, the bulk of a handshake). Browser-safe: the
+// server and the SDK run this same code.
 import { p256 } from "@noble/curves/p256";
 import { sha256 } from "@noble/hashes/sha2";
+import { toBase64Url } from "./encoding.ts";
 
 /** Every received public key is checked here: 65-byte SEC1 uncompressed, on the curve, not the identity. */
 export class InvalidPublicKeyError extends Error {
@@ -20,21 +23,33 @@ export function validatePublicKey(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
-export interface EphemeralKeyPair {
-  privateKey: Uint8Array;
-  /** SEC1 uncompressed, 65 bytes. */
-  publicKey: Uint8Array;
-}
+const ECDH = { name: "ECDH", namedCurve: "P-256" } as const;
+const view = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
 
-export function generateEphemeralKeyPair(): EphemeralKeyPair {
-  const privateKey = p256.utils.randomPrivateKey();
-  return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
+/** A static P-256 private key (e.g. the invoke key) as a WebCrypto ECDH key. */
+export function importEcdhPrivateKey(pair: { privateKey: Uint8Array; publicKey: Uint8Array }): Promise<CryptoKey> {
+  const jwk: JsonWebKey = {
+    kty: "EC",
+    crv: "P-256",
+    d: toBase64Url(pair.privateKey),
+    x: toBase64Url(pair.publicKey.subarray(1, 33)),
+    y: toBase64Url(pair.publicKey.subarray(33, 65)),
+  };
+  return crypto.subtle.importKey("jwk", jwk, ECDH, false, ["deriveBits"]);
 }
 
 /** The ECDH shared secret: the x-coordinate of d·Q (32 bytes), after validating Q. */
-export function ecdhSharedX(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+export async function deriveSharedX(privateKey: CryptoKey, peerPublicKey: Uint8Array): Promise<Uint8Array> {
   validatePublicKey(peerPublicKey);
-  return p256.getSharedSecret(privateKey, peerPublicKey, true).slice(1);
+  const peer = await crypto.subtle.importKey("raw", view(peerPublicKey), ECDH, false, []);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: peer }, privateKey, 256));
+}
+
+/** A fresh ephemeral key agreed with `peerPublicKey`: our public key (65 bytes) and the shared x. */
+export async function agreeEphemeral(peerPublicKey: Uint8Array): Promise<{ publicKey: Uint8Array; sharedX: Uint8Array }> {
+  const pair = (await crypto.subtle.generateKey(ECDH, false, ["deriveBits"])) as CryptoKeyPair;
+  const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return { publicKey, sharedX: await deriveSharedX(pair.privateKey, peerPublicKey) };
 }
 
 /** ECDSA P-256 over SHA-256(message), as 64-byte r‖s (the WebCrypto format). */

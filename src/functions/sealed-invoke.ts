@@ -8,7 +8,7 @@ import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../crypto/encoding.ts";
 import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
-import { ecdhSharedX, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
+import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
 
 export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
@@ -34,6 +34,7 @@ export interface OpenedRequest {
 export class SealedInvoker {
   /** epk → when it may be forgotten (insertion order is expiry order). */
   private readonly seen = new Map<string, number>();
+  private ecdhKey: Promise<CryptoKey> | undefined;
 
   constructor(
     private readonly invokeKey: P256KeyPair,
@@ -57,7 +58,8 @@ export class SealedInvoker {
       return { status: 400, error: "invalid_request", message: `epk: ${err instanceof InvalidPublicKeyError ? err.message : "not base64url"}` };
     }
     const transcript = invokeTranscript(fn, ephemeral, this.invokeKey.publicKey);
-    const keys = deriveInvokeKeys(ecdhSharedX(this.invokeKey.privateKey, ephemeral), transcript);
+    this.ecdhKey ??= importEcdhPrivateKey(this.invokeKey);
+    const keys = deriveInvokeKeys(await deriveSharedX(await this.ecdhKey, ephemeral), transcript);
     let plaintext: unknown;
     try {
       plaintext = JSON.parse(fromUtf8(await aesGcmOpen(keys.request, INVOKE_NONCE, fromBase64Url(ct))));

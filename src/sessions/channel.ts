@@ -5,8 +5,9 @@ import { DecryptError } from "../crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
 import { openEnvelope, sealEnvelope, type EnvelopePayload } from "../crypto/envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
-import { ecdhSharedX, generateEphemeralKeyPair, signP256, validatePublicKey } from "../crypto/p256.ts";
+import { agreeEphemeral, signP256, validatePublicKey } from "../crypto/p256.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
+import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 export type Handshake = EventPayload<"session_init">["encryption"];
@@ -49,37 +50,37 @@ export class PlainChannel implements SessionChannel {
 
 export class EncryptedChannel implements SessionChannel {
   readonly encrypted = true;
-  readonly handshake: Handshake;
   readonly token: string;
-  private readonly keys: SessionKeys;
+  private readonly sealer: EventSealer;
   private nextControlSeq = 1;
 
-  /** Throws InvalidPublicKeyError for a client key that is not a valid P-256 point. */
-  constructor(
+  private constructor(
     private readonly sessionId: string,
-    clientPublicKeyB64: string,
-    identity: P256KeyPair,
     private readonly kid: string,
+    private readonly keys: SessionKeys,
+    readonly handshake: Handshake,
   ) {
+    this.token = keys.token;
+    this.sealer = new EventSealer(keys.s2c, sessionId, kid);
+  }
+
+  /** The server half of the handshake; throws InvalidPublicKeyError for a client key that is not a valid P-256 point. */
+  static async create(sessionId: string, clientPublicKeyB64: string, identity: P256KeyPair, kid: string): Promise<EncryptedChannel> {
     const clientPublicKey = validatePublicKey(decodeKey(clientPublicKeyB64));
-    const server = generateEphemeralKeyPair();
+    const server = await agreeEphemeral(clientPublicKey);
     const transcript = sessionTranscript(sessionId, clientPublicKey, server.publicKey);
-    this.keys = deriveSessionKeys(ecdhSharedX(server.privateKey, clientPublicKey), transcript);
-    this.token = this.keys.token;
-    this.handshake = {
+    return new EncryptedChannel(sessionId, kid, deriveSessionKeys(server.sharedX, transcript), {
       enabled: true,
       kid,
       serverPublicKey: toBase64Url(server.publicKey),
       signature: toBase64Url(signP256(transcript, identity.privateKey)),
-    };
+    });
   }
 
-  encode(event: SessionEvent): string | Promise<string> {
+  encode(event: SessionEvent): string {
     // session_init carries the handshake itself, so it is the one plaintext line.
     if (event.type === "session_init") return JSON.stringify(event);
-    return sealEnvelope(this.keys.s2c, this.sessionId, event.seq, this.kid, JSON.stringify(event)).then((payload) =>
-      JSON.stringify({ protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq: event.seq, type: "enc", payload } satisfies EncLine),
-    );
+    return this.sealer.sealLine(event.seq, JSON.stringify(event));
   }
 
   /**

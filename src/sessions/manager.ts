@@ -27,6 +27,7 @@ export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
 };
 
 export interface StartRequest {
+  id: SessionOptions["id"];
   code: string;
   limits?: SessionLimits;
   refPolicy?: RefPolicy;
@@ -56,11 +57,10 @@ export class SessionManager {
   }
 
   /**
-   * Creates a session (it starts running at once) or throws CapacityError; a channel factory
-   * may throw too (e.g. InvalidPublicKeyError), before anything is counted.
+   * Creates a session (it starts running at once) or throws CapacityError.
    */
   start(request: StartRequest): Session {
-    const { code, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
+    const { id, code, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
     if (this.running >= this.limits.maxConcurrentSessions) {
       throw new CapacityError(`the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
     }
@@ -68,7 +68,7 @@ export class SessionManager {
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel });
+    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel });
     this.sessions.set(session.id, session);
     this.running++;
     void session.run().finally(() => {

@@ -21,8 +21,10 @@ export interface SessionOptions {
   heartbeatMs: number;
   refLimits: RefLimits;
   refPolicy: RefPolicy;
-  /** Frames the session's lines; made once the session has its id (the handshake binds it). */
-  channel: (sessionId: string) => SessionChannel;
+  /** From newSessionId(): the caller needs it first, since an encrypted channel's handshake binds it. */
+  id: string;
+  /** Frames the session's lines. */
+  channel: SessionChannel;
   /** Builds the first event's payload (URLs, token, handshake) once the session has its id. */
   init: (session: Session) => EventPayload<"session_init">;
 }
@@ -34,8 +36,10 @@ export interface SessionLine {
   line: string;
 }
 
+export const newSessionId = () => `ses_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
+
 export class Session {
-  readonly id = `ses_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
+  readonly id: string;
   readonly channel: SessionChannel;
   readonly machine = new SessionStateMachine();
   readonly expiresAt: Date;
@@ -58,7 +62,8 @@ export class Session {
   readonly ended = new Promise<void>((resolve) => (this.endedResolve = resolve));
 
   constructor(private readonly options: SessionOptions) {
-    this.channel = options.channel(this.id);
+    this.id = options.id;
+    this.channel = options.channel;
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
     this.sidecar = new RefSidecar(options.refLimits);
     this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal);

@@ -204,7 +204,12 @@ describe("the server refuses control envelopes, uniformly, and ends the session"
 
 describe("a man in the middle", () => {
   test("swapping in its own ephemeral key is caught by the pinned client, with or without its own signature", async () => {
-    const { generateEphemeralKeyPair, signP256 } = await import("../../src/crypto/p256.ts");
+    const { signP256 } = await import("../../src/crypto/p256.ts");
+    const { p256 } = await import("@noble/curves/p256");
+    const generateEphemeralKeyPair = () => {
+      const privateKey = p256.utils.randomPrivateKey();
+      return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
+    };
     const mitmIdentity = generateEphemeralKeyPair();
     for (const resign of [false, true]) {
       const mitmKey = generateEphemeralKeyPair();

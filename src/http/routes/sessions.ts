@@ -7,11 +7,11 @@ import { z } from "zod";
 import { DecryptError } from "../../crypto/aes-gcm.ts";
 import type { P256KeyPair } from "../../crypto/keys.ts";
 import { InvalidPublicKeyError } from "../../crypto/p256.ts";
-import { EncryptedChannel, PlainChannel } from "../../sessions/channel.ts";
+import { EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
 import type { Logger } from "../../log.ts";
 import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
-import type { Session } from "../../sessions/session.ts";
+import { newSessionId, type Session } from "../../sessions/session.ts";
 import { ToolAnswerError } from "../../sessions/tool-calls.ts";
 import { RefError } from "../../sidecar/refs.ts";
 import { EncLineSchema, ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
@@ -181,13 +181,24 @@ export function sessionRoutes(options: SessionRouteOptions) {
       if (encryption?.mode === "required" && !encryption.clientPublicKey) {
         return apiError(c, 400, "invalid_request", "encryption.clientPublicKey: required when encryption.mode is required");
       }
+      const id = newSessionId();
+      let channel: SessionChannel = new PlainChannel();
+      if (encryption?.clientPublicKey) {
+        try {
+          channel = await EncryptedChannel.create(id, encryption.clientPublicKey, options.identity, options.kid);
+        } catch (err) {
+          if (err instanceof InvalidPublicKeyError) return apiError(c, 400, "invalid_request", `encryption.clientPublicKey: ${err.message}`);
+          throw err;
+        }
+      }
       let session: Session;
       try {
         session = manager.start({
+          id,
           code: parsed.data.code,
           limits: parsed.data.limits,
           refPolicy: parsed.data.refPolicy,
-          channel: (id) => (encryption?.clientPublicKey ? new EncryptedChannel(id, encryption.clientPublicKey, options.identity, options.kid) : new PlainChannel()),
+          channel,
           init: (s) => ({
             cancelUrl: `/sessions/${s.id}/cancel`,
             expiresAt: s.expiresAt.toISOString(),
@@ -197,7 +208,6 @@ export function sessionRoutes(options: SessionRouteOptions) {
           }),
         });
       } catch (err) {
-        if (err instanceof InvalidPublicKeyError) return apiError(c, 400, "invalid_request", `encryption.clientPublicKey: ${err.message}`);
         if (!(err instanceof CapacityError)) throw err;
         c.header("retry-after", "5");
         return apiError(c, 503, "at_capacity", err.message);
