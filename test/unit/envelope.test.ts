@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { DecryptError } from "../../src/crypto/aes-gcm.ts";
 import { envelopeAad, envelopeNonce, openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { fromBase64, toBase64, toHex } from "../../src/crypto/encoding.ts";
+import { EventSealer } from "../../src/sessions/sealer.ts";
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const other = crypto.getRandomValues(new Uint8Array(32));
@@ -17,6 +18,15 @@ describe("envelopes", () => {
     expect(toHex(envelopeNonce(2 ** 40 + 5))).toBe("000000000000010000000005");
     expect(new TextDecoder().decode(envelopeAad(SID, 7, KID))).toBe(`auditor/v1|${SID}|7|${KID}`);
     expect(() => envelopeNonce(0)).toThrow();
+  });
+
+  test("the server's native sealer writes exactly the bytes of the WebCrypto envelope", async () => {
+    const sealer = new EventSealer(key, SID, KID);
+    for (const seq of [1, 2, 255, 2 ** 33]) {
+      const line = JSON.parse(sealer.sealLine(seq, event(seq)));
+      expect(line).toEqual({ protocolVersion: 1, sessionId: SID, seq, type: "enc", payload: await sealEnvelope(key, SID, seq, KID, event(seq)) });
+      expect(await openEnvelope(key, SID, seq, KID, line.payload)).toMatchObject({ seq });
+    }
   });
 
   test("round trip", async () => {
