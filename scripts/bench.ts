@@ -171,7 +171,7 @@ for (const socket of sockets) socket.end();
 await memoryServer.stop();
 
 // Encryption: the server's half of a session handshake, and sealing 1 KB events vs plaintext.
-const { EncryptedChannel, PlainChannel } = await import("../src/sessions/channel.ts");
+const { EncryptedChannel } = await import("../src/sessions/channel.ts");
 const { deriveP256KeyPair, keyId } = await import("../src/crypto/keys.ts");
 const { toBase64Url } = await import("../src/crypto/encoding.ts");
 const identity = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "auditor/identity/v1");

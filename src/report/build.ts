@@ -1,14 +1,13 @@
 // GET /report/:app (DESIGN "Reports"): everything a person or an AI agent needs to judge an
 // app's data flow, each claim labelled with how it is known.
-import { sha256, sha512 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../crypto/canonical-json.ts";
-import { toHex, utf8 } from "../crypto/encoding.ts";
+import { toHex } from "../crypto/encoding.ts";
 import type { EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import type { AttestationStatement } from "../../sdk/wire/attestation.ts";
+import { reportBindingData, reportDigest } from "../../sdk/wire/report.ts";
 
-export const REPORT_DOMAIN = "auditor-report-v1:";
+export { REPORT_DOMAIN, reportBindingData } from "../../sdk/wire/report.ts";
 const RECENT_EGRESS_ENTRIES = 50;
 
 export type KnownBy = "hardware" | "derived" | "asserted";
@@ -63,9 +62,6 @@ export interface ReportDeps {
   tee: Pick<Tee, "quote">;
 }
 
-export function reportBindingData(nonce: string, reportSha256: string): Uint8Array {
-  return sha512(utf8(REPORT_DOMAIN + canonicalJson({ nonce, reportSha256 })));
-}
 
 export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   const functions = deps.host.list(app);
@@ -141,7 +137,7 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
 
 /** Adds a fresh quote over the report's digest and the verifier's nonce. */
 export async function bindReport(report: Report, nonce: string, tee: Pick<Tee, "quote">): Promise<Report> {
-  const reportSha256 = toHex(sha256(utf8(canonicalJson(report))));
+  const reportSha256 = reportDigest(report as unknown as Record<string, unknown>);
   const reportData = reportBindingData(nonce, reportSha256);
   const quote = await tee.quote(reportData);
   return {

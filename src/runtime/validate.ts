@@ -138,7 +138,7 @@ function checkPropertyName(property: ESTree.Node, computed: boolean, node: Node)
 }
 
 /** An identifier that names a variable (not a property name, label or object key). */
-function isReference(n: ESTree.Identifier, parent: Node | undefined, key: string | undefined): boolean {
+function isReference(_identifier: ESTree.Identifier, parent: Node | undefined, key: string | undefined): boolean {
   if (!parent) return true;
   if (parent.type === "MemberExpression" && key === "property" && !parent.computed) return false;
   if (parent.type === "Property" && key === "key" && !parent.computed) return false;

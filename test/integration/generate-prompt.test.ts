@@ -1,7 +1,7 @@
 // POST /invoke/generate-prompt over real HTTP, against a fake OpenRouter and Anthropic.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
-import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 
 const OPENROUTER_KEY = "sk-or-v1-SECRET-openrouter-4f1c2a9b8e7d";
 const ANTHROPIC_KEY = "sk-ant-api03-SECRET-anthropic-0b9c8d7e6f";

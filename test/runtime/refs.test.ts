@@ -82,7 +82,7 @@ describe("opaque references", () => {
 
   test("sandboxBytesIn counts what entered the sandbox: a token, not the value", async () => {
     const big = "x".repeat(100_000);
-    const handler: ToolHandler = async (name, _args, _id, { byRef }) => (byRef ? TOKEN : big);
+    const handler: ToolHandler = async (_name, _args, _id, { byRef }) => (byRef ? TOKEN : big);
     const passed = await runAgentScript(`const v = await callTool("get", {}); return await callTool("put", { v });`, { toolHandler: handler });
     const read = await runAgentScript(`const v = await callTool("get", {}); return v.length;`, { toolHandler: handler });
     expect(passed.stats.sandboxBytesIn).toBeLessThan(200);
