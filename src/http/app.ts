@@ -11,6 +11,7 @@ import { peerAddress, rateLimit } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
 import { functionRoutes } from "./routes/functions.ts";
+import { sdkRoutes } from "./routes/sdk.ts";
 import { reportRoutes } from "./routes/report.ts";
 import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 
@@ -48,7 +49,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
-  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*"]) app.use(path, limited);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*"]) app.use(path, limited);
 
   app.get("/healthz", (c) =>
     c.json({
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
+  app.route("/", sdkRoutes());
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));

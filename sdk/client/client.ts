@@ -1,0 +1,120 @@
+// createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
+import { fromBase64Url } from "../../src/crypto/encoding.ts";
+import type { AttestationResponse } from "../wire/attestation.ts";
+import { HandshakeError, HttpError } from "./errors.ts";
+import { httpError, json, send, type Fetch } from "./http.ts";
+import { sealRequest } from "./sealed.ts";
+import { SessionHandle, type StartSessionOptions } from "./session.ts";
+import { checkReportBinding, fetchAttestation, pinnedIdentityKey } from "./trust.ts";
+
+export interface ClientOptions {
+  /** The Auditor's origin, e.g. https://<app-id>-8787.dstack-….phala.network */
+  baseUrl: string;
+  /** Identity keys (base64url) or kids the client trusts; needed for sealed calls and encrypted sessions. */
+  pinnedKeys?: string[];
+  /** Sent as Bearer when creating sessions (AUDITOR_API_KEYS). */
+  apiKey?: string;
+  fetch?: Fetch;
+}
+
+export interface GeneratePromptInput {
+  sessionId: string;
+  transcript: string;
+  styleTags?: string;
+  vjInstruction?: "evolve" | "jump" | "remix" | null;
+}
+
+export interface GeneratePromptOutput {
+  prompt: string;
+  provider_used: "cerebras" | "claude-fallback" | "local";
+  latency_ms: number;
+}
+
+export function createClient(options: ClientOptions) {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const fetchFn: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const pinnedKeys = options.pinnedKeys ?? [];
+  let trusted: Promise<AttestationResponse> | undefined;
+
+  /** The pinned, quote-checked statement (fetched once; a failure is retried next time). */
+  const trustedStatement = async () => {
+    if (pinnedKeys.length === 0) throw new HandshakeError("sealed calls and encrypted sessions need pinnedKeys");
+    trusted ??= fetchAttestation(fetchFn, baseUrl, pinnedKeys).catch((err) => {
+      trusted = undefined;
+      throw err;
+    });
+    return (await trusted).statement;
+  };
+
+  const identity = async () => {
+    const statement = await trustedStatement();
+    const pinned = pinnedIdentityKey(pinnedKeys);
+    if (pinned && pinned.kid !== statement.kid) throw new HandshakeError("the pinned identity key is not the server's");
+    return { key: fromBase64Url(statement.identityKey), kid: statement.kid };
+  };
+
+  const invoke = async <T = unknown>(fn: string, input: unknown, invokeOptions: { sealed?: boolean } = {}): Promise<T> => {
+    const url = `${baseUrl}/invoke/${encodeURIComponent(fn)}`;
+    if (!invokeOptions.sealed) return json<T>(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+    const sealed = await sealRequest(fn, input, await trustedStatement());
+    const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(sealed.body) });
+    const body = (await response.json().catch(() => undefined)) as { v?: unknown; error?: unknown } | undefined;
+    // Refusals before the server could open the request come back plain.
+    if (body?.v !== 1) throw new HttpError(`HTTP ${response.status}${typeof body?.error === "string" ? ` ${body.error}` : ""}`, response.status, typeof body?.error === "string" ? body.error : undefined, body);
+    const opened = await sealed.open(body);
+    if (!response.ok) {
+      const code = (opened as { error?: unknown })?.error;
+      throw new HttpError(`HTTP ${response.status}${typeof code === "string" ? ` ${code}` : ""}`, response.status, typeof code === "string" ? code : undefined, opened);
+    }
+    return opened as T;
+  };
+
+  return {
+    baseUrl,
+    invoke,
+
+    /** The seed's lib/auditor-prompts.js contract: same request, same error text, same result. */
+    async generatePrompt(input: GeneratePromptInput, generateOptions: { sealed?: boolean } = {}): Promise<GeneratePromptOutput> {
+      const body = { session_id: input.sessionId, transcript: input.transcript, style_tags: input.styleTags, vj_instruction: input.vjInstruction };
+      try {
+        return await invoke<GeneratePromptOutput>("generate-prompt", body, generateOptions);
+      } catch (err) {
+        if (err instanceof HttpError) throw new HttpError(`Prompt generation failed: ${err.status}`, err.status, err.code, err.body);
+        throw err;
+      }
+    },
+
+    sessions: {
+      start(code: string, startOptions: StartSessionOptions = {}): Promise<SessionHandle> {
+        return SessionHandle.start({ baseUrl, fetch: fetchFn, ...(options.apiKey ? { apiKey: options.apiKey } : {}), identity }, code, startOptions);
+      },
+    },
+
+    refs: {
+      resolve(session: SessionHandle, refs: (string | { $ref: { id: string } })[]): Promise<Record<string, unknown>> {
+        return session.resolveRefs(refs);
+      },
+    },
+
+    /** GET /attestation, checked: the identity key is pinned (when pins are set) and the quote carries the statement's hash. */
+    attestation(attestationOptions: { nonce?: string } = {}): Promise<AttestationResponse> {
+      return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce);
+    },
+
+    /** GET /report/:app; with a nonce, the binding (digest, report data, quote) is checked too. */
+    async report(app: string, reportOptions: { nonce?: string } = {}): Promise<Record<string, unknown>> {
+      const url = `${baseUrl}/report/${encodeURIComponent(app)}${reportOptions.nonce ? `?nonce=${encodeURIComponent(reportOptions.nonce)}` : ""}`;
+      const response = await send(fetchFn, url, { headers: { accept: "application/json" } });
+      if (!response.ok) throw await httpError(response);
+      const report = (await response.json()) as Record<string, unknown>;
+      const statement = report.attestation as { identityKey: string; kid: string } | undefined;
+      if (pinnedKeys.length > 0 && (!statement || !pinnedKeys.some((p) => p === statement.kid || p === statement.identityKey))) {
+        throw new HandshakeError("the report's attestation statement is not signed by a pinned key");
+      }
+      if (reportOptions.nonce) checkReportBinding(report, reportOptions.nonce);
+      return report;
+    },
+  };
+}
+
+export type AuditorClient = ReturnType<typeof createClient>;
