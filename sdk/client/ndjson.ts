@@ -1,5 +1,6 @@
 // Splits an NDJSON byte stream into lines, whatever the chunk boundaries (a line may span many
 // chunks, a chunk many lines, and a multi-byte character may be cut between chunks).
+import { ProtocolError } from "./errors.ts";
 
 export interface NdjsonLine {
   text: string;
@@ -20,7 +21,7 @@ export async function* ndjsonLines(body: ReadableStream<Uint8Array>, maxLineByte
         buffered = buffered.slice(newline + 1);
         if (text.trim() !== "") yield { text, complete: true };
       }
-      if (buffered.length > maxLineBytes) throw new Error(`a line longer than ${maxLineBytes} bytes`);
+      if (buffered.length > maxLineBytes) throw new ProtocolError(`a line longer than ${maxLineBytes} bytes`);
     }
     buffered += decoder.decode();
     if (buffered.trim() !== "") yield { text: buffered, complete: false };

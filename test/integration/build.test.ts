@@ -8,8 +8,9 @@ import { hogDoesNotStall } from "../helpers/sessions.ts";
 import { sha256File } from "../../src/self-digest.ts";
 
 const root = join(import.meta.dir, "../..");
-// What the build reads: the project's files and its runtime dependencies (not the toolchain).
-const TOOLCHAIN = /^(bun|@oven|typescript|\.bin)(\/|$)/;
+// What the build reads: the project's files and its dependencies, TypeScript included (it
+// writes the SDK declarations); not the bun toolchain, which runs the build.
+const TOOLCHAIN = /^(bun|@oven|\.bin)(\/|$)/;
 
 function copyProject(dest: string) {
   const listed = Bun.spawnSync(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root });
@@ -60,6 +61,12 @@ describe("dist/auditor", () => {
       expect(body.attested).toBe(false);
       // The runtime worker is embedded too: sessions run off the event loop in the binary.
       await hogDoesNotStall(server.url);
+      // So is the SDK, with the declarations npm run build wrote to dist/sdk.
+      const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
+      expect(await (await fetch(`${server.url}${manifest.js}`)).text()).toBe(await Bun.file(join(dirs[1]!, "elsewhere", "auditor-copy", "dist", manifest.js)).text());
+      const declarations = await (await fetch(`${server.url}/sdk/auditor-sdk.d.ts`)).text();
+      expect(declarations).toContain('declare module "auditor-sdk"');
+      expect(declarations).toContain("export function createClient(");
     } finally {
       expect(await server.stop()).toBe(0);
     }
