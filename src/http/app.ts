@@ -12,6 +12,7 @@ import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
+import { webRoutes } from "./routes/web.ts";
 import { reportRoutes } from "./routes/report.ts";
 import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
   app.route("/", sdkRoutes());
+  app.route("/", webRoutes());
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
