@@ -23,6 +23,8 @@ export interface AppOptions {
 type Vj = "evolve" | "jump" | "remix" | null;
 
 export interface App {
+  /** Settles when the trust panel's latest check is done. */
+  readonly trustChecked: Promise<void>;
   generate(): Promise<void>;
   refreshTrust(): Promise<void>;
   stop(): void;
@@ -95,7 +97,7 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       stage.show(result.prompt);
       addHistory(result);
       showError(null);
-      void refreshTrust();
+      trustChecked = refreshTrust();
     } catch (err) {
       showError(`The server could not make a prompt (${(err as Error).message}). Your visuals keep running; retry when ready.`);
     } finally {
@@ -191,9 +193,12 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     });
   }
 
-  void refreshTrust();
+  let trustChecked = refreshTrust();
 
   return {
+    get trustChecked() {
+      return trustChecked;
+    },
     generate,
     refreshTrust,
     stop() {

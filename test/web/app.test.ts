@@ -1,0 +1,154 @@
+// The VJ page at DOM level in happy-dom: the markup the server serves, the SDK bundle it serves,
+// and the app module, against the real server on loopback.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Window } from "happy-dom";
+import { mountApp, type AppView } from "../../src/web/app/app.ts";
+import { sceneFor } from "../../src/web/app/stage.ts";
+import type * as Sdk from "../../sdk/client/index.ts";
+import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
+
+let server: AuditorProcess;
+let sdk: typeof Sdk;
+let html: string;
+
+beforeAll(async () => {
+  server = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
+  html = await (await fetch(`${server.url}/`)).text();
+  // The app must work with the SDK exactly as served.
+  const file = join(tempDir(), "auditor-sdk.js");
+  writeFileSync(file, await (await fetch(`${server.url}/sdk/auditor-sdk.js`)).text());
+  sdk = await import(file);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A page with the served markup, a fake clock for the live interval, and the app mounted. */
+async function openPage(baseUrl = server.url, options: { sealed?: boolean } = {}) {
+  const window = new Window({ url: `${baseUrl}/` });
+  window.document.write(html.replace(/<script[^>]*><\/script>/, "")); // the module entry is what we mount by hand
+  const ticks: (() => void)[] = [];
+  const view: AppView = {
+    setInterval: (handler) => ticks.push(handler),
+    clearInterval: () => void ticks.splice(0),
+  };
+  const browserFetch = window.fetch.bind(window) as unknown as (input: string, init?: RequestInit) => Promise<Response>;
+  let client = sdk.createClient({ baseUrl, fetch: browserFetch });
+  if (options.sealed) client = sdk.createClient({ baseUrl, fetch: browserFetch, pinnedKeys: [(await client.attestation()).statement.kid] });
+  const app = mountApp(window.document as unknown as Document, view, client, options);
+  const $ = (id: string) => window.document.getElementById(id)!;
+  const type = (id: string, value: string) => (($(id) as unknown as HTMLInputElement).value = value);
+  return {
+    window, app, $, type, ticks,
+    close: async () => {
+      await app.trustChecked;
+      await window.happyDOM.close();
+    },
+  };
+}
+
+const until = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(10);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe("the VJ page", () => {
+  test("type, generate: the prompt, its history entry and the trust panel appear", async () => {
+    const page = await openPage(server.url, { sealed: true });
+    try {
+      page.type("transcript", "a cathedral of glass at dawn");
+      page.type("style-tags", "artist:turrell");
+      page.$("controls").dispatchEvent(new page.window.Event("submit", { cancelable: true }));
+      await until(() => page.$("history").children.length === 1, "a history entry");
+      expect(page.$("prompt").textContent).toContain("a cathedral of glass at dawn");
+      expect(page.$("prompt-meta").textContent).toBe("local · " + page.$("prompt-meta").textContent!.split(" · ")[1] + " · sealed");
+      expect(page.$("history").textContent).toContain("local");
+      expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
+      await until(() => page.$("trust-egress").textContent!.includes("openrouter.ai"), "the egress list");
+      expect(page.$("trust-mode").textContent).toContain("Dev mode");
+      expect(page.$("trust-binary").textContent).toContain("running from source");
+      expect(page.$("trust-connection").textContent).toContain("End-to-end sealed");
+      expect(page.$("trust-egress").textContent).toContain("api.anthropic.com: 0 calls");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("an empty transcript is explained, not sent", async () => {
+    const page = await openPage();
+    try {
+      await page.app.generate();
+      expect((page.$("error") as unknown as HTMLElement).hidden).toBe(false);
+      expect(page.$("error-text").textContent).toContain("transcript is empty");
+      expect(page.$("history").children.length).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a failing server shows a clear error state, and Retry recovers", async () => {
+    let fail = true;
+    const flaky = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => {
+        const url = new URL(req.url);
+        if (fail && url.pathname.startsWith("/invoke/")) return Response.json({ error: "All LLM providers failed" }, { status: 500, headers: { "access-control-allow-origin": "*" } });
+        const upstream = await fetch(`${server.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.method === "GET" ? undefined : await req.text() });
+        return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+      },
+    });
+    const page = await openPage(`http://127.0.0.1:${flaky.port}`);
+    try {
+      page.type("transcript", "storm over the harbour");
+      await page.app.generate();
+      expect((page.$("error") as unknown as HTMLElement).hidden).toBe(false);
+      expect(page.$("error-text").textContent).toContain("Prompt generation failed: 500");
+      fail = false;
+      page.$("error-retry").dispatchEvent(new page.window.Event("click"));
+      await until(() => page.$("history").children.length === 1, "the retried prompt");
+      expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
+    } finally {
+      await page.close();
+      flaky.stop(true);
+    }
+  });
+
+  test("live mode generates on the interval only when the transcript moved on", async () => {
+    const page = await openPage();
+    try {
+      page.type("transcript", "first words");
+      const live = page.$("live") as unknown as HTMLInputElement;
+      live.checked = true;
+      page.$("live").dispatchEvent(new page.window.Event("change"));
+      expect(page.$("live-status").textContent).toBe("Live");
+      expect(page.ticks).toHaveLength(1);
+      page.ticks[0]!();
+      await until(() => page.$("history").children.length === 1, "the first live prompt");
+      page.ticks[0]!(); // nothing new said: no call
+      await Bun.sleep(50);
+      expect(page.$("history").children.length).toBe(1);
+      page.type("transcript", "first words and then some");
+      page.ticks[0]!();
+      await until(() => page.$("history").children.length === 2, "the second live prompt");
+      live.checked = false;
+      page.$("live").dispatchEvent(new page.window.Event("change"));
+      expect(page.ticks).toHaveLength(0);
+      expect(page.$("live-status").textContent).toBe("Idle");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe("the stage", () => {
+  test("colour words set the palette, mood words the motion, and the same prompt looks the same", () => {
+    expect(sceneFor("a crimson and teal storm").hues.slice(0, 2)).toEqual([350, 175]);
+    expect(sceneFor("a crimson and teal storm").speed).toBeGreaterThan(1);
+    expect(sceneFor("a calm misty lake").speed).toBeLessThan(1);
+    expect(sceneFor("the same words")).toEqual(sceneFor("the same words"));
+    expect(sceneFor("one prompt").seed).not.toBe(sceneFor("another prompt").seed);
+  });
+});
