@@ -99,7 +99,8 @@ export function helpText(version: string): string {
   const lines = [
     `auditor ${version}: attested functions, reports and AgentScript sessions from a TEE`,
     "",
-    "Usage: auditor [flags]",
+    "Usage: auditor [flags]            serve",
+    "       auditor verify <url> [...]   check a running Auditor from the outside (auditor verify --help)",
     "",
     "Flags (each overrides its environment variable; secrets are read from the environment only):",
   ];

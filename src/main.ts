@@ -17,9 +17,11 @@ import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
+import { runVerify } from "./verify/cli.ts";
 import { VERSION } from "./version.ts";
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "verify") return runVerify(argv.slice(1));
   if (argv.includes("--help")) {
     console.log(helpText(VERSION));
     return 0;
