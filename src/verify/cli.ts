@@ -1,6 +1,7 @@
 // The `verify` subcommand: argument parsing, the DCAP verifier, and a report people (and
 // agents, with --json) can read. Exit code 0 when nothing failed, 1 when a check failed, 2 for
 // bad arguments.
+import { getComposeHash } from "@phala/dstack-sdk";
 import { z } from "zod";
 import { sha256File } from "../self-digest.ts";
 import { verifyDeployment, type Check, type QuoteSignatureVerifier } from "./checks.ts";
@@ -15,7 +16,7 @@ to a fresh quote, and the quote's Intel signature chain (DCAP).
   --binary-sha256 <hex>     the digest of the binary you built from source (npm run build)
   --binary <path>           ... or the binary itself
   --compose-hash <hex>      the compose hash of the app-compose.json you deployed
-  --app-compose <path>      ... or the file itself
+  --app-compose <path>      ... or the app-compose.json itself (hashed as dstack does)
   --app-id <hex>            the dstack app id you deployed to
   --pin <kid|key>           an identity key (or kid) you already trust; repeatable
   --offline                 do not fetch DCAP collateral (the signature check is skipped)
@@ -105,7 +106,7 @@ export async function runVerify(argv: string[], out: (text: string) => void = co
       url: args.url,
       app: args.app,
       binarySha256: args.binarySha256 ?? (args.binary ? await sha256File(args.binary) : undefined),
-      composeHash: args.composeHash ?? (args.appCompose ? await sha256File(args.appCompose) : undefined),
+      composeHash: args.composeHash ?? (args.appCompose ? getComposeHash(JSON.parse(await Bun.file(args.appCompose).text())) : undefined),
       appId: args.appId,
       pins: args.pin,
       offline: args.offline,

@@ -2,6 +2,7 @@
 // when everything is as built and deployed, and fails with a named reason for each tampering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildBinary } from "../../scripts/build.ts";
 import { runVerify } from "../../src/verify/cli.ts";
@@ -99,6 +100,17 @@ describe("auditor verify", () => {
       }
     });
   }
+
+  test("--app-compose hashes the deployed app-compose.json as dstack does (sorted keys, any formatting)", async () => {
+    // The fake agent measured exactly this manifest.
+    const manifest = { runner: "docker-compose", name: "auditor", manifest_version: 2, docker_compose_file: "services:\n  auditor:\n    image: auditor\n" };
+    const file = join(tempDir(), "app-compose.json");
+    writeFileSync(file, JSON.stringify(manifest, null, 4));
+    const args = expected().filter((a, i, all) => a !== "--compose-hash" && all[i - 1] !== "--compose-hash");
+    const { code, report } = await verify(server.url, [...args, "--app-compose", file]);
+    expect(code).toBe(0);
+    expect(report.checks.find((c) => c.name === "compose hash")).toMatchObject({ status: "pass" });
+  });
 
   test("online, an unsigned (fake) quote fails the Intel signature check", async () => {
     const { failed } = await verify(server.url, [...expected().filter((a) => a !== "--offline"), "--pccs-url", "http://127.0.0.1:9/"]);
