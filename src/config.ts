@@ -25,6 +25,7 @@ export const OPTIONS = {
   corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call the API; \"*\" (any) only with the dev TEE (default: * with dev, none with dstack)", schema: z.string().transform(splitList).optional() },
   rateLimitPerMinute: { env: "AUDITOR_RATE_LIMIT_PER_MIN", flag: "--rate-limit-per-min", describe: "requests per minute per client address on public endpoints (default 120)", schema: z.coerce.number().int().min(1).max(1_000_000).default(120) },
   stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
+  stateMaxBytes: { env: "AUDITOR_STATE_MAX_BYTES", flag: "--state-max-bytes", describe: "cap on the sealed state database; writes beyond it get 507 state_full, as on a full disk (default: no cap)", schema: z.coerce.number().int().min(65_536).optional() },
   openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },
   anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
   openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1 (joins the egress policy; the report says so)", schema: httpUrl.optional() },

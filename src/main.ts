@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   const attestor = createAttestor(tee, await selfDigest());
   let store: SealedStore;
   try {
-    store = await SealedStore.open(config.dataDir, tee.sealingKey());
+    store = await SealedStore.open(config.dataDir, tee.sealingKey(), config.stateMaxBytes === undefined ? {} : { maxBytes: config.stateMaxBytes });
   } catch (err) {
     console.error(`auditor: cannot open sealed state in ${config.dataDir}: ${(err as Error).message}`);
     return 1;

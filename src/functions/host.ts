@@ -8,7 +8,7 @@ import { toHex, utf8 } from "../crypto/encoding.ts";
 import { hostOf, runAsCaller } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
-import { SealedStateError, type SealedStore } from "../store/index.ts";
+import { SealedStateError, SealedStateFullError, type SealedStore } from "../store/index.ts";
 import { FunctionFailure, type FunctionDefinition, type RegisteredFunction } from "./define.ts";
 
 export interface EffectiveEgress {
@@ -105,6 +105,10 @@ export class FunctionHost {
       }
       return { status: 200, body: output.data };
     } catch (err) {
+      if (err instanceof SealedStateFullError) {
+        log.error("sealed state full", { reason: err.message });
+        return { status: 507, body: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+      }
       if (err instanceof SealedStateError) {
         log.error("sealed state unavailable", { reason: err.message });
         return { status: 500, body: { error: "state_unavailable", message: "this function's sealed state cannot be opened" } };

@@ -1,1 +1,1 @@
-export { SealedStore, SealedStateError, type StateView, type PutOptions } from "./sealed-store.ts";
+export { SealedStore, SealedStateError, SealedStateFullError, type StateView, type PutOptions } from "./sealed-store.ts";

@@ -10,6 +10,17 @@ export class SealedStateError extends Error {
   override name = "SealedStateError";
 }
 
+/** The disk (or the operator's AUDITOR_STATE_MAX_BYTES) is full: nothing was written, nothing lost. */
+export class SealedStateFullError extends SealedStateError {
+  override name = "SealedStateFullError";
+}
+
+export interface OpenOptions {
+  now?: () => number;
+  /** Cap on the database size; a write beyond it fails like a full disk would. */
+  maxBytes?: number;
+}
+
 export interface PutOptions {
   /** The record disappears this long after its last write. */
   ttlMs?: number;
@@ -39,7 +50,8 @@ export class SealedStore implements StateView {
     private readonly now: () => number,
   ) {}
 
-  static async open(dataDir: string, sealingKey: Uint8Array, now: () => number = Date.now): Promise<SealedStore> {
+  static async open(dataDir: string, sealingKey: Uint8Array, options: OpenOptions = {}): Promise<SealedStore> {
+    const now = options.now ?? Date.now;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const db = new Database(join(dataDir, "state.sqlite"), { create: true, strict: true });
     // WAL with synchronous=NORMAL: a committed write survives the process dying (SIGKILL, crash);
@@ -52,6 +64,10 @@ export class SealedStore implements StateView {
       expires_at INTEGER,
       updated_at INTEGER NOT NULL
     ) STRICT`);
+    if (options.maxBytes !== undefined) {
+      const { page_size } = db.query<{ page_size: number }, []>("PRAGMA page_size").get()!;
+      db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxBytes / page_size))}`);
+    }
     const key = await crypto.subtle.importKey("raw", sealingKey as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
     return new SealedStore(db, key, now);
   }
@@ -81,9 +97,15 @@ export class SealedStore implements StateView {
     );
     const now = this.now();
     const expires = options.ttlMs === undefined ? null : now + options.ttlMs;
-    this.db
-      .query("INSERT INTO sealed (key, iv, ct, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET iv = excluded.iv, ct = excluded.ct, expires_at = excluded.expires_at, updated_at = excluded.updated_at")
-      .run(key, iv, ct, expires, now);
+    try {
+      this.db
+        .query("INSERT INTO sealed (key, iv, ct, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET iv = excluded.iv, ct = excluded.ct, expires_at = excluded.expires_at, updated_at = excluded.updated_at")
+        .run(key, iv, ct, expires, now);
+    } catch (err) {
+      // The statement is rolled back as a whole: the previous value stays as it was.
+      if ((err as { code?: string }).code === "SQLITE_FULL") throw new SealedStateFullError("sealed state is full (disk or AUDITOR_STATE_MAX_BYTES)");
+      throw err;
+    }
   }
 
   async delete(key: string): Promise<void> {

@@ -66,6 +66,42 @@ describe("sealed session state", () => {
     }
   });
 
+  test("a full disk (AUDITOR_STATE_MAX_BYTES) is a clear 507; nothing stored is lost; everything else keeps serving", async () => {
+    const dataDir = tempDir();
+    const limited = await startAuditor({ dataDir, env: env({ AUDITOR_STATE_MAX_BYTES: "65536", AUDITOR_RATE_LIMIT_PER_MIN: "100000" }) });
+    let full: { status: number; body: any } | undefined;
+    let stored = 0;
+    try {
+      const first = await invoke(limited.url, "kept", "the first words");
+      expect(first.status).toBe(200);
+      // New sessions until the store is full: each adds a sealed row.
+      for (let i = 0; i < 500 && !full; i++) {
+        const res = await invoke(limited.url, `filler-${i}-${"x".repeat(60)}`, "y".repeat(2_000));
+        if (res.status === 200) stored++;
+        else full = res;
+      }
+      expect(full?.status).toBe(507);
+      expect(full?.body).toMatchObject({ error: "state_full" });
+      expect(full?.body.message).toContain("Nothing was lost");
+      expect((await fetch(`${limited.url}/attestation`)).status).toBe(200);
+      expect((await fetch(`${limited.url}/report/etherea`)).status).toBe(200);
+      expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await limited.stop()).toBe(0);
+    }
+    expect(stored).toBeGreaterThan(3);
+    // Given room again, every acknowledged write is there: "kept" still knows its first prompt.
+    const roomy = await startAuditor({ dataDir, env: env() });
+    try {
+      llm.reset();
+      expect((await invoke(roomy.url, "kept", "more words")).status).toBe(200);
+      expect(lastUserMessage()).toContain("prompt");
+      expect(lastUserMessage()).toContain("Recent prompts for context");
+    } finally {
+      await roomy.stop();
+    }
+  });
+
   test("a tampered row is a clear error, and other sessions keep working", async () => {
     const dataDir = tempDir();
     const s1 = await startAuditor({ dataDir, env: env() });
@@ -127,7 +163,7 @@ describe("SealedStore", () => {
   test("round-trips JSON, serializes concurrent updates of one key, and sweeps expired rows", async () => {
     let now = 1_000;
     const key = crypto.getRandomValues(new Uint8Array(32));
-    const store = await SealedStore.open(tempDir(), key, () => now);
+    const store = await SealedStore.open(tempDir(), key, { now: () => now });
     await store.put("a", { n: 1, s: "é" });
     expect(await store.get("a")).toEqual({ n: 1, s: "é" });
     await Promise.all(Array.from({ length: 50 }, () => store.update<number>("counter", (v) => (v ?? 0) + 1)));
