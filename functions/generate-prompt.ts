@@ -4,7 +4,8 @@
 // With no API key configured it composes prompts locally, so a fresh install works offline.
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
-import { ANTHROPIC_DEFAULT_URL, callWithFallback, OPENROUTER_DEFAULT_URL } from "./lib/llm.ts";
+import { FIRESTORE_EGRESS, FIRESTORE_SECRETS, logPrompt } from "./lib/firestore.ts";
+import { callWithFallback, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 
 const VJ_INSTRUCTIONS = {
   evolve: "Gradually evolve the current scene. Subtle changes.",
@@ -112,11 +113,8 @@ export default defineFunction({
       latency_ms: z.number().int().min(0),
     })
     .strict(),
-  egress: [
-    { name: "openrouter", url: OPENROUTER_DEFAULT_URL, overrideEnv: "OPENROUTER_BASE_URL", purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message" },
-    { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages" },
-  ],
-  secrets: ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"],
+  egress: [...LLM_EGRESS, ...FIRESTORE_EGRESS],
+  secrets: [...LLM_SECRETS, ...FIRESTORE_SECRETS],
   sessionTool: true,
   async handler(input, ctx) {
     const key = `sessions/${input.session_id}`;
@@ -133,11 +131,7 @@ export default defineFunction({
       provider = "local";
     } else {
       const result = await callWithFallback(
-        {
-          fetch: ctx.fetch,
-          openrouter: { baseUrl: ctx.upstreams.openrouter!, apiKey: openrouterKey },
-          anthropic: { baseUrl: ctx.upstreams.anthropic!, apiKey: anthropicKey },
-        },
+        providersOf(ctx),
         { system: buildSystemPrompt(input.style_tags, recent, input.vj_instruction), user: buildUserMessage(input.transcript, recent) },
       );
       if (!result.ok) {
@@ -158,6 +152,8 @@ export default defineFunction({
       },
       { ttlMs: ctx.stateIdleTtlMs },
     );
+    // The seed's log_to_firestore: only when configured, in the background, never failing this call.
+    logPrompt(ctx, { session_id: input.session_id, transcript: input.transcript, prompt, style_tags: input.style_tags, provider });
     return { prompt, provider_used: provider, latency_ms };
   },
 });

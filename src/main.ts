@@ -76,8 +76,8 @@ async function main(argv: string[]): Promise<number> {
     fetch: auditedFetch,
     store,
     log,
-    secrets: { OPENROUTER_API_KEY: config.openrouterApiKey, ANTHROPIC_API_KEY: config.anthropicApiKey },
-    overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl },
+    secrets: { OPENROUTER_API_KEY: config.openrouterApiKey, ANTHROPIC_API_KEY: config.anthropicApiKey, FIRESTORE_SERVICE_ACCOUNT: config.firestoreServiceAccount },
+    overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl, FIRESTORE_EMULATOR_HOST: config.firestoreEmulatorHost },
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
   const tools = new ToolRegistry([...((config.demoTools ?? tee.provider === "dev") ? demoTools() : []), ...functionTools(host)]);

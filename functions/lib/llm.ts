@@ -12,6 +12,10 @@ export const CLAUDE_TIMEOUT_MS = 30_000;
 export interface LlmRequest {
   system: string;
   user: string;
+  /** Completion budget (default 300, the seed's). */
+  maxTokens?: number;
+  /** Pulls the answer out of the completion (default: the seed's <prompt> extraction). */
+  extract?: (content: string) => string;
 }
 
 export interface ProviderSettings {
@@ -37,7 +41,7 @@ export async function callOpenRouter(settings: ProviderSettings, request: LlmReq
       { role: "system", content: request.system },
       { role: "user", content: request.user },
     ],
-    max_tokens: 300,
+    max_tokens: request.maxTokens ?? 300,
     temperature: 0.7,
     provider: { order: ["Cerebras"], allow_fallbacks: false },
   });
@@ -46,7 +50,7 @@ export async function callOpenRouter(settings: ProviderSettings, request: LlmReq
     Authorization: `Bearer ${apiKey}`,
     "HTTP-Referer": "https://etherea.ai",
     "X-Title": "Etherea",
-  }, CEREBRAS_TIMEOUT_MS, (json) => (json as { choices: { message: { content: string } }[] }).choices[0]!.message.content);
+  }, CEREBRAS_TIMEOUT_MS, request.extract ?? extractPrompt, (json) => (json as { choices: { message: { content: string } }[] }).choices[0]!.message.content);
 }
 
 export async function callClaude(settings: ProviderSettings, request: LlmRequest): Promise<Attempt> {
@@ -54,7 +58,7 @@ export async function callClaude(settings: ProviderSettings, request: LlmRequest
   if (!apiKey) return { ok: false, reason: "ANTHROPIC_API_KEY not set" };
   const body = pythonJsonDumps({
     model: "claude-sonnet-4-5",
-    max_tokens: 300,
+    max_tokens: request.maxTokens ?? 300,
     system: request.system,
     messages: [{ role: "user", content: request.user }],
   });
@@ -62,7 +66,7 @@ export async function callClaude(settings: ProviderSettings, request: LlmRequest
     "Content-Type": "application/json",
     "x-api-key": apiKey,
     "anthropic-version": "2023-06-01",
-  }, CLAUDE_TIMEOUT_MS, (json) => (json as { content: { text: string }[] }).content[0]!.text);
+  }, CLAUDE_TIMEOUT_MS, request.extract ?? extractPrompt, (json) => (json as { content: { text: string }[] }).content[0]!.text);
 }
 
 async function post(
@@ -71,6 +75,7 @@ async function post(
   body: string,
   headers: Record<string, string>,
   timeoutMs: number,
+  extract: (content: string) => string,
   contentOf: (json: unknown) => string,
 ): Promise<Attempt> {
   let response: Response;
@@ -94,7 +99,12 @@ async function post(
     content = undefined;
   }
   if (typeof content !== "string") return { ok: false, reason: "unexpected response format" };
-  const text = extractPrompt(content.trim());
+  let text: string;
+  try {
+    text = extract(content.trim());
+  } catch {
+    return { ok: false, reason: "the completion does not have the expected form" };
+  }
   return text ? { ok: true, text } : { ok: false, reason: "empty completion" };
 }
 
@@ -114,4 +124,32 @@ export async function callWithFallback(settings: ProviderSettings, request: LlmR
   if (claude.ok) return { ok: true, text: claude.text, provider: "claude-fallback" };
   reasons.push(`claude: ${claude.reason}`);
   return { ok: false, reasons };
+}
+
+/** Provider settings from a function's context: its declared upstreams and its own secrets. */
+export function providersOf(ctx: { fetch: typeof fetch; upstreams: Readonly<Record<string, string>>; secrets: Readonly<Record<string, string | undefined>> }): ProviderSettings {
+  return {
+    fetch: ctx.fetch,
+    openrouter: { baseUrl: ctx.upstreams.openrouter ?? OPENROUTER_DEFAULT_URL, apiKey: ctx.secrets.OPENROUTER_API_KEY },
+    anthropic: { baseUrl: ctx.upstreams.anthropic ?? ANTHROPIC_DEFAULT_URL, apiKey: ctx.secrets.ANTHROPIC_API_KEY },
+  };
+}
+
+/** True when at least one provider has a key; otherwise functions answer from local logic. */
+export const anyProvider = (settings: ProviderSettings) => Boolean(settings.openrouter.apiKey || settings.anthropic.apiKey);
+
+/** The upstreams every LLM function declares (same hosts, same operator overrides). */
+export const LLM_EGRESS = [
+  { name: "openrouter", url: OPENROUTER_DEFAULT_URL, overrideEnv: "OPENROUTER_BASE_URL", purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message" },
+  { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages" },
+];
+export const LLM_SECRETS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"];
+
+/** The content of the first <tag>…</tag>, trimmed; throws when there is none. */
+export function extractTagged(tag: string): (content: string) => string {
+  return (content) => {
+    const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(content);
+    if (!match) throw new Error(`no <${tag}> in the completion`);
+    return match[1]!.trim();
+  };
 }

@@ -113,9 +113,10 @@ describe("POST /invoke/:fn", () => {
   test("GET /functions lists manifests: schemas, egress hosts, secret names only", async () => {
     const { json } = await call("/functions");
     const [fn] = json().functions;
-    expect(fn).toMatchObject({ name: "generate-prompt", app: "etherea", secrets: ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"] });
+    expect(json().functions.map((f: { name: string }) => f.name)).toEqual(["generate-prompt", "fix-shader", "dj", "youtube-metadata"]);
+    expect(fn).toMatchObject({ name: "generate-prompt", app: "etherea", secrets: ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "FIRESTORE_SERVICE_ACCOUNT"] });
     expect(fn.input.required).toEqual(["session_id"]);
-    expect(fn.egress.map((e: { overriddenBy: string }) => e.overriddenBy)).toEqual(["OPENROUTER_BASE_URL", "ANTHROPIC_BASE_URL"]);
+    expect(fn.egress.map((e: { overriddenBy: string }) => e.overriddenBy)).toEqual(["OPENROUTER_BASE_URL", "ANTHROPIC_BASE_URL", null, null]);
   });
 });
 
@@ -127,17 +128,20 @@ describe("GET /report/:app", () => {
     expect(report.app).toBe("etherea");
     expect(report.attestation.tee.provider).toBe("dstack");
     const [fn] = report.functions;
-    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/llm.ts", "lib/python-json.ts"]);
+    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/python-json.ts"]);
     for (const source of fn.sources) {
       const text = await Bun.file(join(import.meta.dir, "../../functions", source.path)).text();
       expect(source.sha256).toBe(createHash("sha256").update(text).digest("hex"));
     }
     expect(fn.sourceSha256).toBe(createHash("sha256").update(canonicalJson(fn.sources)).digest("hex"));
     const host = new URL(llm.url).host;
-    expect(report.egressPolicy).toEqual([
+    expect(report.egressPolicy.filter((e: { fn: string }) => e.fn === "generate-prompt")).toEqual([
       { fn: "generate-prompt", host, url: llm.openrouterBaseUrl, operatorOverride: "OPENROUTER_BASE_URL" },
       { fn: "generate-prompt", host, url: llm.anthropicBaseUrl, operatorOverride: "ANTHROPIC_BASE_URL" },
+      { fn: "generate-prompt", host: "firestore.googleapis.com", url: "https://firestore.googleapis.com", operatorOverride: null },
+      { fn: "generate-prompt", host: "oauth2.googleapis.com", url: "https://oauth2.googleapis.com", operatorOverride: null },
     ]);
+    expect(new Set(report.egressPolicy.map((e: { fn: string }) => e.fn))).toEqual(new Set(["generate-prompt", "fix-shader", "dj", "youtube-metadata"]));
     expect(report.claims.some((c: { claim: string; knownBy: string }) => c.knownBy === "asserted" && c.claim.includes("operator replaced https://openrouter.ai/api/v1"))).toBe(true);
     expect(report.observedEgress[0]).toMatchObject({ host, blocked: 0 });
     expect(report.observedEgress[0].calls).toBeGreaterThan(0);
