@@ -34,7 +34,8 @@ export interface SinkContext {
 export type PromptRecord = Record<string, string>;
 
 let inFlight = 0;
-const tokens = new Map<string, { token: string; expiresAt: number }>();
+/** Per service account: the token (or the exchange in flight, so concurrent writes share it). */
+const tokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
 
 /** Fire and forget: the record is written in the background, or dropped with a warning. */
 export function logPrompt(ctx: SinkContext, record: PromptRecord): void {
@@ -65,8 +66,20 @@ async function write(ctx: SinkContext, record: PromptRecord, emulator: boolean, 
 
 /** An OAuth access token for the service account, cached until a minute before it expires. */
 async function accessToken(ctx: SinkContext, account: ServiceAccount): Promise<string> {
-  const cached = tokens.get(account.client_email);
-  if (cached && cached.expiresAt > Date.now() + 60_000) return cached.token;
+  const start = () => {
+    const exchange = exchangeToken(ctx, account);
+    tokens.set(account.client_email, exchange);
+    exchange.catch(() => tokens.get(account.client_email) === exchange && tokens.delete(account.client_email));
+    return exchange;
+  };
+  // Set synchronously, so writes that arrive together share one exchange.
+  const entry = tokens.get(account.client_email) ?? start();
+  const token = await entry;
+  if (token.expiresAt > Date.now() + 60_000) return token.token;
+  return (await (tokens.get(account.client_email) === entry ? start() : tokens.get(account.client_email)!)).token;
+}
+
+async function exchangeToken(ctx: SinkContext, account: ServiceAccount): Promise<{ token: string; expiresAt: number }> {
   const assertion = await signJwt(account, ctx.upstreams["google-oauth"] ?? GOOGLE_OAUTH_URL);
   const res = await ctx.fetch(`${ctx.upstreams["google-oauth"] ?? GOOGLE_OAUTH_URL}/token`, {
     method: "POST",
@@ -76,8 +89,7 @@ async function accessToken(ctx: SinkContext, account: ServiceAccount): Promise<s
   });
   if (!res.ok) throw new Error(`the token exchange answered HTTP ${res.status}`);
   const { access_token, expires_in } = (await res.json()) as { access_token: string; expires_in: number };
-  tokens.set(account.client_email, { token: access_token, expiresAt: Date.now() + expires_in * 1000 });
-  return access_token;
+  return { token: access_token, expiresAt: Date.now() + expires_in * 1000 };
 }
 
 /** RS256 JWT for Google's OAuth JWT-bearer grant, signed with WebCrypto. */
