@@ -36,7 +36,7 @@ export default defineFunction({
     const started = performance.now();
     const providers = providersOf(ctx);
     if (!anyProvider(providers)) {
-      const local = fixLocally(input.shader, input.error_log);
+      const local = fixLocally(input.shader);
       return { shader: local.source, provider_used: "local" as const, latency_ms: Math.floor(performance.now() - started), notes: local.notes };
     }
     const result = await callWithFallback(providers, {

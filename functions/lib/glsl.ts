@@ -31,11 +31,12 @@ export function checkFragmentShader(text: string): ShaderCheck {
 }
 
 /** Fixes a broken shader without a model can: the commonest WebGL error is a missing precision. */
-export function fixLocally(source: string, errorLog: string): { source: string; notes: string } {
+export function fixLocally(source: string): { source: string; notes: string } {
   const notes: string[] = [];
   let fixed = source;
   const isEs3 = /^\s*#version\s+300\s+es/m.test(fixed);
-  if (!/\bprecision\s+(lowp|mediump|highp)\s+float\s*;/.test(fixed) && (/precision/i.test(errorLog) || !isEs3)) {
+  // Fragment shaders have no default float precision in either GLSL ES version.
+  if (!/\bprecision\s+(lowp|mediump|highp)\s+float\s*;/.test(fixed)) {
     fixed = isEs3 ? fixed.replace(/^(\s*#version\s+300\s+es[^\n]*\n)/m, "$1precision highp float;\n") : `precision mediump float;\n${fixed}`;
     notes.push("added a default float precision");
   }

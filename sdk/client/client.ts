@@ -30,6 +30,34 @@ export interface GeneratePromptOutput {
   latency_ms: number;
 }
 
+export interface FixShaderOutput {
+  shader: string;
+  provider_used: "cerebras" | "claude-fallback" | "local";
+  latency_ms: number;
+  notes?: string;
+}
+
+export interface MusicCue {
+  tempo_bpm: number;
+  key: string;
+  mood_tags: string[];
+  prompt: string;
+}
+
+export interface DjOutput {
+  cue: MusicCue;
+  provider_used: "cerebras" | "claude-fallback" | "local";
+  latency_ms: number;
+}
+
+export interface YouTubeMetadataOutput {
+  title: string;
+  description: string;
+  tags: string[];
+  provider_used: "cerebras" | "claude-fallback" | "local";
+  latency_ms: number;
+}
+
 export function createClient(options: ClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const fetchFn: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -82,6 +110,21 @@ export function createClient(options: ClientOptions) {
         if (err instanceof HttpError) throw new HttpError(`Prompt generation failed: ${err.status}`, err.status, err.code, err.body);
         throw err;
       }
+    },
+
+    /** A corrected GLSL fragment shader from the compiler's error log. */
+    fixShader(input: { shader: string; errorLog?: string }, callOptions: { sealed?: boolean } = {}): Promise<FixShaderOutput> {
+      return invoke<FixShaderOutput>("fix-shader", { shader: input.shader, error_log: input.errorLog ?? "" }, callOptions);
+    },
+
+    /** The next music cue for a session (its last cues are kept server-side for continuity). */
+    dj(input: { sessionId: string; transcript?: string; mood?: string }, callOptions: { sealed?: boolean } = {}): Promise<DjOutput> {
+      return invoke<DjOutput>("dj", { session_id: input.sessionId, transcript: input.transcript ?? "", mood: input.mood ?? "" }, callOptions);
+    },
+
+    /** YouTube title, description and tags from a session's prompts (stored ones unless given). */
+    youtubeMetadata(input: { sessionId: string; prompts?: string[] }, callOptions: { sealed?: boolean } = {}): Promise<YouTubeMetadataOutput> {
+      return invoke<YouTubeMetadataOutput>("youtube-metadata", { session_id: input.sessionId, ...(input.prompts ? { prompts: input.prompts } : {}) }, callOptions);
     },
 
     sessions: {

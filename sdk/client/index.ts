@@ -1,5 +1,15 @@
 // The Auditor client SDK: browsers (the binary serves this as an ESM bundle) and Bun/Node.
-export { createClient, type AuditorClient, type ClientOptions, type GeneratePromptInput, type GeneratePromptOutput } from "./client.ts";
+export {
+  createClient,
+  type AuditorClient,
+  type ClientOptions,
+  type DjOutput,
+  type FixShaderOutput,
+  type GeneratePromptInput,
+  type GeneratePromptOutput,
+  type MusicCue,
+  type YouTubeMetadataOutput,
+} from "./client.ts";
 export { SessionHandle, type StartSessionOptions } from "./session.ts";
 export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
 export type { SessionEvent, SessionLimits, RefPolicy } from "../wire/sessions.ts";

@@ -62,6 +62,24 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     expect(await page.textContent("#trust-egress")).toContain("openrouter.ai");
     expect(await page.isHidden("#error")).toBe(true);
 
+    // The tools: a broken shader compiles after Fix (local fixes: no keys), a music cue, YouTube metadata.
+    await page.click("summary:has-text('Shader')");
+    // GLSL ES 3.00 removed gl_FragColor: WebGL2 refuses this one.
+    await page.fill("#shader-source", "#version 300 es\nvoid main() {\n  gl_FragColor = vec4(0.6, 0.2, 1.0, 1.0);\n}");
+    await page.click("#shader-compile");
+    expect(await page.getAttribute("#shader-status", "data-ok")).toBe("false");
+    await page.click("#shader-fix");
+    await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.includes("fixed by"));
+    expect(await page.getAttribute("#shader-status", "data-ok")).toBe("true");
+    await page.click("summary:has-text('Music cue')");
+    await page.fill("#mood", "euphoric");
+    await page.click("#dj-button");
+    await page.waitForFunction(() => document.getElementById("dj-output")!.textContent!.includes("bpm"));
+    await page.click("summary:has-text('YouTube')");
+    await page.click("#yt-button");
+    await page.waitForFunction(() => document.getElementById("yt-title")!.textContent !== "");
+    expect(await page.textContent("#yt-title")).toContain("neon jellyfish");
+
     mkdirSync(join(root, "dist/screenshots"), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     expect(problems).toEqual([]);

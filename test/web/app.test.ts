@@ -143,6 +143,30 @@ describe("the VJ page", () => {
   });
 });
 
+describe("the tools panel", () => {
+  test("music cue, YouTube metadata, and a shader fixed through fix-shader", async () => {
+    const page = await openPage();
+    try {
+      page.type("transcript", "rain over a neon harbour");
+      await page.app.generate();
+      page.type("mood", "calm");
+      page.$("dj-button").dispatchEvent(new page.window.Event("click"));
+      await until(() => page.$("dj-output").textContent!.includes("bpm"), "a music cue");
+      expect(page.$("dj-output").textContent).toContain("84 bpm");
+      page.$("yt-button").dispatchEvent(new page.window.Event("click"));
+      await until(() => page.$("yt-title").textContent !== "", "YouTube metadata");
+      expect(page.$("yt-title").textContent).toContain("rain over a neon harbour");
+      // happy-dom has no WebGL: the compile says so, and the fix still comes back from the server.
+      page.$("shader-fix").dispatchEvent(new page.window.Event("click"));
+      await until(() => page.$("shader-status").textContent!.includes("fixed by"), "the fixed shader");
+      expect((page.$("shader-source") as unknown as HTMLTextAreaElement).value.startsWith("precision mediump float;")).toBe(true);
+      expect(page.$("shader-status").textContent).toContain("WebGL is not available");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("the stage", () => {
   test("colour words set the palette, mood words the motion, and the same prompt looks the same", () => {
     expect(sceneFor("a crimson and teal storm").hues.slice(0, 2)).toEqual([350, 175]);

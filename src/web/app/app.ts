@@ -3,6 +3,7 @@
 // through the SDK the server serves (the client is handed in).
 import type { AuditorClient, GeneratePromptOutput } from "../../../sdk/client/index.ts";
 import { listen, speechSupported } from "./speech.ts";
+import { mountTools } from "./tools.ts";
 import { Stage } from "./stage.ts";
 
 export interface AppView {
@@ -192,6 +193,8 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       }
     });
   }
+
+  mountTools(doc, client, { sessionId, sealed, transcript: () => transcript.value.trim(), onError: showError });
 
   let trustChecked = refreshTrust();
 
