@@ -67,9 +67,12 @@ async function main(argv: string[]): Promise<number> {
   const attestor = createAttestor(tee, await selfDigest());
   let store: SealedStore;
   try {
-    store = await SealedStore.open(config.dataDir, tee.sealingKey(), config.stateMaxBytes === undefined ? {} : { maxBytes: config.stateMaxBytes });
+    store = await SealedStore.open(config.dataDir, tee.sealingKey(), {
+      ...(config.stateMaxBytes === undefined ? {} : { maxBytes: config.stateMaxBytes }),
+      ...(config.stateUrl === undefined ? {} : { url: config.stateUrl }),
+    });
   } catch (err) {
-    console.error(`auditor: cannot open sealed state in ${config.dataDir}: ${(err as Error).message}`);
+    console.error(`auditor: cannot open sealed state ${config.stateUrl ? "at AUDITOR_STATE_URL" : `in ${config.dataDir}`}: ${(err as Error).message}`);
     return 1;
   }
   const host = new FunctionHost(FUNCTIONS, {
@@ -88,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs },
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => pool.run(code, options));
-  const sweeper = setInterval(() => store.sweepExpired(), Math.min(config.stateIdleTtlMs, 60_000));
+  const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),

@@ -8,7 +8,7 @@ import { toHex, utf8 } from "../crypto/encoding.ts";
 import { hostOf, runAsCaller } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
-import { SealedStateError, SealedStateFullError, type SealedStore } from "../store/index.ts";
+import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
 import { FunctionFailure, type FunctionDefinition, type RegisteredFunction } from "./define.ts";
 
 export interface EffectiveEgress {
@@ -69,6 +69,11 @@ export class FunctionHost {
         }),
       });
     }
+  }
+
+  /** Where the functions' sealed state lives (the report states it). */
+  get stateStore(): StoreDescription {
+    return this.deps.store.description;
   }
 
   list(app?: string): HostedFunction[] {

@@ -37,6 +37,8 @@ export interface Report {
     sourceSha256: string;
   }[];
   egressPolicy: { fn: string; host: string; url: string; operatorOverride: string | null }[];
+  /** Where sealed state lives; a shared store is also an egress destination in egressPolicy. */
+  stateStore: { kind: "sqlite" | "postgres" | "redis"; host: string | null; receives: string };
   observedEgress: HostStats[];
   egressLog: { headDigest: string; recent: EgressEntry[] };
   claims: Claim[];
@@ -68,6 +70,7 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   if (functions.length === 0) return undefined;
   const statement = deps.attestor.statement;
   const overridden = functions.flatMap((f) => f.egress.filter((e) => e.overriddenBy));
+  const store = deps.host.stateStore;
   const claims: Claim[] = [
     {
       claim: `the server's identity key is ${statement.identityKey.slice(0, 16)}… (kid ${statement.kid})`,
@@ -95,6 +98,15 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: "operator configuration (dstack encrypted env); data for this upstream goes to the overriding host instead",
     })),
     {
+      claim: store.host
+        ? `sealed state lives in a shared ${store.kind} at ${store.host}, which receives only ciphertext and hashed record names`
+        : "sealed state stays on this instance (bun:sqlite in its data dir), encrypted",
+      knownBy: "derived",
+      how: store.host
+        ? "src/store seals every value with AES-256-GCM under the TEE sealing key (record name as AAD) and HMACs the names before the backend sees them; the store's location is operator configuration (AUDITOR_STATE_URL)"
+        : "src/store seals every value with AES-256-GCM under the TEE sealing key before bun:sqlite writes it",
+    },
+    {
       claim: "observed egress and the egress log are as listed",
       knownBy: "asserted",
       how: "the log is hash-chained: recompute each entry's digest and its link to the previous one; the head digest is reported",
@@ -118,7 +130,15 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       sources: f.sources,
       sourceSha256: f.sourceSha256,
     })),
-    egressPolicy: functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
+    egressPolicy: [
+      ...functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
+      ...(store.host ? [{ fn: "(sealed state)", host: store.host, url: `${store.kind}://${store.host}`, operatorOverride: "AUDITOR_STATE_URL" }] : []),
+    ],
+    stateStore: {
+      kind: store.kind,
+      host: store.host ?? null,
+      receives: store.host ? "AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times; never a key or plaintext" : "nothing leaves the instance: bun:sqlite in the data dir, AES-256-GCM ciphertext",
+    },
     observedEgress: deps.egressLog.hostStats(app),
     egressLog: { headDigest: deps.egressLog.headDigest(), recent: deps.egressLog.list(app).slice(-RECENT_EGRESS_ENTRIES) },
     claims,

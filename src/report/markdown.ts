@@ -22,6 +22,7 @@ export function reportMarkdown(r: Report): string {
     if (f.sessionTool) lines.push("", `AgentScript sessions may also call it as \`callTool("${f.name}", input)\`, under the same policy.`);
     lines.push("", "Input schema:", "```json", JSON.stringify(f.input, null, 2), "```", "Output schema:", "```json", JSON.stringify(f.output, null, 2), "```");
   }
+  lines.push("", "## Sealed state", "", r.stateStore.host ? `Kept in a shared ${r.stateStore.kind} at ${r.stateStore.host} (operator setting AUDITOR_STATE_URL). It receives ${r.stateStore.receives}.` : `Kept on this instance: ${r.stateStore.receives}.`);
   lines.push("", "## Observed egress");
   if (r.observedEgress.length === 0) lines.push("", "No outbound calls since start-up.");
   for (const h of r.observedEgress) {

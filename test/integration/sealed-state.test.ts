@@ -170,10 +170,10 @@ describe("SealedStore", () => {
     expect(await store.get<number>("counter")).toBe(50);
     await store.put("short", 1, { ttlMs: 10 });
     now += 11;
-    expect(store.sweepExpired()).toBe(1);
+    expect(await store.sweepExpired()).toBe(1);
     expect(await store.get("short")).toBeUndefined();
     await expect(store.put("bad", undefined)).rejects.toBeInstanceOf(SealedStateError);
-    store.close();
+    await store.close();
   });
 });
 
