@@ -18,10 +18,13 @@ import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
 import { runVerify } from "./verify/cli.ts";
+import { RemoteRuntimes } from "./runtime/remote/runtimes.ts";
+import { runRuntime } from "./runtime/remote/runtime-main.ts";
 import { VERSION } from "./version.ts";
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "verify") return runVerify(argv.slice(1));
+  if (argv[0] === "runtime") return runRuntime(argv.slice(1));
   if (argv.includes("--help")) {
     console.log(helpText(VERSION));
     return 0;
@@ -84,23 +87,26 @@ async function main(argv: string[]): Promise<number> {
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
   const tools = new ToolRegistry([...((config.demoTools ?? tee.provider === "dev") ? demoTools() : []), ...functionTools(host)]);
-  const pool = new RuntimePool(availableParallelism());
+  // Sessions run here, in a worker pool, or on extracted runtimes that attach with a pinned key.
+  const remote = config.runtimeKeys.length > 0 ? new RemoteRuntimes(tee.identityKey(), config.runtimeKeys, log) : undefined;
+  const pool = new RuntimePool(remote ? 1 : availableParallelism());
   const sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,
     maxConcurrentSessions: config.maxSessions,
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs },
     heartbeatMs: config.heartbeatMs,
-  }, (code, options) => pool.run(code, options));
+  }, (code, options) => (remote ? remote.run(code, options) : pool.run(code, options)));
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
+    ...(remote ? { runtimes: remote } : {}),
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
-    onShutdown: [() => clearInterval(sweeper), () => pool.terminate(), () => store.close()],
+    onShutdown: [() => clearInterval(sweeper), () => pool.terminate(), () => remote?.closeAll(), () => store.close()],
   });
   log.info("listening", {
     url: server.url,

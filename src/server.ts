@@ -1,6 +1,7 @@
 // Bun.serve around the hono app, with a graceful stop: no new connections, in-flight requests
 // finish within the grace period, then shutdown hooks (state flush) run.
 import type { Hono } from "hono";
+import { websocket } from "hono/bun";
 import type { Logger } from "./log.ts";
 
 export interface RunningServer {
@@ -21,7 +22,8 @@ export interface ServerOptions {
 
 export function startServer(app: Hono, options: ServerOptions): RunningServer {
   const { log } = options;
-  const server = Bun.serve({ hostname: options.host, port: options.port, fetch: app.fetch, idleTimeout: 120 });
+  // hono's Bun WebSocket handler serves the routes that upgrade (extracted runtimes attaching).
+  const server = Bun.serve({ hostname: options.host, port: options.port, fetch: app.fetch, websocket, idleTimeout: 120 });
   const port = server.port ?? options.port;
   let stopping: Promise<void> | undefined;
 

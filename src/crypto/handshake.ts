@@ -43,3 +43,19 @@ export function deriveInvokeKeys(shared: Uint8Array, transcript: Uint8Array): { 
 
 /** Single-use keys: the sealed invoke nonce is 12 zero bytes. */
 export const INVOKE_NONCE = new Uint8Array(12);
+
+/**
+ * Middleware ↔ extracted runtime (K_mr): th = SHA-256("auditor/runtime/v1" ‖ 0x00 ‖ channelId ‖
+ * 0x00 ‖ runtimeKey ‖ runtimeEphemeral ‖ middlewareEphemeral ‖ middlewareIdentityKey); both
+ * long-term keys sign th, so each side proves the key the other pinned.
+ */
+export function runtimeTranscript(channelId: string, runtimeKey: Uint8Array, runtimeEphemeral: Uint8Array, middlewareEphemeral: Uint8Array, middlewareKey: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("auditor/runtime/v1"), ZERO, utf8(channelId), ZERO, runtimeKey, runtimeEphemeral, middlewareEphemeral, middlewareKey));
+}
+
+export function deriveRuntimeKeys(shared: Uint8Array, transcript: Uint8Array): { m2r: Uint8Array; r2m: Uint8Array } {
+  return {
+    m2r: hkdf(sha256, shared, transcript, utf8("auditor/v1 m2r"), 32),
+    r2m: hkdf(sha256, shared, transcript, utf8("auditor/v1 r2m"), 32),
+  };
+}

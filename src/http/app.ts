@@ -12,6 +12,8 @@ import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
 import { functionRoutes } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
+import { upgradeWebSocket } from "hono/bun";
+import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
 import { webRoutes } from "./routes/web.ts";
 import { reportRoutes } from "./routes/report.ts";
 import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
@@ -27,6 +29,8 @@ export interface AppDeps {
   corsOrigins: string[];
   rateLimitPerMinute: number;
   sessions: Omit<SessionRouteOptions, "log">;
+  /** Extracted runtimes attach here (GET /runtime/attach, a WebSocket) when configured. */
+  runtimes?: RemoteRuntimes;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -63,6 +67,13 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
+  if (deps.runtimes) {
+    const runtimes = deps.runtimes;
+    app.get("/runtime/attach", upgradeWebSocket(() => {
+      const connection = runtimes.connection();
+      return { onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
+    }));
+  }
   app.route("/", sdkRoutes());
   app.route("/", webRoutes());
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));

@@ -47,6 +47,8 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Aborting ends the run with code `cancelled`. */
   signal?: AbortSignal;
+  /** For runners that route by session (extracted runtimes); runAgentScript ignores it. */
+  sessionId?: string;
 }
 
 let quickjs: Promise<QuickJSWASMModule> | undefined;

@@ -39,4 +39,6 @@ export type RunErrorCode =
   | "output_limit"
   | "output_not_json"
   | "ref_access"
+  | "runtime_unavailable"
+  | "runtime_lost"
   | "script_error";

@@ -147,6 +147,7 @@ export class Session {
     }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
     const result = await this.options.runner(this.options.code, {
       toolHandler: this.ledger.handler,
+      sessionId: this.id,
       signal: this.abort.signal,
       limits: { ...runLimits, timeoutMs: Math.min(runLimits.timeoutMs, sessionTtlMs) },
       onEvent: (event) => this.onRunEvent(event),

@@ -1,0 +1,165 @@
+// `auditor runtime --connect <middleware-url> --pin <kid|key>`: an extracted runtime. It holds
+// no secrets and no tools: it dials the middleware, proves its own key (which the middleware
+// pins in AUDITOR_RUNTIME_KEYS), checks the middleware's, and runs the sessions it is given in
+// a worker pool, one WebSocket per session, reopening a slot after each.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
+import { deriveP256KeyPair, keyId, type P256KeyPair } from "../../crypto/keys.ts";
+import { createLogger, type Logger } from "../../log.ts";
+import { ToolCallError } from "../index.ts";
+import { RuntimePool } from "../pool.ts";
+import { ToRuntimeSchema } from "./messages.ts";
+import { startRuntimeHandshake, type SecureChannel } from "./secure-channel.ts";
+
+export const RUNTIME_HELP = `auditor runtime --connect <middleware-url> --pin <kid|key> [--slots N] [--data-dir DIR]
+
+Runs AgentScript sessions for an Auditor middleware, with no secrets and no tools of its own.
+Its key is kept in <data dir>/runtime-key.json and printed at start: put it (or its kid) in the
+middleware's AUDITOR_RUNTIME_KEYS.`;
+
+const ArgsSchema = z.object({
+  connect: z.url({ protocol: /^(http|https|ws|wss)$/, error: "--connect: the middleware's URL" }),
+  pin: z.array(z.string().min(16)).min(1, "--pin: the middleware's identity key or kid (from its /attestation)"),
+  slots: z.coerce.number().int().min(1).max(256).default(4),
+  dataDir: z.string().default("./data-runtime"),
+});
+
+function parse(argv: string[]) {
+  const raw: Record<string, unknown> = { pin: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--connect") raw.connect = value;
+    else if (flag === "--pin") (raw.pin as string[]).push(value);
+    else if (flag === "--slots") raw.slots = value;
+    else if (flag === "--data-dir") raw.dataDir = value;
+    else throw new Error(`unknown argument ${flag}`);
+  }
+  const parsed = ArgsSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join("; "));
+  return parsed.data;
+}
+
+/** The runtime's long-term key: made once, kept in its data dir. */
+function runtimeKey(dataDir: string): P256KeyPair {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, "runtime-key.json");
+  let seed: Uint8Array;
+  try {
+    seed = fromBase64Url((JSON.parse(readFileSync(file, "utf8")) as { seed: string }).seed);
+  } catch {
+    seed = crypto.getRandomValues(new Uint8Array(32));
+    writeFileSync(file, JSON.stringify({ seed: toBase64Url(seed) }), { mode: 0o600 });
+  }
+  return deriveP256KeyPair(seed, "auditor/runtime/v1");
+}
+
+export async function runRuntime(argv: string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    console.log(RUNTIME_HELP);
+    return 0;
+  }
+  let args;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    console.error(`auditor runtime: ${(err as Error).message}\n\n${RUNTIME_HELP}`);
+    return 2;
+  }
+  const log = createLogger("info");
+  const key = runtimeKey(args.dataDir);
+  log.info("runtime key", { kid: keyId(key.publicKey), publicKey: toBase64Url(key.publicKey) });
+  const pool = new RuntimePool(availableParallelism());
+  const url = new URL("/runtime/attach", args.connect.replace(/^http/, "ws")).href;
+  let stopping = false;
+  for (let i = 0; i < args.slots; i++) void slotLoop(url, key, args.pin, pool, log, () => stopping);
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => resolve());
+  });
+  stopping = true;
+  pool.terminate();
+  return 0;
+}
+
+/** One slot: attach, run one session, detach; again, with backoff while the middleware is away. */
+async function slotLoop(url: string, key: P256KeyPair, pins: string[], pool: RuntimePool, log: Logger, stopping: () => boolean) {
+  let backoff = 100;
+  while (!stopping()) {
+    const outcome = await runOneSession(url, key, pins, pool, log);
+    if (outcome === "ran") backoff = 100;
+    else {
+      await Bun.sleep(backoff);
+      backoff = Math.min(backoff * 2, 5_000);
+    }
+  }
+}
+
+function runOneSession(url: string, key: P256KeyPair, pins: string[], pool: RuntimePool, log: Logger): Promise<"ran" | "failed"> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    let channel: SecureChannel | undefined;
+    let ran = false;
+    let handshake: Awaited<ReturnType<typeof startRuntimeHandshake>> | undefined;
+    const wire = { send: (text: string) => socket.send(text), close: (code?: number, reason?: string) => socket.close(code, reason) };
+    socket.onopen = async () => {
+      handshake = await startRuntimeHandshake(key, pins);
+      socket.send(handshake.hello);
+    };
+    socket.onmessage = async (event) => {
+      const text = String(event.data);
+      if (!channel) {
+        try {
+          const done = await handshake!.finish(text, wire);
+          socket.send(done.auth);
+          channel = done.channel;
+          channel.onMessage((message) => void serve(channel!, message));
+        } catch (err) {
+          log.error("refused the middleware", { reason: (err as Error).message });
+          socket.close(1008, "handshake refused");
+        }
+        return;
+      }
+      channel.receive(text);
+    };
+    socket.onclose = () => {
+      channel?.close("closed");
+      resolve(ran ? "ran" : "failed");
+    };
+    socket.onerror = () => socket.close();
+
+    const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+    const abort = new AbortController();
+    let nextCall = 0;
+    const serve = async (ch: SecureChannel, raw: Record<string, unknown>) => {
+      const parsed = ToRuntimeSchema.safeParse(raw);
+      if (!parsed.success) return ch.close("the middleware sent a message outside the protocol");
+      const message = parsed.data;
+      if (message.type === "cancel") return abort.abort();
+      if (message.type === "tool_result") {
+        const call = calls.get(message.callNo);
+        calls.delete(message.callNo);
+        if (message.ok) call?.resolve(message.value);
+        else call?.reject(new ToolCallError(message.message ?? "the tool failed", "tool_failed"));
+        return;
+      }
+      ran = true;
+      log.info("running a session", { sessionId: message.sessionId });
+      const result = await pool.run(message.code, {
+        limits: message.limits,
+        signal: abort.signal,
+        onEvent: (event) => ch.send({ type: "event", event }),
+        toolHandler: (name, args, callId, { byRef }) =>
+          new Promise((resolveCall, rejectCall) => {
+            const callNo = ++nextCall;
+            calls.set(callNo, { resolve: resolveCall, reject: rejectCall });
+            ch.send({ type: "tool_call", callNo, callId, name, args, byRef });
+          }),
+      });
+      ch.send({ type: "done", result });
+    };
+  });
+}

@@ -1,0 +1,122 @@
+// The middleware's side of extracted runtimes: runtimes dial in (GET /runtime/attach, one
+// WebSocket per session slot), prove a pinned key, and wait; a session is routed to a free slot
+// by its id and runs there with the contract of runAgentScript, while its tools run here (the
+// runtime holds no secrets). A runtime that dies mid-run ends that session cleanly
+// (runtime_lost); none connected is runtime_unavailable. Nothing hangs.
+import type { P256KeyPair } from "../../crypto/keys.ts";
+import type { Logger } from "../../log.ts";
+import type { RunOptions, RunResult } from "../index.ts";
+import type { RunErrorCode } from "../limits.ts";
+import { ToMiddlewareSchema } from "./messages.ts";
+import { answerRuntimeHello, type SecureChannel, type Wire } from "./secure-channel.ts";
+
+interface Assignment {
+  options: RunOptions;
+  resolve: (result: RunResult) => void;
+  started: number;
+}
+
+const failed = (code: RunErrorCode, message: string, started: number): RunResult => ({
+  ok: false,
+  error: { code, message },
+  stats: { durationMs: Math.round(performance.now() - started), toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 },
+});
+
+export class RemoteRuntimes {
+  private readonly idle: SecureChannel[] = [];
+  private readonly running = new Map<string, { channel: SecureChannel; assignment: Assignment }>();
+
+  constructor(
+    private readonly identity: P256KeyPair,
+    private readonly pins: readonly string[],
+    private readonly log: Logger,
+  ) {}
+
+  get idleSlots(): number {
+    return this.idle.length;
+  }
+
+  /** Handlers for one attach WebSocket (hono's upgradeWebSocket events). */
+  connection() {
+    let step: "hello" | "auth" | "ready" = "hello";
+    let pending: Awaited<ReturnType<typeof answerRuntimeHello>> | undefined;
+    let channel: SecureChannel | undefined;
+    const refuse = (wire: Wire, reason: string) => {
+      this.log.warn("refused a runtime", { reason });
+      wire.close(1008, reason.slice(0, 120));
+    };
+    return {
+      onMessage: async (event: MessageEvent, wire: Wire) => {
+        const text = typeof event.data === "string" ? event.data : "";
+        try {
+          if (step === "hello") {
+            step = "auth";
+            pending = await answerRuntimeHello(text, this.identity, this.pins);
+            wire.send(pending.welcome);
+          } else if (step === "auth") {
+            step = "ready";
+            channel = pending!.finish(text, wire);
+            channel.onClose(() => this.lost(channel!));
+            this.idle.push(channel);
+            this.log.info("runtime slot attached", { runtime: channel.peerKid, idle: this.idle.length });
+          } else {
+            channel!.receive(text);
+          }
+        } catch (err) {
+          refuse(wire, (err as Error).message);
+        }
+      },
+      onClose: () => {
+        if (channel) channel.close("the runtime disconnected");
+      },
+    };
+  }
+
+  /** runAgentScript's contract, on a runtime. `options.sessionId` routes it. */
+  run(code: string, options: RunOptions = {}): Promise<RunResult> {
+    const started = performance.now();
+    const channel = this.idle.shift();
+    if (!channel) return Promise.resolve(failed("runtime_unavailable", "no runtime is connected to run this session", started));
+    const sessionId = options.sessionId ?? `run_${crypto.randomUUID()}`;
+    return new Promise<RunResult>((resolve) => {
+      const assignment: Assignment = { options, resolve, started };
+      this.running.set(sessionId, { channel, assignment });
+      const finish = (result: RunResult) => {
+        if (this.running.get(sessionId)?.channel !== channel) return;
+        this.running.delete(sessionId);
+        resolve(result);
+        channel.close("session finished");
+      };
+      channel.onClose((reason) => finish(failed("runtime_lost", `the runtime running this session went away (${reason})`, started)));
+      channel.onMessage((raw) => {
+        const parsed = ToMiddlewareSchema.safeParse(raw);
+        if (!parsed.success) return channel.close("the runtime sent a message outside the protocol");
+        const message = parsed.data;
+        if (message.type === "event") options.onEvent?.(message.event);
+        else if (message.type === "done") finish(message.result as RunResult);
+        else {
+          const handler = options.toolHandler;
+          const answer = handler ? handler(message.name, message.args, message.callId, { byRef: message.byRef }) : Promise.reject(new Error(`unknown tool "${message.name}"`));
+          answer.then(
+            (value) => channel.send({ type: "tool_result", callNo: message.callNo, ok: true, value }),
+            (error) => channel.send({ type: "tool_result", callNo: message.callNo, ok: false, message: (error as Error)?.message ?? `${message.name} failed` }),
+          );
+        }
+      });
+      const cancel = () => channel.send({ type: "cancel" });
+      if (options.signal?.aborted) cancel();
+      options.signal?.addEventListener("abort", cancel, { once: true });
+      channel.send({ type: "run", sessionId, code, limits: options.limits ?? {} });
+    });
+  }
+
+  /** A slot's channel closed: idle, it just leaves the pool (a running one is failed by run's own handler). */
+  private lost(channel: SecureChannel) {
+    const at = this.idle.indexOf(channel);
+    if (at !== -1) this.idle.splice(at, 1);
+  }
+
+  closeAll(): void {
+    for (const channel of [...this.idle, ...[...this.running.values()].map((r) => r.channel)]) channel.close("the middleware is shutting down");
+  }
+}
