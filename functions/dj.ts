@@ -3,7 +3,7 @@
 // state so the music evolves instead of jumping. Without a key, a local composer answers.
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
-import { anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 
 const NOTES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"] as const;
 export const KEYS = NOTES.flatMap((n) => [`${n} major`, `${n} minor`]) as [string, ...string[]];
@@ -64,8 +64,7 @@ export default defineFunction({
   output: z
     .object({
       cue: CueSchema,
-      provider_used: z.enum(["cerebras", "claude-fallback", "local"]),
-      latency_ms: z.number().int().min(0),
+      ...ANSWER_META,
     })
     .strict(),
   egress: LLM_EGRESS,

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { checkFragmentShader, fixLocally, MAX_SHADER_BYTES } from "./lib/glsl.ts";
-import { anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 
 const SYSTEM = `You fix GLSL fragment shaders for a live WebGL visual performance.
 You get a shader and the compiler's error log. Return the corrected shader: the same visual
@@ -25,8 +25,7 @@ export default defineFunction({
   output: z
     .object({
       shader: z.string().min(1).max(MAX_SHADER_BYTES),
-      provider_used: z.enum(["cerebras", "claude-fallback", "local"]),
-      latency_ms: z.number().int().min(0),
+      ...ANSWER_META,
       notes: z.string().optional(),
     })
     .strict(),

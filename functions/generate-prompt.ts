@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { FIRESTORE_EGRESS, FIRESTORE_SECRETS, logPrompt } from "./lib/firestore.ts";
-import { callWithFallback, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { ANSWER_META, callWithFallback, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 
 const VJ_INSTRUCTIONS = {
   evolve: "Gradually evolve the current scene. Subtle changes.",
@@ -109,8 +109,7 @@ export default defineFunction({
   output: z
     .object({
       prompt: z.string().min(1),
-      provider_used: z.enum(["cerebras", "claude-fallback", "local"]),
-      latency_ms: z.number().int().min(0),
+      ...ANSWER_META,
     })
     .strict(),
   egress: [...LLM_EGRESS, ...FIRESTORE_EGRESS],

@@ -4,7 +4,7 @@
 // from the session's sealed state that generate-prompt keeps. Without a key, a local writer.
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
-import { anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 
 export const TITLE_MAX = 100;
 export const DESCRIPTION_MAX_BYTES = 5_000;
@@ -63,8 +63,7 @@ export default defineFunction({
       title: z.string().min(1).max(TITLE_MAX),
       description: z.string().max(DESCRIPTION_MAX_BYTES),
       tags: z.array(z.string()).max(100),
-      provider_used: z.enum(["cerebras", "claude-fallback", "local"]),
-      latency_ms: z.number().int().min(0),
+      ...ANSWER_META,
     })
     .strict(),
   egress: LLM_EGRESS,

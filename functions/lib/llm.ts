@@ -1,6 +1,7 @@
 // LLM provider calls shared by every ETHEREA function: the seed's OpenRouter (Cerebras) call
 // with retries, the Claude fallback, and <prompt> extraction. Requests are byte-identical to the
 // seed's; a failed attempt never throws, it reports why (without upstream content or secrets).
+import { z } from "zod";
 import { pythonJsonDumps } from "./python-json.ts";
 
 export const OPENROUTER_DEFAULT_URL = "https://openrouter.ai/api/v1";
@@ -153,3 +154,9 @@ export function extractTagged(tag: string): (content: string) => string {
     return match[1]!.trim();
   };
 }
+
+/** What every LLM function's answer says about how it was made. */
+export const ANSWER_META = {
+  provider_used: z.enum(["cerebras", "claude-fallback", "local"]),
+  latency_ms: z.number().int().min(0),
+};
