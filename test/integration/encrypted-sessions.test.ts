@@ -111,7 +111,9 @@ describe("encrypted sessions", () => {
     expect(final.payload).toMatchObject({ ok: true, result: { names: ["Ada", "Grace", "Alan"], answer: "ultraviolet" } });
     // What an intermediary saw: session_init in clear, then ciphertext only.
     const wire = s.raw.join("\n");
-    for (const secret of ["Ada", "ultraviolet", "secret?", "get_users"]) expect(wire).not.toContain(secret);
+    // Quoted, as they would appear in plaintext JSON: base64 ciphertext never contains a quote,
+    // so a bare word could match by chance but these cannot.
+    for (const secret of ['"Ada"', '"ultraviolet"', '"secret?"', '"get_users"']) expect(wire).not.toContain(secret);
     expect(s.raw.slice(1).every((line) => JSON.parse(line).type === "enc")).toBe(true);
 
     // The derived token authorizes the GET endpoints; resume replays the same ciphertext.
