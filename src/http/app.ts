@@ -71,7 +71,7 @@ export function createApp(deps: AppDeps): Hono {
     const runtimes = deps.runtimes;
     app.get("/runtime/attach", upgradeWebSocket(() => {
       const connection = runtimes.connection();
-      return { onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
+      return { onOpen: (_event, ws) => connection.onOpen(ws), onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
     }));
   }
   app.route("/", sdkRoutes());

@@ -22,6 +22,15 @@ const failed = (code: RunErrorCode, message: string, started: number): RunResult
   stats: { durationMs: Math.round(performance.now() - started), toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 },
 });
 
+export interface RuntimeLimits {
+  /** Idle slots kept at once; a runtime attaching more is refused. */
+  maxIdleSlots: number;
+  /** A connection that has not finished the handshake by then is closed. */
+  handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_RUNTIME_LIMITS: RuntimeLimits = { maxIdleSlots: 1_024, handshakeTimeoutMs: 3_000 };
+
 export class RemoteRuntimes {
   private readonly idle: SecureChannel[] = [];
   private readonly running = new Map<string, { channel: SecureChannel; assignment: Assignment }>();
@@ -30,6 +39,7 @@ export class RemoteRuntimes {
     private readonly identity: P256KeyPair,
     private readonly pins: readonly string[],
     private readonly log: Logger,
+    private readonly limits: RuntimeLimits = DEFAULT_RUNTIME_LIMITS,
   ) {}
 
   get idleSlots(): number {
@@ -41,21 +51,27 @@ export class RemoteRuntimes {
     let step: "hello" | "auth" | "ready" = "hello";
     let pending: Awaited<ReturnType<typeof answerRuntimeHello>> | undefined;
     let channel: SecureChannel | undefined;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
     const refuse = (wire: Wire, reason: string) => {
       this.log.warn("refused a runtime", { reason });
       wire.close(1008, reason.slice(0, 120));
     };
     return {
+      onOpen: (wire: Wire) => {
+        deadline = setTimeout(() => step !== "ready" && refuse(wire, `no handshake within ${this.limits.handshakeTimeoutMs} ms`), this.limits.handshakeTimeoutMs);
+      },
       onMessage: async (event: MessageEvent, wire: Wire) => {
         const text = typeof event.data === "string" ? event.data : "";
         try {
           if (step === "hello") {
+            if (this.idle.length >= this.limits.maxIdleSlots) throw new Error(`already ${this.limits.maxIdleSlots} idle runtime slots`);
             step = "auth";
             pending = await answerRuntimeHello(text, this.identity, this.pins);
             wire.send(pending.welcome);
           } else if (step === "auth") {
             step = "ready";
             channel = pending!.finish(text, wire);
+            clearTimeout(deadline);
             channel.onClose(() => this.lost(channel!));
             this.idle.push(channel);
             this.log.info("runtime slot attached", { runtime: channel.peerKid, idle: this.idle.length });
@@ -67,6 +83,7 @@ export class RemoteRuntimes {
         }
       },
       onClose: () => {
+        clearTimeout(deadline);
         if (channel) channel.close("the runtime disconnected");
       },
     };
