@@ -3,6 +3,7 @@
 // LLM-written code clear, early errors with line and column, and removes whole families of
 // tricks (constructor chains, eval, with, getters) before they reach it.
 import { parseScript, type ESTree } from "meriyah";
+import { patternIdentifiers } from "../sidecar/auto-ref.ts";
 import { RESERVED_PREFIX } from "./ref-prelude.ts";
 
 export const AGENTSCRIPT_GLOBALS = new Set([
@@ -159,21 +160,5 @@ function collectDeclarations(node: unknown, out: Set<string>): void {
 }
 
 function bindingNames(pattern: ESTree.Node, out: Set<string>): void {
-  switch (pattern.type) {
-    case "Identifier":
-      out.add(pattern.name);
-      break;
-    case "ObjectPattern":
-      for (const p of pattern.properties) bindingNames(p.type === "RestElement" ? p.argument : p.value, out);
-      break;
-    case "ArrayPattern":
-      for (const e of pattern.elements) if (e) bindingNames(e, out);
-      break;
-    case "RestElement":
-      bindingNames(pattern.argument, out);
-      break;
-    case "AssignmentPattern":
-      bindingNames(pattern.left, out);
-      break;
-  }
+  for (const id of patternIdentifiers(pattern)) out.add(id.name);
 }

@@ -203,7 +203,8 @@ function isBindingPosition(node: Node, key: string): boolean {
   return (node.type === "VariableDeclarator" && key === "id") || (node.type === "ArrowFunctionExpression" && key === "params") || (node.type === "CatchClause" && key === "param");
 }
 
-function patternIdentifiers(pattern: Node): ESTree.Identifier[] {
+/** The identifiers a binding pattern declares (destructuring, rest and defaults included). */
+export function patternIdentifiers(pattern: Node): ESTree.Identifier[] {
   switch (pattern.type) {
     case "Identifier":
       return [pattern];
