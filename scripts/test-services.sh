@@ -5,6 +5,9 @@ set -euo pipefail
 SUDO=""
 AS_POSTGRES="runuser -u postgres --"
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; AS_POSTGRES="sudo -u postgres"; fi
+if [ -z "$(pg_lsclusters --no-header)" ]; then
+  $SUDO pg_createcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main
+fi
 CLUSTER=$(pg_lsclusters --no-header | awk 'NR==1 {print $1" "$2}')
 if ! pg_lsclusters --no-header | grep -q online; then $SUDO pg_ctlcluster $CLUSTER start; fi
 $AS_POSTGRES psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='auditor'" | grep -q 1 \
