@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchColdStart } from "../bench/cold-start.ts";
 import { benchEncryption } from "../bench/encryption.ts";
+import { benchExtracted } from "../bench/extracted.ts";
 import { benchInvoke, benchSealedState } from "../bench/invoke.ts";
 import { ITERATIONS, machine, Recorder } from "../bench/lib.ts";
 import { benchRuntime } from "../bench/runtime.ts";
@@ -18,6 +19,7 @@ await benchInvoke(recorder);
 await benchSealedState(recorder);
 await benchRuntime(recorder);
 await benchSessions(recorder);
+await benchExtracted(recorder, root);
 await benchEncryption(recorder);
 await benchColdStart(recorder, root);
 

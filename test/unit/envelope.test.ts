@@ -5,6 +5,7 @@ import { DecryptError } from "../../src/crypto/aes-gcm.ts";
 import { envelopeAad, envelopeNonce, openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
 import { fromBase64, toBase64, toHex } from "../../src/crypto/encoding.ts";
 import { EventSealer } from "../../src/sessions/sealer.ts";
+import { openEnvelopeNative, sealEnvelopeNative } from "../../src/crypto/native-envelope.ts";
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const other = crypto.getRandomValues(new Uint8Array(32));
@@ -27,6 +28,21 @@ describe("envelopes", () => {
       expect(line).toEqual({ protocolVersion: 1, sessionId: SID, seq, type: "enc", payload: await sealEnvelope(key, SID, seq, KID, event(seq)) });
       expect(await openEnvelope(key, SID, seq, KID, line.payload)).toMatchObject({ seq });
     }
+  });
+
+  test("native envelopes (server side) are the same bytes, and open and refuse exactly as WebCrypto ones", async () => {
+    const sealed = await sealEnvelope(key, SID, 4, KID, event(4));
+    expect(sealEnvelopeNative(key, SID, 4, KID, event(4))).toEqual(sealed);
+    expect(openEnvelopeNative(key, SID, 4, KID, sealed)).toMatchObject({ seq: 4 });
+    const ct = fromBase64(sealed.ciphertextB64);
+    ct[0]! ^= 1;
+    for (const attempt of [
+      () => openEnvelopeNative(key, SID, 4, KID, { ...sealed, ciphertextB64: toBase64(ct) }),
+      () => openEnvelopeNative(other, SID, 4, KID, sealed),
+      () => openEnvelopeNative(key, SID, 5, KID, sealed),
+      () => openEnvelopeNative(key, SID, 4, "another-kid-0000", sealed),
+      () => openEnvelopeNative(key, SID, 4, KID, sealEnvelopeNative(key, SID, 4, KID, event(5))),
+    ]) expect(attempt).toThrow(DecryptError);
   });
 
   test("round trip", async () => {

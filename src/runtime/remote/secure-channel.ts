@@ -2,11 +2,11 @@
 // pinned keys and sealed with its own handshake (K_mr): the runtime says hello with its
 // long-term key and an ephemeral; the middleware answers with its ephemeral, identity key and a
 // signature over the transcript; the runtime signs it back. Then every message is an AES-GCM
-// envelope (src/crypto/envelope.ts) with its own seq per direction: anything out of order,
-// tampered or unsigned closes the channel.
+// envelope (native and synchronous: src/crypto/native-envelope.ts) with its own seq per
+// direction: anything out of order, tampered or unsigned closes the channel.
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
-import { openEnvelope, sealEnvelope } from "../../crypto/envelope.ts";
+import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
 import { deriveRuntimeKeys, runtimeTranscript } from "../../crypto/handshake.ts";
 import { keyId, type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../crypto/p256.ts";
@@ -34,7 +34,6 @@ const pinned = (key: Uint8Array, pins: readonly string[]) => pins.includes(keyId
 export class SecureChannel {
   private sendSeq = 0;
   private receiveSeq = 0;
-  private chain: Promise<void> = Promise.resolve();
   private handler: (message: Record<string, unknown>) => void = () => {};
   private closedHandler: (reason: string) => void = () => {};
   private closed = false;
@@ -59,28 +58,24 @@ export class SecureChannel {
   send(message: Record<string, unknown>): void {
     if (this.closed) return;
     const seq = ++this.sendSeq;
-    // Sealing is async; the chain keeps envelopes in seq order on the wire.
-    this.chain = this.chain.then(async () => {
-      const payload = await sealEnvelope(this.sendKey, this.channelId, seq, KID, JSON.stringify({ ...message, seq }));
-      if (!this.closed) this.wire.send(JSON.stringify({ seq, payload }));
-    });
+    const payload = sealEnvelopeNative(this.sendKey, this.channelId, seq, KID, JSON.stringify({ ...message, seq }));
+    this.wire.send(JSON.stringify({ seq, payload }));
   }
 
   /** Feeds one raw frame from the wire; a bad one closes the channel. */
   receive(text: string): void {
-    this.chain = this.chain.then(async () => {
-      if (this.closed) return;
-      try {
-        const frame = Sealed.parse(JSON.parse(text));
-        const expected = this.receiveSeq + 1;
-        if (frame.seq !== expected) throw new ChannelError(`expected seq ${expected}, got ${frame.seq}`);
-        const inner = await openEnvelope(this.receiveKey, this.channelId, expected, KID, frame.payload);
-        this.receiveSeq = expected;
-        this.handler(inner);
-      } catch (err) {
-        this.close(`refused a frame: ${(err as Error).message}`);
-      }
-    });
+    if (this.closed) return;
+    let inner: Record<string, unknown>;
+    try {
+      const frame = Sealed.parse(JSON.parse(text));
+      const expected = this.receiveSeq + 1;
+      if (frame.seq !== expected) throw new ChannelError(`expected seq ${expected}, got ${frame.seq}`);
+      inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, KID, frame.payload);
+      this.receiveSeq = expected;
+    } catch (err) {
+      return this.close(`refused a frame: ${(err as Error).message}`);
+    }
+    this.handler(inner);
   }
 
   /** The wire went away (or we close it): reported once. */

@@ -1,0 +1,33 @@
+// Envelopes (src/crypto/envelope.ts) on the runtime's native, synchronous AES-GCM (node:crypto
+// in Bun): the same bytes, without WebCrypto's promise and thread hop per message (~2 µs against
+// ~6 µs at best, ~45 µs when awaited one by one). Server-only; the browser SDK uses envelope.ts.
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { DecryptError } from "./aes-gcm.ts";
+import { envelopeAad, envelopeNonce, type EnvelopePayload } from "./envelope.ts";
+
+export function sealEnvelopeNative(key: Uint8Array, channelId: string, seq: number, kid: string, plaintext: string): EnvelopePayload {
+  const nonce = envelopeNonce(seq);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(envelopeAad(channelId, seq, kid));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+  return { kid, nonceB64: Buffer.from(nonce).toString("base64"), ciphertextB64: ciphertext.toString("base64") };
+}
+
+/** Opens exactly `seq`; every refusal is the one DecryptError, as in envelope.ts. */
+export function openEnvelopeNative(key: Uint8Array, channelId: string, seq: number, kid: string, payload: EnvelopePayload): Record<string, unknown> {
+  const nonce = envelopeNonce(seq);
+  if (payload.kid !== kid || payload.nonceB64 !== Buffer.from(nonce).toString("base64")) throw new DecryptError();
+  try {
+    const sealed = Buffer.from(payload.ciphertextB64, "base64");
+    if (sealed.length < 16) throw new DecryptError();
+    const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+    decipher.setAAD(envelopeAad(channelId, seq, kid));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8");
+    const inner = JSON.parse(plain) as unknown;
+    if (!inner || typeof inner !== "object" || Array.isArray(inner) || (inner as { seq?: unknown }).seq !== seq) throw new DecryptError();
+    return inner as Record<string, unknown>;
+  } catch {
+    throw new DecryptError();
+  }
+}
