@@ -301,7 +301,7 @@ async function handshake(
     throw new HandshakeError("the handshake fields are not base64url");
   }
   const transcript = sessionTranscript(sessionId, client.publicKey, serverPublicKey);
-  if (!verifyP256(signature, transcript, identity.key)) throw new HandshakeError("the handshake is not signed by the pinned identity key");
+  if (!(await verifyP256(signature, transcript, identity.key))) throw new HandshakeError("the handshake is not signed by the pinned identity key");
   let shared: Uint8Array;
   try {
     shared = await deriveSharedX(client.pair.privateKey, serverPublicKey);

@@ -1,6 +1,7 @@
-// P-256 for handshakes and sealed invokes (DESIGN "Encryption"). Point validation and ECDSA use
-// @noble/curves; ECDH uses WebCrypto, whose native scalar multiplication is ~10x faster than
-// noble's in JavaScript (~0.2 ms against ~2 ms, the bulk of a handshake). Browser-safe: the
+// P-256 for handshakes and sealed invokes (DESIGN "Encryption"). Point validation and signing use
+// @noble/curves (deterministic RFC 6979 signatures from raw keys); ECDH and verification use
+// WebCrypto, whose native scalar multiplication is ~10x faster than noble's in JavaScript
+// (~0.2 ms against ~2 ms, the bulk of a handshake). Browser-safe: the
 // server and the SDK run this same code.
 import { p256 } from "@noble/curves/p256";
 import { sha256 } from "@noble/hashes/sha2";
@@ -57,12 +58,13 @@ export function signP256(message: Uint8Array, privateKey: Uint8Array): Uint8Arra
   return p256.sign(sha256(message), privateKey).toCompactRawBytes();
 }
 
-export function verifyP256(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+/** Verifies 64-byte r‖s over SHA-256(message) on WebCrypto (native: ~0.1 ms against ~2 ms in noble). */
+export async function verifyP256(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
   if (signature.length !== 64) return false;
   try {
     validatePublicKey(publicKey);
-    // lowS: false accepts both s forms, as WebCrypto verifiers do.
-    return p256.verify(signature, sha256(message), publicKey, { lowS: false });
+    const key = await crypto.subtle.importKey("raw", view(publicKey), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, view(signature), view(message));
   } catch {
     return false;
   }

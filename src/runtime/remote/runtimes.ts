@@ -70,7 +70,7 @@ export class RemoteRuntimes {
             wire.send(pending.welcome);
           } else if (step === "auth") {
             step = "ready";
-            channel = pending!.finish(text, wire);
+            channel = await pending!.finish(text, wire);
             clearTimeout(deadline);
             channel.onClose(() => this.lost(channel!));
             this.idle.push(channel);

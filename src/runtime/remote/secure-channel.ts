@@ -105,7 +105,7 @@ export async function startRuntimeHandshake(runtimeKey: P256KeyPair, pins: reado
       if (!pinned(middlewareKey, pins)) throw new ChannelError(`the middleware's key (kid ${keyId(middlewareKey)}) is not pinned`);
       const middlewareEphemeral = validatePublicKey(fromBase64Url(welcome.ephemeral));
       const th = runtimeTranscript(channelId, runtimeKey.publicKey, ephemeralPublic, middlewareEphemeral, middlewareKey);
-      if (!verifyP256(fromBase64Url(welcome.signature), th, middlewareKey)) throw new ChannelError("the middleware's signature does not verify");
+      if (!(await verifyP256(fromBase64Url(welcome.signature), th, middlewareKey))) throw new ChannelError("the middleware's signature does not verify");
       const keys = deriveRuntimeKeys(await deriveSharedX(ephemeral.privateKey, middlewareEphemeral), th);
       return {
         auth: JSON.stringify({ type: "auth", signature: toBase64Url(signP256(th, runtimeKey.privateKey)) }),
@@ -126,9 +126,9 @@ export async function answerRuntimeHello(helloText: string, identity: P256KeyPai
   const keys = deriveRuntimeKeys(ours.sharedX, th);
   return {
     welcome: JSON.stringify({ type: "welcome", identityKey: toBase64Url(identity.publicKey), ephemeral: toBase64Url(ours.publicKey), signature: toBase64Url(signP256(th, identity.privateKey)) }),
-    finish(authText: string, wire: Wire): SecureChannel {
+    async finish(authText: string, wire: Wire): Promise<SecureChannel> {
       const auth = Auth.parse(JSON.parse(authText));
-      if (!verifyP256(fromBase64Url(auth.signature), th, runtimeKey)) throw new ChannelError("the runtime's signature does not verify");
+      if (!(await verifyP256(fromBase64Url(auth.signature), th, runtimeKey))) throw new ChannelError("the runtime's signature does not verify");
       return new SecureChannel(wire, hello.channelId, keys.m2r, keys.r2m, keyId(runtimeKey));
     },
   };
