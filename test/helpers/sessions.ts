@@ -26,6 +26,11 @@ export async function hogDoesNotStall(url: string) {
 
 /** Reads NDJSON events as they arrive, lines split across chunks included. */
 export async function* events(res: Response): AsyncGenerator<SessionEvent> {
+  for await (const line of ndjson(res)) yield SessionEventSchema.parse(line);
+}
+
+/** Each line of an NDJSON response as parsed JSON, as it arrives (lines split across chunks included). */
+export async function* ndjson(res: Response): AsyncGenerator<any> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
@@ -33,7 +38,7 @@ export async function* events(res: Response): AsyncGenerator<SessionEvent> {
     buffered += decoder.decode(chunk.value, { stream: true });
     let newline: number;
     while ((newline = buffered.indexOf("\n")) !== -1) {
-      yield SessionEventSchema.parse(JSON.parse(buffered.slice(0, newline)));
+      yield JSON.parse(buffered.slice(0, newline));
       buffered = buffered.slice(newline + 1);
     }
   }

@@ -3,6 +3,7 @@
 // messages and replies, every refusal, and a man in the middle who swaps keys.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { ndjson } from "../helpers/sessions.ts";
 import { open, seal, SpecClient, SpecRefusal, type EncLine, type SpecKeys } from "../helpers/spec-client.ts";
 
 let server: AuditorProcess;
@@ -19,20 +20,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Reads lines as they arrive. */
-async function* lines(res: Response): AsyncGenerator<any> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    buffered += decoder.decode(chunk.value, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) !== -1) {
-      yield JSON.parse(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-    }
-  }
-}
 
 interface Opened {
   client: SpecClient;
@@ -56,7 +43,7 @@ async function startEncrypted(code: string, extra: object = {}): Promise<Opened>
   });
   expect(res.status).toBe(200);
   const raw: string[] = [];
-  const source = lines(res);
+  const source = ndjson(res);
   const iter = (async function* () {
     for await (const line of source) {
       raw.push(JSON.stringify(line));
