@@ -126,7 +126,6 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
     stats.sandboxBytesIn += Buffer.byteLength(text);
     return refs.toSandbox(text);
   };
-  const fromSandbox = (handle: QuickJSHandle, purpose: "encode" | "forLog") => refs.fromSandbox(handle, purpose);
   let mainPromise: QuickJSHandle | undefined;
   const pump = () => {
     if (finished) return;
@@ -150,7 +149,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       return classifyAndFail(error);
     }
     const returnedUndefined = vm.typeof(state.value) === "undefined";
-    const encoded = fromSandbox(state.value, "encode");
+    const encoded = refs.fromSandbox(state.value, "encode");
     state.value.dispose();
     if (abort) return fail(abort.code, abort.message);
     if (!encoded.ok || (encoded.text === undefined && !returnedUndefined)) return fail("output_not_json", "the script returned a value that is not JSON");
@@ -182,7 +181,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
           parts.push(vm.getString(a));
           continue;
         }
-        const logged = fromSandbox(a, "forLog");
+        const logged = refs.fromSandbox(a, "forLog");
         if (abort) throw new Error("aborted");
         parts.push(logged.ok ? (logged.text ?? String(vm.dump(a))) : "[unprintable]");
       }
@@ -223,7 +222,7 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
       deferred.dispose();
       throw new Error("aborted");
     }
-    const encodedArgs = argsHandle ? fromSandbox(argsHandle, "encode") : { ok: true as const, text: undefined };
+    const encodedArgs = argsHandle ? refs.fromSandbox(argsHandle, "encode") : { ok: true as const, text: undefined };
     if (abort) {
       deferred.dispose();
       throw new Error("aborted");

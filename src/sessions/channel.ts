@@ -3,7 +3,8 @@
 // messages arriving as envelopes under the c2s key and replies sealed under the reply key.
 import { DecryptError } from "../crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
-import { openEnvelope, sealEnvelope, type EnvelopePayload } from "../crypto/envelope.ts";
+import type { EnvelopePayload } from "../crypto/envelope.ts";
+import { openEnvelopeNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
 import { agreeEphemeral, signP256, validatePublicKey } from "../crypto/p256.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
@@ -34,8 +35,8 @@ export interface SessionChannel {
   readonly handshake: Handshake;
   /** The token for the session's bearer-authorized endpoints. */
   readonly token: string;
-  /** The line for one event: a string now, or (sealed) a promise of one. */
-  encode(event: SessionEvent): string | Promise<string>;
+  /** The line for one event (sealing is native and synchronous, so lines leave in seq order). */
+  encode(event: SessionEvent): string;
 }
 
 export class PlainChannel implements SessionChannel {
@@ -88,17 +89,17 @@ export class EncryptedChannel implements SessionChannel {
    * before decrypting, so a replay or a concurrent duplicate is refused; every refusal is the
    * same DecryptError.
    */
-  async openControl(line: EncLine): Promise<ControlMessage> {
+  openControl(line: EncLine): ControlMessage {
     if (line.sessionId !== this.sessionId || line.seq !== this.nextControlSeq) throw new DecryptError();
     this.nextControlSeq++;
-    const inner = await openEnvelope(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
+    const inner = openEnvelopeNative(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
     if (typeof inner.type !== "string" || !("body" in inner)) throw new DecryptError();
     return { seq: line.seq, type: inner.type, body: inner.body };
   }
 
   /** The reply to control message `seq`: `{ seq, status, body }` under the reply key. */
-  async sealReply(seq: number, status: number, body: unknown): Promise<EncLine> {
-    const payload = await sealEnvelope(this.keys.reply, this.sessionId, seq, this.kid, JSON.stringify({ seq, status, body }));
+  sealReply(seq: number, status: number, body: unknown): EncLine {
+    const payload = sealEnvelopeNative(this.keys.reply, this.sessionId, seq, this.kid, JSON.stringify({ seq, status, body }));
     return { protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq, type: "enc", payload };
   }
 }

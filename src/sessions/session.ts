@@ -45,8 +45,6 @@ export class Session {
   readonly expiresAt: Date;
   private readonly buffer: SessionLine[] = [];
   private readonly subscribers = new Set<(line: SessionLine) => void>();
-  /** Lines go out in seq order even when sealing them finishes out of order. */
-  private delivery: Promise<void> = Promise.resolve();
   /** Set when the session must end with an `error` event instead of its `final`. */
   private failure: { code: string; message: string } | undefined;
   private readonly abort = new AbortController();
@@ -101,18 +99,10 @@ export class Session {
   emit<T extends EventType>(type: T, payload: EventPayload<T>): void {
     const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: EventPayloads[type].parse(payload) } as SessionEvent;
     this.lastEventAt = Date.now();
-    const encoded = this.channel.encode(event);
-    const deliver = (line: string) => {
-      const entry: SessionLine = { seq: event.seq, type, line };
-      this.buffer.push(entry);
-      if (this.buffer.length > this.options.bufferEvents) this.buffer.shift();
-      for (const subscriber of this.subscribers) subscriber(entry);
-    };
-    if (typeof encoded === "string") {
-      this.delivery = this.delivery.then(() => deliver(encoded));
-    } else {
-      this.delivery = this.delivery.then(async () => deliver(await encoded));
-    }
+    const entry: SessionLine = { seq: event.seq, type, line: this.channel.encode(event) };
+    this.buffer.push(entry);
+    if (this.buffer.length > this.options.bufferEvents) this.buffer.shift();
+    for (const subscriber of this.subscribers) subscriber(entry);
   }
 
   /** Buffered lines from `fromSeq` on, then live ones; returns the unsubscribe function. */
@@ -169,7 +159,6 @@ export class Session {
       this.machine.apply(result.error.code === "cancelled" ? "cancel" : "fail");
       this.emit("final", { ok: false, error: result.error, stats: result.stats });
     }
-    await this.delivery;
     this.endedResolve();
   }
 

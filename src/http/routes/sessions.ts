@@ -145,7 +145,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
     if (!envelope.success) return envelopeRequired();
     let message;
     try {
-      message = await channel.openControl(envelope.data);
+      message = channel.openControl(envelope.data);
       if (message.type !== type) throw new DecryptError();
     } catch (err) {
       if (!(err instanceof DecryptError)) throw err;
@@ -157,7 +157,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
     const reply = parsed.success
       ? await handle(found, parsed.data)
       : { status: 400, body: { error: "invalid_request", message: describeIssues(toApiIssues(parsed.error)), issues: toApiIssues(parsed.error) } };
-    return c.json(await channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
+    return c.json(channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
   };
 
   return new Hono()
