@@ -10,6 +10,7 @@ import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-enve
 import { deriveRuntimeKeys, runtimeTranscript } from "../../crypto/handshake.ts";
 import { keyId, type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../crypto/p256.ts";
+import { isPinned } from "../../../sdk/client/trust.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
 export interface Wire {
@@ -28,8 +29,8 @@ const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemer
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();
 const Sealed = z.object({ seq: z.number().int().min(1), payload: z.object({ kid: z.string(), nonceB64: z.string(), ciphertextB64: z.string() }).strict() }).strict();
 
-/** Is this key (or its kid) one of the pins? */
-const pinned = (key: Uint8Array, pins: readonly string[]) => pins.includes(keyId(key)) || pins.includes(toBase64Url(key));
+/** Is this key (or its kid) one of the pins? The SDK's rule, for raw key bytes. */
+const pinned = (key: Uint8Array, pins: readonly string[]) => isPinned({ identityKey: toBase64Url(key), kid: keyId(key) }, pins);
 
 export class SecureChannel {
   private sendSeq = 0;
