@@ -19,7 +19,7 @@ await benchInvoke(recorder);
 await benchSealedState(recorder);
 await benchRuntime(recorder);
 await benchSessions(recorder);
-await benchExtracted(recorder, root);
+await benchExtracted(recorder);
 await benchEncryption(recorder);
 await benchColdStart(recorder, root);
 

@@ -63,25 +63,13 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
   const url = await new Promise<string>((resolve, reject) => {
     // The server logs "listening" at info level; a run that never says it must not hang forever.
     const timer = setTimeout(() => reject(new Error(`auditor did not log "listening" within 15 s:\n${lines.join("\n")}\n${stderr}`)), 15_000);
-    void (async () => {
-      const decoder = new TextDecoder();
-      const reader = proc.stdout.getReader();
-      let partial = "";
-      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-        partial += decoder.decode(chunk.value, { stream: true });
-        const parts = partial.split("\n");
-        partial = parts.pop()!;
-        for (const line of parts) {
-          lines.push(line);
-          const entry = safeJson(line);
-          if (entry?.msg === "listening") {
-            clearTimeout(timer);
-            resolve(`http://127.0.0.1:${entry.port}`);
-          }
-        }
+    void collectLines(proc.stdout, lines, (line) => {
+      const entry = safeJson(line);
+      if (entry?.msg === "listening") {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${entry.port}`);
       }
-      reject(new Error(`auditor exited before listening (code ${await proc.exited}):\n${lines.join("\n")}\n${stderr}`));
-    })();
+    }).then(async () => reject(new Error(`auditor exited before listening (code ${await proc.exited}):\n${lines.join("\n")}\n${stderr}`)));
   });
 
   return {
@@ -94,6 +82,22 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
       return proc.exited;
     },
   };
+}
+
+/** Appends each line of a process's output to `lines` as it arrives; resolves when the stream ends. */
+export async function collectLines(stream: ReadableStream<Uint8Array>, lines: string[], onLine: (line: string) => void = () => {}): Promise<void> {
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  let partial = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    partial += decoder.decode(chunk.value, { stream: true });
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      onLine(line);
+    }
+  }
 }
 
 export function safeJson(line: string): Record<string, any> | undefined {

@@ -2,46 +2,8 @@
 // pinning the other's key. Sessions give the same events as embedded ones; a runtime killed
 // mid-run ends its session cleanly and the other keeps serving; unpinned keys are refused.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { toBase64Url } from "../../src/crypto/encoding.ts";
-import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
-import { baseEnv, startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
-
-const root = join(import.meta.dir, "../..");
-
-/** A runtime data dir with a known key, so the middleware can pin it before it starts. */
-function runtimeDir(): { dir: string; kid: string } {
-  const dir = tempDir("auditor-runtime-");
-  mkdirSync(dir, { recursive: true });
-  const seed = crypto.getRandomValues(new Uint8Array(32));
-  writeFileSync(join(dir, "runtime-key.json"), JSON.stringify({ seed: toBase64Url(seed) }));
-  return { dir, kid: keyId(deriveP256KeyPair(seed, "auditor/runtime/v1").publicKey) };
-}
-
-interface RuntimeProcess {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  lines: string[];
-}
-
-function startRuntime(url: string, pin: string, dir: string): RuntimeProcess {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "runtime", "--connect", url, "--pin", pin, "--slots", "2", "--data-dir", dir], { cwd: root, env: baseEnv(dir), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const lines: string[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    const reader = proc.stdout.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      buffered += decoder.decode(chunk.value, { stream: true });
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) !== -1) {
-        lines.push(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-      }
-    }
-  })();
-  return { proc, lines };
-}
+import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { runtimeKeyDir, startRuntime, type RuntimeProcess } from "../helpers/runtime.ts";
 
 const SCRIPT = "const users = await callTool('get_users', {}); console.log('got', users.length); const r = await callTool('process', { users }); return { r, echo: await callTool('echo', { n: 1 }) };";
 
@@ -57,7 +19,7 @@ const comparable = (events: any[]) =>
 let middleware: AuditorProcess;
 let embedded: AuditorProcess;
 const runtimes: RuntimeProcess[] = [];
-const dirs = [runtimeDir(), runtimeDir()];
+const dirs = [runtimeKeyDir(), runtimeKeyDir()];
 
 beforeAll(async () => {
   [middleware, embedded] = await Promise.all([
@@ -113,7 +75,7 @@ describe("extracted runtime", () => {
   });
 
   test("keys nobody pinned are refused, both ways", async () => {
-    const stranger = runtimeDir();
+    const stranger = runtimeKeyDir();
     const unpinned = startRuntime(middleware.url, (await (await fetch(`${middleware.url}/attestation`)).json()).statement.kid, stranger.dir);
     const wrongPin = startRuntime(middleware.url, "AAAAAAAAAAAAAAAA", dirs[0]!.dir);
     try {
