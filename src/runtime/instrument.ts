@@ -3,11 +3,11 @@
 //   answers them with a reference;
 // - operands of ==, !=, ===, !== and switch values go through REF_CHECK, which fails the run
 //   when one is a reference (identity comparisons cannot be trapped by a Proxy).
-// Both names use a prefix the validator reserves, so a script can neither call nor shadow them.
+// Both names use a prefix the validator reserves, so a script can neither call nor shadow them;
+// runAgentScript binds them as parameters of the script's wrapper.
 import type { ESTree } from "meriyah";
 import { planAutoRef } from "../sidecar/auto-ref.ts";
-import { REF_CALL, REF_CHECK, REF_CHECK_SOURCE } from "./ref-prelude.ts";
-import { WRAP_BODY_START } from "./validate.ts";
+import { REF_CALL, REF_CHECK } from "./ref-prelude.ts";
 
 type Ranged = ESTree.Node & { start?: number; end?: number };
 
@@ -36,9 +36,7 @@ export function instrument(source: string, program: ESTree.Program): Instrumente
     const { start, end } = span(node);
     // Double parentheses: a sequence expression operand stays one argument.
     edits.push({ start, end: start, text: `${REF_CHECK}((` }, { start: end, end, text: "))" });
-    checks++;
   };
-  let checks = 0;
   forEachNode(program, (node) => {
     if (node.type === "BinaryExpression" && ["==", "!=", "===", "!=="].includes(node.operator)) {
       check(node.left);
@@ -48,8 +46,6 @@ export function instrument(source: string, program: ESTree.Program): Instrumente
       for (const c of node.cases) if (c.test) check(c.test);
     }
   });
-  // Defined on the wrapper's first line, so the script's line numbers do not move.
-  if (checks > 0) edits.push({ start: WRAP_BODY_START, end: WRAP_BODY_START, text: REF_CHECK_SOURCE });
   // Back to front, so earlier offsets stay valid; at one offset a replacement goes before an
   // insertion (the insertion then lands in front of it). Insertions sharing an offset are all
   // opening or all closing text, so their order does not matter.

@@ -24,21 +24,3 @@ export const DEFAULT_LIMITS: Limits = {
   maxOutputBytes: 1024 * 1024,
   maxConcurrentToolCalls: 8,
 };
-
-/** Every way a run can fail; `validation_error` comes with line and column in the message. */
-export type RunErrorCode =
-  | "validation_error"
-  | "invalid_limits"
-  | "timeout"
-  | "cancelled"
-  | "cpu_limit"
-  | "memory_limit"
-  | "max_tool_calls"
-  | "max_concurrent_tool_calls"
-  | "stdout_limit"
-  | "output_limit"
-  | "output_not_json"
-  | "ref_access"
-  | "runtime_unavailable"
-  | "runtime_lost"
-  | "script_error";

@@ -17,8 +17,6 @@ const FORBIDDEN_PROPERTIES = new Set(["constructor", "__proto__", "prototype", "
 
 /** Wrapped so that top-level await and return parse; the wrapper adds one line. */
 const WRAP_PREFIX = "(async () => {\n";
-/** Offset just inside the wrapper's `{`, still on its first line. */
-export const WRAP_BODY_START = WRAP_PREFIX.length - 1;
 const WRAP_SUFFIX = "\n})";
 
 export class AgentScriptValidationError extends Error {

@@ -114,7 +114,7 @@ describe("ordinary scripts", () => {
     expect(r).toMatchObject({ ok: true, value: null, stats: { stdoutBytes: 26 } });
     expect(events).toEqual([
       { type: "stdout", text: 'hello {"a":1} [2]\n' },
-      { type: "log", level: "warn", text: "careful\n" },
+      { type: "log", level: "warn", message: "careful\n" },
     ]);
   });
 
