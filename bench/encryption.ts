@@ -27,7 +27,7 @@ export async function benchEncryption(r: Recorder): Promise<void> {
     for (let i = 0; i < EVENTS; i++) options.onEvent?.({ type: "stdout", text: TEXT });
     return { ok: true, value: null, stats: { durationMs: 0, toolCallCount: 0, stdoutBytes: EVENTS * TEXT.length, sandboxBytesIn: 0 } };
   };
-  const pool = new RuntimePool(1);
+  const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
   const limits = { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: EVENTS + 10, maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, maxStdoutBytes: 64 * 2 ** 20, cpuMs: 60_000 } };
   const serve = (runner: (code: string, options: RunOptions) => Promise<RunResult>) => {
     const app = new Hono().route("/", sessionRoutes({ manager: new SessionManager(new ToolRegistry(), limits, runner), apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error"), identity, kid }));

@@ -26,7 +26,7 @@ export async function benchRuntime(r: Recorder): Promise<void> {
   r.add("baseline_node_vm_p50", "baseline: node:vm, fresh context per run (no limits), p50", vm.p50, "ms", { p99: vm.p99 });
   r.add("ratio_quickjs_vs_node_vm", "QuickJS / node:vm (same workload, same run)", quickjs.p50 / vm.p50, "×");
 
-  const pool = new RuntimePool(1);
+  const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
   const pooled = await sample(async () => {
     const result = await pool.run(TEN_CALLS, { toolHandler: add });
     if (!result.ok) throw new Error(result.error.message);

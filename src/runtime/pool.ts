@@ -1,95 +1,212 @@
-// Runs AgentScript in a pool of worker threads with the contract of runAgentScript, so a
-// CPU-bound script delays at most the runs sharing its thread, never the HTTP server. The main
-// thread keeps the tool broker: workers hold no secrets and no host objects.
-import { ToolCallError, type RunOptions, type RunResult } from "./index.ts";
-import type { ToMain, ToWorker } from "./worker-protocol.ts";
+// Runs AgentScript in worker threads with the contract of runAgentScript, so a CPU-bound script
+// never stalls the HTTP server. Each worker is a RunGuest; the pool is a transport for RunHost.
+// The main thread keeps the tool broker: workers hold no secrets and no host objects.
+//
+// Scheduling: QuickJS cannot be preempted, so a run in a long slice holds its thread. New runs
+// go to the least loaded worker that is not busy (the pool sees busy workers through shared
+// memory, pool-monitor.ts); when every worker is busy and the pool is below its maximum (and
+// the memory budget has room), it starts another, and the OS shares the cores between them. So
+// a session's CPU never delays another session's start. Workers beyond the minimum retire when
+// idle, which also hands their WebAssembly memory back to the system.
+//
+// Deadlines: every run is bounded inside its worker (sandbox.ts); should a worker still be in a
+// slice past its run's deadline, the sandbox failed to stop it, and the pool terminates and
+// replaces that worker (its other runs end with runtime_lost, never hang).
+import type { RunOptions, RunResult } from "./index.ts";
+import type { MemoryBudget } from "./memory-budget.ts";
+import { PoolMonitor } from "./pool-monitor.ts";
+import type { HostMessage } from "./protocol.ts";
+import { failedRun, RunHost } from "./run-host.ts";
 
 // A compiled binary embeds the worker (scripts/build.ts passes it as an entrypoint) under its
 // path relative to src/; from source it is the file beside this one.
-const WORKER_ENTRY = Bun.main.startsWith("/$bunfs/") ? "./runtime/worker.ts" : new URL("./worker.ts", import.meta.url).href;
+const DEFAULT_WORKER_ENTRY = Bun.main.startsWith("/$bunfs/") ? "./runtime/worker.ts" : new URL("./worker.ts", import.meta.url).href;
 
-interface Job {
-  options: RunOptions;
-  resolve: (result: RunResult) => void;
+/** A worker whose current slice has lasted this long is busy: new runs go elsewhere. */
+export const BUSY_AFTER_MS = 20;
+/** While runs are in flight the pool looks this often for every worker being busy. */
+const WATCH_MS = 25;
+/** Workers beyond the minimum end after this long without runs. */
+export const IDLE_RETIRE_MS = 10_000;
+/**
+ * An idle worker whose WebAssembly memory grew past this is replaced at once: that memory
+ * never shrinks, and only a fresh worker gives it back to the system (and to the budget).
+ */
+export const RECYCLE_ABOVE_BYTES = 64 * 1024 * 1024;
+/** What a fresh worker is assumed to cost the memory budget before it reports (QuickJS's 16 MiB). */
+const WORKER_BASE_BYTES = 16 * 1024 * 1024;
+
+export interface PoolOptions {
+  /** Workers kept even when idle (started on first use, or by warm()). */
+  minWorkers: number;
+  /** Workers at most, busy ones included. */
+  maxWorkers: number;
+  /** The server-wide budget the workers' sandbox memory counts against. */
+  budget?: MemoryBudget;
+  /** The worker script (tests substitute a misbehaving one). */
+  workerEntry?: string;
+}
+
+/** What the first message to a worker carries. */
+export interface WorkerInit {
+  type: "init";
+  slot: number;
+  monitor: SharedArrayBuffer;
+  workers: number;
+  budget?: SharedArrayBuffer;
+}
+
+interface PoolWorker {
+  slot: number;
   worker: Worker;
-  started: number;
+  host: RunHost;
+  /** Tells the host the transport is gone (its runs end with runtime_lost). */
+  close: (reason: string) => void;
+  /** Runs sent so far (the run numbers the monitor uses). */
+  runsSent: number;
+  retire?: ReturnType<typeof setTimeout>;
 }
 
 export class RuntimePool {
-  private readonly workers: Worker[];
-  private readonly load = new Map<Worker, number>();
-  private readonly jobs = new Map<number, Job>();
-  private nextJob = 0;
+  private readonly workers: PoolWorker[] = [];
+  private readonly monitor: PoolMonitor;
+  private readonly freeSlots: number[];
+  private readonly entry: string;
+  private nextRun = 0;
+  private inFlight = 0;
+  private watch: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
 
-  constructor(size: number) {
-    this.workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(WORKER_ENTRY);
-      worker.onmessage = (event: MessageEvent<ToMain>) => this.onMessage(worker, event.data);
-      worker.onerror = (event) => this.failWorkerJobs(worker, event.message);
-      this.load.set(worker, 0);
-      return worker;
-    });
+  constructor(private readonly options: PoolOptions) {
+    this.monitor = new PoolMonitor(options.maxWorkers);
+    this.freeSlots = Array.from({ length: options.maxWorkers }, (_, i) => options.maxWorkers - 1 - i);
+    this.entry = options.workerEntry ?? DEFAULT_WORKER_ENTRY;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Starts the minimum of workers ahead of the first run (off the start-up path). */
+  warm(): void {
+    while (!this.closed && this.workers.length < this.options.minWorkers) this.spawn();
   }
 
   run(code: string, options: RunOptions = {}): Promise<RunResult> {
-    const worker = this.workers.reduce((a, b) => (this.load.get(b)! < this.load.get(a)! ? b : a));
-    const jobId = ++this.nextJob;
-    this.load.set(worker, this.load.get(worker)! + 1);
-    return new Promise<RunResult>((resolve) => {
-      this.jobs.set(jobId, { options, resolve, worker, started: performance.now() });
-      const cancel = () => worker.postMessage({ type: "cancel", jobId } satisfies ToWorker);
-      if (options.signal?.aborted) cancel();
-      options.signal?.addEventListener("abort", cancel, { once: true });
-      worker.postMessage({ type: "run", jobId, code, limits: options.limits ?? {} } satisfies ToWorker);
+    const started = performance.now();
+    if (this.closed) return Promise.resolve(failedRun("runtime_unavailable", "the runtime pool is shut down", started));
+    const target = this.pick();
+    if (!target) return Promise.resolve(failedRun("memory_budget", "the server's memory budget has no room for another runtime worker; retry later", started));
+    clearTimeout(target.retire);
+    const sessionId = options.sessionId ?? `run_${++this.nextRun}`;
+    const runNo = ++target.runsSent;
+    const cancel = () => this.monitor.requestCancel(target.slot, runNo);
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener("abort", cancel, { once: true });
+    this.track(+1);
+    return target.host.run(code, { ...options, sessionId }).finally(() => {
+      options.signal?.removeEventListener("abort", cancel);
+      this.track(-1);
+      this.scheduleRetire(target);
     });
   }
 
+  /**
+   * While runs are in flight, keep one calm worker ready: when every worker is in a long slice,
+   * start another now, so the next session does not wait for a worker to boot on busy cores.
+   */
+  private track(delta: number): void {
+    this.inFlight += delta;
+    if (this.inFlight > 0 && !this.watch) {
+      this.watch = setInterval(() => {
+        const now = Date.now();
+        const allBusy = this.workers.every((w) => this.monitor.busyFor(w.slot, now) >= BUSY_AFTER_MS);
+        if (allBusy && this.workers.length < this.options.maxWorkers && this.roomForWorker()) this.spawn();
+      }, WATCH_MS);
+      this.watch.unref?.();
+    } else if (this.inFlight === 0 && this.watch) {
+      clearInterval(this.watch);
+      this.watch = undefined;
+    }
+  }
+
   terminate(): void {
-    for (const worker of this.workers) worker.terminate();
+    this.closed = true;
+    clearInterval(this.watch);
+    for (const w of [...this.workers]) this.remove(w, "the runtime pool is shutting down");
   }
 
-  private onMessage(worker: Worker, message: ToMain) {
-    const job = this.jobs.get(message.jobId);
-    if (!job) return;
-    switch (message.type) {
-      case "event":
-        job.options.onEvent?.(message.event);
-        break;
-      case "tool": {
-        const { tools, toolHandler, signal } = job.options;
-        const call = tools
-          ? tools.call(message.name, message.args, signal)
-          : toolHandler
-            ? toolHandler(message.name, message.args, message.callId, { byRef: message.byRef })
-            : Promise.reject(new ToolCallError(`unknown tool "${message.name}"`, "unknown_tool"));
-        const reply = (result: { ok: true; value: unknown } | { ok: false; message: string }) =>
-          worker.postMessage({ type: "tool_result", jobId: message.jobId, callNo: message.callNo, ...result } satisfies ToWorker);
-        call.then(
-          (value) => reply({ ok: true, value }),
-          (error) => reply({ ok: false, message: error instanceof ToolCallError ? error.message : `${message.name} failed` }),
-        );
-        break;
-      }
-      case "done":
-        this.finish(message.jobId, message.result);
-        break;
+  private pick(): PoolWorker | undefined {
+    const now = Date.now();
+    let calm: PoolWorker | undefined;
+    let any: PoolWorker | undefined;
+    for (const w of this.workers) {
+      if (!any || w.host.load < any.host.load) any = w;
+      if (this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS && (!calm || w.host.load < calm.host.load)) calm = w;
     }
+    if (calm && (calm.host.load === 0 || this.workers.length >= this.options.minWorkers)) return calm;
+    if (this.workers.length < this.options.maxWorkers && this.roomForWorker()) return this.spawn();
+    return calm ?? any;
   }
 
-  private finish(jobId: number, result: RunResult) {
-    const job = this.jobs.get(jobId);
-    if (!job) return;
-    this.jobs.delete(jobId);
-    this.load.set(job.worker, this.load.get(job.worker)! - 1);
-    job.resolve(result);
+  private roomForWorker(): boolean {
+    const { budget } = this.options;
+    return !budget || budget.usedBytes + WORKER_BASE_BYTES <= budget.budgetBytes;
   }
 
-  /** A worker that crashed takes its runs with it: each ends with a clear error, none hangs. */
-  private failWorkerJobs(worker: Worker, reason: string) {
-    for (const [jobId, job] of this.jobs) {
-      if (job.worker !== worker) continue;
-      const durationMs = performance.now() - job.started;
-      this.finish(jobId, { ok: false, error: { code: "script_error", message: `the runtime worker failed: ${reason}` }, stats: { durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 } });
+  private spawn(): PoolWorker {
+    const slot = this.freeSlots.pop()!;
+    const worker = new Worker(this.entry);
+    const { budget } = this.options;
+    const init: WorkerInit = { type: "init", slot, monitor: this.monitor.shared, workers: this.options.maxWorkers, ...(budget ? { budget: budget.shared } : {}) };
+    worker.postMessage(init);
+    let onMessage: (message: unknown) => void = () => {};
+    let onClose: (reason: string) => void = () => {};
+    worker.onmessage = (event: MessageEvent) => onMessage(event.data);
+    const port = {
+      send: (message: HostMessage) => worker.postMessage(message),
+      onMessage: (handler: typeof onMessage) => void (onMessage = handler),
+      onClose: (handler: typeof onClose) => void (onClose = handler),
+    };
+    const entry: PoolWorker = {
+      slot,
+      worker,
+      close: (reason) => onClose(reason),
+      runsSent: 0,
+      host: new RunHost(port, {
+        validate: false,
+        onOverdue: () => {
+          if (this.monitor.wedged(slot)) this.remove(entry, "a run kept its worker busy past its deadline; the worker was replaced");
+        },
+      }),
+    };
+    worker.onerror = (event) => this.remove(entry, `the runtime worker failed: ${event.message}`);
+    this.workers.push(entry);
+    return entry;
+  }
+
+  private scheduleRetire(w: PoolWorker): void {
+    if (w.host.load > 0 || this.closed) return;
+    clearTimeout(w.retire);
+    if ((this.options.budget?.threadBytes(w.slot) ?? 0) > RECYCLE_ABOVE_BYTES) {
+      this.remove(w, "recycled to release its memory");
+      return this.warm();
     }
+    w.retire = setTimeout(() => {
+      if (w.host.load === 0 && this.workers.length > this.options.minWorkers) this.remove(w, "idle");
+    }, IDLE_RETIRE_MS);
+    w.retire.unref?.();
+  }
+
+  private remove(w: PoolWorker, reason: string): void {
+    const at = this.workers.indexOf(w);
+    if (at === -1) return;
+    this.workers.splice(at, 1);
+    clearTimeout(w.retire);
+    w.worker.terminate();
+    w.close(reason);
+    this.monitor.reset(w.slot);
+    this.options.budget?.clearThread(w.slot);
+    this.freeSlots.push(w.slot);
   }
 }

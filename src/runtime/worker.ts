@@ -1,52 +1,35 @@
 // A runtime worker: runs AgentScript off the server's event loop, so a CPU-bound script never
-// stalls HTTP. Tool calls go back to the main thread, where the broker and its secrets live.
-import { runAgentScript, ToolCallError } from "./index.ts";
-import type { ToMain, ToWorker } from "./worker-protocol.ts";
+// stalls HTTP. It is a RunGuest over the worker's message port; tool calls go back to the main
+// thread, where the broker and its secrets live. Its first message (WorkerInit) gives it the
+// shared memory through which the pool watches its slices and the memory budget its sandboxes
+// count against.
+import { runAgentScript } from "./index.ts";
+import { budgetView } from "./memory-budget.ts";
+import type { WorkerInit } from "./pool.ts";
+import { PoolMonitor } from "./pool-monitor.ts";
+import type { GuestMessage } from "./protocol.ts";
+import { RunGuest } from "./run-guest.ts";
+import { configureSandboxMemory } from "./sandbox-memory.ts";
 
 declare const self: Worker;
 
-interface PendingCall {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-}
+let deliver: (message: unknown) => void = () => {};
 
-const jobs = new Map<number, { abort: AbortController; calls: Map<number, PendingCall> }>();
-let nextCall = 0;
-const post = (message: ToMain) => self.postMessage(message);
-
-self.onmessage = (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
-  switch (message.type) {
-    case "run": {
-      const job = { abort: new AbortController(), calls: new Map<number, PendingCall>() };
-      jobs.set(message.jobId, job);
-      void runAgentScript(message.code, {
-        limits: message.limits,
-        signal: job.abort.signal,
-        onEvent: (runEvent) => post({ type: "event", jobId: message.jobId, event: runEvent }),
-        toolHandler: (name, args, callId, { byRef }) =>
-          new Promise((resolve, reject) => {
-            const callNo = ++nextCall;
-            job.calls.set(callNo, { resolve, reject });
-            post({ type: "tool", jobId: message.jobId, callNo, callId, byRef, name, args });
-          }),
-      }).then((result) => {
-        jobs.delete(message.jobId);
-        post({ type: "done", jobId: message.jobId, result });
-      });
-      break;
-    }
-    case "tool_result": {
-      const calls = jobs.get(message.jobId)?.calls;
-      const call = calls?.get(message.callNo);
-      if (!call) return; // the run already ended
-      calls!.delete(message.callNo);
-      if (message.ok) call.resolve(message.value);
-      else call.reject(new ToolCallError(message.message, "tool_failed"));
-      break;
-    }
-    case "cancel":
-      jobs.get(message.jobId)?.abort.abort();
-      break;
-  }
+self.onmessage = (event: MessageEvent<WorkerInit>) => {
+  const init = event.data;
+  const monitor = new PoolMonitor(init.workers, init.monitor);
+  if (init.budget) configureSandboxMemory(budgetView(init.budget, init.slot));
+  let runsReceived = 0;
+  new RunGuest(
+    {
+      send: (message: GuestMessage) => self.postMessage(message),
+      onMessage: (handler) => void (deliver = handler),
+      onClose: () => {}, // the pool terminates the worker; nothing outlives it
+    },
+    {
+      validate: false,
+      runner: (code, options) => runAgentScript(code, { ...options, hooks: monitor.hooks(init.slot, ++runsReceived) }),
+    },
+  );
+  self.onmessage = (next: MessageEvent) => deliver(next.data);
 };

@@ -1,9 +1,13 @@
-// Sessions run in worker threads: a CPU-bound script must not stall the server.
+// Sessions run in worker threads: a CPU-bound script must not stall the server, nor other
+// sessions, and the pool itself bounds a worker whose sandbox failed to stop a script.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RuntimePool } from "../../src/runtime/pool.ts";
-import { ToolCallError } from "../../src/runtime/index.ts";
+import { runAgentScript, ToolCallError, type RunOptions, type RunResult } from "../../src/runtime/index.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { hogDoesNotStall } from "../helpers/sessions.ts";
+
+const WEDGED_WORKER = new URL("../fixtures/wedged-worker.ts", import.meta.url).href;
+const withoutDuration = (r: RunResult) => ({ ...r, stats: { ...r.stats, durationMs: 0 } });
 
 describe("runtime worker pool", () => {
   let server: AuditorProcess;
@@ -19,7 +23,7 @@ describe("runtime worker pool", () => {
   });
 
   test("tool errors, unknown tools and cancellation cross the thread boundary", async () => {
-    const pool = new RuntimePool(1);
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
     try {
       const failing = await pool.run(`try { await callTool("t", {}); } catch (e) { return e.message; }`, {
         toolHandler: async () => {
@@ -39,6 +43,83 @@ describe("runtime worker pool", () => {
       await Bun.sleep(50);
       controller.abort();
       expect(await waiting).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("in process and in the pool, one contract: the same results for the same scripts", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
+    const options = (): RunOptions => ({
+      limits: { cpuMs: 200, maxToolCalls: 3 },
+      toolHandler: async (name, args) => {
+        if (name === "boom") throw new Error("host secret /etc/shadow");
+        if (name === "refuse") throw new ToolCallError("quota exceeded", "tool_failed");
+        return args;
+      },
+    });
+    const scripts = [
+      `return (await callTool("echo", { n: 2 })).n * 21`,
+      `try { await callTool("boom", {}); } catch (e) { return [e.name, e.message]; }`,
+      `try { await callTool("refuse", {}); } catch (e) { return [e.name, e.message]; }`,
+      `for (let i = 0; i < 5; i++) await callTool("echo", {});`,
+      `console.log("a", { b: 1 }); console.warn("w"); return null`,
+      `throw { toJSON: () => { for (;;) {} } }`,
+      `return { toJSON: () => { for (;;) {} } }`,
+      `const k = [["constr", "uctor"].join("")]; return typeof (() => 0)[k]`,
+    ];
+    try {
+      for (const code of scripts) {
+        const events: { local: unknown[]; pooled: unknown[] } = { local: [], pooled: [] };
+        const local = await runAgentScript(code, { ...options(), onEvent: (e) => events.local.push(e) });
+        const pooled = await pool.run(code, { ...options(), onEvent: (e) => events.pooled.push(e) });
+        expect(withoutDuration(pooled)).toEqual(withoutDuration(local));
+        expect(events.pooled).toEqual(events.local);
+      }
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("a busy worker takes no new runs: a trivial run beside a hog finishes first", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
+    try {
+      const order: string[] = [];
+      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 1_500 } }).then((r) => (order.push("hog"), r));
+      await Bun.sleep(200); // the hog is in its slice now
+      const trivial = await pool.run(`return 1`);
+      order.push("trivial");
+      expect(trivial).toMatchObject({ ok: true, value: 1 });
+      expect(await hog).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
+      expect(order).toEqual(["trivial", "hog"]);
+      expect(pool.size).toBeGreaterThan(1); // the trivial run got a worker of its own
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("cancel reaches a run in the middle of a long slice", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
+    try {
+      const controller = new AbortController();
+      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 120_000, timeoutMs: 120_000 }, signal: controller.signal });
+      await Bun.sleep(200);
+      controller.abort();
+      expect(await hog).toMatchObject({ ok: false, error: { code: "cancelled" } });
+      expect(await pool.run(`return 2`)).toMatchObject({ ok: true, value: 2 });
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("a worker still busy past its run's deadline is replaced; nothing on it hangs", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1, workerEntry: WEDGED_WORKER });
+    try {
+      const bystander = pool.run(`WAIT`);
+      const wedged = pool.run(`WEDGE`, { limits: { timeoutMs: 100 } });
+      expect(await wedged).toMatchObject({ ok: false, error: { code: "timeout" } });
+      expect(await bystander).toMatchObject({ ok: false, error: { code: "runtime_lost" } });
+      expect(await pool.run(`return 1`)).toMatchObject({ ok: true, value: 1 });
     } finally {
       pool.terminate();
     }

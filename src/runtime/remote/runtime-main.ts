@@ -9,9 +9,9 @@ import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
 import { deriveP256KeyPair, keyId, type P256KeyPair } from "../../crypto/keys.ts";
 import { createLogger, type Logger } from "../../log.ts";
-import { ToolCallError } from "../index.ts";
 import { RuntimePool } from "../pool.ts";
-import { ToRuntimeSchema } from "./messages.ts";
+import type { GuestMessage } from "../protocol.ts";
+import { RunGuest } from "../run-guest.ts";
 import { startRuntimeHandshake, type SecureChannel } from "./secure-channel.ts";
 
 export const RUNTIME_HELP = `auditor runtime --connect <middleware-url> --pin <kid|key> [--slots N] [--data-dir DIR]
@@ -73,7 +73,7 @@ export async function runRuntime(argv: string[]): Promise<number> {
   const log = createLogger("info");
   const key = runtimeKey(args.dataDir);
   log.info("runtime key", { kid: keyId(key.publicKey), publicKey: toBase64Url(key.publicKey) });
-  const pool = new RuntimePool(availableParallelism());
+  const pool = new RuntimePool({ minWorkers: availableParallelism(), maxWorkers: 4 * availableParallelism() });
   const url = new URL("/runtime/attach", args.connect.replace(/^http/, "ws")).href;
   let stopping = false;
   for (let i = 0; i < args.slots; i++) void slotLoop(url, key, args.pin, pool, log, () => stopping);
@@ -116,7 +116,7 @@ function runOneSession(url: string, key: P256KeyPair, pins: string[], pool: Runt
           const done = await handshake!.finish(text, wire);
           socket.send(done.auth);
           channel = done.channel;
-          channel.onMessage((message) => void serve(channel!, message));
+          serve(channel);
         } catch (err) {
           log.error("refused the middleware", { reason: (err as Error).message });
           socket.close(1008, "handshake refused");
@@ -131,35 +131,19 @@ function runOneSession(url: string, key: P256KeyPair, pins: string[], pool: Runt
     };
     socket.onerror = () => socket.close();
 
-    const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-    const abort = new AbortController();
-    let nextCall = 0;
-    const serve = async (ch: SecureChannel, raw: Record<string, unknown>) => {
-      const parsed = ToRuntimeSchema.safeParse(raw);
-      if (!parsed.success) return ch.close("the middleware sent a message outside the protocol");
-      const message = parsed.data;
-      if (message.type === "cancel") return abort.abort();
-      if (message.type === "tool_result") {
-        const call = calls.get(message.callNo);
-        calls.delete(message.callNo);
-        if (message.ok) call?.resolve(message.value);
-        else call?.reject(new ToolCallError(message.message ?? "the tool failed", "tool_failed"));
-        return;
-      }
-      ran = true;
-      log.info("running a session", { sessionId: message.sessionId });
-      const result = await pool.run(message.code, {
-        limits: message.limits,
-        signal: abort.signal,
-        onEvent: (event) => ch.send({ type: "event", event }),
-        toolHandler: (name, args, callId, { byRef }) =>
-          new Promise((resolveCall, rejectCall) => {
-            const callNo = ++nextCall;
-            calls.set(callNo, { resolve: resolveCall, reject: rejectCall });
-            ch.send({ type: "tool_call", callNo, callId, name, args, byRef });
-          }),
-      });
-      ch.send({ type: "done", result });
-    };
+    // The session runs in this process's worker pool; its tool calls go back to the middleware.
+    const serve = (ch: SecureChannel) =>
+      new RunGuest(
+        { send: (message: GuestMessage) => ch.send(message), onMessage: (h) => ch.onMessage(h), onClose: (h) => ch.onClose(h) },
+        {
+          validate: true,
+          onViolation: (reason) => ch.close(reason),
+          runner: (code, options) => {
+            ran = true;
+            log.info("running a session", { sessionId: options.sessionId });
+            return pool.run(code, options);
+          },
+        },
+      );
   });
 }

@@ -6,21 +6,9 @@
 import type { P256KeyPair } from "../../crypto/keys.ts";
 import type { Logger } from "../../log.ts";
 import type { RunOptions, RunResult } from "../index.ts";
-import type { RunErrorCode } from "../limits.ts";
-import { ToMiddlewareSchema } from "./messages.ts";
+import type { HostMessage } from "../protocol.ts";
+import { failedRun, RunHost } from "../run-host.ts";
 import { answerRuntimeHello, type SecureChannel, type Wire } from "./secure-channel.ts";
-
-interface Assignment {
-  options: RunOptions;
-  resolve: (result: RunResult) => void;
-  started: number;
-}
-
-const failed = (code: RunErrorCode, message: string, started: number): RunResult => ({
-  ok: false,
-  error: { code, message },
-  stats: { durationMs: Math.round(performance.now() - started), toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 },
-});
 
 export interface RuntimeLimits {
   /** Idle slots kept at once; a runtime attaching more is refused. */
@@ -33,8 +21,7 @@ export const DEFAULT_RUNTIME_LIMITS: RuntimeLimits = { maxIdleSlots: 1_024, hand
 
 export class RemoteRuntimes {
   private readonly idle: SecureChannel[] = [];
-  private readonly running = new Map<string, { channel: SecureChannel; assignment: Assignment }>();
-
+  private readonly running = new Set<SecureChannel>();
   constructor(
     private readonly identity: P256KeyPair,
     private readonly pins: readonly string[],
@@ -89,41 +76,20 @@ export class RemoteRuntimes {
     };
   }
 
-  /** runAgentScript's contract, on a runtime. `options.sessionId` routes it. */
+  /** runAgentScript's contract, on a runtime (one session per slot, then the slot is closed). */
   run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
     const channel = this.idle.shift();
-    if (!channel) return Promise.resolve(failed("runtime_unavailable", "no runtime is connected to run this session", started));
+    if (!channel) return Promise.resolve(failedRun("runtime_unavailable", "no runtime is connected to run this session", started));
     const sessionId = options.sessionId ?? `run_${crypto.randomUUID()}`;
-    return new Promise<RunResult>((resolve) => {
-      const assignment: Assignment = { options, resolve, started };
-      this.running.set(sessionId, { channel, assignment });
-      const finish = (result: RunResult) => {
-        if (this.running.get(sessionId)?.channel !== channel) return;
-        this.running.delete(sessionId);
-        resolve(result);
-        channel.close("session finished");
-      };
-      channel.onClose((reason) => finish(failed("runtime_lost", `the runtime running this session went away (${reason})`, started)));
-      channel.onMessage((raw) => {
-        const parsed = ToMiddlewareSchema.safeParse(raw);
-        if (!parsed.success) return channel.close("the runtime sent a message outside the protocol");
-        const message = parsed.data;
-        if (message.type === "event") options.onEvent?.(message.event);
-        else if (message.type === "done") finish(message.result as RunResult);
-        else {
-          const handler = options.toolHandler;
-          const answer = handler ? handler(message.name, message.args, message.callId, { byRef: message.byRef }) : Promise.reject(new Error(`unknown tool "${message.name}"`));
-          answer.then(
-            (value) => channel.send({ type: "tool_result", callNo: message.callNo, ok: true, value }),
-            (error) => channel.send({ type: "tool_result", callNo: message.callNo, ok: false, message: (error as Error)?.message ?? `${message.name} failed` }),
-          );
-        }
-      });
-      const cancel = () => channel.send({ type: "cancel" });
-      if (options.signal?.aborted) cancel();
-      options.signal?.addEventListener("abort", cancel, { once: true });
-      channel.send({ type: "run", sessionId, code, limits: options.limits ?? {} });
+    this.running.add(channel);
+    const host = new RunHost(
+      { send: (message: HostMessage) => channel.send(message), onMessage: (h) => channel.onMessage(h), onClose: (h) => channel.onClose(h) },
+      { validate: true, onOverdue: () => channel.close("the runtime missed a run's deadline") },
+    );
+    return host.run(code, { ...options, sessionId }).finally(() => {
+      this.running.delete(channel);
+      channel.close("session finished");
     });
   }
 
@@ -134,6 +100,6 @@ export class RemoteRuntimes {
   }
 
   closeAll(): void {
-    for (const channel of [...this.idle, ...[...this.running.values()].map((r) => r.channel)]) channel.close("the middleware is shutting down");
+    for (const channel of [...this.idle, ...this.running]) channel.close("the middleware is shutting down");
   }
 }

@@ -72,11 +72,13 @@ export class SecureChannel {
       const expected = this.receiveSeq + 1;
       if (frame.seq !== expected) throw new ChannelError(`expected seq ${expected}, got ${frame.seq}`);
       inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, KID, frame.payload);
+      if (inner.seq !== expected) throw new ChannelError(`the sealed seq ${String(inner.seq)} is not the frame's ${expected}`);
       this.receiveSeq = expected;
     } catch (err) {
       return this.close(`refused a frame: ${(err as Error).message}`);
     }
-    this.handler(inner);
+    const { seq: _seq, ...message } = inner;
+    this.handler(message);
   }
 
   /** The wire went away (or we close it): reported once. */
