@@ -20,6 +20,16 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   runtimeReadable?: boolean;
   /** Dotted paths (`*` for any element or key) of result fields that reach the sandbox only as references. */
   redact?: string[];
+  /**
+   * Argument paths (as in redact) where this tool accepts a non-readable reference; anywhere
+   * else one is refused, so a tool that echoes its input cannot launder a secret to the script.
+   */
+  acceptsNonReadable?: string[];
+  /**
+   * The tool's result is readable even when non-readable values went in (a login tool that
+   * turns a password into a session token). Without it, such a result is non-readable too.
+   */
+  declassifies?: boolean;
   handler(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
 }
 

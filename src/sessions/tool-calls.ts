@@ -15,7 +15,8 @@ import { RefError, type RefSidecar } from "../sidecar/refs.ts";
 export const INPUT_TOOL = "input";
 export const InputArgsSchema = z.object({ prompt: z.string().max(1_000).optional() }).strict();
 
-export type Outcome = { ok: true; value: unknown } | { ok: false; message: string };
+/** An answer; `tainted`: a non-readable value went into the call, so its result stays non-readable. */
+export type Outcome = { ok: true; value: unknown; tainted?: boolean } | { ok: false; message: string };
 
 /** Why an answer was not applied; `status` is the HTTP status the route answers with. */
 export class ToolAnswerError extends Error {
@@ -49,6 +50,8 @@ export class ToolCallLedger {
     private readonly tools: ToolRegistry,
     private readonly sidecar: RefSidecar,
     private readonly signal: AbortSignal,
+    /** The sidecar hit the server-wide memory budget: the session must end (memory_budget). */
+    private readonly onBudgetExceeded: (message: string) => void = () => {},
   ) {}
 
   /**
@@ -72,7 +75,7 @@ export class ToolCallLedger {
       // A tool that finishes after the run ended (cancelled, timed out) has nobody to answer.
       const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome, "broker"));
       this.callBroker(name, args).then(
-        (value) => answerFromBroker({ ok: true, value }),
+        ({ value, tainted }) => answerFromBroker({ ok: true, value, ...(tainted ? { tainted } : {}) }),
         (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError || error instanceof RefError ? error.message : `${name} failed` }),
       );
     }
@@ -80,21 +83,31 @@ export class ToolCallLedger {
     delete record.outcome; // the digest is all a repeat needs; the value now lives in the run
     if (!outcome.ok) throw new ToolCallError(outcome.message, "tool_failed");
     try {
-      return this.present(name, outcome.value, byRef);
+      return this.present(name, outcome.value, byRef, outcome.tainted === true);
     } catch (err) {
-      if (err instanceof RefError) throw new ToolCallError(err.message, "tool_failed");
+      if (err instanceof RefError) {
+        if (err.code === "memory_budget") this.onBudgetExceeded(err.message);
+        throw new ToolCallError(err.message, "tool_failed");
+      }
       throw err;
     }
   };
 
-  private async callBroker(name: string, args: unknown): Promise<unknown> {
-    return this.tools.call(name, this.sidecar.resolveArgs(args), this.signal);
+  private async callBroker(name: string, args: unknown): Promise<{ value: unknown; tainted: boolean }> {
+    const tool = this.tools.get(name);
+    const resolved = this.sidecar.resolveArgs(args, { name, accepts: tool?.acceptsNonReadable ?? [] });
+    const value = await this.tools.call(name, resolved.value, this.signal);
+    return { value, tainted: resolved.tainted && tool?.declassifies !== true };
   }
 
-  /** The form a result takes in the sandbox: the value, or refs for what the script must not or need not hold. */
-  private present(name: string, value: unknown, byRef: boolean): unknown {
+  /**
+   * The form a result takes in the sandbox: the value, or refs for what the script must not or
+   * need not hold. A result made from non-readable values is non-readable as a whole.
+   */
+  private present(name: string, value: unknown, byRef: boolean, tainted: boolean): unknown {
     const tool = this.tools.get(name);
     const source = `tool ${name}`;
+    if (tainted) return this.sidecar.put(value, { readable: false, source: `${source} (from non-readable input)` });
     let shown = tool?.redact?.length ? redactPaths(value, tool.redact, (secret) => this.sidecar.put(secret, { readable: false, source })) : value;
     if (tool?.runtimeReadable === false) return this.sidecar.put(shown, { readable: false, source });
     if (byRef) shown = this.sidecar.put(shown, { readable: true, source });

@@ -28,3 +28,9 @@ function redactAt(value: unknown, path: string[], toRef: (secret: unknown) => un
   for (const key of keys) copy[key] = redactAt(record[key], rest, toRef);
   return copy;
 }
+
+/** Does a concrete path (keys and indices) match a dotted pattern (`*` for any one step)? */
+export function pathMatches(path: readonly string[], pattern: string): boolean {
+  const steps = pattern.split(".");
+  return steps.length === path.length && steps.every((step, i) => step === "*" || step === path[i]);
+}

@@ -3,6 +3,7 @@
 // is only its token `{ "$ref": { "id": "ref_…" } }`; the broker swaps tokens back for values
 // when they reach another tool, and drops everything when the session is disposed.
 import { toBase64Url } from "../crypto/encoding.ts";
+import { pathMatches } from "./redact.ts";
 
 export interface RefToken {
   $ref: { id: string };
@@ -18,7 +19,14 @@ export interface RefLimits {
 
 export const DEFAULT_REF_LIMITS: RefLimits = { maxRefBytes: 32 * 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxRefs: 10_000 };
 
-export type RefErrorCode = "ref_limit" | "unknown_ref" | "not_readable";
+export type RefErrorCode = "ref_limit" | "unknown_ref" | "not_readable" | "memory_budget";
+
+/** The server-wide budget a sidecar's bytes count against (src/runtime/memory-budget.ts). */
+export interface SidecarBudget {
+  /** Throws when the bytes do not fit. */
+  chargeSidecar(bytes: number): void;
+  releaseSidecar(bytes: number): void;
+}
 
 export class RefError extends Error {
   override name = "RefError";
@@ -38,13 +46,13 @@ export function isRefToken(value: unknown): value is RefToken {
   return innerKeys.length === 1 && innerKeys[0] === "id" && typeof (inner as { id: unknown }).id === "string";
 }
 
-/** Applies `fn` to every ref token in a JSON value (tokens are not descended into). */
-export function mapRefs(value: unknown, fn: (token: RefToken) => unknown): unknown {
-  if (isRefToken(value)) return fn(value);
-  if (Array.isArray(value)) return value.map((v) => mapRefs(v, fn));
+/** Applies `fn` to every ref token in a JSON value, with its path (tokens are not descended into). */
+export function mapRefs(value: unknown, fn: (token: RefToken, path: readonly string[]) => unknown, path: readonly string[] = []): unknown {
+  if (isRefToken(value)) return fn(value, path);
+  if (Array.isArray(value)) return value.map((v, i) => mapRefs(v, fn, [...path, String(i)]));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mapRefs(v, fn);
+    for (const [k, v] of Object.entries(value)) out[k] = mapRefs(v, fn, [...path, k]);
     return out;
   }
   return value;
@@ -63,7 +71,10 @@ export class RefSidecar {
   private readonly entries = new Map<string, Entry>();
   private totalBytes = 0;
 
-  constructor(private readonly limits: RefLimits = DEFAULT_REF_LIMITS) {}
+  constructor(
+    private readonly limits: RefLimits = DEFAULT_REF_LIMITS,
+    private readonly budget?: SidecarBudget,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -80,15 +91,39 @@ export class RefSidecar {
     if (bytes > this.limits.maxRefBytes) throw new RefError("ref_limit", `${options.source} returned ${bytes} bytes; a stored reference holds at most ${this.limits.maxRefBytes}`);
     if (this.totalBytes + bytes > this.limits.maxTotalBytes) throw new RefError("ref_limit", `the session's references would exceed ${this.limits.maxTotalBytes} bytes`);
     if (this.entries.size >= this.limits.maxRefs) throw new RefError("ref_limit", `the session holds its maximum of ${this.limits.maxRefs} references`);
+    try {
+      this.budget?.chargeSidecar(bytes);
+    } catch (err) {
+      throw new RefError("memory_budget", (err as Error).message);
+    }
     const id = `ref_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
     this.entries.set(id, { value: value ?? null, bytes, readable: options.readable, source: options.source });
     this.totalBytes += bytes;
     return { $ref: { id } };
   }
 
-  /** For a broker: every token in `args` replaced by its value (unknown ids are refused). */
-  resolveArgs(args: unknown): unknown {
-    return mapRefs(args, (token) => this.entry(token.$ref.id).value);
+  /**
+   * For a broker: every token in `args` replaced by its value (unknown ids are refused). A
+   * non-readable value may only go where the tool declares it accepts one (`accepts`, dotted
+   * paths as in redact); `tainted` says whether any did, so the result can stay non-readable.
+   */
+  resolveArgs(args: unknown, tool: { name: string; accepts: readonly string[] }): { value: unknown; tainted: boolean } {
+    let tainted = false;
+    // A stored value may hold tokens itself (a by-ref result with redacted fields): those are
+    // resolved too, at their place in the arguments. Values only hold older tokens: no cycles.
+    const resolve = (value: unknown, at: readonly string[]): unknown =>
+      mapRefs(value, (token, path) => {
+        const entry = this.entry(token.$ref.id);
+        if (!entry.readable) {
+          if (!tool.accepts.some((pattern) => pathMatches(path, pattern))) {
+            const where = path.join(".") || "(the arguments)";
+            throw new RefError("not_readable", `${token.$ref.id} holds a value from ${entry.source} that is not readable, and ${tool.name} does not accept one at ${where}`);
+          }
+          tainted = true;
+        }
+        return resolve(entry.value, path);
+      }, at);
+    return { value: resolve(args, []), tainted };
   }
 
   /** For a client: the value of one ref, if it may have it. */
@@ -118,12 +153,14 @@ export class RefSidecar {
       if (entry.readable) continue;
       entry.value = undefined;
       this.totalBytes -= entry.bytes;
+      this.budget?.releaseSidecar(entry.bytes);
       entry.bytes = 0;
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.budget?.releaseSidecar(this.totalBytes);
     this.totalBytes = 0;
   }
 

@@ -19,9 +19,12 @@ let lastBlob: WeakRef<object> | undefined;
 const tools = new ToolRegistry([
   ...demoTools(),
   defineTool({ name: "login", input: z.object({}), output: z.object({ user: z.string(), password: z.string() }), redact: ["password"], handler: async () => ({ user: "ada", password: PASSWORD }) }),
-  defineTool({ name: "use_login", input: z.object({ user: z.string(), password: z.string() }), output: z.object({ ok: z.boolean() }), handler: async ({ password }) => ({ ok: password === PASSWORD }) }),
+  // Takes the password where it declares so, and its verdict is meant to be read: it declassifies.
+  defineTool({ name: "use_login", input: z.object({ user: z.string(), password: z.string() }), output: z.object({ ok: z.boolean() }), acceptsNonReadable: ["password"], declassifies: true, handler: async ({ password }) => ({ ok: password === PASSWORD }) }),
+  // An offline composer that accepts a secret but does not declassify: its result stays unreadable.
+  defineTool({ name: "compose", input: z.object({ greeting: z.string(), secret: z.string() }), output: z.string(), acceptsNonReadable: ["secret"], handler: async ({ greeting, secret }) => `${greeting} ${secret}` }),
   defineTool({ name: "vault", input: z.object({}), output: z.object({ apiKey: z.string() }), runtimeReadable: false, handler: async () => ({ apiKey: API_KEY }) }),
-  defineTool({ name: "count_keys", input: z.object({ v: z.record(z.string(), z.unknown()) }), output: z.number(), handler: async ({ v }) => Object.keys(v).length }),
+  defineTool({ name: "count_keys", input: z.object({ v: z.record(z.string(), z.unknown()) }), output: z.number(), acceptsNonReadable: ["v"], declassifies: true, handler: async ({ v }) => Object.keys(v).length }),
   defineTool({
     name: "blob",
     input: z.object({}),
@@ -111,6 +114,48 @@ describe("secrets the script cannot read", () => {
     const read = await run(`const v = await callTool('vault', {}); return v.apiKey;`);
     expect(read.final).toMatchObject({ ok: false, error: { code: "ref_access" } });
     expect(read.text).not.toContain(API_KEY);
+  });
+
+  test("a non-readable value cannot be laundered through a tool that reflects its input", async () => {
+    const attempts = [
+      `const creds = await callTool('login', {}); const e = await callTool('echo', { p: creds.password }); return e.p;`,
+      `const creds = await callTool('login', {}); const e = await callTool('echo', [[{ deep: creds.password }]]); return e;`,
+      `const creds = await callTool('login', {}); const e = await callTool('echo', creds); return e.password;`,
+      `const v = await callTool('vault', {}); return await callTool('echo', { v });`,
+      `const creds = await callTool('login', {}); return await callTool('compose', { greeting: creds.password, secret: "x" });`,
+    ];
+    for (const code of attempts) {
+      const { final, text } = await run(code);
+      expect(final.ok).toBe(false);
+      expect(final.error).toMatchObject({ code: "script_error" });
+      expect(final.error!.message).toContain("not readable");
+      expect(text).not.toContain(PASSWORD);
+      expect(text).not.toContain(API_KEY);
+    }
+    // Passed on whole (by reference), the redacted field inside is still checked where it lands.
+    const whole = await run(`const creds = await callTool('login', {}); return await callTool('echo', creds);`);
+    expect(whole.final).toMatchObject({ ok: false, error: { code: "script_error" } });
+    expect(whole.text).not.toContain(PASSWORD);
+    const accepted = await run(`const creds = await callTool('login', {}); return (await callTool('use_login', creds)).ok;`);
+    expect(accepted.final).toMatchObject({ ok: true, result: true });
+    // Caught, the refusal is an ordinary ToolError and nothing of the secret comes with it.
+    const caught = await run(`const creds = await callTool('login', {}); try { await callTool('echo', { p: creds.password }); } catch (e) { return e.message; }`);
+    expect(caught.final.ok).toBe(true);
+    expect(String(caught.final.result)).toContain("does not accept one at p");
+  });
+
+  test("what a tool makes from a non-readable value is non-readable, unless the tool declassifies", async () => {
+    const composed = await run(`const creds = await callTool('login', {}); const s = await callTool('compose', { greeting: "hi", secret: creds.password }); return s.length;`);
+    expect(composed.final).toMatchObject({ ok: false, error: { code: "ref_access" } });
+    expect(composed.text).not.toContain(PASSWORD);
+    const returned = await run(`const creds = await callTool('login', {}); return await callTool('compose', { greeting: "hi", secret: creds.password });`);
+    expect(returned.final.ok).toBe(true);
+    const res = await resolve(returned.sessionId, returned.token, [refId(returned.final.result)]);
+    expect(res.status).toBe(403);
+    expect(await res.text()).not.toContain(PASSWORD);
+    // Passed on again, it still reaches a tool that accepts it.
+    const chained = await run(`const creds = await callTool('login', {}); const s = await callTool('compose', { greeting: "hi", secret: creds.password }); return (await callTool('use_login', { user: "ada", password: s })).ok;`);
+    expect(chained.final).toMatchObject({ ok: true, result: false });
   });
 
   test("a returned non-readable ref stays a ref; the client gets it only if its policy allows", async () => {

@@ -20,8 +20,21 @@ describe("RefSidecar", () => {
     const b = sidecar.put("secret", { readable: false, source: "tool b" });
     expect(a.$ref.id).toMatch(/^ref_[A-Za-z0-9_-]{22}$/);
     expect(a.$ref.id).not.toBe(b.$ref.id);
-    expect(sidecar.resolveArgs({ x: a, y: [{ z: b }], n: 1 })).toEqual({ x: [1, 2, 3], y: [{ z: "secret" }], n: 1 });
-    expect(code(() => sidecar.resolveArgs({ x: { $ref: { id: "ref_forged" } } }))).toBe("unknown_ref");
+    const tool = { name: "t", accepts: ["y.*.z"] };
+    expect(sidecar.resolveArgs({ x: a, y: [{ z: b }], n: 1 }, tool)).toEqual({ value: { x: [1, 2, 3], y: [{ z: "secret" }], n: 1 }, tainted: true });
+    expect(sidecar.resolveArgs({ x: a }, tool)).toEqual({ value: { x: [1, 2, 3] }, tainted: false });
+    expect(code(() => sidecar.resolveArgs({ x: { $ref: { id: "ref_forged" } } }, tool))).toBe("unknown_ref");
+  });
+
+  test("a non-readable value goes only where the tool accepts one", () => {
+    const sidecar = new RefSidecar();
+    const secret = sidecar.put("pw", { readable: false, source: "tool login" });
+    for (const args of [{ x: secret }, { y: [{ z: secret }] }, [secret], secret, { password: { inner: secret } }]) {
+      expect(code(() => sidecar.resolveArgs(args, { name: "echo", accepts: [] }))).toBe("not_readable");
+      expect(code(() => sidecar.resolveArgs(args, { name: "login", accepts: ["password"] }))).toBe("not_readable");
+    }
+    expect(sidecar.resolveArgs({ password: secret }, { name: "login", accepts: ["password"] })).toEqual({ value: { password: "pw" }, tainted: true });
+    expect(sidecar.resolveArgs({ list: [secret, secret] }, { name: "t", accepts: ["list.*"] })).toEqual({ value: { list: ["pw", "pw"] }, tainted: true });
   });
 
   test("each limit is a clear RefError, and nothing is stored past it", () => {
