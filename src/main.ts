@@ -13,6 +13,7 @@ import { startServer } from "./server.ts";
 import { SealedStore } from "./store/index.ts";
 import { availableParallelism } from "node:os";
 import { ToolRegistry } from "./runtime/index.ts";
+import { MemoryBudget } from "./runtime/memory-budget.ts";
 import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
@@ -89,13 +90,17 @@ async function main(argv: string[]): Promise<number> {
   const tools = new ToolRegistry([...((config.demoTools ?? tee.provider === "dev") ? demoTools() : []), ...functionTools(host)]);
   // Sessions run here, in a worker pool, or on extracted runtimes that attach with a pinned key.
   const remote = config.runtimeKeys.length > 0 ? new RemoteRuntimes(tee.identityKey(), config.runtimeKeys, log) : undefined;
-  const pool = new RuntimePool(remote ? 1 : availableParallelism());
+  const cores = availableParallelism();
+  const maxWorkers = config.maxWorkers ?? 8 * cores;
+  const budget = new MemoryBudget(config.memoryBudgetMb * 1024 * 1024, maxWorkers);
+  const pool = remote ? undefined : new RuntimePool({ minWorkers: Math.min(cores, maxWorkers), maxWorkers, budget });
   const sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,
     maxConcurrentSessions: config.maxSessions,
+    maxSessionsPerCaller: config.maxSessionsPerCaller,
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs },
     heartbeatMs: config.heartbeatMs,
-  }, (code, options) => (remote ? remote.run(code, options) : pool.run(code, options)));
+  }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -106,8 +111,10 @@ async function main(argv: string[]): Promise<number> {
   });
   const server = startServer(app, {
     host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
-    onShutdown: [() => clearInterval(sweeper), () => pool.terminate(), () => remote?.closeAll(), () => store.close()],
+    onShutdown: [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()],
   });
+  // Workers start after the server listens: start-up does not wait for them.
+  setTimeout(() => pool?.warm(), 0);
   log.info("listening", {
     url: server.url,
     port: server.port,

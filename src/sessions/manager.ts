@@ -1,6 +1,8 @@
-// Holds the live sessions: admission (capacity, limits capped by server maxima), lookup, and
-// clean-up once a session has ended and its buffer is no longer useful.
-import { DEFAULT_LIMITS, runAgentScript, type Limits, type RunOptions, type RunResult, type ToolRegistry } from "../runtime/index.ts";
+// Holds the live sessions: admission (capacity, the memory budget, a cap per caller, limits
+// capped by server maxima), lookup, and clean-up once a session has ended and its buffer is no
+// longer useful.
+import { DEFAULT_LIMITS, runAgentScript, type Limits, type Runner, type ToolRegistry } from "../runtime/index.ts";
+import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
 import { RefPolicySchema, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session, type SessionOptions } from "./session.ts";
@@ -15,6 +17,8 @@ export interface SessionServerLimits {
   /** How long an ended session stays readable (state, resume, its refs); then it is disposed. */
   retainEndedMs: number;
   refLimits: RefLimits;
+  /** Sessions one caller (API key, else client address) may have running at once. */
+  maxSessionsPerCaller: number;
 }
 
 export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
@@ -24,10 +28,13 @@ export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
   heartbeatMs: 15_000,
   retainEndedMs: 60_000,
   refLimits: DEFAULT_REF_LIMITS,
+  maxSessionsPerCaller: 100,
 };
 
 export interface StartRequest {
   id: SessionOptions["id"];
+  /** Who asked (an API key's digest, else the client address): the per-caller cap counts by it. */
+  caller: string;
   code: string;
   limits?: SessionLimits;
   refPolicy?: RefPolicy;
@@ -35,19 +42,31 @@ export interface StartRequest {
   init: SessionOptions["init"];
 }
 
+/** The server cannot take a session now: 503 with Retry-After. */
 export class CapacityError extends Error {
   override name = "CapacityError";
+  constructor(readonly code: "at_capacity" | "memory_budget", message: string) {
+    super(message);
+  }
+}
+
+/** This caller already runs its share of sessions: 429 with Retry-After. */
+export class CallerLimitError extends Error {
+  override name = "CallerLimitError";
 }
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
+  private readonly perCaller = new Map<string, number>();
   private running = 0;
 
   constructor(
     private readonly tools: ToolRegistry,
     private readonly limits: SessionServerLimits = DEFAULT_SESSION_SERVER_LIMITS,
     /** In the server, a RuntimePool's run (off the event loop); in-process by default. */
-    private readonly runner: (code: string, options: RunOptions) => Promise<RunResult> = runAgentScript,
+    private readonly runner: Runner = runAgentScript,
+    /** The server-wide memory budget (sandboxes and sidecars); none in-process. */
+    private readonly budget?: MemoryBudget,
   ) {
     if (tools.has(INPUT_TOOL)) throw new Error(`a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`);
   }
@@ -60,19 +79,30 @@ export class SessionManager {
    * Creates a session (it starts running at once) or throws CapacityError.
    */
   start(request: StartRequest): Session {
-    const { id, code, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
+    const { id, code, caller, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
     if (this.running >= this.limits.maxConcurrentSessions) {
-      throw new CapacityError(`the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
+      throw new CapacityError("at_capacity", `the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
+    }
+    if (this.budget && !this.budget.admitting) {
+      throw new CapacityError("memory_budget", "the server's memory budget for sessions is nearly used up; retry shortly");
+    }
+    const callerCount = this.perCaller.get(caller) ?? 0;
+    if (callerCount >= this.limits.maxSessionsPerCaller) {
+      throw new CallerLimitError(`this caller already runs ${callerCount} sessions, the most one caller may; end one or retry later`);
     }
     const { maxima } = this.limits;
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel });
+    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel, ...(this.budget ? { budget: this.budget } : {}) });
     this.sessions.set(session.id, session);
     this.running++;
+    this.perCaller.set(caller, callerCount + 1);
     void session.run().finally(() => {
       this.running--;
+      const left = (this.perCaller.get(caller) ?? 1) - 1;
+      if (left > 0) this.perCaller.set(caller, left);
+      else this.perCaller.delete(caller);
       setTimeout(() => {
         this.sessions.delete(session.id);
         session.dispose();

@@ -2,7 +2,8 @@
 // (plaintext or sealed, by its channel), keeps a bounded buffer of lines for resume, and drives
 // the lifecycle state machine.
 import { toBase64Url } from "../crypto/encoding.ts";
-import type { Limits, RunEvent, RunOptions, RunResult, ToolRegistry } from "../runtime/index.ts";
+import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
+import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import type { SessionChannel } from "./channel.ts";
@@ -14,7 +15,9 @@ export interface SessionOptions {
   limits: Limits & { sessionTtlMs: number };
   tools: ToolRegistry;
   /** runAgentScript, or a worker pool's run with the same contract. */
-  runner: (code: string, options: RunOptions) => Promise<RunResult>;
+  runner: Runner;
+  /** The server-wide budget the sidecar's values count against. */
+  budget?: MemoryBudget;
   /** Events kept for resume; older ones are answered with 410. */
   bufferEvents: number;
   /** A heartbeat is sent after this long without any other event. */
@@ -47,13 +50,15 @@ export class Session {
   private readonly subscribers = new Set<(line: SessionLine) => void>();
   /** Set when the session must end with an `error` event instead of its `final`. */
   private failure: { code: string; message: string } | undefined;
+  /** Set when the session was stopped from outside the run (the memory budget): its final says why. */
+  private stoppedFor: { code: "memory_budget"; message: string } | undefined;
   private readonly abort = new AbortController();
   private readonly ledger: ToolCallLedger;
   /** Values kept out of the sandbox; freed by dispose(). */
   readonly sidecar: RefSidecar;
   private seq = 0;
   private pendingTools = 0;
-  stats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
+  stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
   lastEventAt = Date.now();
   private endedResolve!: () => void;
   /** Resolves once the final event has been emitted. */
@@ -63,8 +68,11 @@ export class Session {
     this.id = options.id;
     this.channel = options.channel;
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
-    this.sidecar = new RefSidecar(options.refLimits);
-    this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal);
+    this.sidecar = new RefSidecar(options.refLimits, options.budget);
+    this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal, (message) => {
+      this.stoppedFor ??= { code: "memory_budget", message };
+      this.abort.abort();
+    });
   }
 
   /** The bearer token for this session's endpoints (random, or derived by both ends when encrypted). */
@@ -156,8 +164,9 @@ export class Session {
       const value = resolveReturned ? this.sidecar.resolveReadable(result.value, maxResolvedBytes) : result.value;
       this.emit("final", { ok: true, result: value, stats: result.stats });
     } else {
-      this.machine.apply(result.error.code === "cancelled" ? "cancel" : "fail");
-      this.emit("final", { ok: false, error: result.error, stats: result.stats });
+      const error = this.stoppedFor ?? result.error;
+      this.machine.apply(error.code === "cancelled" ? "cancel" : "fail");
+      this.emit("final", { ok: false, error, stats: result.stats });
     }
     this.endedResolve();
   }
@@ -169,7 +178,7 @@ export class Session {
         this.emit("stdout", { text: event.text });
         break;
       case "log":
-        this.emit("log", { level: event.level, message: event.text });
+        this.emit("log", { level: event.level, message: event.message });
         break;
       case "tool_call":
         this.pendingTools++;

@@ -16,7 +16,7 @@ const tools = new ToolRegistry([
   ...demoTools(),
   defineTool({ name: "sleep", input: z.object({ ms: z.number() }), output: z.object({ slept: z.number() }), timeoutMs: 60_000, handler: async ({ ms }) => (await Bun.sleep(ms), { slept: ms }) }),
 ]);
-const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, heartbeatMs: 50 });
+const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, maxSessionsPerCaller: 300, heartbeatMs: 50 });
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 

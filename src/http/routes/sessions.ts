@@ -10,13 +10,14 @@ import { InvalidPublicKeyError } from "../../crypto/p256.ts";
 import { EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
 import type { Logger } from "../../log.ts";
-import { CapacityError, type SessionManager } from "../../sessions/manager.ts";
+import { CallerLimitError, CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import { newSessionId, type Session } from "../../sessions/session.ts";
 import { ToolAnswerError } from "../../sessions/tool-calls.ts";
 import { RefError } from "../../sidecar/refs.ts";
 import { EncLineSchema, ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
+import { peerAddress } from "../rate-limit.ts";
 
 export const MAX_SESSION_BODY_BYTES = 512 * 1024;
 
@@ -162,6 +163,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
 
   return new Hono()
     .post("/sessions", async (c) => {
+      // Who is asking, for the per-caller cap: the API key (by digest), else the client address.
+      let caller = `address:${peerAddress(c.req.raw, c.env)}`;
       if (options.apiKeys.length > 0) {
         const key = bearer(c);
         if (!key) return apiError(c, 401, "unauthorized", "authorization: send Bearer <API key> to create sessions");
@@ -169,6 +172,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         let ok = false;
         for (const candidate of options.apiKeys) ok = constantTimeEquals(key, candidate) || ok;
         if (!ok) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
+        caller = `key:${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
       }
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
@@ -195,6 +199,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       try {
         session = manager.start({
           id,
+          caller,
           code: parsed.data.code,
           limits: parsed.data.limits,
           refPolicy: parsed.data.refPolicy,
@@ -208,9 +213,13 @@ export function sessionRoutes(options: SessionRouteOptions) {
           }),
         });
       } catch (err) {
+        if (err instanceof CallerLimitError) {
+          c.header("retry-after", "5");
+          return apiError(c, 429, "too_many_sessions", err.message);
+        }
         if (!(err instanceof CapacityError)) throw err;
         c.header("retry-after", "5");
-        return apiError(c, 503, "at_capacity", err.message);
+        return apiError(c, 503, err.code, err.message);
       }
       return stream(session, 1);
     })
