@@ -15,6 +15,22 @@ export function sealEnvelopeNative(key: Uint8Array, channelId: string, seq: numb
 
 /** Opens exactly `seq`; every refusal is the one DecryptError, as in envelope.ts. */
 export function openEnvelopeNative(key: Uint8Array, channelId: string, seq: number, kid: string, payload: EnvelopePayload): Record<string, unknown> {
+  const plain = openSealedNative(key, channelId, seq, kid, payload);
+  try {
+    const inner = JSON.parse(plain) as unknown;
+    if (!inner || typeof inner !== "object" || Array.isArray(inner) || (inner as { seq?: unknown }).seq !== seq) throw new DecryptError();
+    return inner as Record<string, unknown>;
+  } catch {
+    throw new DecryptError();
+  }
+}
+
+/**
+ * Authenticates and decrypts exactly `seq`, returning the plaintext unparsed: DecryptError
+ * means "not from the key holder" and nothing else, so a caller can tell a forgery (refuse,
+ * change nothing) from an authentic message that breaks the protocol.
+ */
+export function openSealedNative(key: Uint8Array, channelId: string, seq: number, kid: string, payload: EnvelopePayload): string {
   const nonce = envelopeNonce(seq);
   if (payload.kid !== kid || payload.nonceB64 !== Buffer.from(nonce).toString("base64")) throw new DecryptError();
   try {
@@ -23,10 +39,7 @@ export function openEnvelopeNative(key: Uint8Array, channelId: string, seq: numb
     const decipher = createDecipheriv("aes-256-gcm", key, nonce);
     decipher.setAAD(envelopeAad(channelId, seq, kid));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-    const plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8");
-    const inner = JSON.parse(plain) as unknown;
-    if (!inner || typeof inner !== "object" || Array.isArray(inner) || (inner as { seq?: unknown }).seq !== seq) throw new DecryptError();
-    return inner as Record<string, unknown>;
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8");
   } catch {
     throw new DecryptError();
   }

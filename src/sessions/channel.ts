@@ -4,7 +4,7 @@
 import { DecryptError } from "../crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
 import type { EnvelopePayload } from "../crypto/envelope.ts";
-import { openEnvelopeNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
+import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
 import { agreeEphemeral, signP256, validatePublicKey } from "../crypto/p256.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
@@ -12,6 +12,11 @@ import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 export type Handshake = EventPayload<"session_init">["encryption"];
+
+/** An authentic control envelope that breaks the protocol: the session ends. */
+export class ControlViolation extends Error {
+  override name = "ControlViolation";
+}
 
 /** What a control envelope carries once opened. */
 export interface ControlMessage {
@@ -85,15 +90,26 @@ export class EncryptedChannel implements SessionChannel {
   }
 
   /**
-   * Opens a client control envelope. Only exactly the next seq is accepted, and it is used up
-   * before decrypting, so a replay or a concurrent duplicate is refused; every refusal is the
-   * same DecryptError.
+   * Opens a client control envelope. Only exactly the next seq opens, and only an authentic
+   * envelope (its tag verifies under the c2s key) uses it up: a forgery, a replay or garbage is
+   * refused with the one DecryptError and changes nothing, since anyone on the path can send
+   * those. An authentic envelope whose plaintext breaks the protocol (not `{ seq, type, body }`
+   * with the outer seq) is a ControlViolation: only the key holder can send one.
    */
   openControl(line: EncLine): ControlMessage {
     if (line.sessionId !== this.sessionId || line.seq !== this.nextControlSeq) throw new DecryptError();
+    // Synchronous from the check to the increment: a concurrent duplicate finds the seq spent.
+    const plain = openSealedNative(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
     this.nextControlSeq++;
-    const inner = openEnvelopeNative(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
-    if (typeof inner.type !== "string" || !("body" in inner)) throw new DecryptError();
+    let inner: { seq?: unknown; type?: unknown; body?: unknown } | null;
+    try {
+      inner = JSON.parse(plain);
+    } catch {
+      throw new ControlViolation();
+    }
+    if (!inner || typeof inner !== "object" || inner.seq !== line.seq || typeof inner.type !== "string" || !("body" in inner)) {
+      throw new ControlViolation();
+    }
     return { seq: line.seq, type: inner.type, body: inner.body };
   }
 

@@ -149,46 +149,73 @@ describe("encrypted sessions", () => {
   });
 });
 
-describe("the server refuses control envelopes, uniformly, and ends the session", () => {
-  const refusals: [string, (s: Opened, callId: string) => Promise<unknown>][] = [
+const REFUSED = { error: "decrypt_failed", message: "the envelope could not be opened" };
+const postInput = (s: Opened, envelope: unknown) =>
+  fetch(`${server.url}/sessions/${s.sessionId}/input`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope) });
+
+describe("envelopes that do not authenticate are refused uniformly and change nothing", () => {
+  const forgeries: [string, (s: Opened, callId: string) => Promise<unknown> | unknown][] = [
     ["a bad tag", async (s, callId) => {
-      const e = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: 1 } });
+      const e = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: "forged" } });
       const ct = Uint8Array.from(atob(e.payload.ciphertextB64), (c) => c.charCodeAt(0));
       ct[0]! ^= 1;
       e.payload.ciphertextB64 = btoa(String.fromCharCode(...ct));
       return e;
     }],
-    ["a wrong kid", async (s, callId) => seal(s.keys.c2s, s.sessionId, 1, "AAAAAAAAAAAAAAAA", { seq: 1, type: "input", body: { callId, value: 1 } })],
-    ["a seq that is not the next", async (s, callId) => seal(s.keys.c2s, s.sessionId, 2, kid, { seq: 2, type: "input", body: { callId, value: 1 } })],
-    ["an inner seq that differs from the outer", async (s, callId) => seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 5, type: "input", body: { callId, value: 1 } })],
-    ["the wrong key (s2c instead of c2s)", async (s, callId) => seal(s.keys.s2c, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: 1 } })],
-    ["a message for another endpoint", async (s) => seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "cancel", body: {} })],
+    ["a wrong kid", async (s, callId) => seal(s.keys.c2s, s.sessionId, 1, "AAAAAAAAAAAAAAAA", { seq: 1, type: "input", body: { callId, value: "forged" } })],
+    ["a seq that is not the next", async (s, callId) => seal(s.keys.c2s, s.sessionId, 2, kid, { seq: 2, type: "input", body: { callId, value: "forged" } })],
+    ["the wrong key (s2c instead of c2s)", async (s, callId) => seal(s.keys.s2c, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: "forged" } })],
+    ["garbage ciphertext", (s) => ({ protocolVersion: 1, sessionId: s.sessionId, seq: 1, type: "enc", payload: { kid, nonceB64: "AAAAAAAAAAAAAAAB", ciphertextB64: "Z2FyYmFnZWdhcmJhZ2VnYXJiYWdl" } })],
+    ["a truncated ciphertext", (s) => ({ protocolVersion: 1, sessionId: s.sessionId, seq: 1, type: "enc", payload: { kid, nonceB64: "AAAAAAAAAAAAAAAB", ciphertextB64: "AAAA" } })],
   ];
-  for (const [name, forge] of refusals) {
+  for (const [name, forge] of forgeries) {
     test(name, async () => {
       const s = await startEncrypted(`const x = await callTool('input', {}); return x;`);
       const call = await s.until("tool_call");
-      const envelope = await forge(s, call.payload.callId);
-      const res = await fetch(`${server.url}/sessions/${s.sessionId}/input`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope) });
+      for (let i = 0; i < 3; i++) {
+        const res = await postInput(s, await forge(s, call.payload.callId));
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual(REFUSED);
+      }
+      // The genuine seq 1 still opens: the forgeries spent nothing, and the session runs on.
+      const genuine = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId: call.payload.callId, value: "real" } });
+      expect((await postInput(s, genuine)).status).toBe(200);
+      expect(await s.until("final")).toMatchObject({ payload: { ok: true, result: "real" } });
+    });
+  }
+
+  test("a replayed control message is refused and the session goes on", async () => {
+    const s = await startEncrypted(`const a = await callTool('input', {}); const b = await callTool('input', {}); return [a, b];`);
+    const first = await s.until("tool_call");
+    const envelope = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId: first.payload.callId, value: "once" } });
+    expect((await postInput(s, envelope)).status).toBe(200);
+    const second = await s.until("tool_call");
+    const replay = await postInput(s, envelope);
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toEqual(REFUSED);
+    const next = await seal(s.keys.c2s, s.sessionId, 2, kid, { seq: 2, type: "input", body: { callId: second.payload.callId, value: "twice" } });
+    expect((await postInput(s, next)).status).toBe(200);
+    expect(await s.until("final")).toMatchObject({ payload: { ok: true, result: ["once", "twice"] } });
+  });
+});
+
+describe("an authentic envelope that breaks the protocol ends the session", () => {
+  const violations: [string, (s: Opened, callId: string) => Promise<unknown>][] = [
+    ["an inner seq that differs from the outer", async (s, callId) => seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 5, type: "input", body: { callId, value: 1 } })],
+    ["a message for another endpoint", async (s) => seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "cancel", body: {} })],
+  ];
+  for (const [name, forge] of violations) {
+    test(name, async () => {
+      const s = await startEncrypted(`const x = await callTool('input', {}); return x;`);
+      const call = await s.until("tool_call");
+      const res = await postInput(s, await forge(s, call.payload.callId));
       expect(res.status).toBe(400);
-      expect(await res.json()).toEqual({ error: "decrypt_failed", message: "the envelope could not be opened" });
+      expect(await res.json()).toEqual(REFUSED);
       const last = await s.next();
       expect(last).toMatchObject({ type: "error", payload: { code: "encryption_error" } });
       expect((await s.iter.next()).done).toBe(true);
     });
   }
-
-  test("a replayed control message", async () => {
-    const s = await startEncrypted(`const a = await callTool('input', {}); const b = await callTool('input', {}); return [a, b];`);
-    const first = await s.until("tool_call");
-    const envelope = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId: first.payload.callId, value: "once" } });
-    const send = () => fetch(`${server.url}/sessions/${s.sessionId}/input`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(envelope) });
-    expect((await send()).status).toBe(200);
-    await s.until("tool_call");
-    const replay = await send();
-    expect(replay.status).toBe(400);
-    expect(await s.until("error")).toMatchObject({ payload: { code: "encryption_error" } });
-  });
 });
 
 describe("a man in the middle", () => {

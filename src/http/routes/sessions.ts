@@ -7,7 +7,7 @@ import { z } from "zod";
 import { DecryptError } from "../../crypto/aes-gcm.ts";
 import type { P256KeyPair } from "../../crypto/keys.ts";
 import { InvalidPublicKeyError } from "../../crypto/p256.ts";
-import { EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
+import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
 import type { Logger } from "../../log.ts";
 import { CallerLimitError, CapacityError, type SessionManager } from "../../sessions/manager.ts";
@@ -102,8 +102,9 @@ export function sessionRoutes(options: SessionRouteOptions) {
    * A control request. Plaintext sessions: bearer session token and a JSON body. Encrypted
    * sessions: the body is an `enc` envelope under the c2s key whose plaintext is
    * `{ seq, type, body }`, and the reply is sealed under the reply key with the same seq (HTTP
-   * status kept). A refused envelope ends the session with an `error` event, and the answer is
-   * the same plain 400 whatever went wrong (no oracle).
+   * status kept). An envelope that does not authenticate is refused and changes nothing; an
+   * authentic one that breaks the protocol ends the session with an `error` event. Either way the
+   * answer is the same plain 400 (no oracle).
    */
   const control = async <S extends z.ZodType>(
     c: Context,
@@ -144,15 +145,21 @@ export function sessionRoutes(options: SessionRouteOptions) {
     }
     const envelope = EncLineSchema.safeParse(raw);
     if (!envelope.success) return envelopeRequired();
+    const refused = () => apiError(c, 400, "decrypt_failed", "the envelope could not be opened");
     let message;
     try {
       message = channel.openControl(envelope.data);
-      if (message.type !== type) throw new DecryptError();
+      if (message.type !== type) throw new ControlViolation();
     } catch (err) {
-      if (!(err instanceof DecryptError)) throw err;
-      options.log.warn("refused a session control envelope; ending the session", { sessionId: found.id });
-      found.failWith("encryption_error", "a control message failed authentication; the session was closed");
-      return apiError(c, 400, "decrypt_failed", "the envelope could not be opened");
+      if (err instanceof DecryptError) {
+        // Not from the key holder: anyone could send it, so it changes nothing.
+        options.log.warn("refused an unauthenticated session control envelope", { sessionId: found.id });
+        return refused();
+      }
+      if (!(err instanceof ControlViolation)) throw err;
+      options.log.warn("an authenticated control envelope broke the protocol; ending the session", { sessionId: found.id });
+      found.failWith("encryption_error", "a control message broke the protocol; the session was closed");
+      return refused();
     }
     const parsed = schema.safeParse(message.body);
     const reply = parsed.success
