@@ -1,7 +1,9 @@
-// The tool broker: a registry of tools with zod-validated arguments and results, per-tool
-// timeouts and declared secrets. Whatever goes wrong inside a tool reaches the script only as a
+// The tool broker: a registry of tools with zod-validated arguments and results (validated
+// cooperatively, so a huge result never holds the main thread), per-tool timeouts and
+// declared secrets. Whatever goes wrong inside a tool reaches the script only as a
 // ToolCallError with a safe message (no host stack, no upstream content).
 import type { z } from "zod";
+import { parseCooperatively } from "./cooperative-parse.ts";
 
 export interface ToolContext {
   secrets: Readonly<Record<string, string | undefined>>;
@@ -70,7 +72,7 @@ export class ToolRegistry {
   async call(name: string, args: unknown, signal?: AbortSignal): Promise<unknown> {
     const tool = this.tools.get(name);
     if (!tool) throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");
-    const parsed = tool.input.safeParse(args);
+    const parsed = await parseCooperatively(tool.input, args);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
       throw new ToolCallError(`invalid arguments for ${name}: ${detail}`, "invalid_args");
@@ -98,7 +100,7 @@ export class ToolRegistry {
       // and through it the tool's result, alive that long.
       combined.removeEventListener("abort", onAbort);
     }
-    const output = tool.output.safeParse(result);
+    const output = await parseCooperatively(tool.output, result);
     if (!output.success) throw new ToolCallError(`${name} returned a result that does not match its schema`, "invalid_result");
     return output.data;
   }
