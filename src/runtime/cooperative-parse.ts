@@ -42,18 +42,19 @@ export async function parseCooperatively<S extends z.ZodType>(schema: S, value: 
 }
 
 async function parseArray(schema: z.ZodArray, value: unknown[], path: PropertyKey[]): Promise<Result<unknown[]>> {
+  const element = schema.element as z.ZodType;
   const out: unknown[] = new Array(value.length);
   for (let start = 0; start < value.length; start += PARSE_CHUNK) {
     if (start > 0) await yieldTurn();
     const end = Math.min(value.length, start + PARSE_CHUNK);
     for (let i = start; i < end; i++) {
-      const item = schema.element.safeParse(value[i]);
-      if (!item.success) return failure(item.error.issues.map((issue) => ({ ...issue, path: [...path, i, ...issue.path] })));
+      const item = element.safeParse(value[i]);
+      if (!item.success) return failure(item.error.issues.map((issue: z.core.$ZodIssue) => ({ ...issue, path: [...path, i, ...issue.path] })));
       out[i] = item.data;
     }
   }
   // The array's own checks (min, max, length) on the validated elements.
-  const checks = schema._zod.def.checks ?? [];
+  const checks = (schema._zod.def.checks ?? []) as z.core.$ZodCheck<unknown[]>[];
   const own = checks.length === 0 ? { success: true as const } : z.array(z.unknown()).check(...checks).safeParse(out);
   if (!own.success) return failure(own.error.issues.map((issue) => ({ ...issue, path: [...path, ...issue.path] })));
   return { success: true, data: out };
@@ -68,6 +69,6 @@ function withPrevalidated(schema: z.ZodObject, keys: string[]): z.ZodObject {
   return extended;
 }
 
-function failure(issues: z.core.$ZodIssue[]): Result<never> {
-  return { success: false, error: new z.ZodError(issues) };
+function failure<T>(issues: z.core.$ZodIssue[]): Result<T> {
+  return { success: false, error: new z.ZodError(issues) as z.ZodError<T> };
 }

@@ -9,14 +9,17 @@ import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
 import { deriveP256KeyPair, keyId, type P256KeyPair } from "../../crypto/keys.ts";
 import { createLogger, type Logger } from "../../log.ts";
+import { MemoryBudget } from "../memory-budget.ts";
 import { RuntimePool } from "../pool.ts";
 import type { GuestMessage } from "../protocol.ts";
 import { RunGuest } from "../run-guest.ts";
 import { startRuntimeHandshake, type SecureChannel } from "./secure-channel.ts";
 
 export const RUNTIME_HELP = `auditor runtime --connect <middleware-url> --pin <kid|key> [--slots N] [--data-dir DIR]
+                [--memory-budget-mb N]
 
 Runs AgentScript sessions for an Auditor middleware, with no secrets and no tools of its own.
+--memory-budget-mb bounds the memory all its sandboxes hold together (default 1024).
 Its key is kept in <data dir>/runtime-key.json and printed at start: put it (or its kid) in the
 middleware's AUDITOR_RUNTIME_KEYS.`;
 
@@ -25,6 +28,7 @@ const ArgsSchema = z.object({
   pin: z.array(z.string().min(16)).min(1, "--pin: the middleware's identity key or kid (from its /attestation)"),
   slots: z.coerce.number().int().min(1).max(256).default(4),
   dataDir: z.string().default("./data-runtime"),
+  memoryBudgetMb: z.coerce.number().int().min(64).max(1_048_576).default(1024),
 });
 
 function parse(argv: string[]) {
@@ -37,6 +41,7 @@ function parse(argv: string[]) {
     else if (flag === "--pin") (raw.pin as string[]).push(value);
     else if (flag === "--slots") raw.slots = value;
     else if (flag === "--data-dir") raw.dataDir = value;
+    else if (flag === "--memory-budget-mb") raw.memoryBudgetMb = value;
     else throw new Error(`unknown argument ${flag}`);
   }
   const parsed = ArgsSchema.safeParse(raw);
@@ -73,7 +78,9 @@ export async function runRuntime(argv: string[]): Promise<number> {
   const log = createLogger("info");
   const key = runtimeKey(args.dataDir);
   log.info("runtime key", { kid: keyId(key.publicKey), publicKey: toBase64Url(key.publicKey) });
-  const pool = new RuntimePool({ minWorkers: availableParallelism(), maxWorkers: 4 * availableParallelism() });
+  const cores = availableParallelism();
+  const maxWorkers = 8 * cores;
+  const pool = new RuntimePool({ minWorkers: cores, maxWorkers, budget: new MemoryBudget(args.memoryBudgetMb * 1024 * 1024, maxWorkers) });
   const url = new URL("/runtime/attach", args.connect.replace(/^http/, "ws")).href;
   let stopping = false;
   for (let i = 0; i < args.slots; i++) void slotLoop(url, key, args.pin, pool, log, () => stopping);
