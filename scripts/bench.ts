@@ -9,6 +9,7 @@ import { benchExtracted } from "../bench/extracted.ts";
 import { benchInvoke, benchSealedState } from "../bench/invoke.ts";
 import { ITERATIONS, machine, Recorder } from "../bench/lib.ts";
 import { benchRuntime } from "../bench/runtime.ts";
+import { benchScheduling } from "../bench/scheduling.ts";
 import { benchSessions } from "../bench/sessions.ts";
 
 const root = join(import.meta.dir, "..");
@@ -19,6 +20,7 @@ await benchInvoke(recorder);
 await benchSealedState(recorder);
 await benchRuntime(recorder);
 await benchSessions(recorder);
+await benchScheduling(recorder);
 await benchExtracted(recorder);
 await benchEncryption(recorder);
 await benchColdStart(recorder, root);

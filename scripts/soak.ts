@@ -33,7 +33,7 @@ const classify = (err: unknown) => {
 const binary = await buildBinary(root);
 const llm = startFakeLlm();
 const dataDir = tempDir("auditor-soak-");
-const env = { AUDITOR_TEE: "dev", OPENROUTER_API_KEY: "sk-or-soak", OPENROUTER_BASE_URL: llm.openrouterBaseUrl, AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_DISCONNECT_GRACE_MS: "2000" };
+const env = { AUDITOR_TEE: "dev", OPENROUTER_API_KEY: "sk-or-soak", OPENROUTER_BASE_URL: llm.openrouterBaseUrl, AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_MAX_SESSIONS_PER_CALLER: "5000", AUDITOR_DISCONNECT_GRACE_MS: "2000" };
 let server: AuditorProcess = await startAuditor({ command: [binary.path], env, dataDir });
 const pinned = async () => createClient({ baseUrl: server.url, pinnedKeys: [(await createClient({ baseUrl: server.url }).attestation()).statement.kid] });
 let client: AuditorClient = await pinned();

@@ -8,7 +8,7 @@ import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./runs.ts";
 let server: AuditorProcess;
 beforeAll(async () => {
   // Dev TEE, no LLM keys: generate-prompt answers from its local composer, so valid bodies are 200.
-  server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000" } });
+  server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_MAX_SESSIONS_PER_CALLER: "5000" } });
 });
 afterAll(async () => {
   const code = await server?.stop();
