@@ -9,7 +9,7 @@ import type { RunEvent, RunResult, RunStats } from "./protocol.ts";
 import { runInSandbox, type SandboxHooks, type ToolHandler } from "./sandbox.ts";
 import { instrument } from "./instrument.ts";
 import { REF_CALL, REF_CHECK } from "./ref-prelude.ts";
-import { AGENTSCRIPT_GLOBALS, AgentScriptValidationError, validateAgentScript } from "./validate.ts";
+import { AgentScriptValidationError, validateAgentScript } from "./validate.ts";
 
 export { ToolRegistry, defineTool, ToolCallError, type ToolDefinition } from "./broker.ts";
 export { DEFAULT_LIMITS, type Limits } from "./limits.ts";
@@ -33,8 +33,6 @@ export interface RunOptions {
 
 /** The same contract as runAgentScript, whoever runs it (in process, a worker pool, a remote runtime). */
 export type Runner = (code: string, options: RunOptions) => Promise<RunResult>;
-
-const GLOBALS = [...AGENTSCRIPT_GLOBALS];
 
 /** The tool handler a run uses: the caller's, a registry's, or one that knows no tools. */
 export function toolHandlerOf(options: Pick<RunOptions, "toolHandler" | "tools" | "signal">): ToolHandler {
@@ -72,7 +70,6 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   return runInSandbox({
     source,
     limits: limits.data,
-    globals: GLOBALS,
     toolHandler: toolHandlerOf(options),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

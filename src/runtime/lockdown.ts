@@ -3,90 +3,66 @@
 // any static check) still finds no way out:
 // - the Function, AsyncFunction, GeneratorFunction and AsyncGeneratorFunction constructors are
 //   unreachable from every prototype chain (their prototypes' `constructor` is undefined,
-//   non-writable, non-configurable), and `eval` is gone, so no source text ever becomes code;
-// - every global that AgentScript does not list is deleted (Proxy, Reflect, Promise, globalThis…);
-// - the shared intrinsics are frozen, so no getter, `then` or `toJSON` can be planted on
-//   Object.prototype and friends (ordinary scripts only read them; assigning over an inherited
-//   method, `o.toString = …`, silently does nothing, as with any frozen prototype);
+//   non-writable, non-configurable), and the `Function`, `eval` and `globalThis` globals are
+//   gone, so no source text ever becomes code and nothing names the global object;
+// - the shared intrinsics take no new properties (so no getter, `then` or `toJSON` can be
+//   planted on Object.prototype and friends), and the ones every value passes through
+//   (Object.prototype, the function and promise prototypes) are frozen outright. Ordinary
+//   scripts only read them; assigning over an inherited property (`o.toString = …`) silently
+//   does nothing, as with any frozen prototype;
 // - what the runtime itself needs (the original JSON functions, Proxy for refs, the WeakMap of
-//   live refs, the comparison check, an error describer that never runs script code) is returned
-//   to the host as closures: none of it has a name the script could reach.
-// The same code also makes ToolError values, since the host's own newError would assign over
-// the frozen prototype's name.
-// `violation` is the host function that ends the run with ref_access.
-export const LOCKDOWN_SOURCE = `(violation, keep) => {
+//   live refs, the comparison check) is returned to the host as closures: none of it has a name
+//   the script could reach.
+// It runs once per run, so it is kept small (QuickJS compiles ~20 bytes/µs): every global that
+// is not AgentScript's is already unreachable by name (the validator refuses it) and without the
+// global object, so only the three that could turn into code or reach that object are deleted.
+// Contexts are made without the intrinsics AgentScript has no use for (sandbox.ts).
+// `v` is the host function that ends the run with ref_access.
+export const LOCKDOWN_SOURCE = `(v) => {
+"use strict";
+const O = Object, P = O.getPrototypeOf, g = globalThis, pe = O.preventExtensions;
+const fns = [P(function () {}), P(async function () {}), P(function* () {}), P(async function* () {})];
+for (const p of fns) O.defineProperty(p, "constructor", { value: undefined, writable: false, configurable: false });
+const c = { parse: JSON.parse, stringify: JSON.stringify, keys: O.keys, isArray: Array.isArray, Proxy, Error, String, P, own: O.getOwnPropertyDescriptor, define: O.defineProperty, ids: new WeakMap() };
+c.refCheck = (x) => (c.ids.has(x) ? v("compare") : x);
+for (const k of [Array, String, Number, Boolean, Date, Symbol, RegExp, BigInt, Error, TypeError, RangeError, SyntaxError, ReferenceError, InternalError]) pe(pe(k).prototype);
+const it = P([][Symbol.iterator]());
+for (const x of [O, Math, JSON, Promise, it, P(it), P(""[Symbol.iterator]()), parseInt, parseFloat, isNaN, isFinite]) pe(x);
+for (const x of [O.prototype, Promise.prototype, ...fns]) O.freeze(x);
+delete g.Function;
+delete g.eval;
+delete g.globalThis;
+return c;
+}`;
+
+// Helpers for rarer moments, compiled on first use with what the lockdown captured (`c`): a
+// thrown value described from its own data properties only (never a getter, toJSON or
+// toString), and ToolError values with own name and message (the frozen Error.prototype would
+// swallow assignments to inherited ones, and the Error global may be replaced by then).
+export const HELPERS_SOURCE = `(c) => {
   "use strict";
-  const g = globalThis;
-  const { freeze, getPrototypeOf, defineProperty, getOwnPropertyNames, getOwnPropertyDescriptor } = Object;
-  const fnProtos = [
-    getPrototypeOf(function () {}),
-    getPrototypeOf(async function () {}),
-    getPrototypeOf(function* () {}),
-    getPrototypeOf(async function* () {}),
-  ];
-  for (const proto of fnProtos) {
-    defineProperty(proto, "constructor", { value: undefined, writable: false, enumerable: false, configurable: false });
-  }
-  const captured = {
-    parse: JSON.parse,
-    stringify: JSON.stringify,
-    keys: Object.keys,
-    isArray: Array.isArray,
-    Proxy: Proxy,
-    ids: new WeakMap(),
-  };
-  const ids = captured.ids;
-  captured.refCheck = (v) => (ids.has(v) ? violation("compare") : v);
-  // Reads a property without calling getters: own data properties up the chain, else undefined.
-  const dataProp = (value, key) => {
-    for (let p = value; p !== null && (typeof p === "object" || typeof p === "function"); p = getPrototypeOf(p)) {
-      const d = getOwnPropertyDescriptor(p, key);
+  const data = (value, key) => {
+    for (let p = value; p !== null && (typeof p === "object" || typeof p === "function"); p = c.P(p)) {
+      const d = c.own(p, key);
       if (d) return "value" in d ? d.value : undefined;
     }
     return undefined;
   };
-  captured.describe = (v) => {
-    if (v === null || (typeof v !== "object" && typeof v !== "function")) {
-      return { name: "Error", message: typeof v === "symbol" ? "a symbol was thrown" : String(v) };
-    }
-    const name = dataProp(v, "name");
-    const message = dataProp(v, "message");
-    return {
-      name: typeof name === "string" ? name : "Error",
-      message: typeof message === "string" ? message : "a value that is not an Error was thrown",
-    };
+  return {
+    describe: (x) => {
+      if (x === null || (typeof x !== "object" && typeof x !== "function")) {
+        return { name: "Error", message: typeof x === "symbol" ? "a symbol was thrown" : c.String(x) };
+      }
+      const name = data(x, "name"), message = data(x, "message");
+      return {
+        name: typeof name === "string" ? name : "Error",
+        message: typeof message === "string" ? message : "a value that is not an Error was thrown",
+      };
+    },
+    toolError: (message) => {
+      const error = new c.Error(message);
+      c.define(error, "name", { value: "ToolError", writable: true, enumerable: false, configurable: true });
+      return error;
+    },
   };
-  // Tool failures as the script sees them: own name and message (the frozen Error.prototype
-  // would silently swallow assignments to inherited ones).
-  const ErrorConstructor = Error; // captured: the global is deleted below
-  captured.toolError = (message) => {
-    const error = new ErrorConstructor(message);
-    defineProperty(error, "name", { value: "ToolError", writable: true, enumerable: false, configurable: true });
-    return error;
-  };
-  const iteratorOf = (v) => getPrototypeOf(v[Symbol.iterator]());
-  const errors = [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError];
-  if (typeof AggregateError === "function") errors.push(AggregateError);
-  if (typeof InternalError === "function") errors.push(InternalError);
-  const roots = [
-    Object, Object.prototype, Array, Array.prototype, String, String.prototype, Number,
-    Number.prototype, Boolean, Boolean.prototype, Date, Date.prototype, Math, JSON, Promise,
-    Promise.prototype, Symbol, Symbol.prototype, RegExp, RegExp.prototype, BigInt,
-    BigInt.prototype, parseInt, parseFloat, isNaN, isFinite, ...fnProtos,
-    ...fnProtos.map((p) => p.prototype).filter(Boolean),
-    ...errors.flatMap((e) => [e, e.prototype]),
-    iteratorOf([]), getPrototypeOf(iteratorOf([])), iteratorOf(""),
-    getPrototypeOf(/x/[Symbol.matchAll]("")),
-  ];
-  for (const root of roots) freeze(root);
-  const allowed = new Set(keep);
-  for (const name of getOwnPropertyNames(g)) {
-    if (allowed.has(name)) continue;
-    try {
-      delete g[name];
-    } catch {
-      // non-configurable (undefined, NaN, Infinity): harmless values
-    }
-  }
-  return captured;
 }`;

@@ -13,7 +13,7 @@
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { ToolCallError } from "./broker.ts";
 import type { Limits } from "./limits.ts";
-import { LOCKDOWN_SOURCE } from "./lockdown.ts";
+import { HELPERS_SOURCE, LOCKDOWN_SOURCE } from "./lockdown.ts";
 import type { RunErrorCode, RunEvent, RunResult, RunStats } from "./protocol.ts";
 import { REF_CALL } from "./ref-prelude.ts";
 import { discardSandboxMemory, RunMemory, sandboxMemory, type SandboxMemory } from "./sandbox-memory.ts";
@@ -38,8 +38,6 @@ export interface SandboxRunOptions {
   /** The instrumented script as `((refCall, refCheck) => async () => { … })`. */
   source: string;
   limits: Limits;
-  /** Globals the lockdown keeps (AgentScript's list). */
-  globals: readonly string[];
   toolHandler: ToolHandler;
   onEvent?: (event: RunEvent) => void;
   signal?: AbortSignal;
@@ -48,6 +46,24 @@ export interface SandboxRunOptions {
 
 /** QuickJS's own stack limit (a stack overflow is reported as memory_limit). */
 const MAX_STACK_BYTES = 512 * 1024;
+
+/**
+ * The intrinsics a context is made with: what AgentScript uses (and the runtime: Proxy and
+ * WeakMap for refs, Eval for the host's own evalCode), not typed arrays or the rest, which
+ * also makes a context about half as costly to create.
+ */
+const INTRINSICS = {
+  BaseObjects: true,
+  Date: true,
+  Eval: true,
+  StringNormalize: true,
+  RegExp: true,
+  RegExpCompiler: true,
+  JSON: true,
+  Proxy: true,
+  MapSet: true,
+  Promise: true,
+} as const;
 
 interface Failure {
   code: RunErrorCode;
@@ -92,8 +108,9 @@ class SandboxRun {
   private readonly handles: QuickJSHandle[] = [];
   private readonly pending = new Set<QuickJSDeferredPromise>();
   private refs!: SandboxRefs;
-  private describeError!: QuickJSHandle;
-  private toolError!: QuickJSHandle;
+  private captured: QuickJSHandle | undefined;
+  private helpers: { describe: QuickJSHandle; toolError: QuickJSHandle } | undefined;
+  private helpersTried = false;
   private mainPromise: QuickJSHandle | undefined;
   private inFlight = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -109,7 +126,7 @@ class SandboxRun {
     runtime.setMemoryLimit(options.limits.memoryBytes);
     runtime.setMaxStackSize(MAX_STACK_BYTES);
     runtime.setInterruptHandler(() => this.shouldInterrupt());
-    this.vm = runtime.newContext();
+    this.vm = runtime.newContext({ intrinsics: INTRINSICS });
   }
 
   async run(): Promise<RunResult> {
@@ -172,10 +189,9 @@ class SandboxRun {
         throw new Error("aborted");
       }),
     );
-    const captured = this.own(this.call(LOCKDOWN_SOURCE, "auditor-lockdown.js", violation, this.jsonValue(this.options.globals)));
+    const captured = this.own(this.call(LOCKDOWN_SOURCE, "auditor-lockdown.js", violation));
     if (!captured) return;
-    this.describeError = this.own(vm.getProp(captured, "describe"));
-    this.toolError = this.own(vm.getProp(captured, "toolError"));
+    this.captured = captured;
     const refCheck = this.own(vm.getProp(captured, "refCheck"));
     this.refs = new SandboxRefs(vm, (fn) => this.slice(fn), captured, violation);
     this.installConsole();
@@ -210,8 +226,16 @@ class SandboxRun {
     return result.value;
   }
 
-  private jsonValue(value: unknown): QuickJSHandle {
-    return this.own(this.slice(() => this.vm.unwrapResult(this.vm.evalCode(`(${JSON.stringify(value)})`, "auditor-data.js"))));
+  /** The describe/toolError helpers, compiled the first time a run needs one. */
+  private helper(name: "describe" | "toolError"): QuickJSHandle | undefined {
+    if (!this.helpers && this.captured && !this.helpersTried) {
+      this.helpersTried = true; // compiling them can fail (a limit): never try twice
+      const made = this.call(HELPERS_SOURCE, "auditor-helpers.js", this.captured);
+      if (!made) return undefined;
+      this.helpers = { describe: this.own(this.vm.getProp(made, "describe")), toolError: this.own(this.vm.getProp(made, "toolError")) };
+      made.dispose();
+    }
+    return this.helpers?.[name];
   }
 
   private own<T extends QuickJSHandle | undefined>(handle: T): T {
@@ -313,12 +337,12 @@ class SandboxRun {
     this.inFlight--;
     if (this.finished) return; // torn down: the run disposed this deferred
     this.pending.delete(deferred);
-    this.slice(() => {
+    // One slice: the answer reaches the script, its event goes out, the script runs on.
+    this.drain(() => {
       settleInSandbox();
       deferred.dispose();
+      this.options.onEvent?.({ type: "tool_result_applied", callId });
     });
-    this.options.onEvent?.({ type: "tool_result_applied", callId });
-    this.drain();
   }
 
   private rejectNow(deferred: QuickJSDeferredPromise, message: string): QuickJSHandle {
@@ -329,8 +353,9 @@ class SandboxRun {
   private rejectWith(deferred: QuickJSDeferredPromise, message: string): void {
     const { vm } = this;
     const text = vm.newString(message);
+    const make = this.helper("toolError");
     this.slice(() => {
-      const error = vm.callFunction(this.toolError, vm.undefined, text);
+      const error = make ? vm.callFunction(make, vm.undefined, text) : { error: vm.newError("the runtime could not make a ToolError") };
       if (error.error) {
         // A limit was hit while making it (the interrupt set the failure): the run ends with it.
         error.error.dispose();
@@ -351,10 +376,13 @@ class SandboxRun {
 
   // ---- settle and teardown ----------------------------------------------------------------
 
-  /** Runs pending jobs (the script's continuations), then settles if the script is done. */
-  private drain(): void {
+  /** Runs `before` and then pending jobs (the script's continuations) in one slice, then settles if done. */
+  private drain(before?: () => void): void {
     if (this.finished) return;
-    const result = this.slice(() => this.runtime.executePendingJobs());
+    const result = this.slice(() => {
+      before?.();
+      return this.runtime.executePendingJobs();
+    });
     if (result.error) return this.failFromThrown(result.error);
     result.dispose();
     if (this.failure) return this.fail(this.failure.code, this.failure.message);
@@ -391,7 +419,8 @@ class SandboxRun {
       return this.fail(this.failure.code, this.failure.message);
     }
     const refused = this.runMemory.refused;
-    const described = this.describeError ? this.slice(() => this.vm.callFunction(this.describeError, this.vm.undefined, error)) : undefined;
+    const describe = refused ? undefined : this.helper("describe");
+    const described = describe ? this.slice(() => this.vm.callFunction(describe, this.vm.undefined, error)) : undefined;
     error.dispose();
     if (refused) {
       described?.dispose();

@@ -81,20 +81,26 @@ describe("no global object, no hook", () => {
   });
 });
 
-describe("shared intrinsics are frozen", () => {
-  test("no getter, then or toJSON can be planted on a shared prototype", async () => {
+describe("shared intrinsics take no planted properties", () => {
+  test("no getter, then or toJSON can be planted on a shared prototype or namespace", async () => {
     const attempts = [
       `Object.defineProperty(Object.getPrototypeOf({}), "then", { get: () => 1 })`,
       `Object.defineProperty(Object.getPrototypeOf([]), "toJSON", { value: () => 1 })`,
       `Object.getPrototypeOf(callTool("t", {})).then = () => 1`,
       `Object.defineProperty(Object.getPrototypeOf(Object.getPrototypeOf(callTool("t", {}))), "then", { get: () => 1 })`,
-      `Object.assign(Object, { keys: () => [] })`,
-      `JSON.parse = () => 1`,
+      `Object.defineProperty(JSON, "evil", { value: 1 })`,
+      `Object.defineProperty(Object.getPrototypeOf(() => 0), "call", { get: () => 1 })`,
     ];
     for (const attempt of attempts) {
-      const r = await value(`try { ${attempt}; } catch (e) { return e.name; } return [Object.keys({ a: 1 }), JSON.parse("[1]"), ({}).then, [].toJSON];`, async () => ({}));
-      expect(r === "TypeError" || JSON.stringify(r) === JSON.stringify([["a"], [1], null, null])).toBe(true);
+      const r = await value(`try { ${attempt}; } catch (e) { return e.name; } return [({}).then, [].toJSON, JSON.evil];`, async () => ({}));
+      expect(r === "TypeError" || JSON.stringify(r) === JSON.stringify([null, null, null])).toBe(true);
     }
+  });
+
+  test("replacing a namespace's method changes only the script's own use of it", async () => {
+    const echo = async (_name: string, args: unknown) => args;
+    const r = await value(`JSON.stringify = () => "x"; JSON.parse = () => 1; Object.keys = () => []; const back = await callTool("echo", { a: [1, 2] }); return { back, n: back.a.length };`, echo);
+    expect(r).toEqual({ back: { a: [1, 2] }, n: 2 });
   });
 
   test("ordinary code is unaffected: own properties, spreads, JSON, dates", async () => {
