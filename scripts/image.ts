@@ -221,10 +221,8 @@ export async function buildImage(root: string): Promise<ImageResult> {
 }
 
 /** The layer's files as a directory tree, for the Dockerfile (which sets owners and times). */
-export async function writeRootfs(root: string, out: string) {
-  const binary = new Uint8Array(readFileSync(join(root, BINARY_PATH)));
-  const entries = imageEntries(binary, libcFiles(await fetchLibc6(), join(out, "..", ".image-scratch")));
-  rmSync(join(out, "..", ".image-scratch"), { recursive: true, force: true });
+export async function writeRootfs(binary: Uint8Array, out: string, libc: Map<string, Uint8Array>) {
+  const entries = imageEntries(binary, libc);
   for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const target = join(out, entry.path);
     if (entry.type === "dir") mkdirSync(target, { recursive: true });
@@ -240,7 +238,10 @@ if (import.meta.main) {
   if (rootfsAt !== -1) {
     const out = args[rootfsAt + 1];
     if (!out) throw new Error("--rootfs needs a directory");
-    await writeRootfs(process.cwd(), out);
+    const scratch = join(out, "..", ".image-scratch");
+    const libc = libcFiles(await fetchLibc6(), scratch);
+    rmSync(scratch, { recursive: true, force: true });
+    await writeRootfs(new Uint8Array(readFileSync(join(process.cwd(), BINARY_PATH))), out, libc);
     console.log(`wrote the image's files to ${out}`);
   } else {
     const result = await buildImage(process.cwd());
