@@ -136,9 +136,9 @@ export function libcFiles(deb: Uint8Array, scratch: string): Map<string, Uint8Ar
   writeFileSync(path, deb);
   const result = Bun.spawnSync(["dpkg-deb", "--fsys-tarfile", path], { stdout: "pipe", stderr: "pipe", maxBuffer: 64 << 20 });
   if (result.exitCode !== 0) throw new Error(`dpkg-deb --fsys-tarfile failed: ${result.stderr.toString()}`);
-  const wanted = new Map([
-    ...LIBC_FILES.map((n) => [`lib/x86_64-linux-gnu/${n}`, n] as const),
-    ["usr/share/doc/libc6/copyright", "copyright"] as const,
+  const wanted = new Map<string, string>([
+    ...LIBC_FILES.map((n): [string, string] => [`lib/x86_64-linux-gnu/${n}`, n]),
+    ["usr/share/doc/libc6/copyright", "copyright"],
   ]);
   const out = new Map<string, Uint8Array>();
   for (const entry of readTar(new Uint8Array(result.stdout))) {
