@@ -10,7 +10,10 @@
 // into its P-256 keys is stated by the measured code, not provable from the chain.
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
-import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../../src/crypto/encoding.ts";
+// @noble's helpers, not src/crypto: sdk/ imports nothing from src/.
+import { bytesToHex as toHex, concatBytes, hexToBytes as fromHex, utf8ToBytes as utf8 } from "@noble/hashes/utils";
+
+const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export const KMS_ISSUED_PREFIX = "dstack-kms-issued";
 

@@ -38,13 +38,17 @@ async function deploy(options: Partial<FakeDstackOptions> = {}, command = binary
   return { dstack, server, kid, close: async () => (await server.stop(), await dstack.close()) };
 }
 
-// The checkout is rebuilt once (npm run image in it, as --source does) and reused.
-let rebuilt: Promise<Rebuilt> | undefined;
+// The checkout is rebuilt once, in beforeAll (npm run image in it, as --source does), and
+// every --source run reuses that result.
+let rebuilt: Rebuilt;
 const deps: VerifyDeps = {
   verifyQuoteSignature: async () => {
     throw new Error("the tests run --offline");
   },
-  rebuild: (checkout) => (rebuilt ??= rebuildFromCheckout(checkout)),
+  rebuild: async (checkout) => {
+    if (checkout !== root) throw new Error(`the tests rebuild only ${root}`);
+    return rebuilt;
+  },
 };
 
 beforeAll(async () => {
@@ -60,6 +64,7 @@ beforeAll(async () => {
   composeFile = join(tempDir(), "app-compose.json");
   writeFileSync(composeFile, JSON.stringify(appCompose(root, `auditor@${image.manifestDigest}`), null, 2));
   main = await deploy();
+  rebuilt = await rebuildFromCheckout(root);
 }, 180_000);
 afterAll(async () => {
   await main?.close();
