@@ -1,7 +1,7 @@
 // Writes deploy/app-compose.json for dstack from deploy/docker-compose.yml and an image
 // reference by digest, and prints its compose hash (what RTMR3 will carry, and what
 // `auditor verify --compose-hash` expects), computed by the dstack SDK's own getComposeHash.
-//   bun scripts/app-compose.ts ghcr.io/<org>/auditor@sha256:<digest>
+//   bun scripts/app-compose.ts ghcr.io/<org>/auditor@sha256:<digest>   # the digest npm run image prints
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getComposeHash } from "@phala/dstack-sdk";

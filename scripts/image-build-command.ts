@@ -1,5 +1,7 @@
-// Prints the exact command that builds the dstack image as a byte-reproducible OCI archive:
-// same commit + same command = same image digest, on any machine with docker buildx ≥ 0.13.
+// Prints the docker buildx command that builds the dstack image from the Dockerfile: the same
+// files, owners, modes and config as `npm run image` (test/static/image.test.ts), reproducible
+// between buildx runs, but buildx writes its own tar and config bytes, so its digest is not the
+// one `npm run image` prints; deploy and verify against `npm run image`'s.
 //   bun scripts/image-build-command.ts
 const epoch = Bun.spawnSync(["git", "log", "-1", "--format=%ct"]).stdout.toString().trim() || "0";
 console.log(

@@ -37,6 +37,24 @@ export const AttestationStatementSchema = z
   .strict();
 export type AttestationStatement = z.infer<typeof AttestationStatementSchema>;
 
+const Hex = z.string().regex(/^(?:[0-9a-f]{2})+$/, "must be lowercase hex");
+
+/** Where one key path's material came from: GetKey's answer, minus the secret (DESIGN). */
+export const KeyProvenanceEntrySchema = z
+  .object({
+    /** The purpose passed to GetKey: the app key signs `${purpose}:${publicKey}`. */
+    purpose: z.string(),
+    /** SEC1 compressed secp256k1 public key of the key material GetKey returned. */
+    publicKey: Hex,
+    /** GetKey's signature_chain as hex: [app key's signature, KMS root's signature]. */
+    signatureChain: z.array(Hex),
+  })
+  .strict();
+export type KeyProvenanceEntry = z.infer<typeof KeyProvenanceEntrySchema>;
+/** Key path (e.g. auditor/identity/v1) → its provenance. */
+export const KeyProvenanceSchema = z.record(z.string(), KeyProvenanceEntrySchema);
+export type KeyProvenance = z.infer<typeof KeyProvenanceSchema>;
+
 export const AttestationResponseSchema = z
   .object({
     statement: AttestationStatementSchema,
@@ -44,10 +62,23 @@ export const AttestationResponseSchema = z
     quote: z.string().regex(/^[0-9a-f]+$/).optional(),
     /** The guest agent's event log (a JSON string), for replaying RTMRs. */
     eventLog: z.string().optional(),
+    /**
+     * GetQuote's vm_config, verbatim (JSON text naming os_image_hash and the VM shape): the
+     * operator's word, not in the quote; null when not attested (dev provider).
+     */
+    vmConfig: z.string().nullable(),
+    /** GetKey's signature chains per key path; null when not attested (dev provider). */
+    keyProvenance: KeyProvenanceSchema.nullable(),
     attested: z.boolean(),
   })
   .strict();
 export type AttestationResponse = z.infer<typeof AttestationResponseSchema>;
+
+/** `GET /attestation?format=dstack`: the input dstack-verifier's POST /verify takes. */
+export const DstackVerifierInputSchema = z
+  .object({ quote: z.string().regex(/^[0-9a-f]+$/), event_log: z.string(), vm_config: z.string() })
+  .strict();
+export type DstackVerifierInput = z.infer<typeof DstackVerifierInputSchema>;
 
 /** The 64 bytes a quote's report data must equal for this statement. */
 export function attestationReportData(statement: AttestationStatement): Uint8Array {

@@ -28,7 +28,15 @@ export function createAttestor(tee: Tee, binarySha256: string | null): Attestor 
 
   const bind = async (s: AttestationStatement): Promise<AttestationResponse> => {
     const quote = await tee.quote(attestationReportData(s));
-    return quote ? { statement: s, quote: quote.quote, eventLog: quote.eventLog, attested: true } : { statement: s, attested: false };
+    if (!quote) return { statement: s, vmConfig: null, keyProvenance: null, attested: false };
+    return {
+      statement: s,
+      quote: quote.quote,
+      eventLog: quote.eventLog,
+      vmConfig: quote.vmConfig,
+      keyProvenance: tee.keyProvenance(),
+      attested: true,
+    };
   };
 
   // The nonce-less statement never changes, so its quote is fetched once (quotes are slow on

@@ -22,6 +22,7 @@ export async function createDevTee(dataDir: string): Promise<Tee> {
     sealingKey: () => keys.sealing,
     info: () => description,
     quote: async () => null,
+    keyProvenance: () => null,
   };
 }
 

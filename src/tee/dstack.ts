@@ -1,6 +1,9 @@
 // The production provider: keys and quotes from the dstack guest agent through the official SDK.
 import { existsSync } from "node:fs";
 import { DstackClient } from "@phala/dstack-sdk";
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { toHex } from "../crypto/encoding.ts";
+import type { KeyProvenance } from "../../sdk/wire/attestation.ts";
 import { deriveTeeKeys } from "./keys.ts";
 import { TeeError, type Tee } from "./types.ts";
 
@@ -20,6 +23,9 @@ export function dstackEndpointExists(endpoint: string): boolean {
   return /^https?:\/\//.test(endpoint) || existsSync(endpoint);
 }
 
+/** The GetKey purpose: part of what the app key signs in each signature chain. */
+const KEY_PURPOSE = "auditor";
+
 export async function createDstackTee(endpoint: string): Promise<Tee> {
   if (!dstackEndpointExists(endpoint)) {
     throw new TeeError(
@@ -37,9 +43,17 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
   };
 
   const agentInfo = await rpc("Info", () => client.info());
+  // Each path's signature chain is kept (never the key) so verifiers can check it up to the KMS
+  // root; the signed public key is the secp256k1 key of the material, as the agent computes it.
+  const provenance: KeyProvenance = {};
   const keys = await deriveTeeKeys(async (path) => {
-    const { key } = await rpc(`GetKey(${path})`, () => client.getKey(path, "auditor"));
+    const { key, signature_chain } = await rpc(`GetKey(${path})`, () => client.getKey(path, KEY_PURPOSE));
     if (key.length < 32) throw new TeeError(`dstack guest agent returned a ${key.length}-byte key for ${path}`);
+    provenance[path] = {
+      purpose: KEY_PURPOSE,
+      publicKey: toHex(secp256k1.getPublicKey(key.subarray(0, 32), true)),
+      signatureChain: signature_chain.map(toHex),
+    };
     return key;
   });
   const description = {
@@ -55,11 +69,12 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
     invokeKey: () => keys.invoke,
     sealingKey: () => keys.sealing,
     info: () => description,
+    keyProvenance: () => provenance,
     async quote(reportData) {
       if (reportData.length > 64) throw new TeeError("report data is at most 64 bytes");
       // Bytes, not a string: the SDK would UTF-8-encode a string rather than hex-decode it.
       const result = await rpc("GetQuote", () => client.getQuote(reportData));
-      return { quote: result.quote, eventLog: result.event_log };
+      return { quote: result.quote, eventLog: result.event_log, vmConfig: result.vm_config ?? null };
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { P256KeyPair } from "../crypto/keys.ts";
-import type { TeeDescription } from "../../sdk/wire/attestation.ts";
+import type { KeyProvenance, TeeDescription } from "../../sdk/wire/attestation.ts";
 
 export type TeeProvider = TeeDescription["provider"];
 
@@ -8,6 +8,8 @@ export interface TeeQuote {
   quote: string;
   /** The guest agent's event log (JSON text), for RTMR replay. */
   eventLog: string;
+  /** GetQuote's vm_config, verbatim (null when the agent sent none). */
+  vmConfig: string | null;
 }
 
 /** What the server needs from the trusted environment. Keys are loaded once at start-up. */
@@ -22,6 +24,8 @@ export interface Tee {
   /** A hardware quote over at most 64 bytes of report data; null when the provider cannot attest. */
   quote(reportData: Uint8Array): Promise<TeeQuote | null>;
   info(): TeeDescription;
+  /** GetKey's signature chain for each key path; null when keys come from no KMS (dev). */
+  keyProvenance(): KeyProvenance | null;
 }
 
 /** Raised when the TEE cannot be used; start-up stops with its message. */

@@ -1,19 +1,20 @@
 // `auditor verify <url>`: checks a running Auditor from the outside, the way a user or an AI
-// agent should before trusting it. Every check says pass, fail or skip, with its evidence; a
-// skip says what was not checked and why (nothing is silently assumed).
-import { bytesEqual, fromHex, toHex } from "../crypto/encoding.ts";
+// agent should before trusting it, link by link from the silicon to the source (DESIGN "The
+// whole chain"). Every line says how it is known: proven (checked against the quote or
+// recomputed here), stated (the server says so and nothing here proves it), skipped (not
+// checked, and why) or fail. Nothing is silently assumed, and nothing stated is called proven.
+//
+// The evidence is gathered once; then each section adds its named lines. A new check is one
+// more section in SECTIONS (source provenance, receipts and the egress log will be).
+import { fromHex, toHex } from "../crypto/encoding.ts";
 import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../../sdk/wire/attestation.ts";
-import { parseEventLog, replayRtmr3 } from "../../sdk/verify/event-log.ts";
-import { parseTdxQuote, type TdxQuoteFields } from "../../sdk/verify/tdx-quote.ts";
+import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
+import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
+import type { OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
 import { checkReportBinding, isPinned } from "../../sdk/client/trust.ts";
-
-export type CheckStatus = "pass" | "fail" | "skip";
-
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-}
+import { short, type Add, type Check, type Evidence } from "./lines.ts";
+import { keyProvenanceLines, osMeasurementLines } from "./platform.ts";
+import { sourceChainLines, type AppComposeManifest, type Rebuilder } from "./source-chain.ts";
 
 export interface VerifyOptions {
   url: string;
@@ -22,130 +23,197 @@ export interface VerifyOptions {
   binarySha256?: string;
   /** The compose hash of the app-compose.json the user deployed. */
   composeHash?: string;
+  /** The deployed app-compose.json itself: names the image the compose hash pins. */
+  appCompose?: AppComposeManifest;
   appId?: string;
   /** Identity keys or kids the user already trusts. */
   pins: string[];
   /** Skip the Intel signature chain (no collateral fetch). */
   offline: boolean;
   pccsUrl?: string;
+  /** Expected MRTD/RTMR0–2 per OS image (--os-measurements). */
+  osMeasurements?: OsMeasurementsFile;
+  /** The KMS root the user trusts (--kms-root): public key or Ethereum address, hex. */
+  kmsRoot?: string;
+  /** A checkout to rebuild the binary and the image from (--source). */
+  source?: string;
   fetch?: typeof fetch;
 }
 
 /** Verifies the TDX quote's Intel signature chain; throws when collateral cannot be fetched. */
 export type QuoteSignatureVerifier = (quote: Uint8Array, pccsUrl: string | undefined) => Promise<{ status: string }>;
 
-const short = (hex: string) => (hex.length > 24 ? `${hex.slice(0, 16)}…${hex.slice(-8)}` : hex);
+export interface VerifyDeps {
+  verifyQuoteSignature: QuoteSignatureVerifier;
+  rebuild: Rebuilder;
+}
 
-export async function verifyDeployment(options: VerifyOptions, verifyQuoteSignature: QuoteSignatureVerifier): Promise<Check[]> {
+export type { Check, CheckStatus } from "./lines.ts";
+
+type Section = (ev: Evidence, options: VerifyOptions, deps: VerifyDeps, add: Add) => void | Promise<void>;
+
+// In chain order: silicon, the statement, the OS, RTMR3, the KMS, the deployment, the source.
+const SECTIONS: Section[] = [
+  quoteSection,
+  statementSection,
+  (ev, o, _d, add) => osMeasurementLines(ev, o.osMeasurements, add),
+  rtmr3Section,
+  (ev, o, _d, add) => keyProvenanceLines(ev, o.kmsRoot, add),
+  deploymentSection,
+  (ev, o, d, add) => sourceChainLines(ev, o, d.rebuild, add),
+  reportSection,
+];
+
+export async function verifyDeployment(options: VerifyOptions, deps: VerifyDeps): Promise<Check[]> {
   const checks: Check[] = [];
-  const add = (name: string, status: CheckStatus, detail: string) => checks.push({ name, status, detail });
-  const fetchFn = options.fetch ?? fetch;
-  const base = options.url.replace(/\/+$/, "");
-  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
+  const add: Add = (name, status, detail) => checks.push({ name, status, detail });
+  const ev = await gather(options, add);
+  if (!ev) return checks;
+  for (const section of SECTIONS) await section(ev, options, deps, add);
+  return checks;
+}
 
+async function gather(options: VerifyOptions, add: Add): Promise<Evidence | undefined> {
+  const fetchFn = options.fetch ?? fetch;
+  const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
   let attestation: AttestationResponse;
   try {
-    const res = await fetchFn(`${base}/attestation?nonce=${nonce}`);
+    const res = await fetchFn(`${baseUrl(options)}/attestation?nonce=${nonce}`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     attestation = AttestationResponseSchema.parse(await res.json());
   } catch (err) {
     add("attestation", "fail", `GET /attestation failed: ${(err as Error).message}`);
-    return checks;
+    return undefined;
   }
-  const { statement } = attestation;
-  add("fresh statement", statement.nonce === nonce ? "pass" : "fail", statement.nonce === nonce ? `carries this run's nonce ${nonce}` : `expected nonce ${nonce}, got ${statement.nonce ?? "none"} (a replayed or cached statement)`);
-
-  if (options.pins.length === 0) add("identity key pinned", "skip", `kid ${statement.kid}; pass --pin <kid> to require a key you already trust`);
-  else add("identity key pinned", isPinned(statement, options.pins) ? "pass" : "fail", `kid ${statement.kid} ${isPinned(statement, options.pins) ? "is" : "is NOT"} among the pinned keys`);
-
-  let quote: TdxQuoteFields | undefined;
-  if (!attestation.quote) {
-    add("TDX quote", "fail", `no quote: the server is not attested (provider ${statement.tee.provider})`);
-  } else {
-    try {
-      quote = parseTdxQuote(attestation.quote);
-      add("TDX quote", "pass", `TDX quote v${quote.version}, MRTD ${short(quote.mrTd)}`);
-    } catch (err) {
-      add("TDX quote", "fail", `the quote cannot be read: ${(err as Error).message}`);
-    }
-  }
-
-  if (quote) {
-    const expected = attestationReportData(statement);
-    const bound = bytesEqual(quote.reportData, expected);
-    add("statement bound to the quote", bound ? "pass" : "fail", bound ? `report data = SHA-512(statement) = ${short(toHex(expected))}` : `the quote's report data ${short(toHex(quote.reportData))} is not SHA-512 of the statement ${short(toHex(expected))}`);
-    checkEventLog(attestation, quote, statement.tee, add);
-  } else {
-    add("statement bound to the quote", "skip", "no readable quote");
-    add("event log replays to RTMR3", "skip", "no readable quote");
-  }
-
-  compare(add, "app id", statement.tee.appId, options.appId, "--app-id");
-  compare(add, "compose hash", statement.tee.composeHash, options.composeHash, "--compose-hash or --app-compose");
-  if (statement.binarySha256 === null) add("binary digest", "fail", "the server runs from source: no binary digest to check");
-  else compare(add, "binary digest", statement.binarySha256, options.binarySha256, "--binary-sha256 or --binary (the one you built from source)");
-
-  await checkReport(base, options.app, statement, fetchFn, add);
-
-  if (!quote || !attestation.quote) add("Intel signature chain", "skip", "no readable quote");
-  else if (options.offline) add("Intel signature chain", "skip", "--offline: the quote's DCAP signature chain was not checked");
-  else {
-    try {
-      const result = await verifyQuoteSignature(fromHex(attestation.quote), options.pccsUrl);
-      add("Intel signature chain", "pass", `DCAP verification passed, TCB status ${result.status}`);
-    } catch (err) {
-      const message = (err as Error).message;
-      if (/fetch|connect|ENOTFOUND|ECONNREFUSED|network|timed? ?out/i.test(message)) add("Intel signature chain", "skip", `collateral unreachable (${message}); run where the PCCS is reachable`);
-      else add("Intel signature chain", "fail", `the quote does not verify: ${message}`);
-    }
-  }
-  return checks;
-}
-
-function compare(add: (name: string, status: CheckStatus, detail: string) => void, name: string, attested: string | null, expected: string | undefined, flag: string) {
-  if (attested === null) return add(name, "fail", `the statement has no ${name}`);
-  if (expected === undefined) return add(name, "skip", `attested ${attested}; pass ${flag} to compare with yours`);
-  const same = attested.toLowerCase() === expected.toLowerCase();
-  add(name, same ? "pass" : "fail", same ? `${attested} is the one you expect` : `attested ${attested}, expected ${expected}`);
-}
-
-function checkEventLog(
-  attestation: AttestationResponse,
-  quote: TdxQuoteFields,
-  tee: { appId: string | null; composeHash: string | null },
-  add: (name: string, status: CheckStatus, detail: string) => void,
-) {
-  if (!attestation.eventLog) return add("event log replays to RTMR3", "fail", "the server sent no event log");
-  let replayed;
+  const ev: Evidence = { attestation, statement: attestation.statement, nonce, bound: false };
+  if (!attestation.quote) return ev;
   try {
-    replayed = replayRtmr3(parseEventLog(attestation.eventLog));
-  } catch (err) {
-    return add("event log replays to RTMR3", "fail", `the event log cannot be read: ${(err as Error).message}`);
+    ev.quote = parseTdxQuote(attestation.quote);
+  } catch {
+    return ev; // the quote section says why
   }
-  if (replayed.forged.length > 0) return add("event log replays to RTMR3", "fail", `event digests that are not the digest of their own content: ${replayed.forged.join(", ")}`);
-  if (replayed.rtmr3 !== quote.rtmr[3]) return add("event log replays to RTMR3", "fail", `replayed RTMR3 ${short(replayed.rtmr3)} ≠ the quote's ${short(quote.rtmr[3])}`);
-  add("event log replays to RTMR3", "pass", `RTMR3 ${short(replayed.rtmr3)} recomputed from ${replayed.payloads.size} runtime events`);
-  for (const [event, value] of [["app-id", tee.appId], ["compose-hash", tee.composeHash]] as const) {
-    const measured = replayed.payloads.get(event);
-    const name = `statement ${event} is the measured one`;
-    if (!measured) add(name, "fail", `the event log has no ${event} event`);
-    else if (value === null || measured !== value.toLowerCase()) add(name, "fail", `measured ${measured}, the statement says ${value}`);
-    else add(name, "pass", `${event} ${value} is in RTMR3`);
+  ev.bound = toHex(ev.quote.reportData) === toHex(attestationReportData(ev.statement));
+  try {
+    const replayed = replayRtmr3(parseEventLog(attestation.eventLog ?? ""));
+    if (replayed.forged.length === 0 && replayed.rtmr3 === ev.quote.rtmr[3]) ev.rtmr3 = replayed;
+  } catch {
+    // the RTMR3 section says why
+  }
+  return ev;
+}
+
+const baseUrl = (options: VerifyOptions) => options.url.replace(/\/+$/, "");
+
+async function quoteSection(ev: Evidence, options: VerifyOptions, deps: VerifyDeps, add: Add) {
+  const name = "TDX quote (Intel signature chain)";
+  const { attestation } = ev;
+  if (!attestation.quote) return add(name, "fail", `not attested: no quote (provider ${ev.statement.tee.provider})`);
+  if (!ev.quote) {
+    const why = (() => {
+      try {
+        parseTdxQuote(attestation.quote!);
+        return "unknown";
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    return add(name, "fail", `the quote cannot be read: ${why}`);
+  }
+  const read = `TDX quote v${ev.quote.version}`;
+  if (options.offline) {
+    return add(name, "skipped", `${read} read, but --offline: its Intel signature chain was not checked, so every line proven against the quote holds only if the quote is genuine`);
+  }
+  try {
+    const result = await deps.verifyQuoteSignature(fromHex(attestation.quote), options.pccsUrl);
+    add(name, "proven", `${read}: DCAP verification passed, TCB status ${result.status}`);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/fetch|connect|ENOTFOUND|ECONNREFUSED|network|timed? ?out/i.test(message)) {
+      add(name, "skipped", `collateral unreachable (${message}); run where the PCCS is reachable`);
+    } else add(name, "fail", `the quote does not verify: ${message}`);
   }
 }
 
-async function checkReport(base: string, app: string, statement: AttestationResponse["statement"], fetchFn: typeof fetch, add: (name: string, status: CheckStatus, detail: string) => void) {
+function statementSection(ev: Evidence, options: VerifyOptions, _deps: VerifyDeps, add: Add) {
+  const { statement, nonce } = ev;
+  const known = ev.bound ? "proven" : "stated";
+  if (!ev.quote) add("statement bound to the quote", "skipped", "no readable quote");
+  else if (ev.bound) add("statement bound to the quote", "proven", `report data = SHA-512(statement) = ${short(toHex(ev.quote.reportData))}`);
+  else add("statement bound to the quote", "fail", `the quote's report data ${short(toHex(ev.quote.reportData))} is not SHA-512 of the statement ${short(toHex(attestationReportData(statement)))}`);
+
+  if (statement.nonce !== nonce) add("fresh statement", "fail", `expected nonce ${nonce}, got ${statement.nonce ?? "none"} (a replayed or cached statement)`);
+  else add("fresh statement", known, `carries this run's nonce ${nonce}${ev.bound ? "" : " (not bound to a quote)"}`);
+
+  if (options.pins.length === 0) add("identity key pinned", "skipped", `kid ${statement.kid}; pass --pin <kid> to require a key you already trust`);
+  else if (!isPinned(statement, options.pins)) add("identity key pinned", "fail", `kid ${statement.kid} is NOT among the pinned keys`);
+  else add("identity key pinned", known, `kid ${statement.kid} is among the pinned keys`);
+}
+
+function rtmr3Section(ev: Evidence, _options: VerifyOptions, _deps: VerifyDeps, add: Add) {
+  const name = "event log replays to RTMR3";
+  const { attestation, quote, statement } = ev;
+  if (!quote) {
+    add(name, "skipped", "no readable quote");
+  } else if (ev.rtmr3) {
+    add(name, "proven", `RTMR3 ${short(ev.rtmr3.rtmr3)} recomputed from ${ev.rtmr3.payloads.size} runtime events`);
+  } else if (!attestation.eventLog) {
+    add(name, "fail", "the server sent no event log");
+  } else {
+    let replayed: ReplayedLog;
+    try {
+      replayed = replayRtmr3(parseEventLog(attestation.eventLog));
+    } catch (err) {
+      add(name, "fail", `the event log cannot be read: ${(err as Error).message}`);
+      return measuredLines(ev, statement.tee, add);
+    }
+    if (replayed.forged.length > 0) add(name, "fail", `event digests that are not the digest of their own content: ${replayed.forged.join(", ")}`);
+    else add(name, "fail", `replayed RTMR3 ${short(replayed.rtmr3)} ≠ the quote's ${short(quote.rtmr[3])}`);
+  }
+  measuredLines(ev, statement.tee, add);
+}
+
+function measuredLines(ev: Evidence, tee: { appId: string | null; composeHash: string | null }, add: Add) {
+  for (const [event, value] of [["app-id", tee.appId], ["compose-hash", tee.composeHash]] as const) {
+    const name = `statement ${event} is the measured one`;
+    const measured = ev.rtmr3?.payloads.get(event);
+    if (!ev.quote) add(name, "skipped", "no readable quote");
+    else if (!ev.rtmr3) add(name, "fail", "no event log that replays to RTMR3");
+    else if (!measured) add(name, "fail", `the event log has no ${event} event`);
+    else if (value === null || measured !== value.toLowerCase()) add(name, "fail", `measured ${measured}, the statement says ${value}`);
+    else add(name, "proven", `${event} ${value} is in RTMR3`);
+  }
+}
+
+function deploymentSection(ev: Evidence, options: VerifyOptions, _deps: VerifyDeps, add: Add) {
+  const measured = (event: string) => ev.rtmr3?.payloads.get(event);
+  compare(add, "app id", ev.statement.tee.appId, measured("app-id"), options.appId, "--app-id");
+  compare(add, "compose hash", ev.statement.tee.composeHash, measured("compose-hash"), options.composeHash, "--compose-hash or --app-compose");
+}
+
+/** A statement value against the user's: proven when RTMR3 carries it too, else stated. */
+function compare(add: Add, name: string, stated: string | null, measured: string | undefined, expected: string | undefined, flag: string) {
+  if (stated === null) return add(name, "fail", `the statement has no ${name}`);
+  if (expected === undefined) return add(name, "skipped", `the server says ${stated}; pass ${flag} to compare with yours`);
+  if (stated.toLowerCase() !== expected.toLowerCase()) return add(name, "fail", `the server says ${stated}, you expect ${expected}`);
+  if (measured === stated.toLowerCase()) add(name, "proven", `${stated} is the one you expect, and RTMR3 carries it`);
+  else add(name, "stated", `${stated} is the one you expect, but no replayed RTMR3 carries it`);
+}
+
+async function reportSection(ev: Evidence, options: VerifyOptions, _deps: VerifyDeps, add: Add) {
+  const { statement } = ev;
+  const name = `report /report/${options.app} bound`;
   const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
   try {
-    const res = await fetchFn(`${base}/report/${encodeURIComponent(app)}?nonce=${nonce}`, { headers: { accept: "application/json" } });
+    const res = await (options.fetch ?? fetch)(`${baseUrl(options)}/report/${encodeURIComponent(options.app)}?nonce=${nonce}`, { headers: { accept: "application/json" } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const report = (await res.json()) as Record<string, unknown>;
     checkReportBinding(report, nonce);
     const reported = report.attestation as { identityKey?: string; binarySha256?: string | null } | undefined;
     if (reported?.identityKey !== statement.identityKey || reported?.binarySha256 !== statement.binarySha256) throw new Error("the report names another identity key or binary than /attestation");
     const binding = report.binding as { quote: string | null; attested: boolean };
-    add(`report /report/${app} bound`, "pass", binding.attested ? `digest and fresh nonce in a quote's report data` : "digest and nonce consistent (no quote: not attested)");
+    if (binding.attested) add(name, "proven", "digest and fresh nonce in a quote's report data");
+    else add(name, "stated", "digest and nonce consistent, but not attested: no quote binds them");
   } catch (err) {
-    add(`report /report/${app} bound`, "fail", (err as Error).message);
+    add(name, "fail", (err as Error).message);
   }
 }

@@ -4,19 +4,31 @@
 import { getComposeHash } from "@phala/dstack-sdk";
 import { z } from "zod";
 import { sha256File } from "../self-digest.ts";
-import { verifyDeployment, type Check, type QuoteSignatureVerifier } from "./checks.ts";
+import { OsMeasurementsFileSchema, type OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
+import { parseKmsRoot } from "../../sdk/verify/key-provenance.ts";
+import { verifyDeployment, type Check, type QuoteSignatureVerifier, type VerifyDeps } from "./checks.ts";
+import { rebuildFromCheckout, type AppComposeManifest } from "./source-chain.ts";
 
 export const VERIFY_HELP = `auditor verify <url> [options]
 
-Checks a running Auditor: a fresh statement bound to its TDX quote, the event log replayed into
-RTMR3 (app id and compose hash), the binary digest against the one you built, the report bound
-to a fresh quote, and the quote's Intel signature chain (DCAP).
+Checks a running Auditor link by link, silicon to source: the TDX quote's Intel signature chain
+(DCAP), a fresh statement bound to it, MRTD and RTMR0-2 against the expected values of the OS
+image vm_config names, the event log replayed into RTMR3 (app id, compose hash), each key
+path's KMS signature chain, then compose hash -> image digest -> binary digest -> commit, and
+the report bound to a fresh quote. Each line is PROVEN, STATED (the server's word only),
+SKIPPED (with why) or FAIL. Exit 0 when nothing failed, 1 when something did, 2 for bad
+arguments.
 
   --app <name>              report to check (default etherea)
+  --os-measurements <file>  expected MRTD/RTMR0-2 per OS image ({ v: 1, images: [...] },
+                            values as dstack-mr measure --json prints them)
+  --kms-root <hex>          the KMS root you trust: secp256k1 public key or Ethereum address
+  --source <checkout>       rebuild the binary and the image there (npm ci first) and compare
   --binary-sha256 <hex>     the digest of the binary you built from source (npm run build)
   --binary <path>           ... or the binary itself
   --compose-hash <hex>      the compose hash of the app-compose.json you deployed
-  --app-compose <path>      ... or the app-compose.json itself (hashed as dstack does)
+  --app-compose <path>      ... or the app-compose.json itself (hashed as dstack does; names
+                            the image --source compares)
   --app-id <hex>            the dstack app id you deployed to
   --pin <kid|key>           an identity key (or kid) you already trust; repeatable
   --offline                 do not fetch DCAP collateral (the signature check is skipped)
@@ -35,6 +47,19 @@ const ArgsSchema = z.object({
   pin: z.array(z.string()).default([]),
   offline: z.boolean().default(false),
   pccsUrl: z.url().optional(),
+  osMeasurements: z.string().optional(),
+  kmsRoot: z
+    .string()
+    .refine((v) => {
+      try {
+        parseKmsRoot(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be a secp256k1 public key (33 or 65 bytes) or a 20-byte address, as hex")
+    .optional(),
+  source: z.string().optional(),
   json: z.boolean().default(false),
 });
 
@@ -48,6 +73,9 @@ const FLAGS: Record<string, { key: keyof z.input<typeof ArgsSchema>; takesValue:
   "--pin": { key: "pin", takesValue: true, repeat: true },
   "--offline": { key: "offline", takesValue: false },
   "--pccs-url": { key: "pccsUrl", takesValue: true },
+  "--os-measurements": { key: "osMeasurements", takesValue: true },
+  "--kms-root": { key: "kmsRoot", takesValue: true },
+  "--source": { key: "source", takesValue: true },
   "--json": { key: "json", takesValue: false },
 };
 
@@ -82,38 +110,63 @@ const dcapVerifier: QuoteSignatureVerifier = async (quote, pccsUrl) => {
 
 export function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
-  const lines = checks.map((c) => `${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
-  const failed = checks.filter((c) => c.status === "fail").length;
-  const skipped = checks.filter((c) => c.status === "skip").length;
-  lines.push("", failed > 0 ? `NOT VERIFIED: ${failed} check(s) failed` : `verified${skipped ? ` (${skipped} check(s) skipped: see above)` : ""}`);
+  const lines = checks.map((c) => `${c.status.toUpperCase().padEnd(7)}  ${c.name.padEnd(width)}  ${c.detail}`);
+  const count = (status: Check["status"]) => checks.filter((c) => c.status === status).length;
+  const failed = count("fail");
+  lines.push(
+    "",
+    failed > 0
+      ? `NOT VERIFIED: ${failed} check(s) failed`
+      : `no check failed: ${count("proven")} proven, ${count("stated")} stated (the server's word only), ${count("skipped")} skipped (not checked: see above)`,
+  );
   return lines.join("\n");
 }
 
-export async function runVerify(argv: string[], out: (text: string) => void = console.log, err: (text: string) => void = console.error): Promise<number> {
+async function readJsonFile(path: string, flag: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Bun.file(path).text());
+  } catch (e) {
+    throw new Error(`${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function readOsMeasurements(path: string): Promise<OsMeasurementsFile> {
+  const parsed = OsMeasurementsFileSchema.safeParse(await readJsonFile(path, "--os-measurements"));
+  if (!parsed.success) throw new Error(`--os-measurements ${path}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
+
+const DEFAULT_DEPS: VerifyDeps = { verifyQuoteSignature: dcapVerifier, rebuild: rebuildFromCheckout };
+
+export async function runVerify(argv: string[], out: (text: string) => void = console.log, err: (text: string) => void = console.error, deps: VerifyDeps = DEFAULT_DEPS): Promise<number> {
   if (argv.includes("--help")) {
     out(VERIFY_HELP);
     return 0;
   }
+  let options;
   let args;
   try {
     args = parseVerifyArgs(argv);
-  } catch (e) {
-    err(`auditor verify: ${(e as Error).message}\n\n${VERIFY_HELP}`);
-    return 2;
-  }
-  const checks = await verifyDeployment(
-    {
+    const appCompose = args.appCompose ? ((await readJsonFile(args.appCompose, "--app-compose")) as AppComposeManifest) : undefined;
+    options = {
       url: args.url,
       app: args.app,
       binarySha256: args.binarySha256 ?? (args.binary ? await sha256File(args.binary) : undefined),
-      composeHash: args.composeHash ?? (args.appCompose ? getComposeHash(JSON.parse(await Bun.file(args.appCompose).text())) : undefined),
+      composeHash: args.composeHash ?? (appCompose ? getComposeHash(appCompose) : undefined),
+      appCompose,
       appId: args.appId,
       pins: args.pin,
       offline: args.offline,
       pccsUrl: args.pccsUrl,
-    },
-    dcapVerifier,
-  );
+      osMeasurements: args.osMeasurements ? await readOsMeasurements(args.osMeasurements) : undefined,
+      kmsRoot: args.kmsRoot,
+      source: args.source,
+    };
+  } catch (e) {
+    err(`auditor verify: ${(e as Error).message}\n\n${VERIFY_HELP}`);
+    return 2;
+  }
+  const checks = await verifyDeployment(options, deps);
   out(args.json ? JSON.stringify({ url: args.url, verified: checks.every((c) => c.status !== "fail"), checks }, null, 2) : formatChecks(checks));
   return checks.some((c) => c.status === "fail") ? 1 : 0;
 }

@@ -3,9 +3,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { p256 } from "@noble/curves/p256";
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { keccak_256 } from "@noble/hashes/sha3";
 import { startFakeDstack, type FakeDstack } from "../fixtures/fake-dstack.ts";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
-import { AttestationResponseSchema, type AttestationResponse } from "../../sdk/wire/attestation.ts";
+import { AttestationResponseSchema, DstackVerifierInputSchema, type AttestationResponse } from "../../sdk/wire/attestation.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 
 /** An independent canonical form (sorted keys, no spaces), written apart from src/crypto. */
@@ -26,6 +28,12 @@ async function getAttestation(base: string, query = ""): Promise<AttestationResp
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("application/json");
   return AttestationResponseSchema.parse(await res.json());
+}
+
+/** Recovers a 65-byte r‖s‖v signature's signer, written apart from sdk/verify. */
+function signer(signatureHex: string, message: Uint8Array): string {
+  const sig = Buffer.from(signatureHex, "hex");
+  return secp256k1.Signature.fromCompact(sig.subarray(0, 64)).addRecoveryBit(sig[64]!).recoverPublicKey(keccak_256(message)).toHex(true);
 }
 
 describe("dstack provider (real SDK, fake guest agent)", () => {
@@ -77,6 +85,45 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
     expect(() => p256.ProjectivePoint.fromHex(Buffer.from(statement.invokeKey, "base64url")).assertValidity()).not.toThrow();
     expect(statement.kid).toBe(createHash("sha256").update(identity).digest("base64url").slice(0, 16));
     expect(statement.binarySha256).toBeNull(); // running from source
+  });
+
+  test("vmConfig is GetQuote's vm_config verbatim, naming the OS image", async () => {
+    const body = await getAttestation(server.url);
+    expect(body.vmConfig).toBe(fake.vmConfig);
+    expect(JSON.parse(body.vmConfig!).os_image_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("keyProvenance holds each key path's signature chain, which ends in the KMS root", async () => {
+    const { keyProvenance, statement } = await getAttestation(server.url);
+    expect(Object.keys(keyProvenance!).sort()).toEqual(["auditor/identity/v1", "auditor/invoke/v1", "auditor/sealing/v1"]);
+    const appKeys = new Set<string>();
+    for (const entry of Object.values(keyProvenance!)) {
+      expect(entry.purpose).toBe("auditor");
+      expect(entry.signatureChain).toHaveLength(2);
+      // dstack: the app key signs "purpose:pubkeyhex"; the KMS root signs
+      // "dstack-kms-issued:" ‖ app id ‖ app key.
+      const appKey = signer(entry.signatureChain[0]!, Buffer.from(`${entry.purpose}:${entry.publicKey}`));
+      const issued = Buffer.concat([Buffer.from("dstack-kms-issued:"), Buffer.from(statement.tee.appId!, "hex"), Buffer.from(appKey, "hex")]);
+      expect(signer(entry.signatureChain[1]!, issued)).toBe(fake.kmsRootPublicKey);
+      appKeys.add(appKey);
+    }
+    expect(appKeys.size).toBe(1); // one app key for the app, three derived keys
+    expect(new Set(Object.values(keyProvenance!).map((e) => e.publicKey)).size).toBe(3);
+  });
+
+  test("?format=dstack answers dstack-verifier's input shape for the same quote", async () => {
+    const res = await fetch(`${server.url}/attestation?format=dstack&nonce=0abc`);
+    expect(res.status).toBe(200);
+    const input = DstackVerifierInputSchema.parse(await res.json());
+    expect(input.vm_config).toBe(fake.vmConfig);
+    expect(JSON.parse(input.event_log).some((e: { event: string }) => e.event === "compose-hash")).toBe(true);
+    expect(parseTdxQuote(input.quote).rtmr[3]).toMatch(/^[0-9a-f]{96}$/);
+    for (const bad of ["json", "DSTACK", ""]) {
+      const refused = await fetch(`${server.url}/attestation?format=${bad}`);
+      expect(refused.status).toBe(400);
+      expect((await refused.json()).message).toStartWith("format:");
+    }
+    expect((await fetch(`${server.url}/attestation?format=dstack&format=auditor`)).status).toBe(400);
   });
 
   test("bad nonces are refused with 400 and a message naming the field", async () => {
@@ -147,6 +194,8 @@ describe("dev provider", () => {
     await first.stop();
     expect(a.attested).toBe(false);
     expect(a.quote).toBeUndefined();
+    expect(a.vmConfig).toBeNull();
+    expect(a.keyProvenance).toBeNull();
     expect(a.statement.tee).toEqual({ provider: "dev", appId: null, composeHash: null, instanceId: null });
 
     const second = await startAuditor({ dataDir, env: { AUDITOR_TEE: "dev" } });
@@ -160,6 +209,17 @@ describe("dev provider", () => {
     const c = await getAttestation(elsewhere.url);
     await elsewhere.stop();
     expect(c.statement.identityKey).not.toBe(a.statement.identityKey);
+  });
+
+  test("?format=dstack says plainly that there is nothing to verify", async () => {
+    const s = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
+    try {
+      const res = await fetch(`${s.url}/attestation?format=dstack`);
+      expect(res.status).toBe(409);
+      expect(await res.json()).toEqual({ error: "not_attested", message: "not attested: the dev provider has no TDX quote and no vm_config" });
+    } finally {
+      await s.stop();
+    }
   });
 
   test("is chosen when AUDITOR_TEE is unset and no dstack socket exists", async () => {

@@ -11,14 +11,15 @@ const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
 const instructions = dockerfile.replace(/\\\n/g, " ").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
 
 describe("Dockerfile", () => {
-  test("every base image is pinned by sha256 digest, and no syntax directive pulls an unpinned frontend", () => {
+  test("every base image is pinned by sha256 digest (the runtime starts from scratch), and no syntax directive pulls an unpinned frontend", () => {
     const froms = instructions.filter((l) => /^FROM\s/i.test(l));
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from).toMatch(/^FROM\s+\S+@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/i);
+    expect(froms.at(-1)).toBe("FROM scratch");
+    for (const from of froms.slice(0, -1)) expect(from).toMatch(/^FROM\s+\S+@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/i);
     expect(dockerfile).not.toMatch(/^#\s*syntax=/im);
   });
 
-  test("nothing is downloaded except through npm (the lockfile) during the build", () => {
+  test("nothing is downloaded during the build except through npm (the lockfile) and the image builder (its sha256-pinned .deb)", () => {
     for (const line of instructions) {
       expect(line).not.toMatch(/^ADD\s+https?:/i);
       expect(line).not.toMatch(/\b(curl|wget|git\s+clone|pip\s+install|bun\s+upgrade)\b/);
@@ -26,7 +27,7 @@ describe("Dockerfile", () => {
     expect(instructions.filter((l) => /^RUN\s/.test(l)).some((l) => /npm ci\b/.test(l))).toBe(true);
   });
 
-  test("the runtime is non-root, dstack-only, and holds only the binary and its data dir", () => {
+  test("the runtime is non-root, dstack-only, and holds only the image builder's files and the data dir", () => {
     const final = instructions.slice(instructions.map((l) => /^FROM\s/.test(l)).lastIndexOf(true));
     expect(final.find((l) => /^USER\s/.test(l))).toMatch(/^USER\s+[1-9]\d*:[1-9]\d*$/);
     expect(final.join("\n")).toContain("AUDITOR_TEE=dstack");
