@@ -134,14 +134,18 @@ describe("encrypted sessions", () => {
     expect(reply.values[id]).toEqual([{ id: 1, name: "Ada", email: "ada@example.com" }, { id: 2, name: "Grace", email: "grace@example.com" }]);
   });
 
-  test("optional without a key is plaintext; a malformed or off-curve key is a 400 naming the field", async () => {
+  test("optional without a key is plaintext; a malformed, non-canonical or off-curve key is a 400 naming the field", async () => {
     const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1", encryption: { mode: "optional" } }) });
     const first = JSON.parse((await res.text()).split("\n")[0]!);
     expect(first.payload.encryption).toEqual({ enabled: false });
     const offCurve = new Uint8Array(65);
     offCurve[0] = 4;
     offCurve[64] = 1;
-    for (const key of ["AAAA", btoa(String.fromCharCode(...offCurve)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")]) {
+    const client = await SpecClient.create(identityKey);
+    const spare = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = spare.indexOf(client.publicKeyB64.at(-1)!);
+    const otherSpelling = client.publicKeyB64.slice(0, -1) + spare[last ^ 1]; // a spare bit set
+    for (const key of ["AAAA", otherSpelling, btoa(String.fromCharCode(...offCurve)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")]) {
       const bad = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1", encryption: { mode: "optional", clientPublicKey: key } }) });
       expect(bad.status).toBe(400);
       expect((await bad.json()).message).toContain("encryption.clientPublicKey");
@@ -156,6 +160,11 @@ describe("the server refuses control envelopes, uniformly, and ends the session"
       const ct = Uint8Array.from(atob(e.payload.ciphertextB64), (c) => c.charCodeAt(0));
       ct[0]! ^= 1;
       e.payload.ciphertextB64 = btoa(String.fromCharCode(...ct));
+      return e;
+    }],
+    ["a ciphertext in another base64 spelling of the same bytes (a line break inside)", async (s, callId) => {
+      const e = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: 1 } });
+      e.payload.ciphertextB64 = `${e.payload.ciphertextB64.slice(0, 8)}\n${e.payload.ciphertextB64.slice(8)}`;
       return e;
     }],
     ["a wrong kid", async (s, callId) => seal(s.keys.c2s, s.sessionId, 1, "AAAAAAAAAAAAAAAA", { seq: 1, type: "input", body: { callId, value: 1 } })],
