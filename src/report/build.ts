@@ -29,14 +29,15 @@ export interface Report {
     description: string;
     input: unknown;
     output: unknown;
-    egress: { name: string; purpose: string; declaredUrl: string; url: string; host: string; overriddenBy: string | null }[];
+    egress: { name: string; purpose: string; declaredUrl: string; url: string; host: string; origin: string; overriddenBy: string | null }[];
     secrets: string[];
     /** Callable from sessions as callTool(name, input). */
     sessionTool: boolean;
     sources: { path: string; sha256: string }[];
     sourceSha256: string;
   }[];
-  egressPolicy: { fn: string; host: string; url: string; operatorOverride: string | null }[];
+  /** Each destination as an origin (scheme://host[:port]): the policy admits exactly these. */
+  egressPolicy: { fn: string; origin: string; host: string; url: string; operatorOverride: string | null }[];
   /** Where sealed state lives; a shared store is also an egress destination in egressPolicy. */
   stateStore: { kind: "sqlite" | "postgres" | "redis"; host: string | null; receives: string };
   observedEgress: HostStats[];
@@ -88,9 +89,9 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: "hash each listed file of that commit's functions/ folder and the list as canonical JSON; the binary that embeds them is the attested one",
     })),
     {
-      claim: `${app}'s functions may reach only: ${[...new Set(functions.flatMap((f) => f.egress.map((e) => e.host)))].join(", ")}`,
+      claim: `${app}'s functions may reach only: ${[...new Set(functions.flatMap((f) => f.egress.map((e) => e.origin)))].join(", ")}`,
       knownBy: "derived",
-      how: "the policy is the manifests' egress in the attested sources, plus operator overrides listed here; the one audited fetch refuses every other host",
+      how: "the policy is the manifests' egress origins (scheme, host and port) in the attested sources, plus operator overrides listed here; the one audited fetch refuses every other origin, every https-to-http redirect, and drops credentials on any cross-origin redirect",
     },
     ...overridden.map((e): Claim => ({
       claim: `the operator replaced ${e.declaredUrl} with ${e.url} through ${e.overriddenBy}`,
@@ -131,8 +132,8 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       sourceSha256: f.sourceSha256,
     })),
     egressPolicy: [
-      ...functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
-      ...(store.host ? [{ fn: "(sealed state)", host: store.host, url: `${store.kind}://${store.host}`, operatorOverride: "AUDITOR_STATE_URL" }] : []),
+      ...functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, origin: e.origin, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
+      ...(store.host ? [{ fn: "(sealed state)", origin: store.origin!, host: store.host, url: store.origin!, operatorOverride: "AUDITOR_STATE_URL" }] : []),
     ],
     stateStore: {
       kind: store.kind,

@@ -16,7 +16,7 @@ export function reportMarkdown(r: Report): string {
     lines.push("", "May send data to:");
     for (const e of f.egress) {
       const override = e.overriddenBy ? ` **(operator override via ${e.overriddenBy}; declared ${e.declaredUrl})**` : "";
-      lines.push(`- ${e.host} (${e.url}): ${e.purpose}${override}`);
+      lines.push(`- ${e.origin} (${e.url}): ${e.purpose}${override}`);
     }
     lines.push("", `Secrets it can read (names only): ${f.secrets.join(", ") || "none"}.`);
     if (f.sessionTool) lines.push("", `AgentScript sessions may also call it as \`callTool("${f.name}", input)\`, under the same policy.`);
@@ -26,7 +26,7 @@ export function reportMarkdown(r: Report): string {
   lines.push("", "## Observed egress");
   if (r.observedEgress.length === 0) lines.push("", "No outbound calls since start-up.");
   for (const h of r.observedEgress) {
-    lines.push(`- ${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`);
+    lines.push(`- ${h.scheme}://${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`);
   }
   lines.push("", `Egress log head digest: \`${r.egressLog.headDigest}\` (${r.egressLog.recent.length} recent entries in the JSON report).`);
   lines.push("", "## Claims and how each is known");
