@@ -5,7 +5,7 @@ import { EgressLog, installAuditedFetch } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -100,12 +100,12 @@ async function main(argv: string[]): Promise<number> {
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
-    corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
+    corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
   });
   const server = startServer(app, {
-    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
+    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log,
     onShutdown: [() => clearInterval(sweeper), () => pool.terminate(), () => remote?.closeAll(), () => store.close()],
   });
   log.info("listening", {
