@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { FunctionHost } from "../functions/host.ts";
 import type { SealedInvoker } from "../functions/sealed-invoke.ts";
-import type { EgressLog } from "../egress/index.ts";
+import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import { apiError } from "./errors.ts";
@@ -28,6 +28,8 @@ export interface AppDeps {
   host: FunctionHost;
   sealedInvoker: SealedInvoker;
   egressLog: EgressLog;
+  /** The process's channels besides function egress, for the report. */
+  channels: () => ChannelDescription[];
   corsOrigins: string[];
   rateLimitPerMinute: number;
   /** Requests one client address may have in progress at once (streams included). */
@@ -89,7 +91,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.route("/", sdkRoutes());
   app.route("/", webRoutes());
-  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
+  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

@@ -1,7 +1,7 @@
 // GET /report/:app (DESIGN "Reports"): everything a person or an AI agent needs to judge an
 // app's data flow, each claim labelled with how it is known.
 import { toHex } from "../crypto/encoding.ts";
-import type { EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
+import type { ChannelDescription, EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import type { AttestationStatement } from "../../sdk/wire/attestation.ts";
@@ -40,6 +40,8 @@ export interface Report {
   egressPolicy: { fn: string; origin: string; host: string; url: string; operatorOverride: string | null }[];
   /** Where sealed state lives; a shared store is also an egress destination in egressPolicy. */
   stateStore: { kind: "sqlite" | "postgres" | "redis"; host: string | null; receives: string };
+  /** Every network channel of the process besides function egress: where it goes, what it carries. */
+  channels: ChannelDescription[];
   observedEgress: HostStats[];
   egressLog: { headDigest: string; recent: EgressEntry[] };
   claims: Claim[];
@@ -63,12 +65,15 @@ export interface ReportDeps {
   egressLog: EgressLog;
   attestor: Attestor;
   tee: Pick<Tee, "quote">;
+  /** Read per report: the listener's port is known only once it listens. */
+  channels: () => ChannelDescription[];
 }
 
 
 export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   const functions = deps.host.list(app);
   if (functions.length === 0) return undefined;
+  const channels = deps.channels();
   const statement = deps.attestor.statement;
   const overridden = functions.flatMap((f) => f.egress.filter((e) => e.overriddenBy));
   const store = deps.host.stateStore;
@@ -108,6 +113,11 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
         : "src/store seals every value with AES-256-GCM under the TEE sealing key before bun:sqlite writes it",
     },
     {
+      claim: `besides function egress, the process opens only these channels: ${channels.filter((c) => c.destination).map((c) => `${c.name} (${c.destination})`).join(", ")}`,
+      knownBy: "asserted",
+      how: "src/egress/channel-guard.ts replaces every other network primitive at start-up (sockets, listeners, processes, WebSocket, SQL/Redis/S3 clients, DNS, native code) with one that refuses and records the attempt in the egress log (allowed: false), and refuses them all inside a function invocation; Bun.fetch cannot be replaced, so the static test keeps it out of src/ and functions/",
+    },
+    {
       claim: "observed egress and the egress log are as listed",
       knownBy: "asserted",
       how: "the log is hash-chained: recompute each entry's digest and its link to the previous one; the head digest is reported",
@@ -140,6 +150,7 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       host: store.host ?? null,
       receives: store.host ? "AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times; never a key or plaintext" : "nothing leaves the instance: bun:sqlite in the data dir, AES-256-GCM ciphertext",
     },
+    channels,
     observedEgress: deps.egressLog.hostStats(app),
     egressLog: { headDigest: deps.egressLog.headDigest(), recent: deps.egressLog.list(app).slice(-RECENT_EGRESS_ENTRIES) },
     claims,

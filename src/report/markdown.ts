@@ -23,6 +23,10 @@ export function reportMarkdown(r: Report): string {
     lines.push("", "Input schema:", "```json", JSON.stringify(f.input, null, 2), "```", "Output schema:", "```json", JSON.stringify(f.output, null, 2), "```");
   }
   lines.push("", "## Sealed state", "", r.stateStore.host ? `Kept in a shared ${r.stateStore.kind} at ${r.stateStore.host} (operator setting AUDITOR_STATE_URL). It receives ${r.stateStore.receives}.` : `Kept on this instance: ${r.stateStore.receives}.`);
+  lines.push("", "## Other channels", "", "Besides function egress, the process opens only these; every other network API refuses and is recorded.");
+  for (const ch of r.channels) {
+    lines.push(`- ${ch.name} (${ch.direction}): ${ch.destination ?? "not used by this instance"}${ch.setBy && ch.destination ? ` (set by ${ch.setBy})` : ""}. Carries ${ch.carries}.`);
+  }
   lines.push("", "## Observed egress");
   if (r.observedEgress.length === 0) lines.push("", "No outbound calls since start-up.");
   for (const h of r.observedEgress) {

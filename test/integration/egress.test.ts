@@ -133,7 +133,7 @@ describe("a function reaching for an undeclared host", () => {
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: "function_failed", message: "rogue failed" });
     expect(forbiddenHits).toEqual([]);
-    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null), tee })!;
+    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null), tee, channels: () => [] })!;
     expect(report.observedEgress).toEqual([expect.objectContaining({ host: `127.0.0.1:${forbidden.port}`, calls: 0, blocked: 1 })]);
     expect(report.egressLog.recent[0]).toMatchObject({ fn: "rogue", allowed: false });
     store.close();
