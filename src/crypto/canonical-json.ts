@@ -6,7 +6,13 @@
 // non-finite numbers, undefined, functions, symbols, bigints and objects that are not plain
 // objects or arrays. Browser-safe.
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -16,7 +22,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 function encodeString(text: string, path: string): string {
-  if (LONE_SURROGATE.test(text)) throw new TypeError(`canonicalJson: ${path} contains a lone surrogate`);
+  if (LONE_SURROGATE.test(text))
+    throw new TypeError(`canonicalJson: ${path} contains a lone surrogate`);
   return JSON.stringify(text);
 }
 
@@ -28,15 +35,18 @@ function encode(value: unknown, path: string): string {
     case "string":
       return encodeString(value, path);
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${path} is not a finite number`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`canonicalJson: ${path} is not a finite number`);
       return JSON.stringify(value);
     case "object": {
       const proto = Object.getPrototypeOf(value);
       if (Array.isArray(value)) {
-        if (proto !== Array.prototype) throw new TypeError(`canonicalJson: ${path} is not a plain array`);
+        if (proto !== Array.prototype)
+          throw new TypeError(`canonicalJson: ${path} is not a plain array`);
         const items: string[] = [];
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) throw new TypeError(`canonicalJson: ${path}[${i}] is a hole (sparse array)`);
+          if (!(i in value))
+            throw new TypeError(`canonicalJson: ${path}[${i}] is a hole (sparse array)`);
           items.push(encode(value[i], `${path}[${i}]`));
         }
         return `[${items.join(",")}]`;
@@ -51,7 +61,9 @@ function encode(value: unknown, path: string): string {
       const members: string[] = [];
       for (const key of Object.keys(record).sort()) {
         const where = `${path}.${key}`;
-        members.push(`${encodeString(key, `${where} (member name)`)}:${encode(record[key], where)}`);
+        members.push(
+          `${encodeString(key, `${where} (member name)`)}:${encode(record[key], where)}`,
+        );
       }
       return `{${members.join(",")}}`;
     }

@@ -57,13 +57,17 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
   installed = true;
   const allowances = options.allow.map((a) => ({ ...a, used: false }));
   const hostnames = new Set(
-    allowances.filter((a) => !a.destination.startsWith("unix:")).map((a) => a.destination.replace(/:\d+$/, "")),
+    allowances
+      .filter((a) => !a.destination.startsWith("unix:"))
+      .map((a) => a.destination.replace(/:\d+$/, "")),
   );
 
   /** Allows the call (returns) or records the refusal and throws. */
   const check = (via: Via, api: string, scheme: string, destination: string): void => {
     const caller = currentCaller();
-    const allowance = caller ? undefined : allowances.find((a) => a.via === via && a.destination === destination && !a.used);
+    const allowance = caller
+      ? undefined
+      : allowances.find((a) => a.via === via && a.destination === destination && !a.used);
     if (allowance) {
       if (allowance.once) allowance.used = true;
       return;
@@ -86,11 +90,20 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
       allowed: false,
       error: "blocked: not an allowed channel",
     });
-    const where = caller ? `inside ${caller.app}/${caller.fn} (functions reach the network only through ctx.fetch)` : "outside the declared channels";
-    options.log.warn("refused a network channel", { api, scheme, destination, app: caller?.app, fn: caller?.fn });
+    const where = caller
+      ? `inside ${caller.app}/${caller.fn} (functions reach the network only through ctx.fetch)`
+      : "outside the declared channels";
+    options.log.warn("refused a network channel", {
+      api,
+      scheme,
+      destination,
+      app: caller?.app,
+      fn: caller?.fn,
+    });
     throw new EgressBlockedError(`egress refused: ${api} to ${destination}, ${where}`);
   };
-  const refuse = (api: string, scheme: string, destination: string) => check("none", api, scheme, destination);
+  const refuse = (api: string, scheme: string, destination: string) =>
+    check("none", api, scheme, destination);
 
   /** What this Bun does not let us replace (read-only and non-configurable). */
   const unguarded: string[] = [];
@@ -99,14 +112,17 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
     const original = (obj as Record<string, unknown>)[key];
     if (original === undefined) return;
     const descriptor = Object.getOwnPropertyDescriptor(obj, key);
-    if (descriptor && !descriptor.writable && !descriptor.configurable) return void unguarded.push(label);
+    if (descriptor && !descriptor.writable && !descriptor.configurable)
+      return void unguarded.push(label);
     Object.defineProperty(obj, key, { value: make(original as Fn), writable: false });
   };
   /** A callable and constructible stand-in that checks first. */
   const guarded = (original: Fn, first: (args: unknown[]) => void) =>
     new Proxy(original, {
       apply: (target, self, args) => (first(args), Reflect.apply(target, self, args)),
-      construct: (target, args, newTarget) => (first(args), Reflect.construct(target, args, newTarget)),
+      construct: (target, args, newTarget) => (
+        first(args), Reflect.construct(target, args, newTarget)
+      ),
     });
   /** A default client (Bun.sql is a tagged template, Bun.redis an object) that refuses any use. */
   const refusingObject = (api: string, scheme: string) => {
@@ -118,17 +134,30 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
   // net.Socket.prototype.connect, with normalized arguments ([options, callback]) or raw ones.
   const net = require("node:net");
   const tls = require("node:tls");
-  replace(net.Socket.prototype, "connect", (original) => function (this: unknown, ...args: unknown[]) {
-    const first = Array.isArray(args[0]) ? args[0][0] : args[0];
-    const opts = (typeof first === "object" && first !== null ? first : {}) as Record<string, unknown>;
-    const path = typeof first === "string" && !/^\d+$/.test(first) ? first : opts.path;
-    const scheme = path ? "unix" : this instanceof tls.TLSSocket ? "tls" : "tcp";
-    const destination = path
-      ? `unix:${String(path)}`
-      : socketDestination(String(opts.host ?? opts.hostname ?? (typeof args[1] === "string" ? args[1] : "localhost")), String(opts.port ?? first));
-    check("socket", "net.Socket.connect", scheme, destination);
-    return original.apply(this, args);
-  });
+  replace(
+    net.Socket.prototype,
+    "connect",
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+        const opts = (typeof first === "object" && first !== null ? first : {}) as Record<
+          string,
+          unknown
+        >;
+        const path = typeof first === "string" && !/^\d+$/.test(first) ? first : opts.path;
+        const scheme = path ? "unix" : this instanceof tls.TLSSocket ? "tls" : "tcp";
+        const destination = path
+          ? `unix:${String(path)}`
+          : socketDestination(
+              String(
+                opts.host ?? opts.hostname ?? (typeof args[1] === "string" ? args[1] : "localhost"),
+              ),
+              String(opts.port ?? first),
+            );
+        check("socket", "net.Socket.connect", scheme, destination);
+        return original.apply(this, args);
+      },
+  );
 
   // DNS: a lookup is itself a message (its name); only the declared destinations' names resolve.
   const dns = require("node:dns");
@@ -138,7 +167,11 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
       if (currentCaller() || !hostnames.has(name)) refuse(api, "dns", name);
       return original.call(this, hostname, ...rest);
     };
-  const dnsRefusal = (api: string) => () => (...args: unknown[]) => refuse(api, "dns", String(args[0]));
+  const dnsRefusal =
+    (api: string) =>
+    () =>
+    (...args: unknown[]) =>
+      refuse(api, "dns", String(args[0]));
   replace(dns, "lookup", lookup("dns.lookup"));
   replace(dns.promises, "lookup", lookup("dns.promises.lookup"));
   replace(Bun.dns, "lookup", lookup("Bun.dns.lookup"));
@@ -146,10 +179,14 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
     replace(dns, name, dnsRefusal(`dns.${name}`));
     replace(dns.promises, name, dnsRefusal(`dns.promises.${name}`));
   }
-  for (const name of Object.getOwnPropertyNames(dns.Resolver.prototype).filter((k) => /^(resolve|reverse)/.test(k))) {
+  for (const name of Object.getOwnPropertyNames(dns.Resolver.prototype).filter((k) =>
+    /^(resolve|reverse)/.test(k),
+  )) {
     replace(dns.Resolver.prototype, name, dnsRefusal(`dns.Resolver.${name}`));
   }
-  for (const name of Object.keys(Bun.dns).filter((k) => /^(resolve|reverse|lookupService|prefetch)/.test(k))) {
+  for (const name of Object.keys(Bun.dns).filter((k) =>
+    /^(resolve|reverse|lookupService|prefetch)/.test(k),
+  )) {
     replace(Bun.dns, name, dnsRefusal(`Bun.dns.${name}`));
   }
 
@@ -157,25 +194,41 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
   // processes (node:child_process spawns through them).
   const bunDestination = (o: unknown) => {
     const opts = (o ?? {}) as Record<string, unknown>;
-    return opts.unix ? `unix:${String(opts.unix)}` : socketDestination(String(opts.hostname ?? "0.0.0.0"), String(opts.port ?? 0));
+    return opts.unix
+      ? `unix:${String(opts.unix)}`
+      : socketDestination(String(opts.hostname ?? "0.0.0.0"), String(opts.port ?? 0));
   };
-  replace(Bun, "connect", (original) => guarded(original, ([o]) => refuse("Bun.connect", "tcp", bunDestination(o))));
-  replace(Bun, "listen", (original) => guarded(original, ([o]) => refuse("Bun.listen", "tcp", bunDestination(o))));
-  replace(Bun, "udpSocket", (original) => guarded(original, ([o]) => refuse("Bun.udpSocket", "udp", bunDestination(o))));
+  replace(Bun, "connect", (original) =>
+    guarded(original, ([o]) => refuse("Bun.connect", "tcp", bunDestination(o))),
+  );
+  replace(Bun, "listen", (original) =>
+    guarded(original, ([o]) => refuse("Bun.listen", "tcp", bunDestination(o))),
+  );
+  replace(Bun, "udpSocket", (original) =>
+    guarded(original, ([o]) => refuse("Bun.udpSocket", "udp", bunDestination(o))),
+  );
   replace(Bun, "serve", (original) =>
     guarded(original, ([o]) => {
       const opts = (o ?? {}) as Record<string, unknown>;
-      const destination = opts.unix ? `unix:${String(opts.unix)}` : socketDestination(String(opts.hostname ?? "0.0.0.0"), String(opts.port ?? 3000));
+      const destination = opts.unix
+        ? `unix:${String(opts.unix)}`
+        : socketDestination(String(opts.hostname ?? "0.0.0.0"), String(opts.port ?? 3000));
       check("serve", "Bun.serve", "http", destination);
     }),
   );
   const command = (o: unknown) => {
     const cmd = Array.isArray(o) ? o[0] : (o as { cmd?: unknown[] } | undefined)?.cmd?.[0];
     // The program's name only: arguments may carry anything.
-    return String(cmd ?? "?").split("/").pop()!;
+    return String(cmd ?? "?")
+      .split("/")
+      .pop()!;
   };
-  replace(Bun, "spawn", (original) => guarded(original, ([o]) => refuse("Bun.spawn", "process", command(o))));
-  replace(Bun, "spawnSync", (original) => guarded(original, ([o]) => refuse("Bun.spawnSync", "process", command(o))));
+  replace(Bun, "spawn", (original) =>
+    guarded(original, ([o]) => refuse("Bun.spawn", "process", command(o))),
+  );
+  replace(Bun, "spawnSync", (original) =>
+    guarded(original, ([o]) => refuse("Bun.spawnSync", "process", command(o))),
+  );
   replace(Bun, "$", () => () => refuse("Bun.$", "process", "shell"));
   replace(Bun, "openInEditor", () => () => refuse("Bun.openInEditor", "process", "editor"));
 
@@ -187,28 +240,59 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
     }
     const opts = (value ?? {}) as Record<string, unknown>;
     if (typeof opts.url === "string") return urlDestination(opts.url, defaultPort);
-    if (opts.hostname || opts.host) return socketDestination(String(opts.hostname ?? opts.host), String(opts.port ?? defaultPort));
+    if (opts.hostname || opts.host)
+      return socketDestination(
+        String(opts.hostname ?? opts.host),
+        String(opts.port ?? defaultPort),
+      );
     return "the default (environment) destination";
   };
-  replace(Bun, "SQL", (original) => guarded(original, ([o]) => check("sql", "Bun.SQL", "postgres", urlDestination(o, 5432))));
+  replace(Bun, "SQL", (original) =>
+    guarded(original, ([o]) => check("sql", "Bun.SQL", "postgres", urlDestination(o, 5432))),
+  );
   replace(Bun, "sql", () => refusingObject("Bun.sql", "postgres"));
   replace(Bun, "postgres", () => refusingObject("Bun.postgres", "postgres"));
-  replace(Bun, "RedisClient", (original) => guarded(original, ([o]) => check("redis", "Bun.RedisClient", "redis", urlDestination(o ?? "redis://localhost:6379", 6379))));
+  replace(Bun, "RedisClient", (original) =>
+    guarded(original, ([o]) =>
+      check(
+        "redis",
+        "Bun.RedisClient",
+        "redis",
+        urlDestination(o ?? "redis://localhost:6379", 6379),
+      ),
+    ),
+  );
   replace(Bun, "redis", () => refusingObject("Bun.redis", "redis"));
-  replace(Bun, "S3Client", (original) => guarded(original, () => refuse("Bun.S3Client", "s3", "s3")));
+  replace(Bun, "S3Client", (original) =>
+    guarded(original, () => refuse("Bun.S3Client", "s3", "s3")),
+  );
   replace(Bun, "s3", () => refusingObject("Bun.s3", "s3"));
-  const s3Path = (value: unknown) => (typeof value === "string" || value instanceof URL) && /^s3:/i.test(String(value));
-  replace(Bun, "file", (original) => guarded(original, ([path]) => s3Path(path) && refuse("Bun.file", "s3", String(path))));
-  replace(Bun, "write", (original) => guarded(original, ([dest]) => s3Path(dest) && refuse("Bun.write", "s3", String(dest))));
+  const s3Path = (value: unknown) =>
+    (typeof value === "string" || value instanceof URL) && /^s3:/i.test(String(value));
+  replace(Bun, "file", (original) =>
+    guarded(original, ([path]) => s3Path(path) && refuse("Bun.file", "s3", String(path))),
+  );
+  replace(Bun, "write", (original) =>
+    guarded(original, ([dest]) => s3Path(dest) && refuse("Bun.write", "s3", String(dest))),
+  );
   for (const name of ["FetchSession", "WebView"]) {
-    replace(Bun, name, (original) => guarded(original, () => refuse(`Bun.${name}`, "http", name)), `Bun.${name}`);
+    replace(
+      Bun,
+      name,
+      (original) => guarded(original, () => refuse(`Bun.${name}`, "http", name)),
+      `Bun.${name}`,
+    );
   }
 
   // WebSocket clients (the server only accepts them, through its listener).
   replace(globalThis, "WebSocket", (original) =>
     guarded(original, ([url]) => {
       const target = new URL(String(url));
-      refuse("WebSocket", target.protocol.replace(/:$/, ""), socketDestination(target.hostname, target.port || (target.protocol === "wss:" ? 443 : 80)));
+      refuse(
+        "WebSocket",
+        target.protocol.replace(/:$/, ""),
+        socketDestination(target.hostname, target.port || (target.protocol === "wss:" ? 443 : 80)),
+      );
     }),
   );
 
@@ -216,7 +300,10 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
   replace(globalThis, "Worker", (original) =>
     guarded(original, ([specifier, workerOptions]) => {
       const text = String(specifier);
-      if ((workerOptions as { eval?: unknown } | undefined)?.eval || /^(blob|data|https?):/i.test(text)) {
+      if (
+        (workerOptions as { eval?: unknown } | undefined)?.eval ||
+        /^(blob|data|https?):/i.test(text)
+      ) {
         refuse("Worker", "worker", text.slice(0, 40));
       }
     }),
@@ -224,7 +311,9 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
 
   // Native code can open anything.
   replace(process, "dlopen", () => () => refuse("process.dlopen", "ffi", "native library"));
-  for (const ffi of [(Bun as unknown as { FFI?: object }).FFI, require("bun:ffi")].filter(Boolean)) {
+  for (const ffi of [(Bun as unknown as { FFI?: object }).FFI, require("bun:ffi")].filter(
+    Boolean,
+  )) {
     for (const name of ["dlopen", "linkSymbols", "cfunction", "CFunction", "callback"]) {
       replace(ffi, name, () => () => refuse(`bun:ffi.${name}`, "ffi", "native library"));
     }

@@ -6,7 +6,10 @@
 import type { MiddlewareHandler } from "hono";
 import { apiError } from "./errors.ts";
 
-export function inFlightLimit(maxPerAddress: number, clientAddress: (req: Request, env: unknown) => string): MiddlewareHandler {
+export function inFlightLimit(
+  maxPerAddress: number,
+  clientAddress: (req: Request, env: unknown) => string,
+): MiddlewareHandler {
   const inFlight = new Map<string, number>();
   return async (c, next) => {
     const client = clientAddress(c.req.raw, c.env);
@@ -14,7 +17,12 @@ export function inFlightLimit(maxPerAddress: number, clientAddress: (req: Reques
     if (count >= maxPerAddress) {
       c.header("retry-after", "1");
       c.header("connection", "close");
-      return apiError(c, 429, "too_many_in_flight", `this address already has ${maxPerAddress} requests in progress; retry after 1 s`);
+      return apiError(
+        c,
+        429,
+        "too_many_in_flight",
+        `this address already has ${maxPerAddress} requests in progress; retry after 1 s`,
+      );
     }
     inFlight.set(client, count + 1);
     let released = false;
@@ -38,7 +46,10 @@ export function inFlightLimit(maxPerAddress: number, clientAddress: (req: Reques
 }
 
 /** The same bytes, with `release` called once the stream ends, fails or is cancelled. */
-function releasing(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+function releasing(
+  body: ReadableStream<Uint8Array>,
+  release: () => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -25,7 +25,11 @@ export const closeUnreadBody: MiddlewareHandler = async (c, next) => {
   if (raw.body !== null && !raw.bodyUsed) c.header("connection", "close");
 };
 
-export async function readJsonBody(c: Context, maxBytes: number, deadlineMs = BODY_DEADLINE_MS): Promise<{ value: unknown } | Response> {
+export async function readJsonBody(
+  c: Context,
+  maxBytes: number,
+  deadlineMs = BODY_DEADLINE_MS,
+): Promise<{ value: unknown } | Response> {
   const refuse = (status: 400 | 408 | 413, code: string, message: string) => {
     c.header("connection", "close");
     return apiError(c, status, code, message);
@@ -34,8 +38,14 @@ export async function readJsonBody(c: Context, maxBytes: number, deadlineMs = BO
   if (Number(c.req.header("content-length") ?? "0") > maxBytes) return tooLarge();
   const read = await readCapped(c.req.raw.body, maxBytes, deadlineMs);
   if (read === "too_large") return tooLarge();
-  if (read === "timeout") return refuse(408, "request_timeout", `body: not received in full within ${deadlineMs / 1000} s`);
-  if (read === "interrupted") return refuse(400, "invalid_json", "body: the upload was interrupted");
+  if (read === "timeout")
+    return refuse(
+      408,
+      "request_timeout",
+      `body: not received in full within ${deadlineMs / 1000} s`,
+    );
+  if (read === "interrupted")
+    return refuse(400, "invalid_json", "body: the upload was interrupted");
   try {
     return { value: JSON.parse(new TextDecoder().decode(read)) };
   } catch {
@@ -43,16 +53,24 @@ export async function readJsonBody(c: Context, maxBytes: number, deadlineMs = BO
   }
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number, deadlineMs: number): Promise<Uint8Array | "too_large" | "timeout" | "interrupted"> {
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  deadlineMs: number,
+): Promise<Uint8Array | "too_large" | "timeout" | "interrupted"> {
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineMs)));
+  const deadline = new Promise<"timeout">(
+    (resolve) => (timer = setTimeout(() => resolve("timeout"), deadlineMs)),
+  );
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
-      const next = await Promise.race([reader.read(), deadline]).catch(() => "interrupted" as const);
+      const next = await Promise.race([reader.read(), deadline]).catch(
+        () => "interrupted" as const,
+      );
       if (next === "interrupted") return next;
       if (next === "timeout" || next.done) {
         if (next === "timeout") void reader.cancel().catch(() => {});

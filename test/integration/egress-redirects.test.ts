@@ -3,7 +3,14 @@
 // 302 to an undeclared one), and each test asserts what the next server actually received.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { z } from "zod";
-import { createAuditedFetch, EgressBlockedError, EgressLog, runAsCaller, verifyChain, type EgressCaller } from "../../src/egress/index.ts";
+import {
+  createAuditedFetch,
+  EgressBlockedError,
+  EgressLog,
+  runAsCaller,
+  verifyChain,
+  type EgressCaller,
+} from "../../src/egress/index.ts";
 import { defineFunction } from "../../src/functions/define.ts";
 import { FunctionHost } from "../../src/functions/host.ts";
 import { createLogger } from "../../src/log.ts";
@@ -20,7 +27,10 @@ interface Received {
 }
 
 /** A loopback upstream that records every request and answers by path. */
-function upstream(tls: { cert: string; key: string } | undefined, route: (path: string) => Response | undefined) {
+function upstream(
+  tls: { cert: string; key: string } | undefined,
+  route: (path: string) => Response | undefined,
+) {
   const received: Received[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -28,7 +38,12 @@ function upstream(tls: { cert: string; key: string } | undefined, route: (path: 
     ...(tls ? { tls } : {}),
     async fetch(req) {
       const path = new URL(req.url).pathname;
-      received.push({ path, method: req.method, headers: Object.fromEntries(req.headers), body: await req.text() });
+      received.push({
+        path,
+        method: req.method,
+        headers: Object.fromEntries(req.headers),
+        body: await req.text(),
+      });
       return route(path) ?? new Response(`ok ${path}`);
     },
   });
@@ -58,10 +73,14 @@ beforeAll(() => {
   evil = upstream(cert, () => undefined);
   b = upstream(cert, () => undefined);
   a = upstream(cert, (path) => {
-    if (path === "/to-http") return new Response(null, { status: 308, headers: { location: `${plain.origin}/landing` } });
-    if (path === "/to-b") return new Response(null, { status: 307, headers: { location: `${b.origin}/landing` } });
-    if (path === "/to-evil") return new Response(null, { status: 302, headers: { location: `${evil.origin}/stolen` } });
-    if (path === "/to-self") return new Response(null, { status: 307, headers: { location: "/landing" } });
+    if (path === "/to-http")
+      return new Response(null, { status: 308, headers: { location: `${plain.origin}/landing` } });
+    if (path === "/to-b")
+      return new Response(null, { status: 307, headers: { location: `${b.origin}/landing` } });
+    if (path === "/to-evil")
+      return new Response(null, { status: 302, headers: { location: `${evil.origin}/stolen` } });
+    if (path === "/to-self")
+      return new Response(null, { status: 307, headers: { location: "/landing" } });
     return undefined;
   });
 });
@@ -70,7 +89,11 @@ afterAll(() => {
 });
 
 /** Trusts exactly the test certificate, as the process's fetch trusts the system roots. */
-const trusting: typeof fetch = Object.assign((input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, tls: { ca: cert.cert } } as RequestInit), { preconnect: () => {} });
+const trusting: typeof fetch = Object.assign(
+  (input: RequestInfo | URL, init?: RequestInit) =>
+    fetch(input, { ...init, tls: { ca: cert.cert } } as RequestInit),
+  { preconnect: () => {} },
+);
 
 function caller(origins: string[], secretValues: string[] = [SECRET]): EgressCaller {
   return { app: "test", fn: "redirects", allowedOrigins: new Set(origins), secretValues };
@@ -85,9 +108,13 @@ describe("egress policy per origin", () => {
     reset();
     const log = new EgressLog();
     const audited = createAuditedFetch(trusting, log);
-    const call = runAsCaller(caller([a.origin, plain.origin]), () => audited(`${a.origin}/to-http`, { method: "POST", headers: CREDENTIALS, body: "transcript" }));
+    const call = runAsCaller(caller([a.origin, plain.origin]), () =>
+      audited(`${a.origin}/to-http`, { method: "POST", headers: CREDENTIALS, body: "transcript" }),
+    );
     await expect(call).rejects.toBeInstanceOf(EgressBlockedError);
-    await expect(runAsCaller(caller([a.origin, plain.origin]), () => audited(`${a.origin}/to-http`))).rejects.toThrow("from https to");
+    await expect(
+      runAsCaller(caller([a.origin, plain.origin]), () => audited(`${a.origin}/to-http`)),
+    ).rejects.toThrow("from https to");
     expect(plain.received).toEqual([]);
     expect(a.received[0]!.headers["x-api-key"]).toBe(SECRET); // the first hop, to its own origin, had it
     expect(log.list().map((e) => [e.scheme, e.allowed, e.status, e.error ?? null])).toEqual([
@@ -103,13 +130,22 @@ describe("egress policy per origin", () => {
     reset();
     const log = new EgressLog();
     const audited = createAuditedFetch(trusting, log);
-    const res = await runAsCaller(caller([a.origin, b.origin]), () => audited(`${a.origin}/to-b`, { method: "POST", headers: CREDENTIALS, body: "transcript" }));
+    const res = await runAsCaller(caller([a.origin, b.origin]), () =>
+      audited(`${a.origin}/to-b`, { method: "POST", headers: CREDENTIALS, body: "transcript" }),
+    );
     expect(await res.text()).toBe("ok /landing");
     expect(b.received).toHaveLength(1);
     const second = b.received[0]!;
     expect(second).toMatchObject({ method: "POST", body: "transcript" });
     expect(second.headers["x-trace"]).toBe("harmless");
-    for (const name of ["authorization", "proxy-authorization", "x-api-key", "cookie", "x-custom-auth"]) expect({ name, value: second.headers[name] }).toEqual({ name, value: undefined });
+    for (const name of [
+      "authorization",
+      "proxy-authorization",
+      "x-api-key",
+      "cookie",
+      "x-custom-auth",
+    ])
+      expect({ name, value: second.headers[name] }).toEqual({ name, value: undefined });
     expect(JSON.stringify(second)).not.toContain(SECRET);
     expect(log.list().map((e) => [e.scheme, e.host, e.allowed])).toEqual([
       ["https", a.origin.slice("https://".length), true],
@@ -120,9 +156,13 @@ describe("egress policy per origin", () => {
   test("a redirect within one origin keeps the credentials", async () => {
     reset();
     const audited = createAuditedFetch(trusting, new EgressLog());
-    const res = await runAsCaller(caller([a.origin]), () => audited(`${a.origin}/to-self`, { headers: CREDENTIALS }));
+    const res = await runAsCaller(caller([a.origin]), () =>
+      audited(`${a.origin}/to-self`, { headers: CREDENTIALS }),
+    );
     expect(await res.text()).toBe("ok /landing");
-    expect(a.received.map((r) => [r.path, r.headers.authorization, r.headers["x-api-key"]])).toEqual([
+    expect(
+      a.received.map((r) => [r.path, r.headers.authorization, r.headers["x-api-key"]]),
+    ).toEqual([
       ["/to-self", CREDENTIALS.authorization, SECRET],
       ["/landing", CREDENTIALS.authorization, SECRET],
     ]);
@@ -132,17 +172,31 @@ describe("egress policy per origin", () => {
     reset();
     const log = new EgressLog();
     const audited = createAuditedFetch(trusting, log);
-    await expect(runAsCaller(caller([a.origin]), () => audited(`${a.origin}/to-evil`, { headers: CREDENTIALS }))).rejects.toThrow(`${evil.origin} is not in the egress policy`);
+    await expect(
+      runAsCaller(caller([a.origin]), () =>
+        audited(`${a.origin}/to-evil`, { headers: CREDENTIALS }),
+      ),
+    ).rejects.toThrow(`${evil.origin} is not in the egress policy`);
     expect(evil.received).toEqual([]);
-    expect(log.list().at(-1)).toMatchObject({ scheme: "https", allowed: false, error: "blocked by egress policy" });
+    expect(log.list().at(-1)).toMatchObject({
+      scheme: "https",
+      allowed: false,
+      error: "blocked by egress policy",
+    });
   });
 
   test("a policy naming https://host:port does not admit http://host:port, nor another port", async () => {
     reset();
     const port = new URL(plain.origin).port;
     const audited = createAuditedFetch(trusting, new EgressLog());
-    await expect(runAsCaller(caller([`https://127.0.0.1:${port}`]), () => audited(`${plain.origin}/x`))).rejects.toBeInstanceOf(EgressBlockedError);
-    await expect(runAsCaller(caller([`http://127.0.0.1:${Number(port) + 1}`]), () => audited(`${plain.origin}/x`))).rejects.toBeInstanceOf(EgressBlockedError);
+    await expect(
+      runAsCaller(caller([`https://127.0.0.1:${port}`]), () => audited(`${plain.origin}/x`)),
+    ).rejects.toBeInstanceOf(EgressBlockedError);
+    await expect(
+      runAsCaller(caller([`http://127.0.0.1:${Number(port) + 1}`]), () =>
+        audited(`${plain.origin}/x`),
+      ),
+    ).rejects.toBeInstanceOf(EgressBlockedError);
     expect(plain.received).toEqual([]);
   });
 });
@@ -165,7 +219,9 @@ describe("a function's declared secrets never follow a cross-origin redirect", (
       ],
       secrets: ["LEAKY_KEY"],
       async handler(_input, ctx) {
-        const res = await ctx.fetch(`${ctx.upstreams.a}/to-b`, { headers: { "x-goog-api-key": ctx.secrets.LEAKY_KEY!, "x-trace": "t" } });
+        const res = await ctx.fetch(`${ctx.upstreams.a}/to-b`, {
+          headers: { "x-goog-api-key": ctx.secrets.LEAKY_KEY!, "x-trace": "t" },
+        });
         return { text: await res.text() };
       },
     });

@@ -5,7 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { canonicalJson } from "../../src/crypto/canonical-json.ts";
 
-const fromBits = (hex: string) => new DataView(new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16))).buffer).getFloat64(0);
+const fromBits = (hex: string) =>
+  new DataView(new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16))).buffer).getFloat64(0);
 
 describe("canonicalJson (RFC 8785)", () => {
   test("RFC 8785 section 3.2.3: members sorted by UTF-16 code units", () => {
@@ -19,7 +20,9 @@ describe("canonicalJson (RFC 8785)", () => {
       "\\u0080": "Control",
       "\\u00f6": "Latin Small Letter O With Diaeresis"
     }`);
-    const keys = [...canonicalJson(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`));
+    const keys = [...canonicalJson(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) =>
+      JSON.parse(`"${m[1]}"`),
+    );
     expect(keys).toEqual(["\r", "1", "\u0080", "\u00f6", "\u20ac", "\ud83d\ude00", "\ufb33"]);
   });
 
@@ -61,7 +64,8 @@ describe("canonicalJson (RFC 8785)", () => {
       ["becbf647612f3696", "-0.0000033333333333333333"],
       ["43143ff3c1cb0959", "1424953923781206.2"],
     ];
-    for (const [bits, text] of samples) expect({ bits, text: canonicalJson(fromBits(bits)) }).toEqual({ bits, text });
+    for (const [bits, text] of samples)
+      expect({ bits, text: canonicalJson(fromBits(bits)) }).toEqual({ bits, text });
     expect(() => canonicalJson(fromBits("7fffffffffffffff"))).toThrow("not a finite number");
     expect(() => canonicalJson(fromBits("7ff0000000000000"))).toThrow("not a finite number");
   });
@@ -79,7 +83,9 @@ describe("canonicalJson (RFC 8785)", () => {
 
   test("refuses lone surrogates in strings and in member names, at any depth", () => {
     expect(() => canonicalJson("lone \ud800")).toThrow("$ contains a lone surrogate");
-    expect(() => canonicalJson({ a: ["\udc00 trailing"] })).toThrow("$.a[0] contains a lone surrogate");
+    expect(() => canonicalJson({ a: ["\udc00 trailing"] })).toThrow(
+      "$.a[0] contains a lone surrogate",
+    );
     expect(() => canonicalJson({ "\ud83d": 1 })).toThrow("member name");
     expect(() => canonicalJson("reversed \ude00\ud83d")).toThrow("lone surrogate");
     expect(canonicalJson("pair \ud83d\ude00")).toBe('"pair 😀"');

@@ -7,13 +7,27 @@ import { secretEquals } from "../../src/crypto/secret-equals.ts";
 
 const SRC = join(import.meta.dir, "../../src");
 const sourceFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sourceFiles(join(dir, e.name))
+      : e.name.endsWith(".ts")
+        ? [join(dir, e.name)]
+        : [],
+  );
 
 describe("secretEquals", () => {
   test("equal secrets match; a different one of any length, or a prefix, does not", () => {
     const key = "sk-live-0123456789abcdef";
     expect(secretEquals(key, key)).toBe(true);
-    for (const other of ["", "s", key.slice(0, -1), `${key}x`, key.toUpperCase(), "x".repeat(10_000)]) expect(secretEquals(other, key)).toBe(false);
+    for (const other of [
+      "",
+      "s",
+      key.slice(0, -1),
+      `${key}x`,
+      key.toUpperCase(),
+      "x".repeat(10_000),
+    ])
+      expect(secretEquals(other, key)).toBe(false);
     expect(secretEquals("", "")).toBe(true);
   });
 
@@ -24,7 +38,10 @@ describe("secretEquals", () => {
       const text = readFileSync(file, "utf8");
       // A byte-wise compare of two utf8 texts leaks the secret's length.
       expect({ file, raw: /bytesEqual\(\s*utf8\(/.test(text) }).toEqual({ file, raw: false });
-      expect({ file, tokenCompare: /(token|apiKey|key)\s*[!=]==\s*(session\.token|candidate)/.test(text) }).toEqual({ file, tokenCompare: false });
+      expect({
+        file,
+        tokenCompare: /(token|apiKey|key)\s*[!=]==\s*(session\.token|candidate)/.test(text),
+      }).toEqual({ file, tokenCompare: false });
     }
   });
 });
