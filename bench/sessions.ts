@@ -4,7 +4,7 @@
 import { startAuditor } from "../test/helpers/auditor-process.ts";
 import { ITERATIONS, percentile, rssOf, sample, type Recorder } from "./lib.ts";
 
-const SERVER_ENV = { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_MAX_SESSIONS_PER_CALLER: "5000" };
+const SERVER_ENV = { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_MAX_SESSIONS_PER_CALLER: "5000", AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS: "5000" };
 const TEN_ECHOES = `let total = 0; for (let i = 0; i < 10; i++) { const r = await callTool("echo", { n: i }); total += r.n; } return total;`;
 
 export async function benchSessions(r: Recorder): Promise<void> {

@@ -12,27 +12,47 @@ interface OptionSpec {
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().min(1);
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, ""));
+
+/**
+ * A URL setting holds no credentials and no query: URL settings are published (the report's
+ * egress policy, logs), so `user:password@` or `?key=` in one would publish a secret. Refused
+ * at start-up, naming the variable; a secret belongs in its own secret variable.
+ */
+export function plainUrl(protocol: RegExp, what: string) {
+  return z
+    .url({ protocol, error: `must be ${what}` })
+    .refine((u) => { const url = new URL(u); return url.username === "" && url.password === ""; }, "must not carry credentials (user:password@): URL settings are published; use the key's own secret variable")
+    .refine((u) => !/[?#]/.test(u), "must not carry a query string or fragment (URL settings are published)");
+}
+
+const httpUrl = plainUrl(/^https?$/, "an http(s) URL").transform((u) => u.replace(/\/+$/, ""));
+/** A socket path, or an http(s) URL under the rules of plainUrl. */
+const dstackEndpoint = z.string().min(1).superRefine((value, ctx) => {
+  if (!/^https?:\/\//i.test(value)) return;
+  const parsed = plainUrl(/^https?$/, "an http(s) URL").safeParse(value);
+  for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: "custom", message: issue.message });
+});
 
 export const OPTIONS = {
   port: { env: "PORT", flag: "--port", describe: "TCP port to listen on; 0 picks a free one (default 8787)", schema: port.default(8787) },
   host: { env: "HOST", flag: "--host", describe: "address to bind (default 127.0.0.1; the Docker image uses 0.0.0.0)", schema: z.string().min(1).default("127.0.0.1") },
   dataDir: { env: "AUDITOR_DATA_DIR", flag: "--data-dir", describe: "directory for sealed state and dev keys (default ./data)", schema: z.string().min(1).default("./data") },
   tee: { env: "AUDITOR_TEE", flag: "--tee", describe: "TEE provider: dstack | dev (default: dstack when its socket exists, else dev)", schema: z.enum(["dstack", "dev"]).optional() },
-  dstackEndpoint: { env: "DSTACK_SIMULATOR_ENDPOINT", flag: "--dstack-endpoint", describe: "dstack guest agent: unix socket path or http(s) URL (default /var/run/dstack.sock)", schema: z.string().min(1).optional() },
+  dstackEndpoint: { env: "DSTACK_SIMULATOR_ENDPOINT", flag: "--dstack-endpoint", describe: "dstack guest agent: unix socket path or http(s) URL, no credentials or query (default /var/run/dstack.sock)", schema: dstackEndpoint.optional() },
   logLevel: { env: "LOG_LEVEL", flag: "--log-level", describe: "debug | info | warn | error (default info)", schema: z.enum(["debug", "info", "warn", "error"]).default("info") },
   shutdownGraceMs: { env: "AUDITOR_SHUTDOWN_GRACE_MS", flag: "--shutdown-grace-ms", describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)", schema: positiveMs.max(3_600_000).default(10_000) },
   corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call the API; \"*\" (any) only with the dev TEE (default: * with dev, none with dstack)", schema: z.string().transform(splitList).optional() },
   rateLimitPerMinute: { env: "AUDITOR_RATE_LIMIT_PER_MIN", flag: "--rate-limit-per-min", describe: "requests per minute per client address on public endpoints (default 120)", schema: z.coerce.number().int().min(1).max(1_000_000).default(120) },
+  maxInFlightPerAddress: { env: "AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS", flag: "--max-in-flight-per-address", describe: "requests one client address may have in progress at once, streams included; more get 429 with Retry-After (default 128)", schema: z.coerce.number().int().min(1).max(1_000_000).default(128) },
   stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
   stateMaxBytes: { env: "AUDITOR_STATE_MAX_BYTES", flag: "--state-max-bytes", describe: "cap on the sealed state database; writes beyond it get 507 state_full, as on a full disk (default: no cap)", schema: z.coerce.number().int().min(65_536).optional() },
   stateUrl: { env: "AUDITOR_STATE_URL", describe: "secret (may hold credentials): a shared store for sealed state, postgres://… or redis://…, so several instances share sessions (default: bun:sqlite in the data dir)", schema: z.string().regex(/^(postgres|postgresql|redis|rediss):\/\/\S+$/, "must be a postgres:// or redis:// URL").optional() },
   openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },
   anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
-  openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1 (joins the egress policy; the report says so)", schema: httpUrl.optional() },
-  anthropicBaseUrl: { env: "ANTHROPIC_BASE_URL", flag: "--anthropic-base-url", describe: "operator override of https://api.anthropic.com (joins the egress policy; the report says so)", schema: httpUrl.optional() },
+  openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1, no credentials or query (joins the egress policy; the report says so)", schema: httpUrl.optional() },
+  anthropicBaseUrl: { env: "ANTHROPIC_BASE_URL", flag: "--anthropic-base-url", describe: "operator override of https://api.anthropic.com, no credentials or query (joins the egress policy; the report says so)", schema: httpUrl.optional() },
   firestoreServiceAccount: { env: "FIRESTORE_SERVICE_ACCOUNT", describe: "secret: a Google service account JSON; with it, generate-prompt also writes each prompt record to Firestore (analytics)", schema: z.string().min(1).refine((v) => { try { const a = JSON.parse(v); return typeof a.client_email === "string" && typeof a.private_key === "string" && typeof a.project_id === "string"; } catch { return false; } }, "must be a service account JSON with project_id, client_email and private_key").optional() },
-  firestoreEmulatorHost: { env: "FIRESTORE_EMULATOR_HOST", flag: "--firestore-emulator-host", describe: "host:port of a Firestore emulator: analytics go there, unauthenticated (joins the egress policy; the report says so)", schema: z.string().regex(/^[\w.-]+:\d{1,5}$/, "must be host:port").transform((v) => `http://${v}`).optional() },
+  firestoreEmulatorHost: { env: "FIRESTORE_EMULATOR_HOST", flag: "--firestore-emulator-host", describe: "host:port of a Firestore emulator: analytics go there, unauthenticated (joins the egress policy; the report says so)", schema: z.string().regex(/^[\w.-]+:\d{1,5}$/, "must be host:port (no credentials, path or query)").transform((v) => `http://${v}`).optional() },
   apiKeys: { env: "AUDITOR_API_KEYS", describe: "secret: comma list of keys allowed to create sessions (Authorization: Bearer <key>); unset leaves creation open", schema: z.string().transform(splitList).default([]) },
   demoTools: { env: "AUDITOR_DEMO_TOOLS", flag: "--demo-tools", describe: "1 exposes the demo tools (get_users, process, process_users, echo) to sessions; default on with the dev TEE only", schema: z.enum(["0", "1"]).transform((v) => v === "1").optional() },
   maxSessions: { env: "AUDITOR_MAX_SESSIONS", flag: "--max-sessions", describe: "sessions running at once before POST /sessions answers 503 (default 2000)", schema: z.coerce.number().int().min(1).max(1_000_000).default(2_000) },
@@ -90,13 +110,18 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     } else {
       const source = fromFlag !== undefined ? spec.flag! : spec.env;
       const reason = parsed.error.issues.map((issue) => issue.message).join("; ");
-      // Never echo a secret's value, even a malformed one.
-      const shown = spec.flag ? ` (got ${JSON.stringify(raw)})` : "";
+      // Never echo a secret's value, even a malformed one; nor credentials or a query in a URL.
+      const shown = spec.flag ? ` (got ${JSON.stringify(redacted(String(raw)))})` : "";
       problems.push(`${source}: ${reason}${shown}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(", ")}`);
   return config as Config;
+}
+
+/** A value as it may be echoed: userinfo and anything from a `?` or `#` on replaced. */
+export function redacted(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#\s]*@/i, "$1***@").replace(/[?#][\s\S]*$/, "?***");
 }
 
 function emptyToUndefined(value: string | undefined): string | undefined {

@@ -1,11 +1,11 @@
 // Entry point of the auditor executable.
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { EgressLog, installAuditedFetch } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -18,6 +18,7 @@ import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
 import { createAttestor, createTee, TeeError } from "./tee/index.ts";
+import { resolveDstackEndpoint } from "./tee/dstack.ts";
 import { runVerify } from "./verify/cli.ts";
 import { RemoteRuntimes } from "./runtime/remote/runtimes.ts";
 import { runRuntime } from "./runtime/remote/runtime-main.ts";
@@ -46,6 +47,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger(config.logLevel);
 
+  // Before anything can reach the network: every channel but the declared ones refuses (and is
+  // recorded), and every fetch is audited.
+  const egressLog = new EgressLog();
+  const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
+  const { unguarded } = installChannelGuards({
+    egressLog,
+    log,
+    allow: channelAllowances({ dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: config.port }),
+  });
+  const auditedFetch = installAuditedFetch(egressLog);
+  log.debug("network channels guarded", { unguardable: unguarded });
+
   let tee;
   try {
     tee = await createTee(config);
@@ -64,9 +77,6 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  // Before anything else can reach the network: from here on every fetch is audited.
-  const egressLog = new EgressLog();
-  const auditedFetch = installAuditedFetch(egressLog);
 
   const attestor = createAttestor(tee, await selfDigest());
   let store: SealedStore;
@@ -104,13 +114,14 @@ async function main(argv: string[]): Promise<number> {
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
+    channels: () => describeChannels({ tee: tee.provider, dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: server.port, extractedRuntimes: remote !== undefined }),
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
-    corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute,
+    corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
   });
   const server = startServer(app, {
-    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, log,
+    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log,
     onShutdown: [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()],
   });
   // Workers start after the server listens: start-up does not wait for them.

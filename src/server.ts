@@ -15,6 +15,8 @@ export interface ServerOptions {
   host: string;
   port: number;
   graceMs: number;
+  /** Bun refuses larger bodies outright (413), chunked or not; routes enforce their own, smaller caps. */
+  maxRequestBodySize: number;
   log: Logger;
   /** Run in order after the last request finished (close stores, flush logs). */
   onShutdown?: Array<() => Promise<void> | void>;
@@ -23,7 +25,7 @@ export interface ServerOptions {
 export function startServer(app: Hono, options: ServerOptions): RunningServer {
   const { log } = options;
   // hono's Bun WebSocket handler serves the routes that upgrade (extracted runtimes attaching).
-  const server = Bun.serve({ hostname: options.host, port: options.port, fetch: app.fetch, websocket, idleTimeout: 120 });
+  const server = Bun.serve({ hostname: options.host, port: options.port, fetch: app.fetch, websocket, idleTimeout: 120, maxRequestBodySize: options.maxRequestBodySize });
   const port = server.port ?? options.port;
   let stopping: Promise<void> | undefined;
 

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { sha512 } from "@noble/hashes/sha2";
 import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { utf8 } from "../../src/crypto/encoding.ts";
+import { isCanonicalBase64Url, utf8 } from "../../src/crypto/encoding.ts";
 
 export const ATTESTATION_DOMAIN = "auditor-attestation-v1:";
 
@@ -11,7 +11,13 @@ export const NonceSchema = z
   .string()
   .regex(/^(?:[0-9a-fA-F]{2}){1,32}$/, "must be an even number of hex digits, 2 to 64 characters");
 
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
+/**
+ * Unpadded base64url that is exactly what an encoder writes for its bytes: every wire field
+ * that carries a key, signature or ciphertext uses this, so one value has one spelling.
+ */
+export const CanonicalBase64Url = z
+  .string()
+  .refine(isCanonicalBase64Url, "must be canonical base64url without padding (no whitespace, spare bits zero)");
 
 export const TeeDescriptionSchema = z
   .object({
@@ -26,8 +32,8 @@ export type TeeDescription = z.infer<typeof TeeDescriptionSchema>;
 export const AttestationStatementSchema = z
   .object({
     v: z.literal(1),
-    identityKey: Base64Url,
-    invokeKey: Base64Url,
+    identityKey: CanonicalBase64Url.min(1),
+    invokeKey: CanonicalBase64Url.min(1),
     kid: z.string().length(16),
     /** sha256 of the running executable; null when running from source (not a compiled binary). */
     binarySha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),

@@ -1,5 +1,7 @@
 // The session wire contract (DESIGN "Sessions (NDJSON)"), shared by server and clients.
 import { z } from "zod";
+import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { CanonicalBase64Url } from "./attestation.ts";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -21,7 +23,7 @@ export type SessionLimits = z.infer<typeof SessionLimitsSchema>;
 export const EncryptionRequestSchema = z
   .object({
     mode: z.enum(["required", "optional"]),
-    clientPublicKey: z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url").optional(),
+    clientPublicKey: CanonicalBase64Url.min(1).max(200).optional(),
   })
   .strict();
 
@@ -91,11 +93,26 @@ export const SessionEventSchema = z.discriminatedUnion("type", [
 ]);
 export type SessionEvent = z.infer<typeof SessionEventSchema>;
 
+function isCanonicalizable(value: unknown): boolean {
+  try {
+    canonicalJson(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** POST /sessions/:id/input: the value for a pending `callTool("input", …)`, named by its callId. */
 export const SessionInputRequestSchema = z
   .object({
     callId: z.string().min(1).max(64),
-    value: z.unknown().refine((value) => value !== undefined, { error: "required: the JSON value to hand to the script" }),
+    value: z
+      .unknown()
+      .refine((value) => value !== undefined, { error: "required: the JSON value to hand to the script" })
+      // Answers are compared by their canonical JSON (RFC 8785), which refuses lone surrogates.
+      .refine((value) => value === undefined || isCanonicalizable(value), {
+        error: "must be JSON that RFC 8785 can encode (no lone surrogates)",
+      }),
   })
   .strict();
 export type SessionInputRequest = z.infer<typeof SessionInputRequestSchema>;

@@ -55,15 +55,27 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+// Decoders are strict: a text is accepted only if it is exactly what the encoder would write
+// for the bytes it decodes to. Base64 has spare bits in its last character (and padding to get
+// wrong), so without this several strings decode to one key, and a cache keyed by the string
+// (a replay cache, say) counts one key several times. Whitespace, the other alphabet, missing or
+// extra padding and non-zero spare bits are all refused.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function fromBase64(text: string): Uint8Array {
-  if (!BASE64.test(text) || text.length % 4 !== 0) throw new Error("invalid base64 string");
+function decodeBase64(text: string): Uint8Array {
   if (nativeFromBase64) return nativeFromBase64(text);
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
+}
+
+/** Standard base64 with padding (DESIGN's nonceB64/ciphertextB64), canonical only. */
+export function fromBase64(text: string): Uint8Array {
+  if (!BASE64.test(text) || text.length % 4 !== 0) throw new Error("invalid base64 string");
+  const bytes = decodeBase64(text);
+  if (toBase64(bytes) !== text) throw new Error("invalid base64 string: not the canonical encoding");
+  return bytes;
 }
 
 export function toBase64Url(bytes: Uint8Array): string {
@@ -72,11 +84,24 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
+/** Unpadded base64url (keys, signatures, sealed-invoke fields), canonical only. */
 export function fromBase64Url(text: string): Uint8Array {
-  // Unpadded base64url only: a length of 1 mod 4 cannot encode whole bytes.
+  // A length of 1 mod 4 cannot encode whole bytes.
   if (!BASE64URL.test(text) || text.length % 4 === 1) throw new Error("invalid base64url string");
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  return fromBase64(padded);
+  const bytes = decodeBase64(padded);
+  if (toBase64Url(bytes) !== text) throw new Error("invalid base64url string: not the canonical encoding");
+  return bytes;
+}
+
+/** Whether `text` is canonical unpadded base64url (for schemas that check before decoding). */
+export function isCanonicalBase64Url(text: string): boolean {
+  try {
+    fromBase64Url(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Constant-time comparison for secrets and MACs of equal public length. */

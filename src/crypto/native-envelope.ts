@@ -3,6 +3,7 @@
 // ~6 µs at best, ~45 µs when awaited one by one). Server-only; the browser SDK uses envelope.ts.
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { DecryptError } from "./aes-gcm.ts";
+import { fromBase64, fromUtf8 } from "./encoding.ts";
 import { envelopeAad, envelopeNonce, type EnvelopePayload } from "./envelope.ts";
 
 export function sealEnvelopeNative(key: Uint8Array, channelId: string, seq: number, kid: string, plaintext: string): EnvelopePayload {
@@ -34,12 +35,13 @@ export function openSealedNative(key: Uint8Array, channelId: string, seq: number
   const nonce = envelopeNonce(seq);
   if (payload.kid !== kid || payload.nonceB64 !== Buffer.from(nonce).toString("base64")) throw new DecryptError();
   try {
-    const sealed = Buffer.from(payload.ciphertextB64, "base64");
+    // Buffer's base64 decoder is lenient (whitespace, either alphabet, any padding): use the strict one.
+    const sealed = fromBase64(payload.ciphertextB64);
     if (sealed.length < 16) throw new DecryptError();
     const decipher = createDecipheriv("aes-256-gcm", key, nonce);
     decipher.setAAD(envelopeAad(channelId, seq, kid));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]).toString("utf8");
+    return fromUtf8(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]));
   } catch {
     throw new DecryptError();
   }

@@ -6,8 +6,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface EgressCaller {
   app: string;
   fn: string;
-  /** Hosts (`host` or `host:port`, lower case) this caller may reach. */
-  allowedHosts: ReadonlySet<string>;
+  /** Origins (`scheme://host[:port]`, as URL.origin writes them) this caller may reach. */
+  allowedOrigins: ReadonlySet<string>;
+  /** The caller's secret values: a header carrying one never follows a cross-origin redirect. */
+  secretValues: readonly string[];
 }
 
 const storage = new AsyncLocalStorage<EgressCaller>();

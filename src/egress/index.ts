@@ -1,5 +1,7 @@
 export { runAsCaller, currentCaller, type EgressCaller } from "./context.ts";
 export { EgressLog, verifyChain, GENESIS_DIGEST, type EgressEntry, type HostStats } from "./log.ts";
 export {
-  createAuditedFetch, installAuditedFetch, hostOf, EgressBlockedError, EgressResponseTooLargeError, MAX_EGRESS_RESPONSE_BYTES,
+  createAuditedFetch, installAuditedFetch, hostOf, originOf, EgressBlockedError, EgressResponseTooLargeError, MAX_EGRESS_RESPONSE_BYTES,
 } from "./audited-fetch.ts";
+export { installChannelGuards, socketDestination, type ChannelAllowance } from "./channel-guard.ts";
+export { channelAllowances, describeChannels, type ChannelDescription, type ChannelSettings } from "./channels.ts";

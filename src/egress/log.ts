@@ -9,6 +9,8 @@ export interface EgressRecord {
   app: string;
   fn: string;
   method: string;
+  /** `https`, `http`; for a refused channel other than fetch, what it would have spoken (`tcp`, `unix`, …). */
+  scheme: string;
   host: string;
   /** URL path only; query parameter names are kept, their values never. */
   path: string;
@@ -31,6 +33,7 @@ export interface EgressEntry extends EgressRecord {
 }
 
 export interface HostStats {
+  scheme: string;
   host: string;
   calls: number;
   blocked: number;
@@ -48,7 +51,7 @@ export class EgressLog {
   private entries: EgressEntry[] = [];
   private seq = 0;
   private head = GENESIS_DIGEST;
-  private readonly stats = new Map<string, HostStats>(); // key: app \0 host
+  private readonly stats = new Map<string, HostStats>(); // key: app \0 scheme \0 host
 
   /** Keeps the newest `capacity` entries in memory; the chain head and per-host totals cover all. */
   constructor(private readonly capacity = 10_000) {}
@@ -60,8 +63,8 @@ export class EgressLog {
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
 
-    const key = `${record.app}\0${record.host}`;
-    const stats = this.stats.get(key) ?? { host: record.host, calls: 0, blocked: 0, requestBytes: 0, responseBytes: 0, lastSeen: record.time };
+    const key = `${record.app}\0${record.scheme}\0${record.host}`;
+    const stats = this.stats.get(key) ?? { scheme: record.scheme, host: record.host, calls: 0, blocked: 0, requestBytes: 0, responseBytes: 0, lastSeen: record.time };
     if (record.allowed) stats.calls++;
     else stats.blocked++;
     stats.requestBytes += record.requestBytes;

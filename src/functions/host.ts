@@ -5,7 +5,7 @@ import { sha256 } from "@noble/hashes/sha2";
 import { z } from "zod";
 import { canonicalJson } from "../crypto/canonical-json.ts";
 import { toHex, utf8 } from "../crypto/encoding.ts";
-import { hostOf, runAsCaller } from "../egress/index.ts";
+import { hostOf, originOf, runAsCaller } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
 import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
@@ -17,6 +17,8 @@ export interface EffectiveEgress {
   declaredUrl: string;
   url: string;
   host: string;
+  /** scheme://host[:port] of `url`: what the policy admits (an override states its own). */
+  origin: string;
   /** The environment variable through which the operator replaced the declared URL. */
   overriddenBy: string | null;
 }
@@ -65,7 +67,8 @@ export class FunctionHost {
         egress: definition.egress.map((e) => {
           const override = e.overrideEnv ? deps.overrides[e.overrideEnv] : undefined;
           const url = override ?? e.url;
-          return { name: e.name, purpose: e.purpose, declaredUrl: e.url, url, host: hostOf(new URL(url)), overriddenBy: override ? e.overrideEnv! : null };
+          const parsed = new URL(url);
+          return { name: e.name, purpose: e.purpose, declaredUrl: e.url, url, host: hostOf(parsed), origin: originOf(parsed), overriddenBy: override ? e.overrideEnv! : null };
         }),
       });
     }
@@ -90,12 +93,18 @@ export class FunctionHost {
       return { status: 400, body: { error: "invalid_input", message: describeIssues(issues), issues } };
     }
     const log = this.deps.log.child({ app: definition.app, fn: name });
-    const caller = { app: definition.app, fn: name, allowedHosts: new Set(hosted.egress.map((e) => e.host)) };
+    const secrets = Object.fromEntries(definition.secrets.map((s) => [s, this.deps.secrets[s]]));
+    const caller = {
+      app: definition.app,
+      fn: name,
+      allowedOrigins: new Set(hosted.egress.map((e) => e.origin)),
+      secretValues: Object.values(secrets).filter((v): v is string => typeof v === "string" && v !== ""),
+    };
     try {
       const result = await runAsCaller(caller, () =>
         definition.handler(parsed.data, {
           fetch: this.deps.fetch,
-          secrets: Object.fromEntries(definition.secrets.map((s) => [s, this.deps.secrets[s]])),
+          secrets,
           upstreams: Object.fromEntries(hosted.egress.map((e) => [e.name, e.url])),
           state: this.deps.store.scope(`app/${definition.app}`),
           stateIdleTtlMs: this.deps.stateIdleTtlMs,

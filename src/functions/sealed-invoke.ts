@@ -2,20 +2,23 @@
 // body { v: 1, kid, epk, ct }. ECDH against the invoke key, th = SHA-256("auditor/invoke/v1" ‖
 // 0x00 ‖ fn ‖ 0x00 ‖ epk ‖ invokeKey), single-use request/response keys, a zero nonce. The
 // plaintext { ts, input } must be within 60 s, and each epk opens at most once: its response
-// key can seal exactly one response, so a replay must never get a second sealed answer.
+// key can seal exactly one response, so a replay must never get a second sealed answer. "Once"
+// is per key, not per spelling: epk and ct must be canonical base64url (four texts would decode
+// to one 65-byte key otherwise), and the replay cache is keyed by the decoded key.
 import { z } from "zod";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../crypto/encoding.ts";
 import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
 import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
+import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 
 export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
 
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
-
-export const SealedRequestSchema = z.object({ v: z.literal(1), kid: z.string().max(64), epk: Base64Url.max(200), ct: Base64Url }).strict();
+export const SealedRequestSchema = z
+  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.min(1).max(200), ct: CanonicalBase64Url.min(1) })
+  .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
 
 /** A refusal, answered in plain JSON (nothing is sealed for a request that did not open). */
@@ -32,7 +35,7 @@ export interface OpenedRequest {
 }
 
 export class SealedInvoker {
-  /** epk → when it may be forgotten (insertion order is expiry order). */
+  /** epk bytes (as canonical base64url) → when it may be forgotten (insertion order is expiry order). */
   private readonly seen = new Map<string, number>();
   private ecdhKey: Promise<CryptoKey> | undefined;
 
@@ -67,7 +70,8 @@ export class SealedInvoker {
       return { status: 400, error: "decrypt_failed", message: "the request could not be decrypted" };
     }
     // Opened: the epk is spent now, whatever follows, so it can never get a second response.
-    const replay = this.remember(epk);
+    // Keyed by the key's bytes (canonically re-encoded), never by the text the client sent.
+    const replay = this.remember(toBase64Url(ephemeral));
     if (replay) return replay;
     const inner = SealedPlaintextSchema.safeParse(plaintext);
     if (!inner.success) return { status: 400, error: "invalid_request", message: "the sealed plaintext must be { ts, input }" };

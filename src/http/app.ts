@@ -3,20 +3,22 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { FunctionHost } from "../functions/host.ts";
 import type { SealedInvoker } from "../functions/sealed-invoke.ts";
-import type { EgressLog } from "../egress/index.ts";
+import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import { apiError } from "./errors.ts";
+import { inFlightLimit } from "./in-flight.ts";
+import { closeUnreadBody } from "./json-body.ts";
 import { peerAddress, rateLimit } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
-import { functionRoutes } from "./routes/functions.ts";
+import { functionRoutes, MAX_INVOKE_BODY_BYTES } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
 import { upgradeWebSocket } from "hono/bun";
 import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
 import { webRoutes } from "./routes/web.ts";
 import { reportRoutes } from "./routes/report.ts";
-import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
+import { MAX_SESSION_BODY_BYTES, sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 
 export interface AppDeps {
   log: Logger;
@@ -26,16 +28,29 @@ export interface AppDeps {
   host: FunctionHost;
   sealedInvoker: SealedInvoker;
   egressLog: EgressLog;
+  /** The process's channels besides function egress, for the report. */
+  channels: () => ChannelDescription[];
   corsOrigins: string[];
   rateLimitPerMinute: number;
+  /** Requests one client address may have in progress at once (streams included). */
+  maxInFlightPerAddress: number;
   sessions: Omit<SessionRouteOptions, "log">;
   /** Extracted runtimes attach here (GET /runtime/attach, a WebSocket) when configured. */
   runtimes?: RemoteRuntimes;
 }
 
+/**
+ * Bun.serve's own cap: the largest legitimate body (a session start or control message, 512
+ * KiB) plus 64 KiB, so that a body just over a route's cap meets that route's JSON 413 rather
+ * than Bun's bare one, which only bodies no route could take ever get.
+ */
+export const MAX_REQUEST_BODY_BYTES = Math.max(MAX_INVOKE_BODY_BYTES, MAX_SESSION_BODY_BYTES) + 64 * 1024;
+
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(requestLog(deps.log));
+  app.use(inFlightLimit(deps.maxInFlightPerAddress, peerAddress));
+  app.use(closeUnreadBody);
   app.use(async (c, next) => {
     await next();
     c.header("x-content-type-options", "nosniff");
@@ -76,7 +91,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.route("/", sdkRoutes());
   app.route("/", webRoutes());
-  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
+  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels }, deps.log));
 
   app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

@@ -12,8 +12,10 @@ export function resolveCorsOrigins(configured: string[] | undefined, provider: T
     throw new CorsConfigError('AUDITOR_CORS_ORIGINS="*" is allowed only with the dev TEE; list the app\'s origins instead');
   }
   for (const origin of configured) {
-    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new CorsConfigError(`AUDITOR_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path)`);
+    // No userinfo, query or fragment: an origin is scheme://host[:port] and nothing else.
+    if (origin !== "*" && !/^https?:\/\/[^/\s@?#]+$/.test(origin)) {
+      const shown = origin.includes("@") ? "a value with credentials (user:password@)" : `"${origin}"`;
+      throw new CorsConfigError(`AUDITOR_CORS_ORIGINS: ${shown} is not an origin (scheme://host[:port], no path)`);
     }
   }
   return configured;

@@ -1,7 +1,7 @@
 // GET /report/:app (DESIGN "Reports"): everything a person or an AI agent needs to judge an
 // app's data flow, each claim labelled with how it is known.
 import { toHex } from "../crypto/encoding.ts";
-import type { EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
+import type { ChannelDescription, EgressEntry, EgressLog, HostStats } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import type { AttestationStatement } from "../../sdk/wire/attestation.ts";
@@ -29,16 +29,19 @@ export interface Report {
     description: string;
     input: unknown;
     output: unknown;
-    egress: { name: string; purpose: string; declaredUrl: string; url: string; host: string; overriddenBy: string | null }[];
+    egress: { name: string; purpose: string; declaredUrl: string; url: string; host: string; origin: string; overriddenBy: string | null }[];
     secrets: string[];
     /** Callable from sessions as callTool(name, input). */
     sessionTool: boolean;
     sources: { path: string; sha256: string }[];
     sourceSha256: string;
   }[];
-  egressPolicy: { fn: string; host: string; url: string; operatorOverride: string | null }[];
+  /** Each destination as an origin (scheme://host[:port]): the policy admits exactly these. */
+  egressPolicy: { fn: string; origin: string; host: string; url: string; operatorOverride: string | null }[];
   /** Where sealed state lives; a shared store is also an egress destination in egressPolicy. */
   stateStore: { kind: "sqlite" | "postgres" | "redis"; host: string | null; receives: string };
+  /** Every network channel of the process besides function egress: where it goes, what it carries. */
+  channels: ChannelDescription[];
   observedEgress: HostStats[];
   egressLog: { headDigest: string; recent: EgressEntry[] };
   claims: Claim[];
@@ -62,12 +65,15 @@ export interface ReportDeps {
   egressLog: EgressLog;
   attestor: Attestor;
   tee: Pick<Tee, "quote">;
+  /** Read per report: the listener's port is known only once it listens. */
+  channels: () => ChannelDescription[];
 }
 
 
 export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   const functions = deps.host.list(app);
   if (functions.length === 0) return undefined;
+  const channels = deps.channels();
   const statement = deps.attestor.statement;
   const overridden = functions.flatMap((f) => f.egress.filter((e) => e.overriddenBy));
   const store = deps.host.stateStore;
@@ -88,9 +94,9 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: "hash each listed file of that commit's functions/ folder and the list as canonical JSON; the binary that embeds them is the attested one",
     })),
     {
-      claim: `${app}'s functions may reach only: ${[...new Set(functions.flatMap((f) => f.egress.map((e) => e.host)))].join(", ")}`,
+      claim: `${app}'s functions may reach only: ${[...new Set(functions.flatMap((f) => f.egress.map((e) => e.origin)))].join(", ")}`,
       knownBy: "derived",
-      how: "the policy is the manifests' egress in the attested sources, plus operator overrides listed here; the one audited fetch refuses every other host",
+      how: "the policy is the manifests' egress origins (scheme, host and port) in the attested sources, plus operator overrides listed here; the one audited fetch refuses every other origin, every https-to-http redirect, and drops credentials on any cross-origin redirect",
     },
     ...overridden.map((e): Claim => ({
       claim: `the operator replaced ${e.declaredUrl} with ${e.url} through ${e.overriddenBy}`,
@@ -105,6 +111,11 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: store.host
         ? "src/store seals every value with AES-256-GCM under the TEE sealing key (record name as AAD) and HMACs the names before the backend sees them; the store's location is operator configuration (AUDITOR_STATE_URL)"
         : "src/store seals every value with AES-256-GCM under the TEE sealing key before bun:sqlite writes it",
+    },
+    {
+      claim: `besides function egress, the process opens only these channels: ${channels.filter((c) => c.destination).map((c) => `${c.name} (${c.destination})`).join(", ")}`,
+      knownBy: "asserted",
+      how: "src/egress/channel-guard.ts replaces every other network primitive at start-up (sockets, listeners, processes, WebSocket, SQL/Redis/S3 clients, DNS, native code) with one that refuses and records the attempt in the egress log (allowed: false), and refuses them all inside a function invocation; Bun.fetch cannot be replaced, so the static test keeps it out of src/ and functions/",
     },
     {
       claim: "observed egress and the egress log are as listed",
@@ -131,14 +142,15 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       sourceSha256: f.sourceSha256,
     })),
     egressPolicy: [
-      ...functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
-      ...(store.host ? [{ fn: "(sealed state)", host: store.host, url: `${store.kind}://${store.host}`, operatorOverride: "AUDITOR_STATE_URL" }] : []),
+      ...functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, origin: e.origin, host: e.host, url: e.url, operatorOverride: e.overriddenBy }))),
+      ...(store.host ? [{ fn: "(sealed state)", origin: store.origin!, host: store.host, url: store.origin!, operatorOverride: "AUDITOR_STATE_URL" }] : []),
     ],
     stateStore: {
       kind: store.kind,
       host: store.host ?? null,
       receives: store.host ? "AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times; never a key or plaintext" : "nothing leaves the instance: bun:sqlite in the data dir, AES-256-GCM ciphertext",
     },
+    channels,
     observedEgress: deps.egressLog.hostStats(app),
     egressLog: { headDigest: deps.egressLog.headDigest(), recent: deps.egressLog.list(app).slice(-RECENT_EGRESS_ENTRIES) },
     claims,

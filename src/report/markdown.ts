@@ -16,17 +16,21 @@ export function reportMarkdown(r: Report): string {
     lines.push("", "May send data to:");
     for (const e of f.egress) {
       const override = e.overriddenBy ? ` **(operator override via ${e.overriddenBy}; declared ${e.declaredUrl})**` : "";
-      lines.push(`- ${e.host} (${e.url}): ${e.purpose}${override}`);
+      lines.push(`- ${e.origin} (${e.url}): ${e.purpose}${override}`);
     }
     lines.push("", `Secrets it can read (names only): ${f.secrets.join(", ") || "none"}.`);
     if (f.sessionTool) lines.push("", `AgentScript sessions may also call it as \`callTool("${f.name}", input)\`, under the same policy.`);
     lines.push("", "Input schema:", "```json", JSON.stringify(f.input, null, 2), "```", "Output schema:", "```json", JSON.stringify(f.output, null, 2), "```");
   }
   lines.push("", "## Sealed state", "", r.stateStore.host ? `Kept in a shared ${r.stateStore.kind} at ${r.stateStore.host} (operator setting AUDITOR_STATE_URL). It receives ${r.stateStore.receives}.` : `Kept on this instance: ${r.stateStore.receives}.`);
+  lines.push("", "## Other channels", "", "Besides function egress, the process opens only these; every other network API refuses and is recorded.");
+  for (const ch of r.channels) {
+    lines.push(`- ${ch.name} (${ch.direction}): ${ch.destination ?? "not used by this instance"}${ch.setBy && ch.destination ? ` (set by ${ch.setBy})` : ""}. Carries ${ch.carries}.`);
+  }
   lines.push("", "## Observed egress");
   if (r.observedEgress.length === 0) lines.push("", "No outbound calls since start-up.");
   for (const h of r.observedEgress) {
-    lines.push(`- ${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`);
+    lines.push(`- ${h.scheme}://${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`);
   }
   lines.push("", `Egress log head digest: \`${r.egressLog.headDigest}\` (${r.egressLog.recent.length} recent entries in the JSON report).`);
   lines.push("", "## Claims and how each is known");

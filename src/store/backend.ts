@@ -19,8 +19,15 @@ export interface StoreDescription {
   kind: "sqlite" | "postgres" | "redis";
   /** host:port of a shared store (no credentials); absent for the embedded one. */
   host?: string;
+  /** scheme://host:port of a shared store: all the report publishes of AUDITOR_STATE_URL. */
+  origin?: string;
   /** Whether record names are hashed before they reach the store. */
   hashedNames: boolean;
+}
+
+/** scheme://host:port of a store URL; userinfo, path and query (credentials, options) stay out. */
+export function storeOrigin(url: URL): string {
+  return `${url.protocol}//${url.host}`;
 }
 
 export interface RecordBackend extends RecordOps {

@@ -2,7 +2,7 @@
 // Atomic updates hold a transaction-scoped advisory lock on the record, so two instances
 // updating one session serialize instead of losing a write.
 import { SQL } from "bun";
-import type { RecordBackend, RecordOps, SealedRow } from "./backend.ts";
+import { storeOrigin, type RecordBackend, type RecordOps, type SealedRow } from "./backend.ts";
 import { SealedStateFullError } from "./errors.ts";
 
 type Sql = InstanceType<typeof SQL>;
@@ -33,8 +33,8 @@ export class PostgresBackend implements RecordBackend {
   readonly description;
   private readonly ops: RecordOps;
 
-  private constructor(private readonly sql: Sql, host: string) {
-    this.description = { kind: "postgres" as const, host, hashedNames: true };
+  private constructor(private readonly sql: Sql, url: URL) {
+    this.description = { kind: "postgres" as const, host: url.host, origin: storeOrigin(url), hashedNames: true };
     this.ops = opsOn(sql as unknown as Query);
   }
 
@@ -48,7 +48,7 @@ export class PostgresBackend implements RecordBackend {
       updated_at BIGINT NOT NULL
     )`;
     await sql`CREATE INDEX IF NOT EXISTS auditor_sealed_expiry ON auditor_sealed (expires_at) WHERE expires_at IS NOT NULL`;
-    return new PostgresBackend(sql, new URL(url).host);
+    return new PostgresBackend(sql, new URL(url));
   }
 
   read(key: string) {

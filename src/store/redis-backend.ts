@@ -3,7 +3,7 @@
 // only by its holder) so two instances updating one session serialize.
 import { RedisClient } from "bun";
 import { fromBase64, toBase64 } from "../crypto/encoding.ts";
-import { KeyedMutex, type RecordBackend, type RecordOps, type SealedRow } from "./backend.ts";
+import { KeyedMutex, storeOrigin, type RecordBackend, type RecordOps, type SealedRow } from "./backend.ts";
 import { SealedStateError, SealedStateFullError } from "./errors.ts";
 
 const LEASE_MS = 10_000;
@@ -13,14 +13,14 @@ export class RedisBackend implements RecordBackend {
   readonly description;
   private readonly local = new KeyedMutex();
 
-  private constructor(private readonly redis: RedisClient, host: string) {
-    this.description = { kind: "redis" as const, host, hashedNames: true };
+  private constructor(private readonly redis: RedisClient, url: URL) {
+    this.description = { kind: "redis" as const, host: url.host, origin: storeOrigin(url), hashedNames: true };
   }
 
   static async open(url: string): Promise<RedisBackend> {
     const redis = new RedisClient(url);
     await redis.send("PING", []);
-    return new RedisBackend(redis, new URL(url).host);
+    return new RedisBackend(redis, new URL(url));
   }
 
   async read(key: string): Promise<SealedRow | undefined> {

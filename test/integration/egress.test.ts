@@ -34,7 +34,7 @@ afterAll(() => {
   forbidden.stop(true);
 });
 
-const caller = () => ({ app: "test", fn: "probe", allowedHosts: new Set([`127.0.0.1:${allowed.port}`]) });
+const caller = () => ({ app: "test", fn: "probe", allowedOrigins: new Set([`http://127.0.0.1:${allowed.port}`]), secretValues: [] });
 
 describe("audited fetch", () => {
   test("an allowed host is reached and recorded without query values or bodies", async () => {
@@ -43,7 +43,7 @@ describe("audited fetch", () => {
     const res = await runAsCaller(caller(), () => audited(`http://127.0.0.1:${allowed.port}/echo?token=hunter2&x=1`, { method: "POST", body: "private body" }));
     expect(await res.text()).toBe("echo POST");
     const [entry] = log.list();
-    expect(entry).toMatchObject({ app: "test", fn: "probe", method: "POST", path: "/echo", queryKeys: ["token", "x"], status: 200, allowed: true, requestBytes: 12, responseBytes: 9 });
+    expect(entry).toMatchObject({ app: "test", fn: "probe", method: "POST", scheme: "http", path: "/echo", queryKeys: ["token", "x"], status: 200, allowed: true, requestBytes: 12, responseBytes: 9 });
     expect(entry!.requestSha256).toBe(new Bun.CryptoHasher("sha256").update("private body").digest("hex"));
     expect(JSON.stringify(log.list())).not.toContain("hunter2");
     expect(JSON.stringify(log.list())).not.toContain("private body");
@@ -133,7 +133,7 @@ describe("a function reaching for an undeclared host", () => {
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: "function_failed", message: "rogue failed" });
     expect(forbiddenHits).toEqual([]);
-    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null), tee })!;
+    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null), tee, channels: () => [] })!;
     expect(report.observedEgress).toEqual([expect.objectContaining({ host: `127.0.0.1:${forbidden.port}`, calls: 0, blocked: 1 })]);
     expect(report.egressLog.recent[0]).toMatchObject({ fn: "rogue", allowed: false });
     store.close();

@@ -134,14 +134,18 @@ describe("encrypted sessions", () => {
     expect(reply.values[id]).toEqual([{ id: 1, name: "Ada", email: "ada@example.com" }, { id: 2, name: "Grace", email: "grace@example.com" }]);
   });
 
-  test("optional without a key is plaintext; a malformed or off-curve key is a 400 naming the field", async () => {
+  test("optional without a key is plaintext; a malformed, non-canonical or off-curve key is a 400 naming the field", async () => {
     const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1", encryption: { mode: "optional" } }) });
     const first = JSON.parse((await res.text()).split("\n")[0]!);
     expect(first.payload.encryption).toEqual({ enabled: false });
     const offCurve = new Uint8Array(65);
     offCurve[0] = 4;
     offCurve[64] = 1;
-    for (const key of ["AAAA", btoa(String.fromCharCode(...offCurve)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")]) {
+    const client = await SpecClient.create(identityKey);
+    const spare = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = spare.indexOf(client.publicKeyB64.at(-1)!);
+    const otherSpelling = client.publicKeyB64.slice(0, -1) + spare[last ^ 1]; // a spare bit set
+    for (const key of ["AAAA", otherSpelling, btoa(String.fromCharCode(...offCurve)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")]) {
       const bad = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1", encryption: { mode: "optional", clientPublicKey: key } }) });
       expect(bad.status).toBe(400);
       expect((await bad.json()).message).toContain("encryption.clientPublicKey");
@@ -167,6 +171,11 @@ describe("envelopes that do not authenticate are refused uniformly and change no
     ["the wrong key (s2c instead of c2s)", async (s, callId) => seal(s.keys.s2c, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: "forged" } })],
     ["garbage ciphertext", (s) => ({ protocolVersion: 1, sessionId: s.sessionId, seq: 1, type: "enc", payload: { kid, nonceB64: "AAAAAAAAAAAAAAAB", ciphertextB64: "Z2FyYmFnZWdhcmJhZ2VnYXJiYWdl" } })],
     ["a truncated ciphertext", (s) => ({ protocolVersion: 1, sessionId: s.sessionId, seq: 1, type: "enc", payload: { kid, nonceB64: "AAAAAAAAAAAAAAAB", ciphertextB64: "AAAA" } })],
+    ["a ciphertext in another base64 spelling of the same bytes (a line break inside)", async (s, callId) => {
+      const e = await seal(s.keys.c2s, s.sessionId, 1, kid, { seq: 1, type: "input", body: { callId, value: "forged" } });
+      e.payload.ciphertextB64 = `${e.payload.ciphertextB64.slice(0, 8)}\n${e.payload.ciphertextB64.slice(8)}`;
+      return e;
+    }],
   ];
   for (const [name, forge] of forgeries) {
     test(name, async () => {

@@ -136,14 +136,14 @@ describe("GET /report/:app", () => {
     expect(fn.sourceSha256).toBe(createHash("sha256").update(canonicalJson(fn.sources)).digest("hex"));
     const host = new URL(llm.url).host;
     expect(report.egressPolicy.filter((e: { fn: string }) => e.fn === "generate-prompt")).toEqual([
-      { fn: "generate-prompt", host, url: llm.openrouterBaseUrl, operatorOverride: "OPENROUTER_BASE_URL" },
-      { fn: "generate-prompt", host, url: llm.anthropicBaseUrl, operatorOverride: "ANTHROPIC_BASE_URL" },
-      { fn: "generate-prompt", host: "firestore.googleapis.com", url: "https://firestore.googleapis.com", operatorOverride: null },
-      { fn: "generate-prompt", host: "oauth2.googleapis.com", url: "https://oauth2.googleapis.com", operatorOverride: null },
+      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.openrouterBaseUrl, operatorOverride: "OPENROUTER_BASE_URL" },
+      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.anthropicBaseUrl, operatorOverride: "ANTHROPIC_BASE_URL" },
+      { fn: "generate-prompt", origin: "https://firestore.googleapis.com", host: "firestore.googleapis.com", url: "https://firestore.googleapis.com", operatorOverride: null },
+      { fn: "generate-prompt", origin: "https://oauth2.googleapis.com", host: "oauth2.googleapis.com", url: "https://oauth2.googleapis.com", operatorOverride: null },
     ]);
     expect(new Set(report.egressPolicy.map((e: { fn: string }) => e.fn))).toEqual(new Set(["generate-prompt", "fix-shader", "dj", "youtube-metadata"]));
     expect(report.claims.some((c: { claim: string; knownBy: string }) => c.knownBy === "asserted" && c.claim.includes("operator replaced https://openrouter.ai/api/v1"))).toBe(true);
-    expect(report.observedEgress[0]).toMatchObject({ host, blocked: 0 });
+    expect(report.observedEgress[0]).toMatchObject({ scheme: "http", host, blocked: 0 });
     expect(report.observedEgress[0].calls).toBeGreaterThan(0);
     expect(verifyChain(report.egressLog.recent)).toBe(true);
     expect(report.egressLog.recent.at(-1).digest).toBe(report.egressLog.headDigest);

@@ -24,6 +24,25 @@ afterAll(async () => {
 });
 
 const INPUT = { session_id: "sealed-1", transcript: TRANSCRIPT, style_tags: "", vj_instruction: null };
+/** The three other unpadded base64url texts that lenient decoders read as the same bytes. */
+function otherSpellings(text: string): string[] {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(text.at(-1)!);
+  const spare = (text.length * 6) % 8; // 2 or 4 spare bits, or none
+  const count = 2 ** spare;
+  return Array.from({ length: count }, (_, i) => text.slice(0, -1) + alphabet[(last & ~(count - 1)) | i]).filter((t) => t !== text);
+}
+
+async function expectRefusedBeforeRunning(body: unknown, field: string) {
+  const before = llm.requests.length;
+  const res = await post(body);
+  expect(res.status).toBe(400);
+  const answer = await res.json();
+  expect(answer).toMatchObject({ error: "invalid_request" });
+  expect(answer.message).toStartWith(`${field}:`);
+  expect(llm.requests.length).toBe(before);
+}
+
 const post = (body: unknown, fn = "generate-prompt") =>
   fetch(`${server.url}/invoke/${fn}`, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(body) });
 
@@ -54,6 +73,46 @@ describe("sealed invoke", () => {
     const replay = await post(sealed.body);
     expect(replay.status).toBe(409);
     expect(await replay.json()).toMatchObject({ error: "replayed" });
+  });
+
+  test("every other spelling of a captured request's epk is refused before the function runs; only the original opens", async () => {
+    llm.reset();
+    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: "sealed-spellings" }, invokeKey, kid);
+    const others = otherSpellings(sealed.body.epk);
+    expect(others).toHaveLength(3);
+    // Before and after the original is spent: the refusal is about the text, not about replay.
+    for (const epk of others) await expectRefusedBeforeRunning({ ...sealed.body, epk }, "epk");
+    const first = await post(sealed.body);
+    expect(first.status).toBe(200);
+    expect(await sealed.open((await first.json()).ct)).toMatchObject({ prompt: "prompt 1" });
+    for (const epk of others) await expectRefusedBeforeRunning({ ...sealed.body, epk }, "epk");
+    expect((await post(sealed.body)).status).toBe(409);
+    expect(llm.requests).toHaveLength(1);
+  });
+
+  test("a ct with non-zero spare bits is refused as invalid_request", async () => {
+    // A ct whose length is not a multiple of 3 has spare bits in its last character.
+    let sealed;
+    for (let pad = 0; !sealed || (sealed.body.ct.length * 6) % 8 === 0; pad++) {
+      sealed = await sealInvoke("generate-prompt", { ...INPUT, transcript: TRANSCRIPT + " ".repeat(pad) }, invokeKey, kid);
+    }
+    for (const ct of otherSpellings(sealed.body.ct)) await expectRefusedBeforeRunning({ ...sealed.body, ct }, "ct");
+  });
+
+  test("no response key and nonce is ever used twice: 20 concurrent replays in four spellings get one sealed answer", async () => {
+    llm.reset();
+    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: "sealed-concurrent" }, invokeKey, kid);
+    const spellings = [sealed.body.epk, ...otherSpellings(sealed.body.epk)];
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post({ ...sealed.body, epk: spellings[i % 4] })));
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    // Every sealed answer for this epk is under the same response key and the zero nonce, so
+    // there must be exactly one, however the key is spelled and however the requests race.
+    const sealedAnswers = bodies.filter((b) => typeof b.ct === "string");
+    expect(sealedAnswers).toHaveLength(1);
+    expect(await sealed.open(sealedAnswers[0].ct)).toMatchObject({ provider_used: "cerebras" });
+    expect(bodies.filter((b) => b.error === "replayed")).toHaveLength(4);
+    expect(bodies.filter((b) => b.error === "invalid_request")).toHaveLength(15);
+    expect(llm.requests).toHaveLength(1);
   });
 
   test("timestamps more than 60 s off either way are refused", async () => {

@@ -117,7 +117,7 @@ for (const kind of ["postgres", "redis"] as const) {
       const report = await (await fetch(`${a.url}/report/etherea`)).json();
       const host = new URL(STORES[kind]).host;
       expect(report.stateStore).toMatchObject({ kind, host });
-      expect(report.egressPolicy).toContainEqual({ fn: "(sealed state)", host, url: `${kind}://${host}`, operatorOverride: "AUDITOR_STATE_URL" });
+      expect(report.egressPolicy).toContainEqual({ fn: "(sealed state)", origin: `${kind}://${host}`, host, url: `${kind}://${host}`, operatorOverride: "AUDITOR_STATE_URL" });
     });
 
     test("concurrent updates of one record from two instances lose nothing", async () => {

@@ -1,5 +1,17 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, helpText, loadConfig, OPTIONS } from "../../src/config.ts";
+import { ConfigError, helpText, loadConfig, OPTIONS, redacted } from "../../src/config.ts";
+import { resolveCorsOrigins } from "../../src/http/cors-origins.ts";
+
+/** The message of the ConfigError a configuration raises. */
+function refusal(env: Record<string, string>, argv: string[] = []): string {
+  try {
+    loadConfig(env, argv);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
 
 describe("config", () => {
   test("defaults", () => {
@@ -36,6 +48,43 @@ describe("config", () => {
   test("unknown flags and flags without a value are refused", () => {
     expect(() => loadConfig({}, ["--prot", "1"])).toThrow('unknown argument "--prot"');
     expect(() => loadConfig({}, ["--port"])).toThrow("--port needs a value");
+  });
+
+  test("URL settings with credentials or a query are refused, naming the variable and never echoing the secret", () => {
+    const cases: [Record<string, string>, string[], string][] = [
+      [{ OPENROUTER_BASE_URL: "http://user:hunter2@127.0.0.1:9/api/v1" }, [], "OPENROUTER_BASE_URL: must not carry credentials"],
+      [{ ANTHROPIC_BASE_URL: "https://api.example/v1?key=hunter2" }, [], "ANTHROPIC_BASE_URL: must not carry a query string"],
+      [{ ANTHROPIC_BASE_URL: "https://api.example/v1#hunter2" }, [], "ANTHROPIC_BASE_URL: must not carry a query string or fragment"],
+      [{}, ["--openrouter-base-url", "https://u:hunter2@openrouter.example/api"], "--openrouter-base-url: must not carry credentials"],
+      [{}, ["--anthropic-base-url=https://x.example/?token=hunter2"], "--anthropic-base-url: must not carry a query"],
+      [{ DSTACK_SIMULATOR_ENDPOINT: "http://admin:hunter2@127.0.0.1:8090" }, [], "DSTACK_SIMULATOR_ENDPOINT: must not carry credentials"],
+      [{}, ["--dstack-endpoint", "https://127.0.0.1:8090/?t=hunter2"], "--dstack-endpoint: must not carry a query"],
+      [{ FIRESTORE_EMULATOR_HOST: "user:hunter2@127.0.0.1:8080" }, [], "FIRESTORE_EMULATOR_HOST: must be host:port"],
+      [{}, ["--firestore-emulator-host", "user:hunter2@127.0.0.1:8080"], "--firestore-emulator-host: must be host:port"],
+    ];
+    for (const [env, argv, expected] of cases) {
+      const message = refusal(env, argv);
+      expect(message).toContain(expected);
+      expect(message).not.toContain("hunter2");
+    }
+    // A socket path, or a plain URL, is fine; AUDITOR_STATE_URL (a secret) may carry credentials.
+    expect(loadConfig({ DSTACK_SIMULATOR_ENDPOINT: "/tmp/dstack.sock" }).dstackEndpoint).toBe("/tmp/dstack.sock");
+    expect(loadConfig({ OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1/" }).openrouterBaseUrl).toBe("http://127.0.0.1:9/api/v1");
+    expect(loadConfig({ AUDITOR_STATE_URL: "postgres://u:pw@db:5432/x?sslmode=require" }).stateUrl).toContain("pw@");
+    expect(refusal({ AUDITOR_STATE_URL: "mysql://u:hunter2@db/x" })).not.toContain("hunter2");
+  });
+
+  test("an echoed value loses its userinfo and query", () => {
+    expect(redacted("https://user:pw@host:1/path?key=v#f")).toBe("https://***@host:1/path?***");
+    expect(redacted("user:pw@host:1")).toBe("***@host:1");
+    expect(redacted("eighty")).toBe("eighty");
+  });
+
+  test("CORS origins with credentials, a query or a path are refused without echoing them", () => {
+    expect(() => resolveCorsOrigins(["https://u:hunter2@app.example"], "dstack")).toThrow("a value with credentials");
+    for (const origin of ["https://app.example?x=1", "https://app.example/path", "https://app.example#f"]) expect(() => resolveCorsOrigins([origin], "dstack")).toThrow("is not an origin");
+    expect(() => resolveCorsOrigins(["https://u:hunter2@app.example"], "dstack")).not.toThrow("hunter2");
+    expect(resolveCorsOrigins(["https://app.example:8443"], "dstack")).toEqual(["https://app.example:8443"]);
   });
 
   test("help lists every flag and every environment variable", () => {

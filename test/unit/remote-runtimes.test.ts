@@ -47,6 +47,20 @@ describe("RemoteRuntimes", () => {
     expect(runtimes.idleSlots).toBe(2);
   });
 
+  test("a hello whose runtime key is another base64url spelling of the pinned key is refused", async () => {
+    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, { maxIdleSlots: 8, handshakeTimeoutMs: 1_000 });
+    const connection = runtimes.connection();
+    const wire = fakeWire();
+    connection.onOpen(wire);
+    const hello = JSON.parse((await startRuntimeHandshake(runtime, [keyId(middleware.publicKey)])).hello);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    hello.runtimeKey = hello.runtimeKey.slice(0, -1) + alphabet[alphabet.indexOf(hello.runtimeKey.at(-1)) ^ 1];
+    await connection.onMessage(new MessageEvent("message", { data: JSON.stringify(hello) }), wire);
+    expect(wire.closed?.code).toBe(1008);
+    expect(wire.sent).toEqual([]);
+    expect(runtimes.idleSlots).toBe(0);
+  });
+
   test("with no runtime attached, a run ends at once with runtime_unavailable", async () => {
     const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log);
     expect(await runtimes.run("return 1")).toMatchObject({ ok: false, error: { code: "runtime_unavailable" } });

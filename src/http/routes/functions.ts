@@ -17,7 +17,7 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
           description: f.definition.description,
           input: f.inputSchema,
           output: f.outputSchema,
-          egress: f.egress.map((e) => ({ name: e.name, host: e.host, overriddenBy: e.overriddenBy })),
+          egress: f.egress.map((e) => ({ name: e.name, host: e.host, origin: e.origin, overriddenBy: e.overriddenBy })),
           secrets: f.definition.secrets,
           sessionTool: f.definition.sessionTool === true,
           sourceSha256: f.sourceSha256,

@@ -8,7 +8,7 @@ import { DecryptError } from "../../crypto/aes-gcm.ts";
 import type { P256KeyPair } from "../../crypto/keys.ts";
 import { InvalidPublicKeyError } from "../../crypto/p256.ts";
 import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
-import { bytesEqual, utf8 } from "../../crypto/encoding.ts";
+import { secretEquals } from "../../crypto/secret-equals.ts";
 import type { Logger } from "../../log.ts";
 import { CallerLimitError, CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import { newSessionId, type Session } from "../../sessions/session.ts";
@@ -40,8 +40,6 @@ function bearer(c: Context): string | undefined {
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
 }
-
-const constantTimeEquals = (a: string, b: string) => bytesEqual(utf8(a), utf8(b));
 
 export function sessionRoutes(options: SessionRouteOptions) {
   const { manager } = options;
@@ -94,7 +92,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
     if (session instanceof Response) return session;
     const token = bearer(c);
     if (!token) return apiError(c, 401, "unauthorized", "authorization: send Bearer <sessionToken> from session_init");
-    if (!constantTimeEquals(token, session.token)) return apiError(c, 403, "forbidden", "authorization: this token does not belong to this session");
+    if (!secretEquals(token, session.token)) return apiError(c, 403, "forbidden", "authorization: this token does not belong to this session");
     return session;
   };
 
@@ -177,7 +175,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         if (!key) return apiError(c, 401, "unauthorized", "authorization: send Bearer <API key> to create sessions");
         // Compare against every key, so timing does not tell which one nearly matched.
         let ok = false;
-        for (const candidate of options.apiKeys) ok = constantTimeEquals(key, candidate) || ok;
+        for (const candidate of options.apiKeys) ok = secretEquals(key, candidate) || ok;
         if (!ok) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
         caller = `key:${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
       }

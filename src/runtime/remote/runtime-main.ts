@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
 import { deriveP256KeyPair, keyId, type P256KeyPair } from "../../crypto/keys.ts";
+import { plainUrl } from "../../config.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { MemoryBudget } from "../memory-budget.ts";
 import { RuntimePool } from "../pool.ts";
@@ -24,7 +25,7 @@ Its key is kept in <data dir>/runtime-key.json and printed at start: put it (or 
 middleware's AUDITOR_RUNTIME_KEYS.`;
 
 const ArgsSchema = z.object({
-  connect: z.url({ protocol: /^(http|https|ws|wss)$/, error: "--connect: the middleware's URL" }),
+  connect: plainUrl(/^(http|https|ws|wss)$/, "the middleware's URL"),
   pin: z.array(z.string().min(16)).min(1, "--pin: the middleware's identity key or kid (from its /attestation)"),
   slots: z.coerce.number().int().min(1).max(256).default(4),
   dataDir: z.string().default("./data-runtime"),
@@ -45,7 +46,7 @@ function parse(argv: string[]) {
     else throw new Error(`unknown argument ${flag}`);
   }
   const parsed = ArgsSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join("; "));
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => (i.path[0] === "connect" ? `--connect: ${i.message}` : i.message)).join("; "));
   return parsed.data;
 }
 

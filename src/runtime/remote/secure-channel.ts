@@ -11,6 +11,7 @@ import { deriveRuntimeKeys, runtimeTranscript } from "../../crypto/handshake.ts"
 import { keyId, type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../crypto/p256.ts";
 import { isPinned } from "../../../sdk/client/trust.ts";
+import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
 export interface Wire {
@@ -23,7 +24,7 @@ export class ChannelError extends Error {
 }
 
 const KID = "K_mr";
-const B64 = z.string().regex(/^[A-Za-z0-9_-]+$/);
+const B64 = CanonicalBase64Url.min(1);
 const Hello = z.object({ type: z.literal("hello"), channelId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), runtimeKey: B64, ephemeral: B64 }).strict();
 const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemeral: B64, signature: B64 }).strict();
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();

@@ -1,0 +1,112 @@
+// The network channels of the server process, in one table: what the channel guard allows
+// (channel-guard.ts) and what the report lists as destinations (docs/protocol.md "Channels").
+// Function egress is the audited fetch and is described by the egress policy; everything here
+// is the rest, each with where it goes and what it carries.
+import type { ChannelAllowance } from "./channel-guard.ts";
+import { socketDestination } from "./channel-guard.ts";
+
+export interface ChannelDescription {
+  name: string;
+  direction: "inbound" | "outbound";
+  /** Where it goes (no credentials), or null when this instance does not use it. */
+  destination: string | null;
+  carries: string;
+  /** The operator setting that chose the destination, if any. */
+  setBy: string | null;
+}
+
+export interface ChannelSettings {
+  /** The TEE provider in use (known once the TEE started). */
+  tee: "dstack" | "dev";
+  /** The guest agent: a unix socket path or an http(s) URL. */
+  dstackEndpoint: string;
+  stateUrl?: string;
+  host: string;
+  port: number;
+  extractedRuntimes: boolean;
+}
+
+const defaultPort = (url: URL) =>
+  url.port ||
+  ({ "https:": 443, "http:": 80, "redis:": 6379, "rediss:": 6379 } as Record<string, number>)[
+    url.protocol
+  ] ||
+  5432;
+
+/** What the channel guard lets through: the guest agent, the state store, one listener. */
+export function channelAllowances(
+  settings: Omit<ChannelSettings, "tee" | "extractedRuntimes">,
+): ChannelAllowance[] {
+  const allow: ChannelAllowance[] = [
+    {
+      channel: "http-listener",
+      via: "serve",
+      destination: socketDestination(settings.host, settings.port),
+      once: true,
+    },
+  ];
+  const agent = settings.dstackEndpoint;
+  if (/^https?:\/\//i.test(agent)) {
+    const url = new URL(agent);
+    allow.push({
+      channel: "dstack-guest-agent",
+      via: "socket",
+      destination: socketDestination(url.hostname, defaultPort(url)),
+    });
+  } else {
+    allow.push({ channel: "dstack-guest-agent", via: "socket", destination: `unix:${agent}` });
+  }
+  if (settings.stateUrl) {
+    const url = new URL(settings.stateUrl);
+    const via = url.protocol.startsWith("redis") ? "redis" : "sql";
+    allow.push({
+      channel: "state-store",
+      via,
+      destination: socketDestination(url.hostname, defaultPort(url)),
+    });
+  }
+  return allow;
+}
+
+/** Every channel other than function egress, as the report lists it. */
+export function describeChannels(settings: ChannelSettings): ChannelDescription[] {
+  const agent = settings.dstackEndpoint;
+  const store = settings.stateUrl ? new URL(settings.stateUrl) : undefined;
+  return [
+    {
+      name: "http-listener",
+      direction: "inbound",
+      destination: `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${settings.port}`,
+      carries:
+        "the public API (functions, reports, attestation, sessions), the VJ page and the SDK" +
+        (settings.extractedRuntimes
+          ? "; extracted runtimes' WebSockets at /runtime/attach (sealed: code, limits, events, tool calls and results)"
+          : ""),
+      setBy: "HOST, PORT",
+    },
+    {
+      name: "dstack-guest-agent",
+      direction: "outbound",
+      destination:
+        settings.tee === "dstack"
+          ? /^https?:\/\//i.test(agent)
+            ? new URL(agent).origin
+            : `unix:${agent}`
+          : null,
+      carries:
+        "requests for derived keys (GetKey with the auditor/identity|invoke|sealing/v1 paths), quotes over 64 bytes of report data (GetQuote) and Info; answers: key material, TDX quotes, the event log",
+      setBy:
+        settings.tee === "dstack"
+          ? "DSTACK_SIMULATOR_ENDPOINT (default /var/run/dstack.sock)"
+          : null,
+    },
+    {
+      name: "state-store",
+      direction: "outbound",
+      destination: store ? `${store.protocol}//${store.host}` : null,
+      carries:
+        "sealed state: AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times (never a key or plaintext)",
+      setBy: store ? "AUDITOR_STATE_URL" : null,
+    },
+  ];
+}
