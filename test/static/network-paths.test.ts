@@ -123,6 +123,11 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "dynamic import":
       "`auditor verify` loads @phala/dcap-qvl (Intel collateral from a PCCS) when needed",
   },
+  "src/verify/source-chain.ts": {
+    "package @phala/dstack-sdk": "`auditor verify --source`: getComposeHash (no network)",
+    "Bun.spawnSync":
+      "`auditor verify --source` rebuilds the binary and the image in the user's checkout (git, npm ci, bun); not the server process",
+  },
   "src/verify/checks.ts": {
     "global fetch": "`auditor verify` fetches the target's /attestation and /report",
   },
