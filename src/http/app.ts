@@ -7,6 +7,7 @@ import type { EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
 import { apiError } from "./errors.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
 import { peerAddress, rateLimit } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
@@ -78,7 +79,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", webRoutes());
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee }, deps.log));
 
-  app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  const wrongMethod = methodNotAllowed(app);
+  app.notFound((c) => wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
     deps.log.error("unhandled error", { path: c.req.path, err });
     return apiError(c, 500, "internal_error", "internal error");
