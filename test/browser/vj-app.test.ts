@@ -69,8 +69,9 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     await page.click("#shader-compile");
     expect(await page.getAttribute("#shader-status", "data-ok")).toBe("false");
     await page.click("#shader-fix");
-    await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.includes("fixed by"));
+    await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.startsWith("Fixed by"));
     expect(await page.getAttribute("#shader-status", "data-ok")).toBe("true");
+    expect(await page.isVisible("#shader-preview")).toBe(true);
     await page.click("summary:has-text('Music cue')");
     await page.fill("#mood", "euphoric");
     await page.click("#dj-button");
