@@ -284,6 +284,91 @@ describe("Fix with AI (no LLM key: the local fixer)", () => {
   });
 });
 
+/**
+ * A SpeechRecognition that behaves as Chrome's does when the microphone is refused: start()
+ * is followed by an error event, then an end event. `grant` lets a later start succeed.
+ */
+function fakeRecognition(error: string) {
+  const state = { starts: 0, stops: 0, grant: false };
+  class FakeRecognition {
+    continuous = false;
+    interimResults = false;
+    lang = "";
+    onresult: ((event: unknown) => void) | null = null;
+    onerror: ((event: { error: string }) => void) | null = null;
+    onend: (() => void) | null = null;
+    start() {
+      state.starts++;
+      setTimeout(() => {
+        if (state.grant) this.onresult?.({ resultIndex: 0, results: [{ isFinal: true, 0: { transcript: "the crowd is singing" } }] });
+        else {
+          this.onerror?.({ error });
+          this.onend?.();
+        }
+      }, 0);
+    }
+    stop() {
+      state.stops++;
+    }
+  }
+  return { SpeechRecognition: FakeRecognition, state };
+}
+
+describe("the microphone", () => {
+  for (const error of ["not-allowed", "service-not-allowed", "audio-capture", "network"]) {
+    test(`${error}: listening stops, Listen is up, one message written once`, async () => {
+      const speech = fakeRecognition(error);
+      const page = await openPage(server.url, { view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView> });
+      try {
+        let writes = 0;
+        new page.window.MutationObserver((records) => void (writes += records.length)).observe(page.$("error-text") as never, { childList: true, characterData: true, subtree: true });
+        const mic = page.$("mic");
+        expect(mic.hidden).toBe(false);
+        mic.dispatchEvent(new page.window.Event("click"));
+        await until(() => !(page.$("error") as unknown as HTMLElement).hidden, "the microphone error");
+        await Bun.sleep(200); // a restart loop would rewrite the message many times meanwhile
+        expect(writes).toBe(1);
+        expect(speech.state.starts).toBe(1);
+        expect(mic.getAttribute("aria-pressed")).toBe("false");
+        expect(page.$("error-text").textContent).toContain("press Retry");
+        expect((page.$("error-retry") as unknown as HTMLElement).hidden).toBe(false);
+      } finally {
+        await page.close();
+      }
+    });
+  }
+
+  test("Retry listens again (not Generate), and a granted microphone then fills the transcript", async () => {
+    const speech = fakeRecognition("not-allowed");
+    const page = await openPage(server.url, { view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView> });
+    try {
+      page.type("transcript", "already typed");
+      page.$("mic").dispatchEvent(new page.window.Event("click"));
+      await until(() => !(page.$("error") as unknown as HTMLElement).hidden, "the microphone error");
+      expect(page.$("error-text").textContent).toContain("The microphone is blocked for this page");
+      speech.state.grant = true;
+      page.$("error-retry").dispatchEvent(new page.window.Event("click"));
+      await until(() => (page.$("transcript") as unknown as HTMLTextAreaElement).value.includes("singing"), "the spoken phrase");
+      expect(speech.state.starts).toBe(2);
+      expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
+      expect(page.$("mic").getAttribute("aria-pressed")).toBe("true");
+      expect(page.$("history").children.length).toBe(0); // Retry did not generate
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("an empty transcript offers no Retry: there is nothing to retry", async () => {
+    const page = await openPage();
+    try {
+      await page.app.generate();
+      expect((page.$("error-retry") as unknown as HTMLElement).hidden).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("the stage", () => {
   test("colour words set the palette, mood words the motion, and the same prompt looks the same", () => {
     expect(sceneFor("a crimson and teal storm").hues.slice(0, 2)).toEqual([350, 175]);
