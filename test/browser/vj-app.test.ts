@@ -1,7 +1,8 @@
 // The VJ page end to end in headless Chromium (Debian's chromium via playwright-core), loaded
 // from the compiled binary: type, generate, see the prompt, the stage change and the trust
-// panel; Fix with AI compiled by the real WebGL; a refused microphone; no console errors (a CSP
-// violation would be one); and screenshots in dist/screenshots/ for people to look at.
+// panel; Fix with AI compiled by the real WebGL; every panel reachable at desktop, tablet and
+// phone sizes; a refused microphone; no console errors (a CSP violation would be one); and
+// screenshots in dist/screenshots/ for people to look at.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -155,6 +156,43 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+
+  // What a person needs from each panel, checked on screen at each size.
+  const PANELS = {
+    trust: ["#trust-mode", "#trust-binary", "#trust-egress li", "#trust-report"],
+    history: ["#history li"],
+    tools: ["#dj-button", "#shader-source", "#shader-fix", "#yt-button"],
+    controls: ["#transcript", "#mic", "#style-tags", "input[name='vj'][value='remix']", "#generate", "#live"],
+  } as const;
+
+  for (const [width, height] of [[1280, 800], [768, 1024], [390, 844]] as const) {
+    test(`at ${width}×${height} every panel is reachable and its content on screen`, async () => {
+      const { page, problems } = await openGenerated(width, height);
+      const narrow = width <= 900;
+      for (const [panel, selectors] of Object.entries(PANELS)) {
+        const toggle = `#toggle-${panel}`;
+        if (narrow && panel !== "controls") {
+          await page.click(toggle);
+          expect(await page.getAttribute(toggle, "aria-expanded")).toBe("true");
+          // Focus moved into the drawer.
+          expect(await page.evaluate((id) => document.getElementById(id)!.contains(document.activeElement), panel === "trust" ? "trust" : `${panel}-panel`)).toBe(true);
+        }
+        if (panel === "tools") for (const section of ["Music cue", "Shader", "YouTube"]) await openSection(page, section);
+        await expectOnScreen(page, [...selectors]);
+        await page.screenshot({ path: join(SCREENSHOTS, `vj-${width}x${height}-${panel}.png`) });
+        if (narrow && panel !== "controls") {
+          await page.keyboard.press("Escape");
+          expect(await page.getAttribute(toggle, "aria-expanded")).toBe("false");
+          expect(await page.evaluate(() => document.activeElement?.id)).toBe(toggle.slice(1));
+          expect(await page.isHidden(panel === "trust" ? "#trust" : `#${panel}-panel`)).toBe(true);
+        }
+      }
+      // The desktop layout keeps every panel in view at once; narrow ones show no panel toggles it does not need.
+      expect(await page.isVisible("#toggle-history")).toBe(narrow);
+      expect(problems).toEqual([]);
+      await page.close();
+    }, 60_000);
+  }
 
   test("a refused microphone: listening stops once, Listen is up, Retry listens again", async () => {
     // Chromium's real recognition streams audio to Google's servers, which this machine cannot

@@ -369,6 +369,73 @@ describe("the microphone", () => {
   });
 });
 
+describe("the panels on a narrow screen", () => {
+  const narrow = { matchMedia: () => ({ matches: true }) } as Partial<AppView>;
+
+  test("each button opens its drawer with focus inside; Escape closes it and focus returns", async () => {
+    const page = await openPage(server.url, { view: narrow });
+    try {
+      const doc = page.window.document;
+      for (const [toggle, panel] of [["toggle-trust", "trust"], ["toggle-history", "history-panel"], ["toggle-tools", "tools-panel"]] as const) {
+        page.$(toggle).dispatchEvent(new page.window.Event("click"));
+        const drawer = page.$(panel);
+        expect(drawer.hasAttribute("data-open")).toBe(true);
+        expect(drawer.getAttribute("role")).toBe("dialog");
+        expect(page.$(toggle).getAttribute("aria-expanded")).toBe("true");
+        expect(drawer.contains(doc.activeElement)).toBe(true);
+        expect((page.$("scrim") as unknown as HTMLElement).hidden).toBe(false);
+        doc.dispatchEvent(new page.window.KeyboardEvent("keydown", { key: "Escape" }));
+        expect(drawer.hasAttribute("data-open")).toBe(false);
+        expect(page.$(toggle).getAttribute("aria-expanded")).toBe("false");
+        expect(doc.activeElement).toBe(page.$(toggle));
+        expect((page.$("scrim") as unknown as HTMLElement).hidden).toBe(true);
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("one drawer at a time; Tab stays inside it; the scrim and Close close it", async () => {
+    const page = await openPage(server.url, { view: narrow });
+    try {
+      const doc = page.window.document;
+      page.$("toggle-trust").dispatchEvent(new page.window.Event("click"));
+      page.$("toggle-history").dispatchEvent(new page.window.Event("click"));
+      expect(page.$("trust").hasAttribute("data-open")).toBe(false);
+      expect(page.$("history-panel").hasAttribute("data-open")).toBe(true);
+      page.$("scrim").dispatchEvent(new page.window.Event("click"));
+      expect(page.$("history-panel").hasAttribute("data-open")).toBe(false);
+
+      page.$("toggle-trust").dispatchEvent(new page.window.Event("click"));
+      const report = page.$("trust-report");
+      const close = page.$("trust").querySelector("[data-panel-close]") as HappyHTMLElement;
+      report.focus();
+      doc.dispatchEvent(new page.window.KeyboardEvent("keydown", { key: "Tab", cancelable: true }));
+      expect(doc.activeElement).toBe(close);
+      doc.dispatchEvent(new page.window.KeyboardEvent("keydown", { key: "Tab", shiftKey: true, cancelable: true }));
+      expect(doc.activeElement).toBe(report);
+      close.dispatchEvent(new page.window.Event("click"));
+      expect(page.$("trust").hasAttribute("data-open")).toBe(false);
+      expect(doc.activeElement).toBe(page.$("toggle-trust"));
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("on a wide screen Trust folds its column in place", async () => {
+    const page = await openPage();
+    try {
+      page.$("toggle-trust").dispatchEvent(new page.window.Event("click"));
+      expect((page.$("trust") as unknown as HTMLElement).hidden).toBe(true);
+      expect(page.$("toggle-trust").getAttribute("aria-expanded")).toBe("false");
+      page.$("toggle-trust").dispatchEvent(new page.window.Event("click"));
+      expect((page.$("trust") as unknown as HTMLElement).hidden).toBe(false);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("the stage", () => {
   test("colour words set the palette, mood words the motion, and the same prompt looks the same", () => {
     expect(sceneFor("a crimson and teal storm").hues.slice(0, 2)).toEqual([350, 175]);

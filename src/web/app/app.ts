@@ -2,11 +2,12 @@
 // with a history and a trust panel that says where the data goes. It talks to the server only
 // through the SDK the server serves (the client is handed in).
 import type { AuditorClient, GeneratePromptOutput } from "../../../sdk/client/index.ts";
+import { mountPanels, type PanelsView } from "./panels.ts";
 import { listen, speechSupported } from "./speech.ts";
 import { mountTools } from "./tools.ts";
 import { Stage } from "./stage.ts";
 
-export interface AppView {
+export interface AppView extends PanelsView {
   requestAnimationFrame?: (cb: (t: number) => void) => number;
   devicePixelRatio?: number;
   setInterval(handler: () => void, ms: number): number;
@@ -168,11 +169,7 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
   retryButton.addEventListener("click", () => retry?.());
   live.addEventListener("change", () => setLive(live.checked));
   interval.addEventListener("change", () => setLive(live.checked));
-  $("toggle-trust").addEventListener("click", () => {
-    const panel = $("trust");
-    panel.hidden = !panel.hidden;
-    $("toggle-trust").setAttribute("aria-expanded", String(!panel.hidden));
-  });
+  const panels = mountPanels(doc, view);
 
   const mic = $<HTMLButtonElement>("mic");
   const stopMic = () => {
@@ -222,6 +219,7 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     stop() {
       setLive(false);
       stopListening?.();
+      panels.close();
     },
   };
 }
