@@ -131,7 +131,7 @@ describe("GET /report/:app", () => {
     expect(report.app).toBe("etherea");
     expect(report.attestation.tee.provider).toBe("dstack");
     const [fn] = report.functions;
-    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/python-json.ts"]);
+    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/local-prompt.ts", "lib/python-json.ts"]);
     for (const source of fn.sources) {
       const text = await Bun.file(join(import.meta.dir, "../../functions", source.path)).text();
       expect(source.sha256).toBe(createHash("sha256").update(text).digest("hex"));
