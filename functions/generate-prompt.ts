@@ -1,11 +1,13 @@
 // ETHEREA VJ: transcript → Stable Diffusion prompt. Faithful to the seed handler of the
 // "Client-Direct-to-TEE Architecture": the same system prompt and user message text, the same
 // upstream requests, retries and fallback, the same rotation of a session's 5 recent prompts.
-// With no API key configured it composes prompts locally, so a fresh install works offline.
+// With no API key configured it composes prompts locally (lib/local-prompt.ts), so a fresh
+// install works offline.
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { FIRESTORE_EGRESS, FIRESTORE_SECRETS, logPrompt } from "./lib/firestore.ts";
 import { ANSWER_META, callWithFallback, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { composeLocalPrompt } from "./lib/local-prompt.ts";
 
 const VJ_INSTRUCTIONS = {
   evolve: "Gradually evolve the current scene. Subtle changes.",
@@ -78,17 +80,6 @@ export function rotatePrompts(recent: string[], prompt: string): string[] {
   return [prompt, ...recent.slice(0, RECENT_PROMPTS - 1)];
 }
 
-const LOCAL_VJ = { evolve: "gently evolving", jump: "a bold new scene", remix: "reimagined in a striking new style" } as const;
-
-/** The offline composer: a usable prompt from the same inputs, under 300 characters. */
-export function composeLocally(transcript: string, styleTags: string, recentPrompts: string[], vj: VjInstruction | null): string {
-  const words = transcript.replace(/\s+/g, " ").trim();
-  const subject = words ? words.split(" ").slice(-24).join(" ") : recentPrompts[0] || "an abstract dreamscape of light and color";
-  const parts = [subject, styleTags.trim(), vj ? LOCAL_VJ[vj] : "", "luminous atmosphere, rich detail, cinematic lighting"];
-  const prompt = parts.filter(Boolean).join(", ");
-  return prompt.length <= 300 ? prompt : prompt.slice(0, 297).replace(/[\s,]+\S*$/, "") + "...";
-}
-
 interface SessionState {
   recent_prompts: string[];
   created_at: number;
@@ -126,7 +117,13 @@ export default defineFunction({
     let prompt: string;
     let provider: "cerebras" | "claude-fallback" | "local";
     if (!openrouterKey && !anthropicKey) {
-      prompt = composeLocally(input.transcript, input.style_tags, recent, input.vj_instruction);
+      prompt = composeLocalPrompt({
+        sessionId: input.session_id,
+        transcript: input.transcript,
+        styleTags: input.style_tags,
+        recentPrompts: recent,
+        vj: input.vj_instruction,
+      });
       provider = "local";
     } else {
       const result = await callWithFallback(

@@ -14,6 +14,7 @@ export const FUNCTIONS: RegisteredFunction[] = [
       "generate-prompt.ts": functionSource("generate-prompt.ts"),
       "lib/firestore.ts": functionSource("lib/firestore.ts"),
       "lib/llm.ts": functionSource("lib/llm.ts"),
+      "lib/local-prompt.ts": functionSource("lib/local-prompt.ts"),
       "lib/python-json.ts": functionSource("lib/python-json.ts"),
     },
   },

@@ -9,7 +9,7 @@ import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
-import { startServer } from "./server.ts";
+import { startServer, type RunningServer } from "./server.ts";
 import { SealedStore } from "./store/index.ts";
 import { availableParallelism } from "node:os";
 import { ToolRegistry } from "./runtime/index.ts";
@@ -17,7 +17,7 @@ import { MemoryBudget } from "./runtime/memory-budget.ts";
 import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
-import { createAttestor, createTee, TeeError } from "./tee/index.ts";
+import { createAttestor, createTee, TeeError, type Attestor } from "./tee/index.ts";
 import { resolveDstackEndpoint } from "./tee/dstack.ts";
 import { runVerify } from "./verify/cli.ts";
 import { RemoteRuntimes } from "./runtime/remote/runtimes.ts";
@@ -120,10 +120,16 @@ async function main(argv: string[]): Promise<number> {
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
   });
-  const server = startServer(app, {
-    host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log,
-    onShutdown: [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()],
-  });
+  const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
+  let server: RunningServer;
+  try {
+    server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, onShutdown });
+  } catch (err) {
+    // One line a person can act on, never a stack trace; what was opened is closed again.
+    console.error(`auditor: ${listenFailure(err, config.host, config.port)}`);
+    for (const close of onShutdown) await close();
+    return 1;
+  }
   // Workers start after the server listens: start-up does not wait for them.
   setTimeout(() => pool?.warm(), 0);
   log.info("listening", {
@@ -134,6 +140,9 @@ async function main(argv: string[]): Promise<number> {
     kid: attestor.statement.kid,
     binarySha256: attestor.statement.binarySha256,
   });
+  // For people, beside the JSON log: where the page is and whether its claims are hardware-backed.
+  const pageUrl = `${server.url}/`;
+  void attestationSummary(attestor).then((summary) => console.error(`auditor: serving ETHEREA at ${pageUrl} (${summary})`));
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -145,6 +154,24 @@ async function main(argv: string[]): Promise<number> {
     }
   });
   return exitCode;
+}
+
+function listenFailure(err: unknown, host: string, port: number): string {
+  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  if (code === "EADDRINUSE") return `port ${port} is already in use (set PORT or --port)`;
+  if (code === "EACCES") return `no permission to listen on port ${port} (set PORT or --port)`;
+  if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine (set HOST or --host)`;
+  return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Whether the statement is bound to a hardware quote, found by asking for one. */
+async function attestationSummary(attestor: Attestor): Promise<string> {
+  try {
+    const { attested, statement } = await attestor.attest();
+    return attested ? `attested: Intel TDX quote, dstack app ${statement.tee.appId ?? "unknown"}` : "dev mode: not attested";
+  } catch (err) {
+    return `not attested: the quote failed (${(err as Error).message})`;
+  }
 }
 
 const code = await main(process.argv.slice(2));

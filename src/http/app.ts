@@ -9,6 +9,7 @@ import type { Attestor, Tee } from "../tee/index.ts";
 import { apiError } from "./errors.ts";
 import { inFlightLimit } from "./in-flight.ts";
 import { closeUnreadBody } from "./json-body.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
 import { peerAddress, rateLimit } from "./rate-limit.ts";
 import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
@@ -93,7 +94,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", webRoutes());
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels }, deps.log));
 
-  app.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  const wrongMethod = methodNotAllowed(app);
+  app.notFound((c) => wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
     deps.log.error("unhandled error", { path: c.req.path, err });
     return apiError(c, 500, "internal_error", "internal error");

@@ -2,7 +2,7 @@
 // sandbox") before anything runs. The QuickJS sandbox is the real boundary; this pass gives
 // LLM-written code clear, early errors with line and column, and removes whole families of
 // tricks (constructor chains, eval, with, getters) before they reach it.
-import { parseScript, type ESTree } from "meriyah";
+import { isParseError, parseScript, type ESTree, type ParseError } from "meriyah";
 import { patternIdentifiers } from "../sidecar/auto-ref.ts";
 import { RESERVED_PREFIX } from "./ref-prelude.ts";
 
@@ -42,20 +42,94 @@ type Node = ESTree.Node & { loc?: ESTree.SourceLocation | null };
 
 export function validateAgentScript(code: string): ValidatedScript {
   const wrappedSource = WRAP_PREFIX + code + WRAP_SUFFIX;
+  const scriptStart = WRAP_PREFIX.length;
+  const brackets = new BracketTracker(wrappedSource, scriptStart, scriptStart + code.length);
   let program: ESTree.Program;
   try {
-    program = parseScript(wrappedSource, { loc: true, ranges: true, next: true });
+    const onToken = brackets.onToken;
+    program = parseScript(wrappedSource, { loc: true, ranges: true, next: true, onToken });
   } catch (err) {
-    const e = err as { description?: string; message: string; loc?: { start: { line: number; column: number } } };
-    const line = (e.loc?.start.line ?? 2) - 1;
-    const column = e.loc?.start.column ?? 0;
-    throw new AgentScriptValidationError("parse_error", `syntax error: ${e.description ?? e.message}`, Math.max(1, line), column + 1);
+    if (!isParseError(err)) throw err;
+    throw brackets.syntaxError(err);
   }
+  // A script that closes the wrapper parses, but its code would run outside it.
+  const escape = brackets.escape;
+  if (escape) throw escapeError(escape);
   const declared = new Set<string>();
   collectDeclarations(program, declared);
   walk(program, undefined, undefined, declared, 0);
   return { program, wrappedSource };
 }
+
+interface Opener {
+  text: string;
+  /** Where it is, in the script's own coordinates (1-based line and column). */
+  line: number;
+  column: number;
+  inScript: boolean;
+}
+
+/**
+ * Follows (, [, { and template substitutions token by token while meriyah parses the wrapped
+ * script, so that errors can be placed in the script itself: a closer that reaches the wrapper's
+ * own brackets (the script would escape it), and, when parsing fails in the wrapper's suffix,
+ * the script's innermost bracket left open (the script ended too early).
+ */
+class BracketTracker {
+  private readonly open: Opener[] = [];
+  /** The first script bracket the wrapper's suffix had to close: the one the script left open. */
+  private leftOpen: Opener | undefined;
+  /** Where the script's last token ends. */
+  private lastEnd: { line: number; column: number } = { line: 1, column: 1 };
+  /** The first closer in the script that closed one of the wrapper's brackets. */
+  escape: Opener | undefined;
+
+  constructor(
+    private readonly wrapped: string,
+    private readonly scriptStart: number,
+    private readonly scriptEnd: number,
+  ) {}
+
+  readonly onToken = (kind: string, start: number, end: number, loc: ESTree.SourceLocation) => {
+    const inScript = start >= this.scriptStart && start < this.scriptEnd;
+    const at = { line: loc.start.line - 1, column: loc.start.column + 1, inScript };
+    if (inScript) this.lastEnd = { line: loc.end.line - 1, column: loc.end.column + 1 };
+    const bracketLike = kind === "Punctuator" || kind === "TemplateLiteral";
+    const text = bracketLike ? this.wrapped.slice(start, end) : "";
+    // A template literal token spans `…${, }…${ or }…`: it closes and opens substitutions.
+    const closes = kind === "Punctuator" ? [")", "]", "}"].includes(text) : text.startsWith("}");
+    const opens = kind === "Punctuator" ? ["(", "[", "{"].includes(text) : /\$\{$/.test(text);
+    if (closes) {
+      const top = this.open.pop();
+      if (top && !top.inScript && inScript) this.escape ??= { text: text[0]!, ...at };
+      if (top?.inScript && !inScript) this.leftOpen ??= top;
+    }
+    if (opens) this.open.push({ text: kind === "Punctuator" ? text : "${", ...at });
+  };
+
+  syntaxError(err: ParseError): AgentScriptValidationError {
+    if (this.escape) return escapeError(this.escape);
+    if (err.start < this.scriptEnd) {
+      const { line, column } = err.loc.start;
+      return syntaxError(err.description, line - 1, column + 1);
+    }
+    // The parser only failed in the wrapper's suffix: the script ended before it was complete.
+    const unclosed = this.leftOpen ?? [...this.open].reverse().find((o) => o.inScript);
+    if (!unclosed) {
+      const { line, column } = this.lastEnd;
+      return syntaxError("the script ends in the middle of a statement", line, column);
+    }
+    const what = unclosed.text === "${" ? "template substitution `${`" : `\`${unclosed.text}\``;
+    const { line, column } = unclosed;
+    return syntaxError(`the script ends before this ${what} is closed`, line, column);
+  }
+}
+
+const syntaxError = (message: string, line: number, column: number) =>
+  new AgentScriptValidationError("parse_error", `syntax error: ${message}`, line, column);
+
+const escapeError = (at: Opener) =>
+  syntaxError(`unexpected \`${at.text}\`: nothing is open here to close`, at.line, at.column);
 
 function fail(node: Node, code: AgentScriptValidationError["code"], message: string): never {
   const start = node.loc?.start ?? { line: 2, column: 0 };

@@ -52,6 +52,11 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
     await fake?.close();
   });
 
+  test("start-up tells people, on stderr, the VJ page's URL and that it is attested", async () => {
+    for (let i = 0; i < 500 && !server.stderr().includes("auditor: serving"); i++) await Bun.sleep(10);
+    expect(server.stderr()).toContain(`auditor: serving ETHEREA at ${server.url}/ (attested: Intel TDX quote, dstack app ${fake.appId})\n`);
+  });
+
   test("the quote's report data is SHA-512 of the domain-separated canonical statement", async () => {
     const body = await getAttestation(server.url);
     expect(body.attested).toBe(true);

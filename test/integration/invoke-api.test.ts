@@ -101,7 +101,10 @@ describe("POST /invoke/:fn", () => {
   });
 
   test("wrong content type is 415, an oversized body 413, an unknown function 404", async () => {
-    expect((await post("{}", { "content-type": "text/plain" })).res.status).toBe(415);
+    for (const type of ["text/plain", "application/json-seq", "application/auditor-sealed+jsonx"]) {
+      expect((await post("{}", { "content-type": type })).res.status).toBe(415);
+    }
+    expect((await post("{}", {})).res.status).toBe(415);
     const big = await post(JSON.stringify({ session_id: "s", transcript: "x".repeat(300 * 1024) }));
     expect(big.res.status).toBe(413);
     expect(big.json().message).toContain("body");
@@ -128,7 +131,7 @@ describe("GET /report/:app", () => {
     expect(report.app).toBe("etherea");
     expect(report.attestation.tee.provider).toBe("dstack");
     const [fn] = report.functions;
-    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/python-json.ts"]);
+    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/local-prompt.ts", "lib/python-json.ts"]);
     for (const source of fn.sources) {
       const text = await Bun.file(join(import.meta.dir, "../../functions", source.path)).text();
       expect(source.sha256).toBe(createHash("sha256").update(text).digest("hex"));

@@ -74,6 +74,39 @@ describe("POST /sessions", () => {
   });
 });
 
+describe("content types", () => {
+  const valid = JSON.stringify({ protocolVersion: 1, code: "return 1" });
+  const expect415 = async (res: Response) => {
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ error: "unsupported_media_type", message: "content-type: send application/json" });
+  };
+
+  test("POST /sessions with valid JSON under any other content type is 415, like /invoke, and starts nothing", async () => {
+    // text/plain and form types are what a page on another site can send without a preflight.
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-seq", "application/jsonx", ""]) {
+      const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...(type ? { "content-type": type } : {}) };
+      await expect415(await fetch(`${server.url}/sessions`, { method: "POST", headers, body: valid }));
+    }
+    const ok = await start("return 1", { authorization: `Bearer ${API_KEY}`, "content-type": "Application/JSON; charset=utf-8" });
+    expect(ok.status).toBe(200);
+    expect((await readEvents(ok)).at(-1)!.type).toBe("final");
+  });
+
+  test("the session's JSON control bodies are 415 too under another content type", async () => {
+    const res = await start("await callTool('input', {}); return 1;");
+    const iter = events(res);
+    const init = (await iter.next()).value!;
+    const auth = { authorization: `Bearer ${(init.payload as { sessionToken: string }).sessionToken}` };
+    const callId = ((await untilType(iter, "tool_call")).payload as { callId: string }).callId;
+    const input = JSON.stringify({ callId, value: "x" });
+    await expect415(await fetch(`${server.url}/sessions/${init.sessionId}/input`, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: input }));
+    const refs = JSON.stringify({ sessionId: init.sessionId, refs: [] });
+    await expect415(await fetch(`${server.url}/refs/resolve`, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: refs }));
+    // Cancel has no body: it needs no content type.
+    expect((await fetch(`${server.url}/sessions/${init.sessionId}/cancel`, { method: "POST", headers: auth })).status).toBe(200);
+  });
+});
+
 describe("control endpoints", () => {
   test("state and resume need the session token; the id alone grants nothing", async () => {
     const events = await readEvents(await start(SEED_SCRIPT));

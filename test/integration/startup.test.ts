@@ -5,6 +5,11 @@ import { join } from "node:path";
 import { runAuditor, safeJson, startAuditor, tempDir } from "../helpers/auditor-process.ts";
 import { OPTIONS } from "../../src/config.ts";
 
+const until = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 500 && !check(); i++) await Bun.sleep(10);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
 describe("start-up", () => {
   test("--help lists every flag and environment variable", async () => {
     const { stdout, code } = await runAuditor({ args: ["--help"] });
@@ -59,6 +64,36 @@ describe("start-up", () => {
     const { code, stderr } = await runAuditor({ dataDir, env: { AUDITOR_TEE: "dev" } });
     expect(code).toBe(1);
     expect(stderr).toContain("holds 5 bytes, expected 32");
+  });
+
+  test("a port already in use prints one clean line and exits non-zero", async () => {
+    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    try {
+      const { code, stderr, stdout } = await runAuditor({ env: { AUDITOR_TEE: "dev", PORT: String(holder.port) } });
+      expect(code).toBe(1);
+      expect(stderr).toBe(`auditor: port ${holder.port} is already in use (set PORT or --port)\n`);
+      expect(stdout).not.toContain('"msg":"listening"');
+    } finally {
+      holder.stop(true);
+    }
+  });
+
+  test("an address that is not this machine's is one clean line too", async () => {
+    const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dev", HOST: "192.0.2.1" } });
+    expect(code).toBe(1);
+    expect(stderr).toBe("auditor: 192.0.2.1 is not an address of this machine (set HOST or --host)\n");
+  });
+
+  test("start-up tells people, on stderr, the VJ page's URL and that dev mode is not attested", async () => {
+    const s = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
+    try {
+      await until(() => s.stderr().includes("auditor: serving"), "the start-up line");
+      expect(s.stderr()).toBe(`auditor: serving ETHEREA at ${s.url}/ (dev mode: not attested)\n`);
+      // The JSON log on stdout stays JSON only.
+      for (const line of s.lines) expect(safeJson(line)).toBeDefined();
+    } finally {
+      await s.stop();
+    }
   });
 
   test("logs are JSON lines without query values; errors are JSON without stacks", async () => {

@@ -116,6 +116,13 @@ const toolHandler = async (name: string) => {
 const leaks = /\/work\/|node_modules|host secret|\/etc\/shadow|at .*\.ts:/;
 
 describe("adversarial AgentScript", () => {
+  test("code that closes the wrapper around the script is refused before anything runs", async () => {
+    const printed: unknown[] = [];
+    const r = await runAgentScript('})(); console.log("outside the wrapper"); (async () => {', { onEvent: (e) => void printed.push(e) });
+    expect(r).toMatchObject({ ok: false, error: { code: "validation_error", message: expect.stringContaining("(line 1, column 1)") } });
+    expect(printed).toEqual([]);
+  });
+
   for (const [family, scripts] of Object.entries(families)) {
     describe(family, () => {
       scripts.forEach((code, i) => {

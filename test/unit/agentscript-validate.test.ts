@@ -74,3 +74,53 @@ describe("AgentScript validation", () => {
     expect(r).toBeDefined();
   });
 });
+
+describe("syntax errors point into the script, never into the wrapper around it", () => {
+  test("on line 1, a middle line and the last line: the offending token's line and column", () => {
+    expect(refusal("return 1 +;")).toMatchObject({ code: "parse_error", line: 1, column: 11 });
+    expect(refusal("const a = 1;\nconst b = ;\nreturn a;")).toMatchObject({ code: "parse_error", line: 2, column: 11 });
+    expect(refusal("const a = 1;\nconst b = 2;\nreturn a +* b;")).toMatchObject({ code: "parse_error", line: 3, column: 11 });
+  });
+
+  test("at the end of input: the bracket, substitution or string left open, or the last token", () => {
+    const brace = refusal("const a = 1;\nif (a) {\n  return a;");
+    expect(brace).toMatchObject({ code: "parse_error", line: 2, column: 8 });
+    expect(brace!.message).toContain("the script ends before this `{` is closed");
+    expect(refusal("return [1,\n  (2")).toMatchObject({ line: 2, column: 3 });
+    expect(refusal("const a = {\n  b: 1,\n")).toMatchObject({ line: 1, column: 11 });
+    expect(refusal("return `total: ${1 +")!.message).toContain("template substitution `${`");
+    expect(refusal("const a = 1;\nconst s = \"abc")).toMatchObject({ line: 2, column: 11, message: expect.stringContaining("Unterminated string") });
+    expect(refusal("const a = 1;\nconst s = `abc")).toMatchObject({ line: 2, column: 11, message: expect.stringContaining("Unterminated template") });
+    expect(refusal("const s = \"abc\\")).toMatchObject({ line: 1, column: 11 });
+    expect(refusal("const a = 1;\n/* never closed")).toMatchObject({ line: 2, column: 1 });
+    const dangling = refusal("const a = 1;\nreturn a +");
+    expect(dangling).toMatchObject({ line: 2, column: 11 });
+    expect(dangling!.message).toContain("the script ends in the middle of a statement");
+  });
+
+  test("a closer with nothing open is refused where it stands, even when the rest would parse", () => {
+    expect(refusal("return 1;\n}")).toMatchObject({ code: "parse_error", line: 2, column: 1, message: expect.stringContaining("nothing is open here to close") });
+    // Closing the wrapper would run code outside it.
+    expect(refusal('})(); console.log("outside"); (async () => {')).toMatchObject({ code: "parse_error", line: 1, column: 1 });
+    expect(refusal("const f = () => 1;\n});\n(async () => {")).toMatchObject({ line: 2, column: 1 });
+  });
+
+  test("every truncation of real scripts fails inside the script's own lines", () => {
+    const scripts = [
+      "const users = await callTool('get_users', {});\nconst ids = users.map((u) => ({ id: u.id, tag: `u${u.id}` }));\nif (ids.length > 2) {\n  return [ids[0], \"many\"];\n}\nreturn ids;",
+      "let total = 0;\nfor (const x of [1, [2, 3], { a: 4 }]) {\n  try { total += Number(x); } catch (e) { console.log(String(e)); }\n}\nreturn `${total}`;",
+    ];
+    let checked = 0;
+    for (const script of scripts) {
+      for (let end = 1; end < script.length; end++) {
+        const code = script.slice(0, end);
+        const r = refusal(code);
+        if (r?.code !== "parse_error") continue;
+        const lines = code.split("\n");
+        expect({ code, inside: r.line >= 1 && r.line <= lines.length && r.column >= 1 && r.column <= lines[r.line - 1]!.length + 1 }).toEqual({ code, inside: true });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { pythonJsonDumps } from "../../functions/lib/python-json.ts";
 import { extractPrompt } from "../../functions/lib/llm.ts";
-import { buildSystemPrompt, buildUserMessage, composeLocally, rotatePrompts } from "../../functions/generate-prompt.ts";
+import { buildSystemPrompt, buildUserMessage, rotatePrompts } from "../../functions/generate-prompt.ts";
 
 describe("pythonJsonDumps", () => {
   test("matches Python's json.dumps byte for byte (goldens printed by CPython 3.11)", () => {
@@ -48,12 +48,5 @@ describe("generate-prompt text (seed, byte for byte)", () => {
     let recent = ["", "", "", "", ""];
     for (let i = 1; i <= 6; i++) recent = rotatePrompts(recent, `p${i}`);
     expect(recent).toEqual(["p6", "p5", "p4", "p3", "p2"]);
-  });
-
-  test("the local composer stays under 300 characters and uses the inputs", () => {
-    const prompt = composeLocally("word ".repeat(500), "style ".repeat(100), [], "remix");
-    expect(prompt.length).toBeLessThanOrEqual(300);
-    expect(composeLocally("a glass forest", "artist:klimt", [], "jump")).toContain("a glass forest, artist:klimt");
-    expect(composeLocally("", "", ["earlier scene"], null)).toContain("earlier scene");
   });
 });

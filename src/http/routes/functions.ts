@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { FunctionHost } from "../../functions/host.ts";
 import { SEALED_CONTENT_TYPE, type SealedInvoker } from "../../functions/sealed-invoke.ts";
+import { mediaType, refuseUnlessMediaType } from "../content-type.ts";
 import { apiError } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
@@ -25,11 +26,9 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
       }),
     )
     .post("/invoke/:fn", async (c) => {
-      const type = c.req.header("content-type") ?? "";
-      const isSealed = type.toLowerCase().startsWith(SEALED_CONTENT_TYPE);
-      if (!isSealed && !/^application\/json\b/i.test(type)) {
-        return apiError(c, 415, "unsupported_media_type", `content-type: send application/json, or ${SEALED_CONTENT_TYPE} for a sealed call`);
-      }
+      const refused = refuseUnlessMediaType(c, ["application/json", SEALED_CONTENT_TYPE], `content-type: send application/json, or ${SEALED_CONTENT_TYPE} for a sealed call`);
+      if (refused) return refused;
+      const isSealed = mediaType(c) === SEALED_CONTENT_TYPE;
       const body = await readJsonBody(c, MAX_INVOKE_BODY_BYTES);
       if (body instanceof Response) return body;
       const fn = c.req.param("fn");

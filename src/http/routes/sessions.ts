@@ -15,6 +15,7 @@ import { newSessionId, type Session } from "../../sessions/session.ts";
 import { ToolAnswerError } from "../../sessions/tool-calls.ts";
 import { RefError } from "../../sidecar/refs.ts";
 import { EncLineSchema, ResolveRefsRequestSchema, SessionInputRequestSchema, StartSessionRequestSchema } from "../../../sdk/wire/sessions.ts";
+import { refuseUnlessMediaType } from "../content-type.ts";
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
 import { peerAddress } from "../rate-limit.ts";
@@ -40,6 +41,9 @@ function bearer(c: Context): string | undefined {
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
 }
+
+/** Session bodies are JSON (an encrypted session's control envelopes too). */
+const refuseNonJson = (c: Context) => refuseUnlessMediaType(c, ["application/json"], "content-type: send application/json");
 
 export function sessionRoutes(options: SessionRouteOptions) {
   const { manager } = options;
@@ -121,6 +125,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
       if (session instanceof Response) return session;
       let raw = preread;
       if (raw === undefined) {
+        const refused = refuseNonJson(c);
+        if (refused) return refused;
         const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
         if (body instanceof Response) return body;
         raw = body.value;
@@ -137,6 +143,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
     let raw = type === "cancel" ? undefined : preread;
     if (raw === undefined) {
       if (!c.req.header("content-type")) return envelopeRequired();
+      const refused = refuseNonJson(c);
+      if (refused) return refused;
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
       raw = body.value;
@@ -179,6 +187,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
         if (!ok) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
         caller = `key:${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
       }
+      const refused = refuseNonJson(c);
+      if (refused) return refused;
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
       const parsed = StartSessionRequestSchema.safeParse(body.value);
@@ -256,6 +266,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
     }))
     .post("/refs/resolve", async (c) => {
       // The session is named in the body (plaintext) or by the envelope's sessionId (encrypted).
+      const refused = refuseNonJson(c);
+      if (refused) return refused;
       const body = await readJsonBody(c, MAX_SESSION_BODY_BYTES);
       if (body instanceof Response) return body;
       const sessionId = (body.value as { sessionId?: unknown } | null)?.sessionId;

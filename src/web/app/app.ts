@@ -2,11 +2,12 @@
 // with a history and a trust panel that says where the data goes. It talks to the server only
 // through the SDK the server serves (the client is handed in).
 import type { AuditorClient, GeneratePromptOutput } from "../../../sdk/client/index.ts";
+import { mountPanels, type PanelsView } from "./panels.ts";
 import { listen, speechSupported } from "./speech.ts";
 import { mountTools } from "./tools.ts";
 import { Stage } from "./stage.ts";
 
-export interface AppView {
+export interface AppView extends PanelsView {
   requestAnimationFrame?: (cb: (t: number) => void) => number;
   devicePixelRatio?: number;
   setInterval(handler: () => void, ms: number): number;
@@ -63,9 +64,14 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     return checked?.value ? (checked.value as Vj) : null;
   };
 
-  const showError = (message: string | null) => {
+  const retryButton = $<HTMLButtonElement>("error-retry");
+  /** What Retry runs again: whatever failed last (listening, a prompt, a tool). */
+  let retry: (() => void) | undefined;
+  const showError = (message: string | null, again?: () => void) => {
     errorBox.hidden = message === null;
     $("error-text").textContent = message ?? "";
+    retry = again;
+    retryButton.hidden = again === undefined;
   };
 
   const addHistory = (result: GeneratePromptOutput) => {
@@ -100,7 +106,8 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       showError(null);
       trustChecked = refreshTrust();
     } catch (err) {
-      showError(`The server could not make a prompt (${(err as Error).message}). Your visuals keep running; retry when ready.`);
+      const reason = (err as Error).message;
+      showError(`The server could not make a prompt (${reason}). Your visuals keep running; retry when ready.`, () => void generate());
     } finally {
       busy = false;
       generateButton.disabled = false;
@@ -159,39 +166,44 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     event.preventDefault();
     void generate();
   });
-  $("error-retry").addEventListener("click", () => void generate());
+  retryButton.addEventListener("click", () => retry?.());
   live.addEventListener("change", () => setLive(live.checked));
   interval.addEventListener("change", () => setLive(live.checked));
-  $("toggle-trust").addEventListener("click", () => {
-    const panel = $("trust");
-    panel.hidden = !panel.hidden;
-    $("toggle-trust").setAttribute("aria-expanded", String(!panel.hidden));
-  });
+  const panels = mountPanels(doc, view);
 
   const mic = $<HTMLButtonElement>("mic");
+  const stopMic = () => {
+    stopListening?.();
+    stopListening = undefined;
+    mic.setAttribute("aria-pressed", "false");
+  };
+  const startMic = () => {
+    if (retry === startMic) showError(null);
+    let failed = false;
+    try {
+      const stop = listen(
+        view,
+        (phrase) => {
+          // Keep the transcript to the recent past, as a VJ set does.
+          transcript.value = `${transcript.value} ${phrase}`.trim().slice(-1000);
+        },
+        // Listening has stopped for good (at once, or later): Listen is up, Retry listens again.
+        (message) => {
+          failed = true;
+          stopMic();
+          showError(message, startMic);
+        },
+      );
+      if (failed) return;
+      stopListening = stop;
+      mic.setAttribute("aria-pressed", "true");
+    } catch (err) {
+      showError((err as Error).message);
+    }
+  };
   if (speechSupported(view)) {
     mic.hidden = false;
-    mic.addEventListener("click", () => {
-      if (stopListening) {
-        stopListening();
-        stopListening = undefined;
-        mic.setAttribute("aria-pressed", "false");
-        return;
-      }
-      try {
-        stopListening = listen(
-          view,
-          (phrase) => {
-            // Keep the transcript to the recent past, as a VJ set does.
-            transcript.value = `${transcript.value} ${phrase}`.trim().slice(-1000);
-          },
-          (message) => showError(message),
-        );
-        mic.setAttribute("aria-pressed", "true");
-      } catch (err) {
-        showError((err as Error).message);
-      }
-    });
+    mic.addEventListener("click", () => (stopListening ? stopMic() : startMic()));
   }
 
   mountTools(doc, client, { sessionId, sealed, transcript: () => transcript.value.trim(), onError: showError });
@@ -207,6 +219,7 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     stop() {
       setLive(false);
       stopListening?.();
+      panels.close();
     },
   };
 }

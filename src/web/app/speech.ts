@@ -1,5 +1,8 @@
 // Live transcript from the Web Speech API, where the browser has it (Chrome, Edge, Safari).
-// Final phrases are handed to `onPhrase`; the caller keeps the transcript.
+// Final phrases are handed to `onPhrase`; the caller keeps the transcript. The browser ends a
+// session now and then (silence, a time limit): listening resumes by itself. Any other error
+// (microphone refused, no microphone, no speech service) stops listening for good and is
+// reported once: restarting would only fail again, as fast as the browser can.
 
 interface RecognitionResult {
   isFinal: boolean;
@@ -26,8 +29,39 @@ function recognitionClass(view: object): RecognitionConstructor | undefined {
   return v.SpeechRecognition ?? v.webkitSpeechRecognition;
 }
 
-/** Starts listening; returns a stop function. Restarts itself when the browser ends a session. */
-export function listen(view: object, onPhrase: (text: string) => void, onError: (message: string) => void): () => void {
+/** The only error that is part of listening: silence. The session ends and listening resumes. */
+const TRANSIENT = new Set(["no-speech"]);
+
+const OR_TYPE = "or type the transcript instead.";
+
+/** What to tell a person for each fatal error (SpeechRecognitionErrorEvent.error). */
+export function speechErrorMessage(error: string): string {
+  switch (error) {
+    case "not-allowed":
+    case "service-not-allowed":
+      return "The microphone is blocked for this page. Allow it in the browser's site settings, "
+        + `then press Retry, ${OR_TYPE}`;
+    case "audio-capture":
+      return `No microphone was found. Connect one, then press Retry, ${OR_TYPE}`;
+    case "network":
+      return "The browser's speech recognition service could not be reached. Check the connection, "
+        + `then press Retry, ${OR_TYPE}`;
+    case "language-not-supported":
+      return `Speech recognition does not support this language here: ${OR_TYPE}`;
+    default:
+      return `Listening stopped (${error}). Press Retry to listen again, ${OR_TYPE}`;
+  }
+}
+
+/**
+ * Starts listening; returns a stop function. `onFatal` is called at most once, after listening
+ * has stopped for good; calling stop() afterwards is harmless.
+ */
+export function listen(
+  view: object,
+  onPhrase: (text: string) => void,
+  onFatal: (message: string) => void,
+): () => void {
   const Klass = recognitionClass(view);
   if (!Klass) throw new Error("speech recognition is not available in this browser");
   const recognition = new Klass();
@@ -42,13 +76,16 @@ export function listen(view: object, onPhrase: (text: string) => void, onError: 
     }
   };
   recognition.onerror = (event) => {
-    if (event.error !== "no-speech") onError(`microphone: ${event.error}`);
+    if (stopped || TRANSIENT.has(event.error)) return;
+    stopped = true;
+    onFatal(speechErrorMessage(event.error));
   };
   recognition.onend = () => {
     if (!stopped) recognition.start();
   };
   recognition.start();
   return () => {
+    if (stopped) return;
     stopped = true;
     recognition.stop();
   };
