@@ -9,7 +9,8 @@ const TEN_ECHOES = `let total = 0; for (let i = 0; i < 10; i++) { const r = awai
 
 export async function benchSessions(r: Recorder): Promise<void> {
   r.section(`Sessions over HTTP, real server process (${ITERATIONS} sessions)`);
-  const server = await startAuditor({ env: SERVER_ENV });
+  // The materialized 10 MB case holds ~11 MB of JSON text and 180,000 objects in its sandbox.
+  const server = await startAuditor({ env: { ...SERVER_ENV, AUDITOR_SESSION_MEMORY_MB: "256" } });
   const start = (code: string, extra: object = {}) =>
     fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, ...extra }) });
   try {
