@@ -24,7 +24,7 @@ export async function benchEncryption(r: Recorder): Promise<void> {
   r.add("handshake_p50", "server handshake: ephemeral ECDH + HKDF + ECDSA signature, p50", handshake.p50, "ms", { p99: handshake.p99, target: { op: "<", value: 2, source: "issue 7" } });
 
   const flood = async (_code: string, options: RunOptions): Promise<RunResult> => {
-    for (let i = 0; i < EVENTS; i++) options.onEvent?.({ type: "stdout", text: TEXT });
+    for (let i = 0; i < EVENTS; i++) options.onEvent?.({ type: "stdout", chunk: TEXT });
     return { ok: true, value: null, stats: { durationMs: 0, toolCallCount: 0, stdoutBytes: EVENTS * TEXT.length, sandboxBytesIn: 0 } };
   };
   const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });

@@ -64,8 +64,10 @@ export const EventPayloads = {
       sessionToken: z.string().optional(),
     })
     .strict(),
-  stdout: z.object({ text: z.string() }).strict(),
-  log: z.object({ level: z.enum(["warn", "error"]), message: z.string() }).strict(),
+  // Exactly the seed protocol's shapes: a chunk of console.log output; a console.debug / info /
+  // warn / error call with its first argument as the message and any further ones as data.
+  stdout: z.object({ chunk: z.string() }).strict(),
+  log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string(), data: z.record(z.string(), z.unknown()).optional() }).strict(),
   tool_call: z.object({ callId: z.string(), toolName: z.string(), args: z.unknown() }).strict(),
   tool_result_applied: z.object({ callId: z.string() }).strict(),
   final: z

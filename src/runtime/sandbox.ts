@@ -248,8 +248,8 @@ class SandboxRun {
   private installConsole(): void {
     const { vm } = this;
     const consoleObject = vm.newObject();
-    for (const [name, kind] of [["log", "stdout"], ["info", "stdout"], ["warn", "warn"], ["error", "error"]] as const) {
-      const fn = vm.newFunction(name, (...args) => this.write(kind, args));
+    for (const name of ["log", "debug", "info", "warn", "error"] as const) {
+      const fn = vm.newFunction(name, (...args) => this.write(name, args));
       vm.setProp(consoleObject, name, fn);
       fn.dispose();
     }
@@ -257,15 +257,40 @@ class SandboxRun {
     consoleObject.dispose();
   }
 
-  /** One console call: its arguments as text, counted against maxStdoutBytes. */
-  private write(kind: "stdout" | "warn" | "error", args: QuickJSHandle[]): void {
-    const text = args.map((arg) => this.textOf(arg)).join(" ") + "\n";
-    this.stats.stdoutBytes += Buffer.byteLength(text);
+  /**
+   * One console call. console.log is a stdout chunk (its arguments as text, a newline at the
+   * end); the others are log events of their level: the first argument is the message and any
+   * further ones are data (one plain object as it is, otherwise `{ args: [...] }`), all JSON.
+   * Either way the call counts the bytes of its printed line against maxStdoutBytes.
+   */
+  private write(method: "log" | "debug" | "info" | "warn" | "error", args: QuickJSHandle[]): void {
+    const texts = args.map((arg) => this.textOf(arg));
+    const line = texts.join(" ") + "\n";
+    this.stats.stdoutBytes += Buffer.byteLength(line);
     if (this.stats.stdoutBytes > this.limits.maxStdoutBytes) {
       this.failure ??= { code: "stdout_limit", message: `the script wrote more than ${this.limits.maxStdoutBytes} bytes to the console` };
       throw new Error("aborted");
     }
-    this.options.onEvent?.(kind === "stdout" ? { type: "stdout", text } : { type: "log", level: kind, message: text });
+    if (method === "log") {
+      this.options.onEvent?.({ type: "stdout", chunk: line });
+      return;
+    }
+    const data = args.length > 1 ? this.dataOf(args.slice(1), texts.slice(1)) : undefined;
+    this.options.onEvent?.({ type: "log", level: method, message: texts[0] ?? "", ...(data ? { data } : {}) });
+  }
+
+  /** The extra arguments of a log call as JSON values (strings stay strings). */
+  private dataOf(args: QuickJSHandle[], texts: string[]): Record<string, unknown> {
+    const values = args.map((arg, i) => {
+      if (this.vm.typeof(arg) === "string") return texts[i];
+      try {
+        return JSON.parse(texts[i]!);
+      } catch {
+        return texts[i]; // "undefined", "[function]", "[unprintable]"
+      }
+    });
+    const only = values.length === 1 ? values[0] : undefined;
+    return only !== null && typeof only === "object" && !Array.isArray(only) ? (only as Record<string, unknown>) : { args: values };
   }
 
   private textOf(arg: QuickJSHandle): string {

@@ -174,11 +174,11 @@ export class Session {
   private onRunEvent(event: RunEvent): void {
     switch (event.type) {
       case "stdout":
-        this.stats.stdoutBytes += Buffer.byteLength(event.text);
-        this.emit("stdout", { text: event.text });
+        this.stats.stdoutBytes += Buffer.byteLength(event.chunk);
+        this.emit("stdout", { chunk: event.chunk });
         break;
       case "log":
-        this.emit("log", { level: event.level, message: event.message });
+        this.emit("log", { level: event.level, message: event.message, ...(event.data ? { data: event.data } : {}) });
         break;
       case "tool_call":
         this.pendingTools++;

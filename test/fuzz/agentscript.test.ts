@@ -2,7 +2,8 @@
 // every run returns (no throw, no hang past its limits) with a value or a known failure code.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { runAgentScript, type RunErrorCode } from "../../src/runtime/index.ts";
+import { runAgentScript, type RunErrorCode, type RunEvent } from "../../src/runtime/index.ts";
+import { RunEventSchema } from "../../src/runtime/protocol.ts";
 import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./runs.ts";
 
 const CODES: RunErrorCode[] = ["validation_error", "invalid_limits", "timeout", "cancelled", "cpu_limit", "memory_limit", "max_tool_calls", "max_concurrent_tool_calls", "stdout_limit", "output_limit", "output_not_json", "ref_access", "script_error"];
@@ -31,6 +32,7 @@ const statement: fc.Arbitrary<string> = fc.letrec((tie) => ({
     tie("s").map((s) => `for (let i = 0; i < 3; i++) { ${s} }`),
     tie("s").map((s) => `try { ${s} } catch (e) { console.log("caught"); }`),
     expr.map((e) => `console.log(${e});`),
+    fc.tuple(fc.constantFrom("debug", "info", "warn", "error"), fc.array(expr, { maxLength: 3 })).map(([level, args]) => `console.${level}(${args.join(", ")});`),
     // hostile fragments
     fc.constantFrom("for (;;) {}", "while (true) {}", "this.x = 1;", "eval('1');", "({}).constructor.constructor('return 1')();", "const s = 'x'.repeat(1e9);", "const f = () => f(); f();", "globalThis.a = 1;", "import('x');", "let a = []; for (;;) { a.push(new Array(1e6)); }", "__auditorRefCheck(1);"),
   ),
@@ -44,13 +46,15 @@ const toolHandler = async (name: string, args: unknown) => {
 };
 
 describe("fuzzing AgentScript", () => {
-  test("grammar-built scripts always end with a value or a known code, within their limits", async () => {
+  test("grammar-built scripts always end with a value or a known code, within their limits, and every event fits the wire", async () => {
     await fc.assert(
       fc.asyncProperty(program, async (code) => {
         const t = performance.now();
-        const result = await runAgentScript(code, { toolHandler, limits: { cpuMs: 50, timeoutMs: 1_000, memoryBytes: 8 * 2 ** 20, maxToolCalls: 20 } });
+        const events: RunEvent[] = [];
+        const result = await runAgentScript(code, { toolHandler, onEvent: (e) => events.push(e), limits: { cpuMs: 50, timeoutMs: 1_000, memoryBytes: 8 * 2 ** 20, maxToolCalls: 20 } });
         expect(performance.now() - t).toBeLessThan(5_000); // a guard against hangs, not a benchmark
         if (!result.ok) expect(CODES).toContain(result.error.code);
+        for (const event of events) expect(RunEventSchema.safeParse(event).success).toBe(true);
       }),
       { numRuns: FUZZ_RUNS },
     );

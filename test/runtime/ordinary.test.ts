@@ -108,13 +108,17 @@ describe("ordinary scripts", () => {
     expect(events.filter((e) => e.type === "tool_result_applied")).toHaveLength(3);
   });
 
-  test("console goes to stdout events; warn/error to log events", async () => {
+  test("console.log is stdout; debug, info, warn and error are log events of their level", async () => {
     const events: RunEvent[] = [];
-    const r = await run(`console.log("hello", { a: 1 }, [2]); console.warn("careful"); return null;`, events);
-    expect(r).toMatchObject({ ok: true, value: null, stats: { stdoutBytes: 26 } });
+    const r = await run(`console.log("hello", { a: 1 }, [2]); console.warn("careful"); console.info("n", 5); console.debug({ x: 1 }, { y: 2 }); console.error("bad", { code: 7 }); return null;`, events);
+    // The limit counts each call's printed line, as it always has.
+    expect(r).toMatchObject({ ok: true, value: null, stats: { stdoutBytes: 18 + 8 + 4 + 16 + 15 } });
     expect(events).toEqual([
-      { type: "stdout", text: 'hello {"a":1} [2]\n' },
-      { type: "log", level: "warn", message: "careful\n" },
+      { type: "stdout", chunk: 'hello {"a":1} [2]\n' },
+      { type: "log", level: "warn", message: "careful" },
+      { type: "log", level: "info", message: "n", data: { args: [5] } },
+      { type: "log", level: "debug", message: '{"x":1}', data: { y: 2 } },
+      { type: "log", level: "error", message: "bad", data: { code: 7 } },
     ]);
   });
 

@@ -168,7 +168,7 @@ describe("a server that breaks the protocol", () => {
       fetch: () => new Response(lines.join("\n") + "\n", { headers: { "content-type": "application/x-ndjson", "access-control-allow-origin": "*" } }),
     });
   const init = { protocolVersion: 1, sessionId: "ses_fake", seq: 1, type: "session_init", payload: { cancelUrl: "/x", expiresAt: "2030-01-01T00:00:00Z", encryption: { enabled: false }, sessionToken: "t" } };
-  const stdout = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: "ses_fake", seq, type: "stdout", payload: { text: "hi" } });
+  const stdout = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: "ses_fake", seq, type: "stdout", payload: { chunk: "hi" } });
 
   test.each([
     ["garbage", [JSON.stringify(init), "<html>502</html>"]],

@@ -11,7 +11,7 @@ const key = crypto.getRandomValues(new Uint8Array(32));
 const other = crypto.getRandomValues(new Uint8Array(32));
 const SID = "ses_test";
 const KID = "kid_0123456789ab";
-const event = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: SID, seq, type: "stdout", payload: { text: "hi" } });
+const event = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: SID, seq, type: "stdout", payload: { chunk: "hi" } });
 
 describe("envelopes", () => {
   test("nonce is 4 zero bytes ‖ seq (8-byte big-endian); AAD names session, seq and kid", () => {
