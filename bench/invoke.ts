@@ -10,7 +10,7 @@ export async function benchInvoke(r: Recorder): Promise<void> {
   const llm = startFakeLlm();
   // Default log level (info): one request line per call, as in production.
   const server = await startAuditor({ env: { AUDITOR_TEE: "dev", OPENROUTER_API_KEY: "sk-or-bench", OPENROUTER_BASE_URL: llm.openrouterBaseUrl, AUDITOR_RATE_LIMIT_PER_MIN: "1000000" } });
-  const body = (i: number) => JSON.stringify({ session_id: `bench-${i % 50}`, transcript: "a slow drift of bioluminescent jellyfish over a drowned city", style_tags: "artist:moebius", vj_instruction: "evolve" });
+  const body = (i: number) => JSON.stringify({ session_id: `bench-session-${String(i % 50).padStart(8, "0")}-0000`, transcript: "a slow drift of bioluminescent jellyfish over a drowned city", style_tags: "artist:moebius", vj_instruction: "evolve" });
   const upstreamBody = JSON.stringify({ model: "openai/gpt-oss-120b", messages: [{ role: "user", content: "x".repeat(1200) }], max_tokens: 300 });
   try {
     const direct = await sample(async () => {

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { SessionIdSchema } from "./lib/session-id.ts";
 
 const NOTES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"] as const;
 export const KEYS = NOTES.flatMap((n) => [`${n} major`, `${n} minor`]) as [string, ...string[]];
@@ -56,7 +57,7 @@ export default defineFunction({
   description: "Chooses the next music cue (tempo, key, mood tags, a music-model prompt) from the transcript and a mood, keeping each session's last cues in sealed state for continuity.",
   input: z
     .object({
-      session_id: z.string().min(1).max(200),
+      session_id: SessionIdSchema,
       transcript: z.string().max(4_000).default(""),
       mood: z.string().max(200).default(""),
     })

@@ -8,6 +8,7 @@ import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { FIRESTORE_EGRESS, FIRESTORE_SECRETS, logPrompt } from "./lib/firestore.ts";
 import { ANSWER_META, callWithFallback, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
 import { composeLocalPrompt } from "./lib/local-prompt.ts";
+import { SessionIdSchema } from "./lib/session-id.ts";
 
 const VJ_INSTRUCTIONS = {
   evolve: "Gradually evolve the current scene. Subtle changes.",
@@ -91,7 +92,7 @@ export default defineFunction({
   description: "Turns a live speech transcript into a Stable Diffusion prompt for the ETHEREA VJ visuals, keeping each session's 5 most recent prompts for continuity.",
   input: z
     .object({
-      session_id: z.string().min(1).max(200),
+      session_id: SessionIdSchema,
       transcript: z.string().max(20_000).default(""),
       style_tags: z.string().max(2_000).default(""),
       vj_instruction: z.enum(["evolve", "jump", "remix"]).nullable().default(null),
@@ -148,8 +149,9 @@ export default defineFunction({
       },
       { ttlMs: ctx.stateIdleTtlMs },
     );
-    // The seed's log_to_firestore: only when configured, in the background, never failing this call.
-    logPrompt(ctx, { session_id: input.session_id, transcript: input.transcript, prompt, style_tags: input.style_tags, provider });
+    // The seed's log_to_firestore: only when configured, never failing this call; awaited, so the
+    // call's receipt lists the analytics egress too.
+    await logPrompt(ctx, { session_id: input.session_id, transcript: input.transcript, prompt, style_tags: input.style_tags, provider });
     return { prompt, provider_used: provider, latency_ms };
   },
 });

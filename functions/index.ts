@@ -1,46 +1,57 @@
-// Every attested function the binary serves, with its source text embedded at build time (the
-// report publishes the digests). Add a function here and its sources, including shared ones.
+// Every attested function the binary serves, with the source files it is built from: the
+// report publishes their digests, the same files GET /source serves (paths from the repository
+// root). Add a function here and its sources, including shared ones.
 import type { RegisteredFunction } from "../src/functions/define.ts";
-import { functionSource } from "../src/functions/source-macro.ts" with { type: "macro" };
+import { sourceText } from "../src/source/index.ts";
 import dj from "./dj.ts";
 import fixShader from "./fix-shader.ts";
 import generatePrompt from "./generate-prompt.ts";
 import youtubeMetadata from "./youtube-metadata.ts";
 
+/** One source file's entry: its text exactly as the binary carries and serves it. */
+function source(path: string): Record<string, string> {
+  const text = sourceText(path);
+  if (text === undefined) throw new Error(`functions/index.ts names ${path}, which is not in the source tree`);
+  return { [path]: text };
+}
+
 export const FUNCTIONS: RegisteredFunction[] = [
   {
     definition: generatePrompt,
     sources: {
-      "generate-prompt.ts": functionSource("generate-prompt.ts"),
-      "lib/firestore.ts": functionSource("lib/firestore.ts"),
-      "lib/llm.ts": functionSource("lib/llm.ts"),
-      "lib/local-prompt.ts": functionSource("lib/local-prompt.ts"),
-      "lib/python-json.ts": functionSource("lib/python-json.ts"),
+      ...source("functions/generate-prompt.ts"),
+      ...source("functions/lib/session-id.ts"),
+      ...source("functions/lib/firestore.ts"),
+      ...source("functions/lib/llm.ts"),
+      ...source("functions/lib/local-prompt.ts"),
+      ...source("functions/lib/python-json.ts"),
     },
   },
   {
     definition: fixShader,
     sources: {
-      "fix-shader.ts": functionSource("fix-shader.ts"),
-      "lib/glsl.ts": functionSource("lib/glsl.ts"),
-      "lib/llm.ts": functionSource("lib/llm.ts"),
-      "lib/python-json.ts": functionSource("lib/python-json.ts"),
+      ...source("functions/fix-shader.ts"),
+      ...source("functions/lib/glsl.ts"),
+      ...source("functions/lib/llm.ts"),
+      ...source("functions/lib/python-json.ts"),
     },
   },
   {
     definition: dj,
     sources: {
-      "dj.ts": functionSource("dj.ts"),
-      "lib/llm.ts": functionSource("lib/llm.ts"),
-      "lib/python-json.ts": functionSource("lib/python-json.ts"),
+      ...source("functions/dj.ts"),
+      ...source("functions/lib/session-id.ts"),
+      ...source("functions/lib/llm.ts"),
+      ...source("functions/lib/python-json.ts"),
     },
   },
   {
     definition: youtubeMetadata,
     sources: {
-      "youtube-metadata.ts": functionSource("youtube-metadata.ts"),
-      "lib/llm.ts": functionSource("lib/llm.ts"),
-      "lib/python-json.ts": functionSource("lib/python-json.ts"),
+      ...source("functions/youtube-metadata.ts"),
+      ...source("functions/lib/session-id.ts"),
+      ...source("functions/lib/llm.ts"),
+      ...source("functions/lib/python-json.ts"),
     },
   },
 ];

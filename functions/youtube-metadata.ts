@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import { SessionIdSchema } from "./lib/session-id.ts";
 
 export const TITLE_MAX = 100;
 export const DESCRIPTION_MAX_BYTES = 5_000;
@@ -54,7 +55,7 @@ export default defineFunction({
   description: "Writes a YouTube title, description and tags for a session's VJ set from its recent prompts, within YouTube's length rules.",
   input: z
     .object({
-      session_id: z.string().min(1).max(200),
+      session_id: SessionIdSchema,
       prompts: z.array(z.string().min(1).max(1_000)).min(1).max(20).optional(),
     })
     .strict(),

@@ -46,7 +46,7 @@ const marker = (chain: number, call: number) => `soak chain ${chain} call ${call
 async function chainCall(chain: number, call: number): Promise<void> {
   const t = performance.now();
   try {
-    const result = await client.generatePrompt({ sessionId: `soak-${chain}`, transcript: `${marker(chain, call)}: lanterns over water`, styleTags: "", vjInstruction: null }, { sealed: call % 2 === 1 });
+    const result = await client.generatePrompt({ sessionId: `soak-chain-${String(chain).padStart(12, "0")}`, transcript: `${marker(chain, call)}: lanterns over water`, styleTags: "", vjInstruction: null }, { sealed: call % 2 === 1 });
     latencies.push(performance.now() - t);
     lastPrompt.set(chain, result.prompt);
   } catch (err) {

@@ -5,6 +5,8 @@ import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, in
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
+import { ReceiptSigner } from "./functions/receipts.ts";
+import { statementSha256 } from "../sdk/wire/receipt.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
@@ -16,7 +18,10 @@ import { ToolRegistry } from "./runtime/index.ts";
 import { MemoryBudget } from "./runtime/memory-budget.ts";
 import { RuntimePool } from "./runtime/pool.ts";
 import { demoTools } from "./sessions/demo-tools.ts";
+import { INPUT_TOOL } from "./sessions/tool-calls.ts";
+import type { SessionToolSummary } from "./report/index.ts";
 import { DEFAULT_SESSION_SERVER_LIMITS, SessionManager } from "./sessions/manager.ts";
+import { SOURCE_PROVENANCE } from "./source/index.ts";
 import { createAttestor, createTee, TeeError, type Attestor } from "./tee/index.ts";
 import { resolveDstackEndpoint } from "./tee/dstack.ts";
 import { runVerify } from "./verify/cli.ts";
@@ -68,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`auditor: ${err.message}`);
     return 1;
   }
+  // dstack names the instance; a dev server's chain is named per process (seq restarts at 1).
+  const instanceId = tee.info().instanceId;
+  if (instanceId) egressLog.nameInstance(instanceId);
   let corsOrigins: string[];
   try {
     corsOrigins = resolveCorsOrigins(config.corsOrigins, tee.provider);
@@ -78,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
 
-  const attestor = createAttestor(tee, await selfDigest());
+  const attestor = createAttestor(tee, await selfDigest(), SOURCE_PROVENANCE);
   let store: SealedStore;
   try {
     store = await SealedStore.open(config.dataDir, tee.sealingKey(), {
@@ -97,18 +105,27 @@ async function main(argv: string[]): Promise<number> {
     overrides: { OPENROUTER_BASE_URL: config.openrouterBaseUrl, ANTHROPIC_BASE_URL: config.anthropicBaseUrl, FIRESTORE_EMULATOR_HOST: config.firestoreEmulatorHost },
     stateIdleTtlMs: config.stateIdleTtlMs,
   });
-  const tools = new ToolRegistry([...((config.demoTools ?? tee.provider === "dev") ? demoTools() : []), ...functionTools(host)]);
+  const demoEnabled = config.demoTools ?? tee.provider === "dev";
+  const demo = demoEnabled ? demoTools() : [];
+  const asFunctions = functionTools(host);
+  const tools = new ToolRegistry([...demo, ...asFunctions]);
+  const sessionTools: SessionToolSummary[] = [
+    { name: INPUT_TOOL, kind: "input", description: "asks the client for a value (POST /sessions/:id/input)" },
+    ...demo.map((t) => ({ name: t.name, kind: "demo" as const, description: t.description ?? "" })),
+    ...asFunctions.map((t) => ({ name: t.name, kind: "function" as const, description: `the attested function ${t.name}, under its own schemas, egress policy and secrets` })),
+  ];
   // Sessions run here, in a worker pool, or on extracted runtimes that attach with a pinned key.
   const remote = config.runtimeKeys.length > 0 ? new RemoteRuntimes(tee.identityKey(), config.runtimeKeys, log) : undefined;
   const cores = availableParallelism();
   const maxWorkers = config.maxWorkers ?? 8 * cores;
   const budget = new MemoryBudget(config.memoryBudgetMb * 1024 * 1024, maxWorkers);
   const pool = remote ? undefined : new RuntimePool({ minWorkers: Math.min(cores, maxWorkers), maxWorkers, budget });
+  const sessionMaxima = { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs, memoryBytes: config.sessionMemoryMb * 1024 * 1024 };
   const sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,
     maxConcurrentSessions: config.maxSessions,
     maxSessionsPerCaller: config.maxSessionsPerCaller,
-    maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs, memoryBytes: config.sessionMemoryMb * 1024 * 1024 },
+    maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
@@ -116,9 +133,26 @@ async function main(argv: string[]): Promise<number> {
     log, version: VERSION, attestor, tee, host, egressLog,
     channels: () => describeChannels({ tee: tee.provider, dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: server.port, extractedRuntimes: remote !== undefined }),
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
+    receipts: new ReceiptSigner(tee.identityKey(), attestor.statement.kid, statementSha256(attestor.statement)),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
+    report: {
+      sessionTools,
+      sessionMaxima,
+      settings: {
+        sessionCreationNeedsKey: config.apiKeys.length > 0,
+        demoTools: demoEnabled,
+        extractedRuntimes: remote !== undefined,
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        maxInFlightPerAddress: config.maxInFlightPerAddress,
+        maxSessions: config.maxSessions,
+        maxSessionsPerCaller: config.maxSessionsPerCaller,
+        memoryBudgetMb: config.memoryBudgetMb,
+        logLevel: config.logLevel,
+        corsOrigins,
+      },
+    },
   });
   const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
   let server: RunningServer;

@@ -9,12 +9,16 @@ import { fromBase64, toBase64Url, utf8 } from "../../src/crypto/encoding.ts";
 
 export const FIRESTORE_DEFAULT_URL = "https://firestore.googleapis.com";
 export const GOOGLE_OAUTH_URL = "https://oauth2.googleapis.com";
-const WRITE_TIMEOUT_MS = 5_000;
+/**
+ * Each analytics request (token exchange, write) gives up after this long: the call that made
+ * the record waits for it, so its receipt lists every egress it caused.
+ */
+const WRITE_TIMEOUT_MS = 2_000;
 const MAX_IN_FLIGHT = 64;
 
 export const FIRESTORE_EGRESS = [
-  { name: "firestore", url: FIRESTORE_DEFAULT_URL, overrideEnv: "FIRESTORE_EMULATOR_HOST", purpose: "analytics, only when configured: each prompt record (session id, transcript, prompt, style tags, provider)" },
-  { name: "google-oauth", url: GOOGLE_OAUTH_URL, purpose: "analytics, only with a service account: exchanges its signed JWT for an access token" },
+  { name: "firestore", url: FIRESTORE_DEFAULT_URL, overrideEnv: "FIRESTORE_EMULATOR_HOST", purpose: "analytics, only when configured: each prompt record (session id, transcript, prompt, style tags, provider)", enabledWhen: ["FIRESTORE_SERVICE_ACCOUNT", "FIRESTORE_EMULATOR_HOST"] },
+  { name: "google-oauth", url: GOOGLE_OAUTH_URL, purpose: "analytics, only with a service account: exchanges its signed JWT for an access token", enabledWhen: ["FIRESTORE_SERVICE_ACCOUNT"] },
 ];
 export const FIRESTORE_SECRETS = ["FIRESTORE_SERVICE_ACCOUNT"];
 
@@ -37,14 +41,17 @@ let inFlight = 0;
 /** Per service account: the token (or the exchange in flight, so concurrent writes share it). */
 const tokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
 
-/** Fire and forget: the record is written in the background, or dropped with a warning. */
-export function logPrompt(ctx: SinkContext, record: PromptRecord): void {
+/**
+ * Writes the record, or drops it with a warning; never throws. The caller awaits it (bounded by
+ * WRITE_TIMEOUT_MS per request) so the write is part of the call and of its receipt.
+ */
+export async function logPrompt(ctx: SinkContext, record: PromptRecord): Promise<void> {
   const emulator = ctx.upstreams.firestore !== undefined && ctx.upstreams.firestore !== FIRESTORE_DEFAULT_URL;
   const accountJson = ctx.secrets.FIRESTORE_SERVICE_ACCOUNT;
   if (!emulator && !accountJson) return; // not configured: no analytics, no egress
   if (inFlight >= MAX_IN_FLIGHT) return ctx.log.warn("analytics sink busy; record dropped");
   inFlight++;
-  void write(ctx, record, emulator, accountJson)
+  await write(ctx, record, emulator, accountJson)
     .catch((err) => ctx.log.warn("analytics write failed", { reason: (err as Error).message }))
     .finally(() => inFlight--);
 }

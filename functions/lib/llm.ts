@@ -141,8 +141,8 @@ export const anyProvider = (settings: ProviderSettings) => Boolean(settings.open
 
 /** The upstreams every LLM function declares (same hosts, same operator overrides). */
 export const LLM_EGRESS = [
-  { name: "openrouter", url: OPENROUTER_DEFAULT_URL, overrideEnv: "OPENROUTER_BASE_URL", purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message" },
-  { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages" },
+  { name: "openrouter", url: OPENROUTER_DEFAULT_URL, overrideEnv: "OPENROUTER_BASE_URL", purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message", enabledWhen: ["OPENROUTER_API_KEY"] },
+  { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages", enabledWhen: ["ANTHROPIC_API_KEY"] },
 ];
 export const LLM_SECRETS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"];
 

@@ -1,8 +1,10 @@
 // createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
-import { fromBase64Url } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, utf8 } from "../../src/crypto/encoding.ts";
 import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError } from "./errors.ts";
-import { httpError, json, send, type Fetch } from "./http.ts";
+import { httpError, send, type Fetch } from "./http.ts";
+import { checkReceipt } from "./receipt.ts";
+import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
 import { sealRequest } from "./sealed.ts";
 import { SessionHandle, type StartSessionOptions } from "./session.ts";
 import { checkReportBinding, fetchAttestation, pinnedIdentityKey } from "./trust.ts";
@@ -58,6 +60,34 @@ export interface YouTubeMetadataOutput {
   latency_ms: number;
 }
 
+/** Options of every function call. */
+export interface InvokeOptions {
+  /** Seal the call end to end (needs pinnedKeys). */
+  sealed?: boolean;
+  /**
+   * Ask for the answer's receipt: it is verified (signed by the pinned identity key, for this
+   * call's exact bytes and status) and handed over before the answer is returned; a missing or
+   * bad receipt is a ReceiptError. Needs pinnedKeys.
+   */
+  onReceipt?: (receipt: Receipt) => void;
+}
+
+const parseJson = (bytes: Uint8Array): unknown => {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+};
+
+/** The HttpError for a non-2xx answer, with the server's JSON error code when it sent one. */
+function errorOf(status: number, body: unknown): HttpError {
+  const { error, message } = (body ?? {}) as { error?: unknown; message?: unknown };
+  const code = typeof error === "string" ? error : undefined;
+  const detail = typeof message === "string" ? `: ${message}` : "";
+  return new HttpError(`HTTP ${status}${code ? ` ${code}` : ""}${detail}`, status, code, body);
+}
+
 export function createClient(options: ClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const fetchFn: Fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -81,20 +111,31 @@ export function createClient(options: ClientOptions) {
     return { key: fromBase64Url(statement.identityKey), kid: statement.kid };
   };
 
-  const invoke = async <T = unknown>(fn: string, input: unknown, invokeOptions: { sealed?: boolean } = {}): Promise<T> => {
+  const invoke = async <T = unknown>(fn: string, input: unknown, invokeOptions: InvokeOptions = {}): Promise<T> => {
     const url = `${baseUrl}/invoke/${encodeURIComponent(fn)}`;
-    if (!invokeOptions.sealed) return json<T>(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
-    const sealed = await sealRequest(fn, input, await trustedStatement());
+    const { onReceipt } = invokeOptions;
+    // A receipt is checked against the pinned statement: asking for one needs pinnedKeys.
+    const statement = invokeOptions.sealed || onReceipt ? await trustedStatement() : undefined;
+    if (!invokeOptions.sealed) {
+      const request = utf8(JSON.stringify(input));
+      const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: request as Uint8Array<ArrayBuffer> });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (onReceipt) {
+        onReceipt(await checkReceipt(decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)) ?? undefined, { statement: statement!, fn, status: response.status, request, response: bytes }));
+      }
+      const body = parseJson(bytes);
+      if (!response.ok) throw errorOf(response.status, body);
+      return body as T;
+    }
+    const sealed = await sealRequest(fn, input, statement!);
     const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(sealed.body) });
     const body = (await response.json().catch(() => undefined)) as { v?: unknown; error?: unknown } | undefined;
     // Refusals before the server could open the request come back plain.
-    if (body?.v !== 1) throw new HttpError(`HTTP ${response.status}${typeof body?.error === "string" ? ` ${body.error}` : ""}`, response.status, typeof body?.error === "string" ? body.error : undefined, body);
+    if (body?.v !== 1) throw errorOf(response.status, body);
     const opened = await sealed.open(body);
-    if (!response.ok) {
-      const code = (opened as { error?: unknown })?.error;
-      throw new HttpError(`HTTP ${response.status}${typeof code === "string" ? ` ${code}` : ""}`, response.status, typeof code === "string" ? code : undefined, opened);
-    }
-    return opened as T;
+    if (onReceipt) onReceipt(await checkReceipt(opened.receipt, { statement: statement!, fn, status: response.status, request: sealed.plaintext, response: opened.bytes }));
+    if (!response.ok) throw errorOf(response.status, opened.value);
+    return opened.value as T;
   };
 
   return {
@@ -102,7 +143,7 @@ export function createClient(options: ClientOptions) {
     invoke,
 
     /** The seed's lib/auditor-prompts.js contract: same request, same error text, same result. */
-    async generatePrompt(input: GeneratePromptInput, generateOptions: { sealed?: boolean } = {}): Promise<GeneratePromptOutput> {
+    async generatePrompt(input: GeneratePromptInput, generateOptions: InvokeOptions = {}): Promise<GeneratePromptOutput> {
       const body = { session_id: input.sessionId, transcript: input.transcript, style_tags: input.styleTags, vj_instruction: input.vjInstruction };
       try {
         return await invoke<GeneratePromptOutput>("generate-prompt", body, generateOptions);
@@ -113,17 +154,17 @@ export function createClient(options: ClientOptions) {
     },
 
     /** A corrected GLSL fragment shader from the compiler's error log. */
-    fixShader(input: { shader: string; errorLog?: string }, callOptions: { sealed?: boolean } = {}): Promise<FixShaderOutput> {
+    fixShader(input: { shader: string; errorLog?: string }, callOptions: InvokeOptions = {}): Promise<FixShaderOutput> {
       return invoke<FixShaderOutput>("fix-shader", { shader: input.shader, error_log: input.errorLog ?? "" }, callOptions);
     },
 
     /** The next music cue for a session (its last cues are kept server-side for continuity). */
-    dj(input: { sessionId: string; transcript?: string; mood?: string }, callOptions: { sealed?: boolean } = {}): Promise<DjOutput> {
+    dj(input: { sessionId: string; transcript?: string; mood?: string }, callOptions: InvokeOptions = {}): Promise<DjOutput> {
       return invoke<DjOutput>("dj", { session_id: input.sessionId, transcript: input.transcript ?? "", mood: input.mood ?? "" }, callOptions);
     },
 
     /** YouTube title, description and tags from a session's prompts (stored ones unless given). */
-    youtubeMetadata(input: { sessionId: string; prompts?: string[] }, callOptions: { sealed?: boolean } = {}): Promise<YouTubeMetadataOutput> {
+    youtubeMetadata(input: { sessionId: string; prompts?: string[] }, callOptions: InvokeOptions = {}): Promise<YouTubeMetadataOutput> {
       return invoke<YouTubeMetadataOutput>("youtube-metadata", { session_id: input.sessionId, ...(input.prompts ? { prompts: input.prompts } : {}) }, callOptions);
     },
 

@@ -36,6 +36,11 @@ export class HandshakeError extends AuditorError {
   override name = "HandshakeError";
 }
 
+/** The caller asked for a verified receipt and the answer's receipt is missing, forged or not this call's. */
+export class ReceiptError extends AuditorError {
+  override name = "ReceiptError";
+}
+
 /** Run failure codes that mean a limit was hit. */
 export const LIMIT_CODES = new Set(["timeout", "cpu_limit", "memory_limit", "max_tool_calls", "max_concurrent_tool_calls", "stdout_limit", "output_limit"]);
 

@@ -7,10 +7,12 @@ export {
   type FixShaderOutput,
   type GeneratePromptInput,
   type GeneratePromptOutput,
+  type InvokeOptions,
   type MusicCue,
   type YouTubeMetadataOutput,
 } from "./client.ts";
 export { SessionHandle, type StartSessionOptions } from "./session.ts";
-export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
+export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, ReceiptError, SessionFailedError } from "./errors.ts";
+export type { Receipt } from "../wire/receipt.ts";
 export type { SessionEvent, SessionLimits, RefPolicy } from "../wire/sessions.ts";
 export type { AttestationResponse, AttestationStatement } from "../wire/attestation.ts";

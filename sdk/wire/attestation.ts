@@ -1,5 +1,6 @@
 // The attestation contract (DESIGN "Attestation"), shared by server and clients.
 import { z } from "zod";
+import { SourceProvenanceSchema } from "./source.ts";
 import { sha512 } from "@noble/hashes/sha2";
 import { canonicalJson } from "../../src/crypto/canonical-json.ts";
 import { isCanonicalBase64Url, utf8 } from "../../src/crypto/encoding.ts";
@@ -37,6 +38,8 @@ export const AttestationStatementSchema = z
     kid: z.string().length(16),
     /** sha256 of the running executable; null when running from source (not a compiled binary). */
     binarySha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+    /** The repository, commit and source tree the binary was built from (GET /source). */
+    source: SourceProvenanceSchema,
     tee: TeeDescriptionSchema,
     nonce: NonceSchema.optional(),
   })

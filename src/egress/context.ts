@@ -2,6 +2,7 @@
 // function whose invocation it happens in. AsyncLocalStorage follows awaits and timers, so a
 // library deep inside a handler is attributed too.
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { EgressEntry } from "./log.ts";
 
 export interface EgressCaller {
   app: string;
@@ -10,6 +11,8 @@ export interface EgressCaller {
   allowedOrigins: ReadonlySet<string>;
   /** The caller's secret values: a header carrying one never follows a cross-origin redirect. */
   secretValues: readonly string[];
+  /** Receives every log entry this invocation causes (for its receipt), in order. */
+  caused?: EgressEntry[];
 }
 
 const storage = new AsyncLocalStorage<EgressCaller>();

@@ -9,6 +9,12 @@ export interface EgressDeclaration {
   url: string;
   purpose: string;
   overrideEnv?: string;
+  /**
+   * The function uses this upstream only when one of these settings (secret or override names)
+   * is set; without any, nothing is sent there. Absent: always in use. The report states which
+   * upstreams are enabled right now.
+   */
+  enabledWhen?: string[];
 }
 
 export interface FunctionContext {

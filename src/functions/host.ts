@@ -5,7 +5,7 @@ import { sha256 } from "@noble/hashes/sha2";
 import { z } from "zod";
 import { canonicalJson } from "../crypto/canonical-json.ts";
 import { toHex, utf8 } from "../crypto/encoding.ts";
-import { hostOf, originOf, runAsCaller } from "../egress/index.ts";
+import { hostOf, originOf, runAsCaller, type EgressEntry } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
 import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
@@ -21,6 +21,9 @@ export interface EffectiveEgress {
   origin: string;
   /** The environment variable through which the operator replaced the declared URL. */
   overriddenBy: string | null;
+  /** Whether the function uses this upstream with the configuration it runs with, and why. */
+  enabled: boolean;
+  enabledBecause: string;
 }
 
 export interface HostedFunction {
@@ -68,7 +71,14 @@ export class FunctionHost {
           const override = e.overrideEnv ? deps.overrides[e.overrideEnv] : undefined;
           const url = override ?? e.url;
           const parsed = new URL(url);
-          return { name: e.name, purpose: e.purpose, declaredUrl: e.url, url, host: hostOf(parsed), origin: originOf(parsed), overriddenBy: override ? e.overrideEnv! : null };
+          const set = (e.enabledWhen ?? []).filter((name) => deps.secrets[name] || deps.overrides[name]);
+          const enabled = !e.enabledWhen || set.length > 0;
+          const enabledBecause = !e.enabledWhen
+            ? "always used by this function"
+            : enabled
+              ? `${set.join(" and ")} ${set.length > 1 ? "are" : "is"} set`
+              : `${e.enabledWhen.join(" or ")} ${e.enabledWhen.length > 1 ? "are" : "is"} not set: nothing is sent there`;
+          return { name: e.name, purpose: e.purpose, declaredUrl: e.url, url, host: hostOf(parsed), origin: originOf(parsed), overriddenBy: override ? e.overrideEnv! : null, enabled, enabledBecause };
         }),
       });
     }
@@ -83,7 +93,13 @@ export class FunctionHost {
     return [...this.functions.values()].filter((f) => app === undefined || f.definition.app === app);
   }
 
-  async invoke(name: string, rawInput: unknown): Promise<InvokeResult> {
+  /** The app a function belongs to (receipts name it), or undefined for an unknown function. */
+  appOf(name: string): string | undefined {
+    return this.functions.get(name)?.definition.app;
+  }
+
+  /** Runs a function; `caused` receives every egress log entry the invocation causes. */
+  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[] } = {}): Promise<InvokeResult> {
     const hosted = this.functions.get(name);
     if (!hosted) return { status: 404, body: { error: "not_found", message: `unknown function "${name}"` } };
     const { definition } = hosted;
@@ -99,6 +115,7 @@ export class FunctionHost {
       fn: name,
       allowedOrigins: new Set(hosted.egress.map((e) => e.origin)),
       secretValues: Object.values(secrets).filter((v): v is string => typeof v === "string" && v !== ""),
+      ...(options.caused ? { caused: options.caused } : {}),
     };
     try {
       const result = await runAsCaller(caller, () =>

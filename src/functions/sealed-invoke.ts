@@ -7,7 +7,7 @@
 // to one 65-byte key otherwise), and the replay cache is keyed by the decoded key.
 import { z } from "zod";
 import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { fromBase64Url, fromUtf8, toBase64Url } from "../crypto/encoding.ts";
 import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
 import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
@@ -28,10 +28,15 @@ export interface SealedRefusal {
   message: string;
 }
 
+/** A receipt sealed under the response key uses the one other nonce: 11 zero bytes ‖ 0x01. */
+export const RECEIPT_NONCE = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
 export interface OpenedRequest {
   input: unknown;
-  /** Seals the one response this request gets: `{ v: 1, ct }`. */
-  seal(body: unknown): Promise<{ v: 1; ct: string }>;
+  /** The decrypted request plaintext, exactly (its receipt hashes these bytes). */
+  plaintext: Uint8Array;
+  /** Seals the one response this request gets and its receipt: `{ v: 1, ct, rct }`. */
+  seal(response: Uint8Array, receipt: Uint8Array): Promise<{ v: 1; ct: string; rct: string }>;
 }
 
 export class SealedInvoker {
@@ -64,8 +69,10 @@ export class SealedInvoker {
     this.ecdhKey ??= importEcdhPrivateKey(this.invokeKey);
     const keys = deriveInvokeKeys(await deriveSharedX(await this.ecdhKey, ephemeral), transcript);
     let plaintext: unknown;
+    let bytes: Uint8Array;
     try {
-      plaintext = JSON.parse(fromUtf8(await aesGcmOpen(keys.request, INVOKE_NONCE, fromBase64Url(ct))));
+      bytes = await aesGcmOpen(keys.request, INVOKE_NONCE, fromBase64Url(ct));
+      plaintext = JSON.parse(fromUtf8(bytes));
     } catch {
       return { status: 400, error: "decrypt_failed", message: "the request could not be decrypted" };
     }
@@ -80,7 +87,12 @@ export class SealedInvoker {
     }
     return {
       input: inner.data.input,
-      seal: async (response) => ({ v: 1, ct: toBase64Url(await aesGcmSeal(keys.response, INVOKE_NONCE, utf8(JSON.stringify(response)))) }),
+      plaintext: bytes,
+      seal: async (response, receipt) => ({
+        v: 1,
+        ct: toBase64Url(await aesGcmSeal(keys.response, INVOKE_NONCE, response)),
+        rct: toBase64Url(await aesGcmSeal(keys.response, RECEIPT_NONCE, receipt)),
+      }),
     };
   }
 

@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { FunctionHost } from "../functions/host.ts";
 import type { SealedInvoker } from "../functions/sealed-invoke.ts";
+import type { ReceiptSigner } from "../functions/receipts.ts";
+import { RECEIPT_HEADER } from "../../sdk/wire/receipt.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
@@ -15,10 +17,13 @@ import { requestLog } from "./request-log.ts";
 import { attestationRoutes } from "./routes/attestation.ts";
 import { functionRoutes, MAX_INVOKE_BODY_BYTES } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
+import { sourceRoutes } from "./routes/source.ts";
+import { egressLogRoutes } from "./routes/egress-log.ts";
 import { upgradeWebSocket } from "hono/bun";
 import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
 import { webRoutes } from "./routes/web.ts";
 import { reportRoutes } from "./routes/report.ts";
+import type { ReportDeps } from "../report/index.ts";
 import { MAX_SESSION_BODY_BYTES, sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 
 export interface AppDeps {
@@ -28,9 +33,13 @@ export interface AppDeps {
   tee: Pick<Tee, "quote">;
   host: FunctionHost;
   sealedInvoker: SealedInvoker;
+  /** Signs every /invoke answer's receipt. */
+  receipts: ReceiptSigner;
   egressLog: EgressLog;
   /** The process's channels besides function egress, for the report. */
   channels: () => ChannelDescription[];
+  /** What the report states beyond the modules above: settings, session tools and maxima. */
+  report: Pick<ReportDeps, "settings" | "sessionTools" | "sessionMaxima">;
   corsOrigins: string[];
   rateLimitPerMinute: number;
   /** Requests one client address may have in progress at once (streams included). */
@@ -65,12 +74,12 @@ export function createApp(deps: AppDeps): Hono {
       origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["content-type", "authorization"],
-      exposeHeaders: ["retry-after", "x-request-id"],
+      exposeHeaders: ["retry-after", "x-request-id", RECEIPT_HEADER],
       maxAge: 600,
     }),
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
-  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*"]) app.use(path, limited);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*", "/egress-log"]) app.use(path, limited);
 
   app.get("/healthz", (c) =>
     c.json({
@@ -81,7 +90,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   app.route("/", attestationRoutes(deps.attestor, deps.log));
-  app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
+  app.route("/", functionRoutes(deps.host, deps.sealedInvoker, deps.receipts, deps.egressLog));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
   if (deps.runtimes) {
     const runtimes = deps.runtimes;
@@ -91,8 +100,10 @@ export function createApp(deps: AppDeps): Hono {
     }));
   }
   app.route("/", sdkRoutes());
+  app.route("/", sourceRoutes());
+  app.route("/", egressLogRoutes(deps.egressLog));
   app.route("/", webRoutes());
-  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels }, deps.log));
+  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));
 
   const wrongMethod = methodNotAllowed(app);
   app.notFound((c) => wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));

@@ -29,7 +29,7 @@ export async function readJsonBody(
   c: Context,
   maxBytes: number,
   deadlineMs = BODY_DEADLINE_MS,
-): Promise<{ value: unknown } | Response> {
+): Promise<{ value: unknown; bytes: Uint8Array } | Response> {
   const refuse = (status: 400 | 408 | 413, code: string, message: string) => {
     c.header("connection", "close");
     return apiError(c, status, code, message);
@@ -47,7 +47,7 @@ export async function readJsonBody(
   if (read === "interrupted")
     return refuse(400, "invalid_json", "body: the upload was interrupted");
   try {
-    return { value: JSON.parse(new TextDecoder().decode(read)) };
+    return { value: JSON.parse(new TextDecoder().decode(read)), bytes: read };
   } catch {
     return apiError(c, 400, "invalid_json", "body: not valid JSON");
   }

@@ -6,6 +6,7 @@ import {
   type AttestationResponse,
   type AttestationStatement,
 } from "../../sdk/wire/attestation.ts";
+import type { SourceProvenance } from "../../sdk/wire/source.ts";
 import type { Tee } from "./types.ts";
 
 export interface Attestor {
@@ -15,7 +16,7 @@ export interface Attestor {
   attest(nonce?: string): Promise<AttestationResponse>;
 }
 
-export function createAttestor(tee: Tee, binarySha256: string | null): Attestor {
+export function createAttestor(tee: Tee, binarySha256: string | null, source: SourceProvenance): Attestor {
   const identityKey = tee.identityKey().publicKey;
   const statement: AttestationStatement = {
     v: 1,
@@ -23,6 +24,7 @@ export function createAttestor(tee: Tee, binarySha256: string | null): Attestor 
     invokeKey: toBase64Url(tee.invokeKey().publicKey),
     kid: keyId(identityKey),
     binarySha256,
+    source,
     tee: tee.info(),
   };
 

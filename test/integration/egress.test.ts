@@ -8,6 +8,7 @@ import { FunctionHost } from "../../src/functions/host.ts";
 import { createLogger } from "../../src/log.ts";
 import { buildReport } from "../../src/report/index.ts";
 import { SealedStore } from "../../src/store/index.ts";
+import { SOURCE_PROVENANCE } from "../../src/source/index.ts";
 import { createAttestor } from "../../src/tee/index.ts";
 import { createDevTee } from "../../src/tee/dev.ts";
 import { tempDir } from "../helpers/auditor-process.ts";
@@ -133,7 +134,7 @@ describe("a function reaching for an undeclared host", () => {
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: "function_failed", message: "rogue failed" });
     expect(forbiddenHits).toEqual([]);
-    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null), tee, channels: () => [] })!;
+    const report = buildReport("rogue-app", { host, egressLog, attestor: createAttestor(tee, null, SOURCE_PROVENANCE), tee, channels: () => [], sessionTools: [], sessionMaxima: {}, settings: { sessionCreationNeedsKey: false, demoTools: false, extractedRuntimes: false, rateLimitPerMinute: 120, maxInFlightPerAddress: 128, maxSessions: 10, maxSessionsPerCaller: 10, memoryBudgetMb: 64, logLevel: "info", corsOrigins: [] } })!;
     expect(report.observedEgress).toEqual([expect.objectContaining({ host: `127.0.0.1:${forbidden.port}`, calls: 0, blocked: 1 })]);
     expect(report.egressLog.recent[0]).toMatchObject({ fn: "rogue", allowed: false });
     store.close();

@@ -8,6 +8,7 @@ import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { canonicalJson } from "../../src/crypto/canonical-json.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
+import { ReportSchema } from "../../sdk/wire/report.ts";
 import { verifyChain } from "../../src/egress/index.ts";
 
 const SECRETS = ["sk-or-v1-SECRET-5e3f9d2c1b0a-openrouter", "sk-ant-api03-SECRET-7a6b5c4d3e2f-anthropic"];
@@ -62,7 +63,7 @@ describe("POST /invoke/:fn", () => {
     expect(preflight.res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-type");
 
     const { res, json } = await post(
-      JSON.stringify({ session_id: "browser", transcript: "a cathedral of glass", style_tags: "artist:turrell", vj_instruction: null }),
+      JSON.stringify({ session_id: "browser_______________", transcript: "a cathedral of glass", style_tags: "artist:turrell", vj_instruction: null }),
       { "content-type": "application/json", origin: ORIGIN },
     );
     expect(res.status).toBe(200);
@@ -80,11 +81,11 @@ describe("POST /invoke/:fn", () => {
 
   test("bad input gets 400 with the field named, never a stack trace", async () => {
     const cases: [string, string][] = [
-      [JSON.stringify({ session_id: "s", vj_instruction: "dance" }), "vj_instruction"],
+      [JSON.stringify({ session_id: "s_____________________", vj_instruction: "dance" }), "vj_instruction"],
       [JSON.stringify({ transcript: "no session" }), "session_id"],
-      [JSON.stringify({ session_id: "s", transcript: 42 }), "transcript"],
-      [JSON.stringify({ session_id: "s", styleTags: "camelCase typo" }), "styleTags"],
-      [JSON.stringify({ session_id: "s", transcript: "x".repeat(20_001) }), "transcript"],
+      [JSON.stringify({ session_id: "s_____________________", transcript: 42 }), "transcript"],
+      [JSON.stringify({ session_id: "s_____________________", styleTags: "camelCase typo" }), "styleTags"],
+      [JSON.stringify({ session_id: "s_____________________", transcript: "x".repeat(20_001) }), "transcript"],
       [JSON.stringify({ session_id: "" }), "session_id"],
       [JSON.stringify([1, 2]), "expected object"],
     ];
@@ -105,7 +106,7 @@ describe("POST /invoke/:fn", () => {
       expect((await post("{}", { "content-type": type })).res.status).toBe(415);
     }
     expect((await post("{}", {})).res.status).toBe(415);
-    const big = await post(JSON.stringify({ session_id: "s", transcript: "x".repeat(300 * 1024) }));
+    const big = await post(JSON.stringify({ session_id: "s_____________________", transcript: "x".repeat(300 * 1024) }));
     expect(big.res.status).toBe(413);
     expect(big.json().message).toContain("body");
     const unknown = await call("/invoke/no-such-fn", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
@@ -125,33 +126,35 @@ describe("POST /invoke/:fn", () => {
 
 describe("GET /report/:app", () => {
   test("states functions, policy with operator overrides, observed egress, chain head and claims", async () => {
-    await post(JSON.stringify({ session_id: "report", transcript: "x" }));
+    await post(JSON.stringify({ session_id: "report________________", transcript: "x" }));
     const { json } = await call("/report/etherea");
     const report = json();
     expect(report.app).toBe("etherea");
     expect(report.attestation.tee.provider).toBe("dstack");
     const [fn] = report.functions;
-    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["generate-prompt.ts", "lib/firestore.ts", "lib/llm.ts", "lib/local-prompt.ts", "lib/python-json.ts"]);
+    expect(fn.sources.map((s: { path: string }) => s.path)).toEqual(["functions/generate-prompt.ts", "functions/lib/session-id.ts", "functions/lib/firestore.ts", "functions/lib/llm.ts", "functions/lib/local-prompt.ts", "functions/lib/python-json.ts"]);
     for (const source of fn.sources) {
-      const text = await Bun.file(join(import.meta.dir, "../../functions", source.path)).text();
+      const text = await Bun.file(join(import.meta.dir, "../..", source.path)).text();
       expect(source.sha256).toBe(createHash("sha256").update(text).digest("hex"));
     }
     expect(fn.sourceSha256).toBe(createHash("sha256").update(canonicalJson(fn.sources)).digest("hex"));
     const host = new URL(llm.url).host;
     expect(report.egressPolicy.filter((e: { fn: string }) => e.fn === "generate-prompt")).toEqual([
-      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.openrouterBaseUrl, operatorOverride: "OPENROUTER_BASE_URL" },
-      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.anthropicBaseUrl, operatorOverride: "ANTHROPIC_BASE_URL" },
-      { fn: "generate-prompt", origin: "https://firestore.googleapis.com", host: "firestore.googleapis.com", url: "https://firestore.googleapis.com", operatorOverride: null },
-      { fn: "generate-prompt", origin: "https://oauth2.googleapis.com", host: "oauth2.googleapis.com", url: "https://oauth2.googleapis.com", operatorOverride: null },
+      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.openrouterBaseUrl, operatorOverride: "OPENROUTER_BASE_URL", enabled: true },
+      { fn: "generate-prompt", origin: `http://${host}`, host, url: llm.anthropicBaseUrl, operatorOverride: "ANTHROPIC_BASE_URL", enabled: true },
+      { fn: "generate-prompt", origin: "https://firestore.googleapis.com", host: "firestore.googleapis.com", url: "https://firestore.googleapis.com", operatorOverride: null, enabled: false },
+      { fn: "generate-prompt", origin: "https://oauth2.googleapis.com", host: "oauth2.googleapis.com", url: "https://oauth2.googleapis.com", operatorOverride: null, enabled: false },
     ]);
     expect(new Set(report.egressPolicy.map((e: { fn: string }) => e.fn))).toEqual(new Set(["generate-prompt", "fix-shader", "dj", "youtube-metadata"]));
-    expect(report.claims.some((c: { claim: string; knownBy: string }) => c.knownBy === "asserted" && c.claim.includes("operator replaced https://openrouter.ai/api/v1"))).toBe(true);
+    expect(report.claims.some((c: { claim: string; knownBy: string }) => c.knownBy === "operator" && c.claim.includes("operator replaced https://openrouter.ai/api/v1"))).toBe(true);
     expect(report.observedEgress[0]).toMatchObject({ scheme: "http", host, blocked: 0 });
     expect(report.observedEgress[0].calls).toBeGreaterThan(0);
     expect(verifyChain(report.egressLog.recent)).toBe(true);
     expect(report.egressLog.recent.at(-1).digest).toBe(report.egressLog.headDigest);
     expect(report.verification.length).toBeGreaterThanOrEqual(5);
-    for (const claim of report.claims) expect(["hardware", "derived", "asserted"]).toContain(claim.knownBy);
+    for (const claim of report.claims) expect(["hardware", "derived", "measured-code", "operator"]).toContain(claim.knownBy);
+    // One definition of the contract, parsed as any client would.
+    expect(ReportSchema.safeParse(report).success).toBe(true);
   });
 
   test("?nonce= binds a fresh quote to the report digest", async () => {
@@ -182,7 +185,7 @@ describe("secrets", () => {
   test("never appear in any response, header, report or log line", async () => {
     llm.script("openrouter", { kind: "status", status: 401 }, { kind: "garbage" }, { kind: "status", status: 500 });
     llm.script("anthropic", { kind: "status", status: 401 });
-    await post(JSON.stringify({ session_id: "secret-scan", transcript: "x" }));
+    await post(JSON.stringify({ session_id: "secret-scan___________", transcript: "x" }));
     await call("/report/etherea");
     await call("/report/etherea", { headers: { accept: "text/markdown" } });
     await call("/functions");

@@ -6,6 +6,7 @@ import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { checkFragmentShader, MAX_SHADER_BYTES } from "../../functions/lib/glsl.ts";
 import { fitToYouTube } from "../../functions/youtube-metadata.ts";
+import { sid } from "../helpers/session-id.ts";
 
 const BROKEN = "void main() {\n  vec3 c = vec3(1.0, 0.2, 0.6)\n  gl_FragColor = vec4(c, 1.0);\n}";
 const FIXED = "precision mediump float;\nvoid main() {\n  vec3 c = vec3(1.0, 0.2, 0.6);\n  gl_FragColor = vec4(c, 1.0);\n}";
@@ -107,8 +108,8 @@ describe("dj", () => {
   test("a structured cue; the previous cue goes into the next request (sealed continuity)", async () => {
     llm.reset();
     llm.script("openrouter", { kind: "ok", text: `<cue>${JSON.stringify(cue)}</cue>` }, { kind: "ok", text: `<cue>${JSON.stringify({ ...cue, tempo_bpm: 128 })}</cue>` });
-    expect(await invoke(server, "dj", { session_id: "dj-1", transcript: "the city lights are racing", mood: "energetic" })).toMatchObject({ status: 200, body: { cue, provider_used: "cerebras" } });
-    expect((await invoke(server, "dj", { session_id: "dj-1", transcript: "faster", mood: "" })).body.cue.tempo_bpm).toBe(128);
+    expect(await invoke(server, "dj", { session_id: sid("dj-1"), transcript: "the city lights are racing", mood: "energetic" })).toMatchObject({ status: 200, body: { cue, provider_used: "cerebras" } });
+    expect((await invoke(server, "dj", { session_id: sid("dj-1"), transcript: "faster", mood: "" })).body.cue.tempo_bpm).toBe(128);
     expect(lastRequest().messages[1].content).toContain('"tempo_bpm":124');
   });
 
@@ -116,11 +117,11 @@ describe("dj", () => {
     llm.reset();
     llm.script("openrouter", { kind: "ok", text: `<cue>${JSON.stringify({ ...cue, tempo_bpm: 999 })}</cue>` }, { kind: "ok", text: "<cue>not json</cue>" }, { kind: "ok", text: `<cue>${JSON.stringify({ ...cue, key: "H major" })}</cue>` });
     llm.script("anthropic", { kind: "ok", text: `<cue>${JSON.stringify(cue)}</cue>` });
-    expect(await invoke(server, "dj", { session_id: "dj-2", transcript: "x" })).toMatchObject({ status: 200, body: { provider_used: "claude-fallback", cue } });
+    expect(await invoke(server, "dj", { session_id: sid("dj-2"), transcript: "x" })).toMatchObject({ status: 200, body: { provider_used: "claude-fallback", cue } });
   });
 
   test("without keys, the local DJ answers within the schema", async () => {
-    const { status, body } = await invoke(offline, "dj", { session_id: "dj-local", transcript: "rain on a tin roof", mood: "calm" });
+    const { status, body } = await invoke(offline, "dj", { session_id: sid("dj-local"), transcript: "rain on a tin roof", mood: "calm" });
     expect(status).toBe(200);
     expect(body).toMatchObject({ provider_used: "local", cue: { tempo_bpm: 84 } });
     expect(body.cue.key).toEndWith("minor");
@@ -130,10 +131,10 @@ describe("dj", () => {
 describe("youtube-metadata", () => {
   test("from the session's stored prompts, fitted to YouTube's limits", async () => {
     llm.reset();
-    await invoke(server, "generate-prompt", { session_id: "yt-1", transcript: "a glass forest" });
+    await invoke(server, "generate-prompt", { session_id: sid("yt-1"), transcript: "a glass forest" });
     const meta = { title: `<b>${"Glass forest ".repeat(20)}</b>`, description: "A set.\n".repeat(1000), tags: ["vj", "glass forest", ...Array.from({ length: 100 }, (_, i) => `tag number ${i}`)] };
     llm.script("openrouter", { kind: "ok", text: `<meta>${JSON.stringify(meta)}</meta>` });
-    const { status, body } = await invoke(server, "youtube-metadata", { session_id: "yt-1" });
+    const { status, body } = await invoke(server, "youtube-metadata", { session_id: sid("yt-1") });
     expect(status).toBe(200);
     expect(lastRequest().messages[1].content).toContain("1. prompt 1");
     expect(body.title.length).toBeLessThanOrEqual(100);
@@ -144,8 +145,8 @@ describe("youtube-metadata", () => {
   });
 
   test("a session with no prompts is a clear 409; prompts can also be sent; offline works", async () => {
-    expect(await invoke(server, "youtube-metadata", { session_id: "never-used" })).toMatchObject({ status: 409, body: { error: "no_prompts" } });
-    const local = await invoke(offline, "youtube-metadata", { session_id: "x", prompts: ["a neon jellyfish over a drowned city", "jellyfish in the rain"] });
+    expect(await invoke(server, "youtube-metadata", { session_id: sid("never-used") })).toMatchObject({ status: 409, body: { error: "no_prompts" } });
+    const local = await invoke(offline, "youtube-metadata", { session_id: sid("x"), prompts: ["a neon jellyfish over a drowned city", "jellyfish in the rain"] });
     expect(local).toMatchObject({ status: 200, body: { provider_used: "local" } });
     expect(local.body.title).toContain("a neon jellyfish over a drowned city");
     expect(local.body.tags).toContain("jellyfish");
@@ -171,15 +172,15 @@ describe("the report and the Firestore analytics sink", () => {
   test("each generated prompt is written to Firestore in the background; a failing Firestore never fails the prompt", async () => {
     llm.reset();
     firestore.length = 0;
-    const ok = await invoke(server, "generate-prompt", { session_id: "fs-1", transcript: "amber cathedral", style_tags: "artist:turrell" });
+    const ok = await invoke(server, "generate-prompt", { session_id: sid("fs-1"), transcript: "amber cathedral", style_tags: "artist:turrell" });
     expect(ok.status).toBe(200);
     for (let i = 0; i < 100 && firestore.length === 0; i++) await Bun.sleep(10);
     expect(firestore[0]!.path).toBe("/v1/projects/demo-etherea/databases/(default)/documents/prompts");
     expect(firestore[0]!.auth).toBe("Bearer owner");
-    expect(firestore[0]!.body.fields).toMatchObject({ session_id: { stringValue: "fs-1" }, transcript: { stringValue: "amber cathedral" }, prompt: { stringValue: ok.body.prompt }, style_tags: { stringValue: "artist:turrell" }, provider: { stringValue: "cerebras" } });
+    expect(firestore[0]!.body.fields).toMatchObject({ session_id: { stringValue: sid("fs-1") }, transcript: { stringValue: "amber cathedral" }, prompt: { stringValue: ok.body.prompt }, style_tags: { stringValue: "artist:turrell" }, provider: { stringValue: "cerebras" } });
     firestoreFails = true;
     try {
-      expect((await invoke(server, "generate-prompt", { session_id: "fs-2", transcript: "x" })).status).toBe(200);
+      expect((await invoke(server, "generate-prompt", { session_id: sid("fs-2"), transcript: "x" })).status).toBe(200);
     } finally {
       firestoreFails = false;
     }
@@ -188,7 +189,7 @@ describe("the report and the Firestore analytics sink", () => {
   });
 
   test("not configured, nothing is written and nothing leaves for Firestore", async () => {
-    await invoke(offline, "generate-prompt", { session_id: "fs-off", transcript: "x" });
+    await invoke(offline, "generate-prompt", { session_id: sid("fs-off"), transcript: "x" });
     const report = await (await fetch(`${offline.url}/report/etherea`)).json();
     expect(report.observedEgress).toEqual([]);
   });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { sealInvoke } from "../helpers/spec-client.ts";
+import { sid } from "../helpers/session-id.ts";
 
 let llm: FakeLlm;
 let server: AuditorProcess;
@@ -23,7 +24,7 @@ afterAll(async () => {
   llm?.close();
 });
 
-const INPUT = { session_id: "sealed-1", transcript: TRANSCRIPT, style_tags: "", vj_instruction: null };
+const INPUT = { session_id: sid("sealed-1"), transcript: TRANSCRIPT, style_tags: "", vj_instruction: null };
 /** The three other unpadded base64url texts that lenient decoders read as the same bytes. */
 function otherSpellings(text: string): string[] {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -55,7 +56,7 @@ describe("sealed invoke", () => {
     const text = await res.text();
     expect(text).not.toContain("prompt 1");
     const envelope = JSON.parse(text);
-    expect(Object.keys(envelope).sort()).toEqual(["ct", "v"]);
+    expect(Object.keys(envelope).sort()).toEqual(["ct", "rct", "v"]);
     expect(await sealed.open(envelope.ct)).toMatchObject({ prompt: "prompt 1", provider_used: "cerebras" });
     expect(llm.requests[0]!.body).toContain(TRANSCRIPT);
   });
@@ -77,7 +78,7 @@ describe("sealed invoke", () => {
 
   test("every other spelling of a captured request's epk is refused before the function runs; only the original opens", async () => {
     llm.reset();
-    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: "sealed-spellings" }, invokeKey, kid);
+    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: sid("sealed-spellings") }, invokeKey, kid);
     const others = otherSpellings(sealed.body.epk);
     expect(others).toHaveLength(3);
     // Before and after the original is spent: the refusal is about the text, not about replay.
@@ -101,7 +102,7 @@ describe("sealed invoke", () => {
 
   test("no response key and nonce is ever used twice: 20 concurrent replays in four spellings get one sealed answer", async () => {
     llm.reset();
-    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: "sealed-concurrent" }, invokeKey, kid);
+    const sealed = await sealInvoke("generate-prompt", { ...INPUT, session_id: sid("sealed-concurrent") }, invokeKey, kid);
     const spellings = [sealed.body.epk, ...otherSpellings(sealed.body.epk)];
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => post({ ...sealed.body, epk: spellings[i % 4] })));
     const bodies = await Promise.all(responses.map((r) => r.json()));

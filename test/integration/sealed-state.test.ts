@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, tempDir } from "../helpers/auditor-process.ts";
 import { SealedStore, SealedStateError } from "../../src/store/index.ts";
+import { sid } from "../helpers/session-id.ts";
 
 let llm: FakeLlm;
 beforeAll(() => {
@@ -26,7 +27,7 @@ async function invoke(url: string, session: string, transcript: string) {
   const res = await fetch(`${url}/invoke/generate-prompt`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ session_id: session, transcript }),
+    body: JSON.stringify({ session_id: sid(session), transcript }),
   });
   return { status: res.status, body: await res.json() };
 }
@@ -110,12 +111,12 @@ describe("sealed session state", () => {
     await invoke(s1.url, "moved", "two");
     await s1.stop();
     const db = new Database(join(dataDir, "state.sqlite"));
-    const row = db.query<{ ct: Uint8Array }, []>("SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/victim'").get()!;
+    const row = db.query<{ ct: Uint8Array }, []>("SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/victim________________'").get()!;
     const flipped = new Uint8Array(row.ct);
     flipped[0]! ^= 1;
-    db.query("UPDATE sealed SET ct = ? WHERE key = 'app/etherea/sessions/victim'").run(flipped);
+    db.query("UPDATE sealed SET ct = ? WHERE key = 'app/etherea/sessions/victim________________'").run(flipped);
     // Moving a sealed value under another key must fail too (the key is the AAD).
-    db.query("UPDATE sealed SET ct = (SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/bystander'), iv = (SELECT iv FROM sealed WHERE key = 'app/etherea/sessions/bystander') WHERE key = 'app/etherea/sessions/moved'").run();
+    db.query("UPDATE sealed SET ct = (SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________'), iv = (SELECT iv FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________') WHERE key = 'app/etherea/sessions/moved_________________'").run();
     db.close();
     const s2 = await startAuditor({ dataDir, env: env() });
     try {

@@ -44,7 +44,7 @@ describe("session tools under dstack", () => {
   test("generate-prompt is a session tool: same validation, egress recorded under the function, no secret in the stream", async () => {
     llm.reset();
     const { text, final } = await run(plain, `
-      const r = await callTool("generate-prompt", { session_id: "agent-1", transcript: "a forest of neon", style_tags: "", vj_instruction: null });
+      const r = await callTool("generate-prompt", { session_id: "agent-1_______________", transcript: "a forest of neon", style_tags: "", vj_instruction: null });
       return r.prompt;`);
     expect(final.payload).toMatchObject({ ok: true, result: "prompt 1" });
     expect(llm.requests).toHaveLength(1);

@@ -7,6 +7,7 @@ import { RedisClient, SQL } from "bun";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { SealedStore } from "../../src/store/index.ts";
+import { sid } from "../helpers/session-id.ts";
 
 const STORES = {
   postgres: process.env.AUDITOR_TEST_POSTGRES_URL ?? "postgres://auditor:auditor@127.0.0.1:5432/auditor",
@@ -94,7 +95,7 @@ for (const kind of ["postgres", "redis"] as const) {
       const prompts: string[] = [];
       for (let i = 0; i < 6; i++) {
         const server = i % 2 === 0 ? a : b;
-        const res = await fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: `shared-${kind}`, transcript: `turn ${i}` }) });
+        const res = await fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: sid(`shared-${kind}`), transcript: `turn ${i}` }) });
         expect(res.status).toBe(200);
         prompts.push((await res.json()).prompt);
         if (i > 0) {
@@ -117,7 +118,7 @@ for (const kind of ["postgres", "redis"] as const) {
       const report = await (await fetch(`${a.url}/report/etherea`)).json();
       const host = new URL(STORES[kind]).host;
       expect(report.stateStore).toMatchObject({ kind, host });
-      expect(report.egressPolicy).toContainEqual({ fn: "(sealed state)", origin: `${kind}://${host}`, host, url: `${kind}://${host}`, operatorOverride: "AUDITOR_STATE_URL" });
+      expect(report.egressPolicy).toContainEqual({ fn: "(sealed state)", origin: `${kind}://${host}`, host, url: `${kind}://${host}`, operatorOverride: "AUDITOR_STATE_URL", enabled: true });
     });
 
     test("concurrent updates of one record from two instances lose nothing", async () => {

@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runAuditor, safeJson, startAuditor, tempDir } from "../helpers/auditor-process.ts";
 import { OPTIONS } from "../../src/config.ts";
+import { sid } from "../helpers/session-id.ts";
 
 const until = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 500 && !check(); i++) await Bun.sleep(10);
@@ -136,7 +137,7 @@ describe("CORS at start-up", () => {
       const res = await fetch(`${s.url}/invoke/generate-prompt`, {
         method: "POST",
         headers: { "content-type": "application/json", origin: "http://localhost:5173" },
-        body: JSON.stringify({ session_id: "dev", transcript: "a paper moon over a lake", style_tags: "", vj_instruction: "jump" }),
+        body: JSON.stringify({ session_id: sid("dev"), transcript: "a paper moon over a lake", style_tags: "", vj_instruction: "jump" }),
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("access-control-allow-origin")).toBe("*");

@@ -4,6 +4,7 @@ import { Window } from "happy-dom";
 import { createClient, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, SessionFailedError, type SessionEvent } from "../../sdk/client/index.ts";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { sid } from "../helpers/session-id.ts";
 
 let llm: FakeLlm;
 let server: AuditorProcess;
@@ -33,7 +34,7 @@ describe("functions", () => {
   test("the seed's React 'after' snippet, with the SDK instead of raw fetch", async () => {
     llm.reset();
     const { generatePrompt } = client();
-    const currentSessionId = "react-session";
+    const currentSessionId = crypto.randomUUID();
     const transcript = "a cathedral of glass";
     const styleTags = "artist:turrell";
     const response = await generatePrompt({ sessionId: currentSessionId, transcript, styleTags, vjInstruction: null });
@@ -43,7 +44,7 @@ describe("functions", () => {
 
   test("a failing call throws the seed's 'Prompt generation failed: <status>'", async () => {
     llm.script("openrouter", { kind: "status", status: 500 }, { kind: "status", status: 500 }, { kind: "status", status: 500 });
-    const error = await client().generatePrompt({ sessionId: "s", transcript: "x", styleTags: "", vjInstruction: null }).catch((e) => e);
+    const error = await client().generatePrompt({ sessionId: sid("s"), transcript: "x", styleTags: "", vjInstruction: null }).catch((e) => e);
     expect(error).toBeInstanceOf(HttpError);
     expect(error.message).toBe("Prompt generation failed: 500");
     expect(error.status).toBe(500);
@@ -52,9 +53,9 @@ describe("functions", () => {
 
   test("sealed calls with a pinned key; an unpinned server is refused before any data is sent", async () => {
     llm.reset();
-    const sealed = await client({ pinnedKeys: [kid] }).generatePrompt({ sessionId: "sealed", transcript: "moon", styleTags: "", vjInstruction: null }, { sealed: true });
+    const sealed = await client({ pinnedKeys: [kid] }).generatePrompt({ sessionId: sid("sealed"), transcript: "moon", styleTags: "", vjInstruction: null }, { sealed: true });
     expect(sealed.provider_used).toBe("cerebras");
-    const refused = await client({ pinnedKeys: ["AAAAAAAAAAAAAAAA"] }).invoke("generate-prompt", { session_id: "x", transcript: "secret words" }, { sealed: true }).catch((e) => e);
+    const refused = await client({ pinnedKeys: ["AAAAAAAAAAAAAAAA"] }).invoke("generate-prompt", { session_id: sid("x"), transcript: "secret words" }, { sealed: true }).catch((e) => e);
     expect(refused).toBeInstanceOf(HandshakeError);
     expect(llm.requests.some((r) => r.body.includes("secret words"))).toBe(false);
     const unpinned = await client().invoke("generate-prompt", {}, { sealed: true }).catch((e) => e);
@@ -167,8 +168,8 @@ describe("a server that breaks the protocol", () => {
       port: 0,
       fetch: () => new Response(lines.join("\n") + "\n", { headers: { "content-type": "application/x-ndjson", "access-control-allow-origin": "*" } }),
     });
-  const init = { protocolVersion: 1, sessionId: "ses_fake", seq: 1, type: "session_init", payload: { cancelUrl: "/x", expiresAt: "2030-01-01T00:00:00Z", encryption: { enabled: false }, sessionToken: "t" } };
-  const stdout = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: "ses_fake", seq, type: "stdout", payload: { chunk: "hi" } });
+  const init = { protocolVersion: 1, sessionId: sid("ses_fake"), seq: 1, type: "session_init", payload: { cancelUrl: "/x", expiresAt: "2030-01-01T00:00:00Z", encryption: { enabled: false }, sessionToken: "t" } };
+  const stdout = (seq: number) => JSON.stringify({ protocolVersion: 1, sessionId: sid("ses_fake"), seq, type: "stdout", payload: { chunk: "hi" } });
 
   test.each([
     ["garbage", [JSON.stringify(init), "<html>502</html>"]],

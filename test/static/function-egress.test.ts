@@ -9,8 +9,9 @@ import { parseModule } from "meriyah";
 
 const FUNCTIONS_DIR = join(import.meta.dir, "../../functions");
 const ALLOWED_PACKAGES = new Set(["zod"]);
-// Byte encodings are pure helpers (checked below to have no network path themselves).
-const ALLOWED_SRC_IMPORTS = /^(\.\.\/)+src\/(functions\/(define|source-macro)|crypto\/encoding)\.ts$/;
+// Byte encodings and the source-tree lookup (the registry names the embedded files) are pure
+// helpers (checked below to have no network path themselves).
+const ALLOWED_SRC_IMPORTS = /^(\.\.\/)+src\/(functions\/define|source\/index|crypto\/encoding)\.ts$/;
 const FORBIDDEN_GLOBALS = new Set([
   "fetch", "Bun", "WebSocket", "XMLHttpRequest", "EventSource", "globalThis", "global", "self", "window",
   "process", "require", "navigator", "eval", "Function", "Deno", "importScripts",

@@ -131,6 +131,9 @@ const ALLOWED: Record<string, Record<string, string>> = {
   "src/verify/checks.ts": {
     "global fetch": "`auditor verify` fetches the target's /attestation and /report",
   },
+  "src/source/tree-macro.ts": {
+    "Bun.spawnSync": "build time only: the source-tree macro asks git for the commit",
+  },
   "src/web/browser-build.ts": {
     "Bun.spawnSync": "build time only: a bundle macro runs `bun build`",
   },

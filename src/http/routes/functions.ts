@@ -1,4 +1,9 @@
 import { Hono } from "hono";
+import { canonicalJson } from "../../crypto/canonical-json.ts";
+import { utf8 } from "../../crypto/encoding.ts";
+import type { EgressEntry, EgressLog } from "../../egress/index.ts";
+import type { ReceiptSigner } from "../../functions/receipts.ts";
+import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";
 import type { FunctionHost } from "../../functions/host.ts";
 import { SEALED_CONTENT_TYPE, type SealedInvoker } from "../../functions/sealed-invoke.ts";
 import { mediaType, refuseUnlessMediaType } from "../content-type.ts";
@@ -8,7 +13,7 @@ import { readJsonBody } from "../json-body.ts";
 /** Requests larger than this are refused before parsing. */
 export const MAX_INVOKE_BODY_BYTES = 256 * 1024;
 
-export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
+export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receipts: ReceiptSigner, egressLog: EgressLog) {
   return new Hono()
     .get("/functions", (c) =>
       c.json({
@@ -34,13 +39,24 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
       const fn = c.req.param("fn");
       c.header("cache-control", "no-store");
       if (!isSealed) {
-        const result = await host.invoke(fn, body.value);
-        return c.json(result.body as object, result.status as 200);
+        const { status, response, signed } = await invokeWithReceipt(fn, body.value, body.bytes);
+        c.header(RECEIPT_HEADER, encodeReceiptHeader(signed));
+        return c.body(response as Uint8Array<ArrayBuffer>, status as 200, { "content-type": "application/json" });
       }
       const opened = await sealed.open(fn, body.value);
       if (!("seal" in opened)) return apiError(c, opened.status, opened.error, opened.message);
-      const result = await host.invoke(fn, opened.input);
-      // The function's own status, and exactly the JSON an unsealed call would get, sealed.
-      return c.json(await opened.seal(result.body), result.status as 200);
+      const { status, response, signed } = await invokeWithReceipt(fn, opened.input, opened.plaintext);
+      // The function's own status, exactly the JSON an unsealed call would get, and its receipt,
+      // both sealed, so intermediaries learn nothing.
+      return c.json(await opened.seal(response, utf8(canonicalJson(signed))), status as 200);
     });
+
+  /** Runs the function, collecting the egress it causes, and signs the answer's receipt. */
+  async function invokeWithReceipt(fn: string, input: unknown, request: Uint8Array) {
+    const caused: EgressEntry[] = [];
+    const result = await host.invoke(fn, input, { caused });
+    const response = utf8(JSON.stringify(result.body));
+    const signed = receipts.sign({ app: host.appOf(fn) ?? "-", fn, status: result.status, request, response, caused, logHead: egressLog.logHead });
+    return { status: result.status, response, signed };
+  }
 }
