@@ -1,7 +1,8 @@
 // createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
 import { fromBase64Url, utf8 } from "../../src/crypto/encoding.ts";
 import type { AttestationResponse } from "../wire/attestation.ts";
-import { HandshakeError, HttpError } from "./errors.ts";
+import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
+import { ReportSchema, type Report } from "../wire/report.ts";
 import { httpError, send, type Fetch } from "./http.ts";
 import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
@@ -185,17 +186,20 @@ export function createClient(options: ClientOptions) {
       return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce);
     },
 
-    /** GET /report/:app; with a nonce, the binding (digest, report data, quote) is checked too. */
-    async report(app: string, reportOptions: { nonce?: string } = {}): Promise<Record<string, unknown>> {
+    /** GET /report/:app, parsed; with a nonce, the binding (digest, report data, quote) is checked too. */
+    async report(app: string, reportOptions: { nonce?: string } = {}): Promise<Report> {
       const url = `${baseUrl}/report/${encodeURIComponent(app)}${reportOptions.nonce ? `?nonce=${encodeURIComponent(reportOptions.nonce)}` : ""}`;
       const response = await send(fetchFn, url, { headers: { accept: "application/json" } });
       if (!response.ok) throw await httpError(response);
-      const report = (await response.json()) as Record<string, unknown>;
-      const statement = report.attestation as { identityKey: string; kid: string } | undefined;
-      if (pinnedKeys.length > 0 && (!statement || !pinnedKeys.some((p) => p === statement.kid || p === statement.identityKey))) {
+      const raw = (await response.json()) as Record<string, unknown>;
+      const parsed = ReportSchema.safeParse(raw);
+      if (!parsed.success) throw new ProtocolError(`the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+      const report = parsed.data;
+      if (pinnedKeys.length > 0 && !pinnedKeys.some((p) => p === report.attestation.kid || p === report.attestation.identityKey)) {
         throw new HandshakeError("the report's attestation statement is not signed by a pinned key");
       }
-      if (reportOptions.nonce) checkReportBinding(report, reportOptions.nonce);
+      // The binding is over the report exactly as served.
+      if (reportOptions.nonce) checkReportBinding(raw, reportOptions.nonce);
       return report;
     },
   };

@@ -14,5 +14,6 @@ export {
 export { SessionHandle, type StartSessionOptions } from "./session.ts";
 export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, ReceiptError, SessionFailedError } from "./errors.ts";
 export type { Receipt } from "../wire/receipt.ts";
+export type { Report } from "../wire/report.ts";
 export type { SessionEvent, SessionLimits, RefPolicy } from "../wire/sessions.ts";
 export type { AttestationResponse, AttestationStatement } from "../wire/attestation.ts";

@@ -5,7 +5,7 @@
 // checked, and why) or fail. Nothing is silently assumed, and nothing stated is called proven.
 //
 // The evidence is gathered once; then each section adds its named lines. A new check is one
-// more section in SECTIONS (source provenance, receipts and the egress log will be).
+// more section in SECTIONS.
 import { fromHex, toHex } from "../crypto/encoding.ts";
 import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../../sdk/wire/attestation.ts";
 import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
@@ -15,6 +15,7 @@ import { checkReportBinding, isPinned } from "../../sdk/client/trust.ts";
 import { short, type Add, type Check, type Evidence } from "./lines.ts";
 import { keyProvenanceLines, osMeasurementLines } from "./platform.ts";
 import { sourceChainLines, type AppComposeManifest, type Rebuilder } from "./source-chain.ts";
+import { egressLogLines, receiptLines, sourceLines } from "./provenance.ts";
 
 export interface VerifyOptions {
   url: string;
@@ -35,8 +36,12 @@ export interface VerifyOptions {
   osMeasurements?: OsMeasurementsFile;
   /** The KMS root the user trusts (--kms-root): public key or Ethereum address, hex. */
   kmsRoot?: string;
-  /** A checkout to rebuild the binary and the image from (--source). */
+  /** A checkout to rebuild the binary and the image from, and to compare /source with (--source). */
   source?: string;
+  /** One call to make and check the receipt of (--invoke, --input). */
+  invoke?: { fn: string; input: unknown };
+  /** A receipt the user captured (--receipt): the header value or its JSON. */
+  receipt?: string;
   fetch?: typeof fetch;
 }
 
@@ -61,7 +66,10 @@ const SECTIONS: Section[] = [
   (ev, o, _d, add) => keyProvenanceLines(ev, o.kmsRoot, add),
   deploymentSection,
   (ev, o, d, add) => sourceChainLines(ev, o, d.rebuild, add),
+  (ev, o, _d, add) => sourceLines(ev, o, add),
   reportSection,
+  (ev, o, _d, add) => egressLogLines(ev, o, add),
+  (ev, o, _d, add) => receiptLines(ev, o, add),
 ];
 
 export async function verifyDeployment(options: VerifyOptions, deps: VerifyDeps): Promise<Check[]> {

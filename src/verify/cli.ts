@@ -33,6 +33,10 @@ arguments.
   --pin <kid|key>           an identity key (or kid) you already trust; repeatable
   --offline                 do not fetch DCAP collateral (the signature check is skipped)
   --pccs-url <url>          PCCS for DCAP collateral (default: Phala's)
+  --invoke <fn>             make one call and check its receipt and its egress log entries
+  --input <json>            ... with this input (default {})
+  --receipt <file>          check a receipt you captured (the auditor-receipt header value,
+                            or its { receipt, signature } JSON)
   --json                    machine-readable output`;
 
 const Hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits");
@@ -60,6 +64,19 @@ const ArgsSchema = z.object({
     }, "must be a secp256k1 public key (33 or 65 bytes) or a 20-byte address, as hex")
     .optional(),
   source: z.string().optional(),
+  invoke: z.string().min(1).optional(),
+  input: z
+    .string()
+    .refine((v) => {
+      try {
+        JSON.parse(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be JSON")
+    .optional(),
+  receipt: z.string().optional(),
   json: z.boolean().default(false),
 });
 
@@ -76,6 +93,9 @@ const FLAGS: Record<string, { key: keyof z.input<typeof ArgsSchema>; takesValue:
   "--os-measurements": { key: "osMeasurements", takesValue: true },
   "--kms-root": { key: "kmsRoot", takesValue: true },
   "--source": { key: "source", takesValue: true },
+  "--invoke": { key: "invoke", takesValue: true },
+  "--input": { key: "input", takesValue: true },
+  "--receipt": { key: "receipt", takesValue: true },
   "--json": { key: "json", takesValue: false },
 };
 
@@ -161,6 +181,8 @@ export async function runVerify(argv: string[], out: (text: string) => void = co
       osMeasurements: args.osMeasurements ? await readOsMeasurements(args.osMeasurements) : undefined,
       kmsRoot: args.kmsRoot,
       source: args.source,
+      invoke: args.invoke ? { fn: args.invoke, input: JSON.parse(args.input ?? "{}") } : undefined,
+      receipt: args.receipt ? await Bun.file(args.receipt).text() : undefined,
     };
   } catch (e) {
     err(`auditor verify: ${(e as Error).message}\n\n${VERIFY_HELP}`);

@@ -5,6 +5,7 @@
 // server's word. Without a rebuild the binary digest is "stated" at best.
 import type { AttestationStatement } from "../../sdk/wire/attestation.ts";
 import { getComposeHash } from "@phala/dstack-sdk";
+import { SOURCE_ROOTS } from "../source/tree-macro.ts";
 import { short, type Add, type CheckStatus, type Evidence } from "./lines.ts";
 import type { VerifyOptions } from "./checks.ts";
 
@@ -28,7 +29,8 @@ export const rebuildFromCheckout: Rebuilder = async (checkout) => {
     return result.stdout.toString().trim();
   };
   const head = run(["git", "rev-parse", "HEAD"]);
-  const dirty = run(["git", "status", "--porcelain", "--untracked-files=no"]) !== "";
+  // The same rule the build uses for the commit it embeds (src/source/tree-macro.ts).
+  const dirty = run(["git", "status", "--porcelain", "--untracked-files=normal", "--", ...SOURCE_ROOTS]) !== "";
   const out = run(["npm", "run", "--silent", "image", "--", "--json"]).split("\n").at(-1) ?? "";
   const built = JSON.parse(out) as { binarySha256?: unknown; manifestDigest?: unknown };
   if (typeof built.binarySha256 !== "string" || typeof built.manifestDigest !== "string") {
@@ -43,12 +45,9 @@ export function composeImages(manifest: AppComposeManifest): string[] {
   return [...text.matchAll(/^\s*image:\s*["']?(\S+?@sha256:[0-9a-f]{64})["']?\s*$/gm)].map((m) => m[1]!);
 }
 
-/**
- * The commit the statement names. Hook: the statement carries no `source` yet (DESIGN
- * "Provenance"); once it does, return `statement.source.commit` and the commit line compares it.
- */
-function statementCommit(_statement: AttestationStatement): string | undefined {
-  return undefined;
+/** The commit the statement names (DESIGN "Provenance"), when the build knew it. */
+function statementCommit(statement: AttestationStatement): string | undefined {
+  return statement.source.commit ?? undefined;
 }
 
 export async function sourceChainLines(ev: Evidence, options: VerifyOptions, rebuild: Rebuilder, add: Add) {

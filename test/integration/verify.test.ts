@@ -4,6 +4,7 @@
 // image or a binary that is not the one rebuilt from the checkout, and the older ones).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../../src/crypto/canonical-json.ts";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { appCompose } from "../../scripts/app-compose.ts";
@@ -90,14 +91,26 @@ async function verify(url: string, args: string[]) {
 }
 
 /** A proxy in front of the server that rewrites one kind of response. */
-function tamperingProxy(rewrite: { attestation?: (body: any) => void; report?: (body: any) => void; dropNonce?: boolean }) {
+function tamperingProxy(rewrite: { attestation?: (body: any) => void; report?: (body: any) => void; dropNonce?: boolean; sourceFile?: (text: string) => string; receipt?: boolean }) {
   return Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
       const url = new URL(req.url);
       if (rewrite.dropNonce) url.searchParams.delete("nonce");
-      const upstream = await fetch(`${main.server.url}${url.pathname}${url.search}`, { headers: req.headers });
+      const upstream = await fetch(`${main.server.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.method === "POST" ? await req.arrayBuffer() : undefined });
+      if (rewrite.sourceFile && url.pathname === "/source/src/egress/audited-fetch.ts") return new Response(rewrite.sourceFile(await upstream.text()), { headers: upstream.headers });
+      if (rewrite.receipt && url.pathname.startsWith("/invoke/")) {
+        // A well-formed receipt for this very call, but signed by a key that is not the server's.
+        const headers = new Headers(upstream.headers);
+        const signed = JSON.parse(Buffer.from(headers.get("auditor-receipt")!, "base64url").toString());
+        const other = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+        const message = new TextEncoder().encode("auditor-receipt-v1:" + canonicalJson(signed.receipt));
+        signed.signature = Buffer.from(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, other.privateKey, message)).toString("base64url");
+        headers.set("auditor-receipt", Buffer.from(canonicalJson(signed)).toString("base64url"));
+        return new Response(await upstream.arrayBuffer(), { status: upstream.status, headers });
+      }
+      if (url.pathname !== "/attestation" && !url.pathname.startsWith("/report/")) return upstream;
       const body = await upstream.json();
       if (url.pathname === "/attestation") rewrite.attestation?.(body);
       if (url.pathname.startsWith("/report/")) rewrite.report?.(body);
@@ -130,12 +143,13 @@ describe("auditor verify", () => {
     const { code, report } = await verify(main.server.url, [...expected(), "--source", root]);
     expect(code).toBe(0);
     const notProven = report.checks.filter((c) => c.status !== "proven").map((c) => `${c.status} ${c.name}`);
-    // The quote is unsigned here, and the statement names no commit yet.
-    expect(notProven).toEqual(["skipped TDX quote (Intel signature chain)", "skipped source commit"]);
+    // The quote is unsigned here; the egress log is consistent but only the server's word; no call was made.
+    expect(notProven).toEqual(["skipped TDX quote (Intel signature chain)", "stated egress log chain (GET /egress-log)", "skipped receipt"]);
+    for (const name of ["source commit", "source tree (GET /source)", "source matches your checkout"]) expect(report.checks.find((c) => c.name === name)?.status).toBe("proven");
     const byName = Object.fromEntries(report.checks.map((c) => [c.name, c.detail]));
     expect(byName["image digest (rebuilt)"]).toContain(image.manifestDigest);
     expect(byName["binary digest"]).toContain(image.binarySha256);
-    expect(byName["source commit"]).toMatch(/^the statement names no commit yet; the checkout is at [0-9a-f]{40}/);
+    expect(byName["source commit"]).toMatch(/^the statement names [0-9a-f]{40}(-dirty)?, the checkout.s commit/);
   });
 
   const deployments: [string, Partial<FakeDstackOptions>, string[]][] = [
@@ -208,6 +222,8 @@ describe("auditor verify", () => {
     ["a key chain swapped for another path's", { attestation: (b) => (b.keyProvenance["auditor/identity/v1"].publicKey = b.keyProvenance["auditor/invoke/v1"].publicKey) }, (a) => a, ["key provenance (KMS root)"]],
     ["a replayed statement (no fresh nonce)", { dropNonce: true }, (a) => a, ["fresh statement", "report /report/etherea bound"]],
     ["the report edited after binding", { report: (b) => (b.functions[0].egress[0].host = "collector.evil.example") }, (a) => a, ["report /report/etherea bound"]],
+    ["a served source file that is not the listed one", { sourceFile: (text) => text.replace("audited", "unaudited") }, (a) => a, ["source tree (GET /source)"]],
+    ["a receipt signed by another key", { receipt: true }, (a) => [...a, "--invoke", "generate-prompt", "--input", JSON.stringify({ session_id: crypto.randomUUID(), transcript: "x" })], ["receipt"]],
     ["a binary other than the one you built", undefined, (a) => a.map((v) => (v === image.binarySha256 ? "1".repeat(64) : v)), ["binary digest"]],
     ["a compose file other than the one you deployed", undefined, (a) => [...a.filter((v, i) => v !== "--app-compose" && a[i - 1] !== "--app-compose"), "--compose-hash", "2".repeat(64)], ["compose hash"]],
     ["another app id", undefined, (a) => a.map((v) => (v === main.dstack.appId ? "3".repeat(40) : v)), ["app id"]],

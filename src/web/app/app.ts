@@ -1,7 +1,7 @@
 // The ETHEREA VJ page: transcript (typed or spoken) and style in, a prompt out on the stage,
 // with a history and a trust panel that says where the data goes. It talks to the server only
 // through the SDK the server serves (the client is handed in).
-import type { AuditorClient, GeneratePromptOutput } from "../../../sdk/client/index.ts";
+import type { AuditorClient, GeneratePromptOutput, Receipt } from "../../../sdk/client/index.ts";
 import { mountPanels, type PanelsView } from "./panels.ts";
 import { listen, speechSupported } from "./speech.ts";
 import { mountTools } from "./tools.ts";
@@ -74,14 +74,28 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     retryButton.hidden = again === undefined;
   };
 
-  const addHistory = (result: GeneratePromptOutput) => {
+  /** What a verified receipt says left the TEE for this prompt, in a person's words. */
+  const egressSummary = (receipt: Receipt | undefined): string => {
+    if (!receipt) return "receipt not checked (no pinned key)";
+    const sent = receipt.egress.filter((e) => e.allowed);
+    if (sent.length === 0) return "answered inside the TEE, no egress — receipt verified";
+    const counts = new Map<string, number>();
+    for (const e of sent) counts.set(e.host, (counts.get(e.host) ?? 0) + 1);
+    const where = [...counts].map(([host, n]) => `${host} ×${n}`).join(", ");
+    return `sent to ${where}, nothing else — receipt verified`;
+  };
+
+  const addHistory = (result: GeneratePromptOutput, receipt: string) => {
     const item = doc.createElement("li");
     const text = doc.createElement("p");
     text.textContent = result.prompt;
     const meta = doc.createElement("span");
     meta.className = "meta";
     meta.textContent = `${result.provider_used} · ${result.latency_ms} ms · ${new Date().toLocaleTimeString()}`;
-    item.append(text, meta);
+    const egress = doc.createElement("span");
+    egress.className = "meta receipt";
+    egress.textContent = receipt;
+    item.append(text, meta, egress);
     history.prepend(item);
     while (history.children.length > historySize) history.lastElementChild!.remove();
   };
@@ -97,12 +111,16 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     generateButton.disabled = true;
     generateButton.textContent = "Generating…";
     try {
-      const result = await client.generatePrompt({ sessionId, transcript: text, styleTags: styleTags.value.trim(), vjInstruction: vjInstruction() }, { sealed });
+      // With the server's key pinned, every answer's receipt is verified before it is shown.
+      let receipt: Receipt | undefined;
+      const onReceipt = sealed ? (r: Receipt) => void (receipt = r) : undefined;
+      const result = await client.generatePrompt({ sessionId, transcript: text, styleTags: styleTags.value.trim(), vjInstruction: vjInstruction() }, { sealed, ...(onReceipt ? { onReceipt } : {}) });
       lastSent = text;
+      const summary = egressSummary(receipt);
       promptText.textContent = result.prompt;
-      promptMeta.textContent = `${result.provider_used} · ${result.latency_ms} ms${sealed ? " · sealed" : ""}`;
+      promptMeta.textContent = `${result.provider_used} · ${result.latency_ms} ms${sealed ? " · sealed" : ""} · ${summary}`;
       stage.show(result.prompt);
-      addHistory(result);
+      addHistory(result, summary);
       showError(null);
       trustChecked = refreshTrust();
     } catch (err) {
