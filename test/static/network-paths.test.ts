@@ -128,6 +128,9 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "Bun.spawnSync":
       "`auditor verify --source` rebuilds the binary and the image in the user's checkout (git, npm ci, bun); not the server process",
   },
+  "src/verify/provenance.ts": {
+    "global fetch": "`auditor verify` fetches the target's /source, /egress-log and (--invoke) one call",
+  },
   "src/verify/checks.ts": {
     "global fetch": "`auditor verify` fetches the target's /attestation and /report",
   },

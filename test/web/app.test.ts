@@ -68,7 +68,8 @@ describe("the VJ page", () => {
       page.$("controls").dispatchEvent(new page.window.Event("submit", { cancelable: true }));
       await until(() => page.$("history").children.length === 1, "a history entry");
       expect(page.$("prompt").textContent).toContain("a cathedral of glass at dawn");
-      expect(page.$("prompt-meta").textContent).toBe("local · " + page.$("prompt-meta").textContent!.split(" · ")[1] + " · sealed");
+      // The answer's receipt was verified against the pinned key, and nothing left the TEE.
+      expect(page.$("prompt-meta").textContent).toBe("local · " + page.$("prompt-meta").textContent!.split(" · ")[1] + " · sealed · answered inside the TEE, no egress — receipt verified");
       expect(page.$("history").textContent).toContain("local");
       expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
       await until(() => page.$("trust-egress").textContent!.includes("openrouter.ai"), "the egress list");
