@@ -4,6 +4,7 @@ import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";
 import { httpError, send, type Fetch } from "./http.ts";
+import { fetchEgressLog, fetchSource, type CheckedEgressLog, type CheckedSource } from "./provenance.ts";
 import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
 import { sealRequest } from "./sealed.ts";
@@ -184,6 +185,20 @@ export function createClient(options: ClientOptions) {
     /** GET /attestation, checked: the identity key is pinned (when pins are set) and the quote carries the statement's hash. */
     attestation(attestationOptions: { nonce?: string } = {}): Promise<AttestationResponse> {
       return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce);
+    },
+
+    /** GET /egress-log, every page, with its hash chain and head checked. */
+    egressLog(): Promise<CheckedEgressLog> {
+      return fetchEgressLog(fetchFn, baseUrl);
+    },
+
+    /**
+     * GET /source, its tree digest recomputed and compared with the statement's (the pinned one
+     * when keys are pinned); with `everyFile`, every served file is fetched and hashed too.
+     */
+    async source(sourceOptions: { everyFile?: boolean } = {}): Promise<CheckedSource> {
+      const statement = pinnedKeys.length > 0 ? await trustedStatement() : (await fetchAttestation(fetchFn, baseUrl, pinnedKeys)).statement;
+      return fetchSource(fetchFn, baseUrl, statement.source.treeSha256, sourceOptions.everyFile);
     },
 
     /** GET /report/:app, parsed; with a nonce, the binding (digest, report data, quote) is checked too. */

@@ -5,9 +5,8 @@
 // invocation that caused it (its receipt lists them) and to live subscribers (GET /egress-log
 // readers, the dashboard).
 import { canonicalJson } from "../crypto/canonical-json.ts";
+import { GENESIS_DIGEST } from "../../sdk/wire/egress-log.ts";
 import { currentCaller } from "./context.ts";
-
-export const GENESIS_DIGEST = "0".repeat(64);
 
 export interface EgressRecord {
   time: string;
@@ -140,15 +139,4 @@ export class EgressLog {
   hostStats(app: string): HostStats[] {
     return [...this.stats.entries()].filter(([key]) => key.startsWith(`${app}\0`)).map(([, s]) => ({ ...s }));
   }
-}
-
-/** Checks that entries link up and that each digest is right. */
-export function verifyChain(entries: EgressEntry[], expectedFirstPrev?: string): boolean {
-  let prev = expectedFirstPrev ?? entries[0]?.prev;
-  for (const entry of entries) {
-    const { digest, ...rest } = entry;
-    if (entry.prev !== prev || entryDigest(rest) !== digest) return false;
-    prev = digest;
-  }
-  return true;
 }

@@ -5,14 +5,11 @@
 // recomputed here), stated (recomputed, but nothing binds the statement) or skipped.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { canonicalJson } from "../crypto/canonical-json.ts";
 import { fromBase64Url, utf8 } from "../crypto/encoding.ts";
-import { SourceListingSchema, treeSha256 } from "../../sdk/wire/source.ts";
+import { fetchEgressLog, fetchSource } from "../../sdk/client/provenance.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, sha256Hex, SignedReceiptSchema, statementSha256, verifyReceiptSignature, type SignedReceipt } from "../../sdk/wire/receipt.ts";
 import type { VerifyOptions } from "./checks.ts";
 import { short, type Add, type Evidence } from "./lines.ts";
-
-const GENESIS = "0".repeat(64);
 
 const base = (options: VerifyOptions) => options.url.replace(/\/+$/, "");
 const fetchOf = (options: VerifyOptions) => options.fetch ?? fetch;
@@ -20,28 +17,17 @@ const fetchOf = (options: VerifyOptions) => options.fetch ?? fetch;
 export async function sourceLines(ev: Evidence, options: VerifyOptions, add: Add) {
   const known = ev.bound ? "proven" : "stated";
   const name = "source tree (GET /source)";
-  let listing;
-  try {
-    const res = await fetchOf(options)(`${base(options)}/source`);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    listing = SourceListingSchema.parse(await res.json());
-  } catch (err) {
-    return add(name, "fail", `GET /source failed: ${(err as Error).message}`);
-  }
   const { source } = ev.statement;
-  const recomputed = treeSha256(listing.files);
-  if (recomputed !== listing.treeSha256 || recomputed !== source.treeSha256) {
-    return add(name, "fail", `SHA-256(JCS(files)) = ${short(recomputed)}, the listing says ${short(listing.treeSha256)}, the statement ${short(source.treeSha256)}`);
+  let checked;
+  try {
+    checked = await fetchSource(fetchOf(options), base(options), source.treeSha256, true);
+  } catch (err) {
+    return add(name, "fail", `GET /source: ${(err as Error).message}`);
   }
+  const { listing, mismatched } = checked;
   if (listing.commit !== source.commit || listing.repository !== source.repository) return add(name, "fail", "the listing names another commit or repository than the statement");
-  const wrong: string[] = [];
-  for (const file of listing.files) {
-    const res = await fetchOf(options)(`${base(options)}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (!res.ok || sha256Hex(bytes) !== file.sha256 || bytes.length !== file.bytes) wrong.push(file.path);
-  }
-  if (wrong.length) return add(name, "fail", `served files that do not hash as listed: ${wrong.slice(0, 5).join(", ")}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ""}`);
-  add(name, known, `${listing.files.length} files hash to treeSha256 ${short(recomputed)}, the statement's${ev.bound ? " (quote-bound)" : " (not bound to a quote)"}; commit ${source.commit ?? "unknown"} of ${source.repository}`);
+  if (mismatched.length) return add(name, "fail", `served files that do not hash as listed: ${mismatched.slice(0, 5).join(", ")}${mismatched.length > 5 ? ` and ${mismatched.length - 5} more` : ""}`);
+  add(name, known, `${listing.files.length} files hash to treeSha256 ${short(listing.treeSha256)}, the statement's${ev.bound ? " (quote-bound)" : " (not bound to a quote)"}; commit ${source.commit ?? "unknown"} of ${source.repository}`);
 
   if (!options.source) return add("source matches your checkout", "skipped", "pass --source <checkout> to compare every served file with yours");
   const differing = listing.files.filter((file) => {
@@ -58,27 +44,10 @@ export async function sourceLines(ev: Evidence, options: VerifyOptions, add: Add
 export async function egressLogLines(ev: Evidence, options: VerifyOptions, add: Add) {
   const name = "egress log chain (GET /egress-log)";
   try {
-    let res = await fetchOf(options)(`${base(options)}/egress-log`);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    let page = (await res.json()) as { head: { seq: number; digest: string }; entries: Record<string, unknown>[] };
-    const entries = [...page.entries];
-    while (entries.length > 0 && (entries.at(-1)!.seq as number) < page.head.seq) {
-      res = await fetchOf(options)(`${base(options)}/egress-log?fromSeq=${(entries.at(-1)!.seq as number) + 1}`);
-      if (!res.ok) throw new Error(`HTTP ${res.status} reading on`);
-      page = await res.json();
-      entries.push(...page.entries);
-    }
+    const { entries, head } = await fetchEgressLog(fetchOf(options), base(options));
     const first = entries[0];
-    let prev = first ? (first.seq === 1 ? GENESIS : (first.prev as string)) : GENESIS;
-    for (const entry of entries) {
-      const { digest, ...rest } = entry;
-      if (entry.prev !== prev || sha256Hex(utf8(canonicalJson(rest))) !== digest) throw new Error(`the chain breaks at seq ${String(entry.seq)}`);
-      prev = digest as string;
-    }
-    const tail = entries.at(-1);
-    if (tail && tail.digest !== page.head.digest) throw new Error("the last entry is not the head");
     const from = first ? (first.seq === 1 ? "from genesis" : `from seq ${String(first.seq)} (older entries left the window)`) : "empty";
-    add(name, "stated", `${entries.length} entries chain ${from} to head ${short(page.head.digest)}; that every egress is logged is the measured code's promise`);
+    add(name, "stated", `${entries.length} entries chain ${from} to head ${short(head.digest)}; that every egress is logged is the measured code's promise`);
   } catch (err) {
     add(name, "fail", (err as Error).message);
   }

@@ -1,8 +1,9 @@
 // The audited fetch with real HTTP on loopback: policy refusals before any byte leaves,
 // redirects re-checked per hop, the hash chain, and the report showing refusals.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chainBreak, EgressLogEntrySchema } from "../../sdk/wire/egress-log.ts";
 import { z } from "zod";
-import { createAuditedFetch, EgressBlockedError, EgressLog, runAsCaller, verifyChain } from "../../src/egress/index.ts";
+import { createAuditedFetch, EgressBlockedError, EgressLog, runAsCaller } from "../../src/egress/index.ts";
 import { defineFunction, type RegisteredFunction } from "../../src/functions/define.ts";
 import { FunctionHost } from "../../src/functions/host.ts";
 import { createLogger } from "../../src/log.ts";
@@ -60,6 +61,18 @@ describe("audited fetch", () => {
     expect(log.hostStats("test")[0]).toMatchObject({ calls: 0, blocked: 1 });
   });
 
+  test("allowed, refused and failed entries all match the entry schema verifiers parse with", async () => {
+    const log = new EgressLog();
+    const audited = createAuditedFetch(fetch, log);
+    await runAsCaller(caller(), () => audited(`http://127.0.0.1:${allowed.port}/echo?q=1`, { method: "POST", body: "x" })).then((r) => r.text());
+    await runAsCaller(caller(), () => audited(`http://127.0.0.1:${forbidden.port}/x`)).catch(() => undefined);
+    await runAsCaller(caller(), () => audited(`http://127.0.0.1:${allowed.port}/redirect-out`)).catch(() => undefined);
+    const entries = log.list();
+    expect(entries.length).toBeGreaterThanOrEqual(3);
+    for (const entry of entries) expect(EgressLogEntrySchema.parse(entry)).toEqual(entry);
+    expect(entries.some((e) => e.error !== undefined)).toBe(true);
+  });
+
   test("egress outside any function is refused", async () => {
     const audited = createAuditedFetch(fetch, new EgressLog());
     await expect(audited(`http://127.0.0.1:${allowed.port}/echo`)).rejects.toThrow("outside any function");
@@ -85,10 +98,11 @@ describe("audited fetch", () => {
     const audited = createAuditedFetch(fetch, log);
     for (let i = 0; i < 4; i++) await runAsCaller(caller(), () => audited(`http://127.0.0.1:${allowed.port}/echo`)).then((r) => r.text());
     const entries = log.list();
-    expect(verifyChain(entries)).toBe(true);
+    expect(chainBreak(entries)).toBeUndefined();
     expect(entries.at(-1)!.digest).toBe(log.headDigest());
-    expect(verifyChain(entries.map((e, i) => (i === 1 ? { ...e, responseBytes: 1 } : e)))).toBe(false);
-    expect(verifyChain([entries[0]!, entries[2]!, entries[3]!])).toBe(false);
+    expect(chainBreak(entries.map((e, i) => (i === 1 ? { ...e, responseBytes: 1 } : e)))).toBe(2);
+    expect(chainBreak([{ ...entries[0]!, prev: entries[1]!.digest }, ...entries.slice(1)])).toBe(1);
+    expect(chainBreak([entries[0]!, entries[2]!, entries[3]!])).toBe(3);
   });
 
   test("the log keeps a bounded window in memory while the chain covers everything", async () => {
@@ -96,7 +110,7 @@ describe("audited fetch", () => {
     const audited = createAuditedFetch(fetch, log);
     for (let i = 0; i < 5; i++) await runAsCaller(caller(), () => audited(`http://127.0.0.1:${allowed.port}/echo`)).then((r) => r.text());
     expect(log.list().map((e) => e.seq)).toEqual([3, 4, 5]);
-    expect(verifyChain(log.list())).toBe(true);
+    expect(chainBreak(log.list())).toBeUndefined();
     expect(log.hostStats("test")[0]!.calls).toBe(5);
   });
 });

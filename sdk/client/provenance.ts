@@ -1,0 +1,76 @@
+// Reading what the server publishes about itself, checked as it is read: the public egress log
+// (every page, the hash chain from genesis or from where the window starts, up to the head) and
+// the source listing (its tree digest recomputed and compared with the statement's). A check
+// that fails is a ProtocolError naming what broke.
+import { chainBreak, EgressLogPageSchema, type EgressLogEntry } from "../wire/egress-log.ts";
+import { LogHeadSchema, sha256Hex } from "../wire/receipt.ts";
+import { SourceListingSchema, treeSha256, type SourceListing } from "../wire/source.ts";
+import type { z } from "zod";
+import { ProtocolError } from "./errors.ts";
+import { httpError, json, send, type Fetch } from "./http.ts";
+
+export interface CheckedEgressLog {
+  instanceId: string;
+  head: z.infer<typeof LogHeadSchema>;
+  /** Oldest first; they start at seq 1 (genesis) unless older ones left the server's window. */
+  entries: EgressLogEntry[];
+  fromGenesis: boolean;
+}
+
+const MAX_PAGES = 1_000;
+
+export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string): Promise<CheckedEgressLog> {
+  const read = async (fromSeq?: number) => {
+    const raw = await json(fetchFn, `${baseUrl}/egress-log${fromSeq ? `?fromSeq=${fromSeq}` : ""}`);
+    const parsed = EgressLogPageSchema.safeParse(raw);
+    if (!parsed.success) throw new ProtocolError(`the egress log page does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  };
+  let page = await read();
+  const entries = [...page.entries];
+  // New entries may land while this reads: follow pages until the last one reaches its head.
+  for (let pages = 1; entries.length > 0 && entries.at(-1)!.seq < page.head.seq; pages++) {
+    if (pages >= MAX_PAGES) throw new ProtocolError(`the egress log did not reach its head in ${MAX_PAGES} pages`);
+    const next = await read(entries.at(-1)!.seq + 1);
+    if (next.instanceId !== page.instanceId) throw new ProtocolError("the egress log changed instance while it was read");
+    if (next.entries.length === 0 && next.head.seq > entries.at(-1)!.seq) throw new ProtocolError("the egress log page is empty before its head");
+    page = next;
+    entries.push(...page.entries);
+  }
+  const broken = chainBreak(entries);
+  if (broken !== undefined) throw new ProtocolError(`the egress log's hash chain breaks at seq ${broken}`);
+  const tail = entries.at(-1);
+  if (tail ? tail.seq !== page.head.seq || tail.digest !== page.head.digest : page.head.seq !== 0) {
+    throw new ProtocolError("the egress log's last entry is not its head");
+  }
+  return { instanceId: page.instanceId, head: page.head, entries, fromGenesis: entries.length === 0 || entries[0]!.seq === 1 };
+}
+
+export interface CheckedSource {
+  listing: SourceListing;
+  /** Paths whose served bytes did not hash as listed (only when every file was fetched). */
+  mismatched: string[];
+}
+
+/**
+ * GET /source with its tree digest recomputed and compared with `expectedTreeSha256` (the
+ * statement's); with `everyFile`, each listed file is fetched and hashed too.
+ */
+export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeSha256: string, everyFile = false): Promise<CheckedSource> {
+  const parsed = SourceListingSchema.safeParse(await json(fetchFn, `${baseUrl}/source`));
+  if (!parsed.success) throw new ProtocolError(`the source listing does not match the schema: ${parsed.error.issues[0]?.message}`);
+  const listing = parsed.data;
+  const recomputed = treeSha256(listing.files);
+  if (recomputed !== listing.treeSha256) throw new ProtocolError("the source listing's files do not hash to its treeSha256");
+  if (recomputed !== expectedTreeSha256) throw new ProtocolError("the source listing is not the tree the statement names");
+  const mismatched: string[] = [];
+  if (everyFile) {
+    for (const file of listing.files) {
+      const response = await send(fetchFn, `${baseUrl}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`);
+      if (!response.ok) throw await httpError(response);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (bytes.length !== file.bytes || sha256Hex(bytes) !== file.sha256) mismatched.push(file.path);
+    }
+  }
+  return { listing, mismatched };
+}

@@ -1,0 +1,61 @@
+// The public egress log's contract (DESIGN "Provenance, receipts and the public egress log"),
+// for verifiers: GET /egress-log pages and the hash chain over them. seq runs from 1 per
+// instance, prev of seq 1 is 64 zeros, digest = SHA-256(JCS(entry without digest)).
+import { z } from "zod";
+import { sha256 } from "@noble/hashes/sha2";
+import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { LogHeadSchema } from "./receipt.ts";
+
+export const GENESIS_DIGEST = "0".repeat(64);
+
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const EgressLogEntrySchema = z
+  .object({
+    seq: z.number().int().min(1),
+    prev: Hex64,
+    digest: Hex64,
+    time: z.string(),
+    app: z.string(),
+    fn: z.string(),
+    method: z.string(),
+    scheme: z.string(),
+    host: z.string(),
+    path: z.string(),
+    queryKeys: z.array(z.string()),
+    status: z.number().int().nullable(),
+    requestBytes: z.number().int().min(0),
+    responseBytes: z.number().int().min(0),
+    requestSha256: Hex64.nullable(),
+    responseSha256: Hex64.nullable(),
+    durationMs: z.number().min(0),
+    allowed: z.boolean(),
+    error: z.string().optional(),
+  })
+  .strict();
+export type EgressLogEntry = z.infer<typeof EgressLogEntrySchema>;
+
+export const EgressLogPageSchema = z.object({ instanceId: z.string(), head: LogHeadSchema, entries: z.array(EgressLogEntrySchema) }).strict();
+export type EgressLogPage = z.infer<typeof EgressLogPageSchema>;
+
+/** SHA-256 (hex) of the canonical JSON of an entry without its digest. */
+export function egressEntryDigest(entry: EgressLogEntry): string {
+  const { digest: _digest, ...rest } = entry;
+  return toHex(sha256(utf8(canonicalJson(rest))));
+}
+
+/**
+ * The seq of the first entry that does not link to the one before it or whose digest is
+ * wrong; undefined when the chain holds. A chain starting at seq 1 must start from genesis;
+ * one starting later (older entries left the window) starts from its first entry's prev.
+ */
+export function chainBreak(entries: readonly EgressLogEntry[]): number | undefined {
+  const first = entries[0];
+  let prev = first?.seq === 1 ? GENESIS_DIGEST : first?.prev;
+  for (const [i, entry] of entries.entries()) {
+    if ((i > 0 && entry.seq !== entries[i - 1]!.seq + 1) || entry.prev !== prev || egressEntryDigest(entry) !== entry.digest) return entry.seq;
+    prev = entry.digest;
+  }
+  return undefined;
+}
