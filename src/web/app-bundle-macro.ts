@@ -1,6 +1,7 @@
-// A Bun macro: builds the VJ page (src/web/app) at bundle time: its script minified (the SDK
-// stays an import of the served /sdk/auditor-sdk.js), its stylesheet, and index.html pointing
-// at content-hashed names so they can be cached for good.
+// A Bun macro: builds the binary's pages at bundle time: the VJ page (src/web/app) and the
+// report page's script and style (src/web/report-page). Scripts are minified (the SDK stays an
+// import of the served /sdk/auditor-sdk.js) and named by content hash so they can be cached
+// for good; the VJ page's index.html points at those names.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildForBrowser, shortHash } from "./browser-build.ts";
@@ -11,23 +12,39 @@ export interface WebAsset {
   type: string;
 }
 
-export interface WebApp {
-  indexHtml: string;
+export interface PageAssets {
+  scriptPath: string;
+  stylePath: string;
   assets: WebAsset[];
+}
+
+export interface WebApp extends PageAssets {
+  indexHtml: string;
+}
+
+/** `<dir>/main.ts` bundled and `<dir>/<style>` as is, served under `/<urlDir>/`. */
+function pageAssets(dir: string, urlDir: string, style: string, what: string): PageAssets {
+  const { code: script } = buildForBrowser(join(dir, "main.ts"), what);
+  const css = readFileSync(join(dir, style), "utf8");
+  const scriptPath = `/${urlDir}/main.${shortHash(script)}.js`;
+  const stylePath = `/${urlDir}/${style.replace(/\.css$/, "")}.${shortHash(css)}.css`;
+  return {
+    scriptPath,
+    stylePath,
+    assets: [
+      { path: scriptPath, body: script, type: "text/javascript; charset=utf-8" },
+      { path: stylePath, body: css, type: "text/css; charset=utf-8" },
+    ],
+  };
 }
 
 export function webApp(): WebApp {
   const dir = join(import.meta.dir, "app");
-  const { code: script } = buildForBrowser(join(dir, "main.ts"), "the VJ app");
-  const style = readFileSync(join(dir, "app.css"), "utf8");
-  const scriptPath = `/app/main.${shortHash(script)}.js`;
-  const stylePath = `/app/app.${shortHash(style)}.css`;
-  const indexHtml = readFileSync(join(dir, "index.html"), "utf8").replace('src="/app/main.js"', `src="${scriptPath}"`).replace('href="/app/app.css"', `href="${stylePath}"`);
-  return {
-    indexHtml,
-    assets: [
-      { path: scriptPath, body: script, type: "text/javascript; charset=utf-8" },
-      { path: stylePath, body: style, type: "text/css; charset=utf-8" },
-    ],
-  };
+  const page = pageAssets(dir, "app", "app.css", "the VJ app");
+  const indexHtml = readFileSync(join(dir, "index.html"), "utf8").replace('src="/app/main.js"', `src="${page.scriptPath}"`).replace('href="/app/app.css"', `href="${page.stylePath}"`);
+  return { ...page, indexHtml };
+}
+
+export function reportPage(): PageAssets {
+  return pageAssets(join(import.meta.dir, "report-page"), "report-page", "report.css", "the report page");
 }

@@ -141,6 +141,7 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "Bun.spawnSync": "build time only: a bundle macro runs `bun build`",
   },
   "src/web/app/main.ts": { "dynamic import": "browser code: loads the served SDK in the page" },
+  "src/web/report-page/main.ts": { "dynamic import": "browser code: loads the served SDK in the report page" },
   "sdk/client/client.ts": {
     "global fetch": "client code: the SDK's default fetch, in the caller's process or browser",
   },
