@@ -25,7 +25,7 @@ export async function benchEncryption(r: Recorder): Promise<void> {
 
   const flood = async (_code: string, options: RunOptions): Promise<RunResult> => {
     for (let i = 0; i < EVENTS; i++) options.onEvent?.({ type: "stdout", chunk: TEXT });
-    return { ok: true, value: null, stats: { durationMs: 0, toolCallCount: 0, stdoutBytes: EVENTS * TEXT.length, sandboxBytesIn: 0 } };
+    return { ok: true, value: null, stats: { durationMs: 0, toolCallCount: 0, stdoutBytes: EVENTS * TEXT.length, sandboxBytesIn: 0, cpuMs: 0 } };
   };
   const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
   const limits = { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: EVENTS + 10, maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, maxStdoutBytes: 64 * 2 ** 20, cpuMs: 60_000 } };

@@ -51,8 +51,9 @@ export const StartSessionRequestSchema = z
   .strict();
 export type StartSessionRequest = z.infer<typeof StartSessionRequestSchema>;
 
+/** cpuMs: the sandbox's thread CPU time, what the cpuMs limit counts. */
 export const RunStatsSchema = z
-  .object({ durationMs: z.number(), toolCallCount: z.number().int(), stdoutBytes: z.number().int(), sandboxBytesIn: z.number().int() })
+  .object({ durationMs: z.number(), toolCallCount: z.number().int(), stdoutBytes: z.number().int(), sandboxBytesIn: z.number().int(), cpuMs: z.number() })
   .strict();
 
 export const EventPayloads = {

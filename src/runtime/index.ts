@@ -44,7 +44,7 @@ export function toolHandlerOf(options: Pick<RunOptions, "toolHandler" | "tools" 
   };
 }
 
-export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 });
+export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 });
 
 export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();

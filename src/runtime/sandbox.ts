@@ -91,7 +91,7 @@ class SandboxRun {
   private readonly runMemory: RunMemory;
   private readonly started = performance.now();
   private readonly wallDeadline: number;
-  private readonly stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
+  private readonly stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 };
 
   // The clock.
   private inSlice = false;
@@ -482,6 +482,7 @@ class SandboxRun {
     if (this.finished) return;
     this.finished = true;
     this.stats.durationMs = Math.round((performance.now() - this.started) * 1000) / 1000;
+    this.stats.cpuMs = Math.round(this.cpuSpentMs * 1000) / 1000;
     this.settle({ ...outcome, stats: this.stats } as RunResult);
   }
 

@@ -14,7 +14,7 @@ async function run(url: string, code: string) {
 
 /** Events as a client compares them: types and payloads, without ids, times and durations. */
 const comparable = (events: any[]) =>
-  events.slice(1).filter((e) => e.type !== "heartbeat").map((e) => ({ type: e.type, payload: e.type === "final" ? { ...e.payload, stats: { ...e.payload.stats, durationMs: 0 } } : e.payload }));
+  events.slice(1).filter((e) => e.type !== "heartbeat").map((e) => ({ type: e.type, payload: e.type === "final" ? { ...e.payload, stats: { ...e.payload.stats, durationMs: 0, cpuMs: 0 } } : e.payload }));
 
 let middleware: AuditorProcess;
 let embedded: AuditorProcess;

@@ -35,8 +35,12 @@ describe("no script code runs outside the CPU limit", () => {
     });
   }
   for (const [name, code] of Object.entries(runsAccounted)) {
-    test(`${name}: stopped at the CPU limit`, async () => {
-      expect(await run(code)).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
+    test(`${name}: stopped at the CPU limit, which its stats account for`, async () => {
+      const result = await run(code);
+      expect(result).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
+      // cpuMs is what the limit counted: at least the limit, and never more than the run took.
+      expect(result.stats.cpuMs).toBeGreaterThanOrEqual(100);
+      expect(result.stats.cpuMs).toBeLessThanOrEqual(result.stats.durationMs + 1);
     });
   }
 

@@ -14,7 +14,7 @@ describe("session wire schemas", () => {
   test("events: the envelope and each type's payload are checked", () => {
     const base = { protocolVersion: 1, sessionId: "s", seq: 1 };
     expect(SessionEventSchema.safeParse({ ...base, type: "heartbeat", payload: { ts: "2026-01-01T00:00:00Z" } }).success).toBe(true);
-    expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true, result: 1, stats: { durationMs: 1, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 } } }).success).toBe(true);
+    expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true, result: 1, stats: { durationMs: 1, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 } } }).success).toBe(true);
     expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true } }).success).toBe(false);
     expect(SessionEventSchema.safeParse({ ...base, seq: 0, type: "heartbeat", payload: { ts: "x" } }).success).toBe(false);
     expect(SessionEventSchema.safeParse({ ...base, type: "nope", payload: {} }).success).toBe(false);
