@@ -3,6 +3,7 @@ import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
 import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
+import { Metrics } from "./metrics/index.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { ReceiptSigner } from "./functions/receipts.ts";
@@ -97,7 +98,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`auditor: cannot open sealed state ${config.stateUrl ? "at AUDITOR_STATE_URL" : `in ${config.dataDir}`}: ${(err as Error).message}`);
     return 1;
   }
+  const startedAt = Date.now();
+  // The sessions gauge reads the manager, made below; it is only collected once /metrics is asked.
+  let sessions: SessionManager | undefined;
+  const metrics = new Metrics({ version: VERSION, tee: tee.provider, binarySha256: attestor.statement.binarySha256, sessionsByState: () => sessions?.countByState() ?? {} });
+  metrics.watch(egressLog);
   const host = new FunctionHost(FUNCTIONS, {
+    observer: metrics,
     fetch: auditedFetch,
     store,
     log,
@@ -121,13 +128,17 @@ async function main(argv: string[]): Promise<number> {
   const budget = new MemoryBudget(config.memoryBudgetMb * 1024 * 1024, maxWorkers);
   const pool = remote ? undefined : new RuntimePool({ minWorkers: Math.min(cores, maxWorkers), maxWorkers, budget });
   const sessionMaxima = { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs, memoryBytes: config.sessionMemoryMb * 1024 * 1024 };
-  const sessions = new SessionManager(tools, {
+  sessions = new SessionManager(tools, {
     ...DEFAULT_SESSION_SERVER_LIMITS,
     maxConcurrentSessions: config.maxSessions,
     maxSessionsPerCaller: config.maxSessionsPerCaller,
     maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
-  }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
+  }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget, {
+    started: (session) => metrics.sessionStarted(session.channel.encrypted),
+    ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+  });
+  const storeDescription = store.description;
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -137,6 +148,15 @@ async function main(argv: string[]): Promise<number> {
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
+    operatorKeys: config.operatorKeys,
+    dashboard: {
+      metrics,
+      startedAt,
+      attestation: () => ({ attested: tee.provider === "dstack", provider: tee.provider, kid: attestor.statement.kid, binarySha256: attestor.statement.binarySha256 }),
+      sessions,
+      budget,
+      store: () => ({ kind: storeDescription.kind, host: storeDescription.host ?? null, up: null, detail: "not checked" }),
+    },
     report: {
       sessionTools,
       sessionMaxima,

@@ -4,7 +4,8 @@ import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";
 import { httpError, send, type Fetch } from "./http.ts";
-import { fetchEgressLog, fetchSource, type CheckedEgressLog, type CheckedSource } from "./provenance.ts";
+import { fetchEgressLog, fetchSource, followEgressLog, type CheckedEgressLog, type CheckedSource, type FollowOptions } from "./provenance.ts";
+import type { EgressLogEntry } from "../wire/egress-log.ts";
 import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
 import { sealRequest } from "./sealed.ts";
@@ -190,6 +191,11 @@ export function createClient(options: ClientOptions) {
     /** GET /egress-log, every page, with its hash chain and head checked. */
     egressLog(): Promise<CheckedEgressLog> {
       return fetchEgressLog(fetchFn, baseUrl);
+    },
+
+    /** New egress log entries as they are recorded, each checked to continue the chain. */
+    followEgressLog(followOptions: FollowOptions): AsyncGenerator<EgressLogEntry> {
+      return followEgressLog(fetchFn, baseUrl, followOptions);
     },
 
     /**

@@ -13,7 +13,7 @@ export {
 } from "./client.ts";
 export { SessionHandle, type StartSessionOptions } from "./session.ts";
 export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, ReceiptError, SessionFailedError } from "./errors.ts";
-export type { CheckedEgressLog, CheckedSource } from "./provenance.ts";
+export type { CheckedEgressLog, CheckedSource, FollowOptions } from "./provenance.ts";
 export type { EgressLogEntry } from "../wire/egress-log.ts";
 export type { Receipt } from "../wire/receipt.ts";
 export type { Report } from "../wire/report.ts";

@@ -2,12 +2,13 @@
 // (every page, the hash chain from genesis or from where the window starts, up to the head) and
 // the source listing (its tree digest recomputed and compared with the statement's). A check
 // that fails is a ProtocolError naming what broke.
-import { chainBreak, EgressLogPageSchema, type EgressLogEntry } from "../wire/egress-log.ts";
+import { chainBreak, EgressLogPageSchema, EgressStreamLineSchema, type EgressLogEntry } from "../wire/egress-log.ts";
 import { LogHeadSchema, sha256Hex } from "../wire/receipt.ts";
 import { SourceListingSchema, treeSha256, type SourceListing } from "../wire/source.ts";
 import type { z } from "zod";
 import { ProtocolError } from "./errors.ts";
 import { httpError, json, send, type Fetch } from "./http.ts";
+import { ndjsonLines } from "./ndjson.ts";
 
 export interface CheckedEgressLog {
   instanceId: string;
@@ -44,6 +45,47 @@ export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string): Promise<C
     throw new ProtocolError("the egress log's last entry is not its head");
   }
   return { instanceId: page.instanceId, head: page.head, entries, fromGenesis: entries.length === 0 || entries[0]!.seq === 1 };
+}
+
+export interface FollowOptions {
+  /** The last entry already checked (from egressLog()); none: the log is empty, start at seq 1. */
+  after?: EgressLogEntry;
+  instanceId: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * GET /egress-log/stream from after.seq + 1 (or seq 1): yields each new entry once it is checked to
+ * continue the chain (prev, seq and digest), resuming by itself when the server says the reader
+ * lagged. It ends when the server ends the stream; a break in the chain is a ProtocolError.
+ */
+export async function* followEgressLog(fetchFn: Fetch, baseUrl: string, options: FollowOptions): AsyncGenerator<EgressLogEntry> {
+  let last = options.after;
+  for (;;) {
+    const response = await send(fetchFn, `${baseUrl}/egress-log/stream?fromSeq=${(last?.seq ?? 0) + 1}`, options.signal ? { signal: options.signal } : {});
+    if (!response.ok || !response.body) throw await httpError(response);
+    let lagged = false;
+    for await (const { text, complete } of ndjsonLines(response.body)) {
+      if (!complete) break;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        throw new ProtocolError("an egress log stream line is not JSON");
+      }
+      const parsed = EgressStreamLineSchema.safeParse(raw);
+      if (!parsed.success) throw new ProtocolError(`an egress log stream line does not match the schema: ${parsed.error.issues[0]?.message}`);
+      const line = parsed.data;
+      if (line.type === "start" && line.instanceId !== options.instanceId) throw new ProtocolError("the egress log stream is another instance's chain");
+      if (line.type === "lagging") lagged = true;
+      if (line.type !== "entry") continue;
+      const broken = last ? chainBreak([last, line.entry]) : line.entry.seq === 1 ? chainBreak([line.entry]) : line.entry.seq;
+      if (broken !== undefined) throw new ProtocolError(`the egress log's hash chain breaks at seq ${broken}`);
+      last = line.entry;
+      yield line.entry;
+    }
+    if (!lagged) return;
+  }
 }
 
 export interface CheckedSource {

@@ -39,6 +39,16 @@ export type EgressLogEntry = z.infer<typeof EgressLogEntrySchema>;
 export const EgressLogPageSchema = z.object({ instanceId: z.string(), head: LogHeadSchema, entries: z.array(EgressLogEntrySchema) }).strict();
 export type EgressLogPage = z.infer<typeof EgressLogPageSchema>;
 
+/** One line of GET /egress-log/stream. */
+export const EgressStreamLineSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("start"), instanceId: z.string(), head: LogHeadSchema }).strict(),
+  z.object({ type: z.literal("entry"), entry: EgressLogEntrySchema }).strict(),
+  z.object({ type: z.literal("heartbeat"), head: LogHeadSchema }).strict(),
+  /** The reader fell too far behind: the stream ends; resume from nextSeq. */
+  z.object({ type: z.literal("lagging"), nextSeq: z.number().int().min(1) }).strict(),
+]);
+export type EgressStreamLine = z.infer<typeof EgressStreamLineSchema>;
+
 /** SHA-256 (hex) of the canonical JSON of an entry without its digest. */
 export function egressEntryDigest(entry: EgressLogEntry): string {
   const { digest: _digest, ...rest } = entry;

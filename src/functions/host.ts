@@ -42,6 +42,14 @@ export interface InvokeResult {
   body: unknown;
 }
 
+/** Who invoked a function: a plain or sealed POST /invoke, or a session's callTool. */
+export type InvokeMode = "plain" | "sealed" | "session";
+
+/** Told of every invocation of a registered function (the metrics and the dashboard). */
+export interface InvocationObserver {
+  invoked(app: string, call: { fn: string; status: number; provider: string; mode: InvokeMode; durationMs: number }): void;
+}
+
 export interface HostDeps {
   /** The audited fetch (in the server, the one installed as the global fetch). */
   fetch: typeof fetch;
@@ -52,6 +60,7 @@ export interface HostDeps {
   /** Operator URL overrides by env name. */
   overrides: Record<string, string | undefined>;
   stateIdleTtlMs: number;
+  observer?: InvocationObserver;
 }
 
 export class FunctionHost {
@@ -99,10 +108,25 @@ export class FunctionHost {
   }
 
   /** Runs a function; `caused` receives every egress log entry the invocation causes. */
-  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[] } = {}): Promise<InvokeResult> {
+  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[]; mode?: InvokeMode } = {}): Promise<InvokeResult> {
     const hosted = this.functions.get(name);
     if (!hosted) return { status: 404, body: { error: "not_found", message: `unknown function "${name}"` } };
+    const started = performance.now();
+    const result = await this.run(hosted, rawInput, options.caused);
+    const { provider_used: provider } = (result.body ?? {}) as { provider_used?: unknown };
+    this.deps.observer?.invoked(hosted.definition.app, {
+      fn: name,
+      status: result.status,
+      provider: result.status === 200 && typeof provider === "string" ? provider : "none",
+      mode: options.mode ?? "plain",
+      durationMs: performance.now() - started,
+    });
+    return result;
+  }
+
+  private async run(hosted: HostedFunction, rawInput: unknown, caused: EgressEntry[] | undefined): Promise<InvokeResult> {
     const { definition } = hosted;
+    const name = definition.name;
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues = toApiIssues(parsed.error);
@@ -115,7 +139,7 @@ export class FunctionHost {
       fn: name,
       allowedOrigins: new Set(hosted.egress.map((e) => e.origin)),
       secretValues: Object.values(secrets).filter((v): v is string => typeof v === "string" && v !== ""),
-      ...(options.caused ? { caused: options.caused } : {}),
+      ...(caused ? { caused } : {}),
     };
     try {
       const result = await runAsCaller(caller, () =>

@@ -21,7 +21,7 @@ export function functionTools(host: FunctionHost): ToolDefinition[] {
         output: z.unknown(),
         timeoutMs: FUNCTION_TOOL_TIMEOUT_MS,
         handler: async (args) => {
-          const { status, body } = await host.invoke(definition.name, args);
+          const { status, body } = await host.invoke(definition.name, args, { mode: "session" });
           if (status === 200) return body;
           const { message = (body as { error?: unknown }).error } = body as { message?: unknown };
           const detail = typeof message === "string" ? `: ${message}` : "";

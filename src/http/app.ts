@@ -19,6 +19,9 @@ import { functionRoutes, MAX_INVOKE_BODY_BYTES } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
 import { sourceRoutes } from "./routes/source.ts";
 import { egressLogRoutes } from "./routes/egress-log.ts";
+import { dashboardRoutes } from "./routes/dashboard.ts";
+import { httpMetrics } from "./metrics.ts";
+import type { DashboardSources } from "../metrics/index.ts";
 import { upgradeWebSocket } from "hono/bun";
 import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
 import { webRoutes } from "./routes/web.ts";
@@ -47,7 +50,13 @@ export interface AppDeps {
   sessions: Omit<SessionRouteOptions, "log">;
   /** Extracted runtimes attach here (GET /runtime/attach, a WebSocket) when configured. */
   runtimes?: RemoteRuntimes;
+  /** The metrics and what the dashboard shows; its operational parts need an operator key. */
+  dashboard: DashboardSources;
+  operatorKeys: string[];
 }
+
+/** Operator endpoints allow a dashboard's polling and a scraper beside the public allowance. */
+const OPERATOR_RATE_PER_MINUTE = 600;
 
 /**
  * Bun.serve's own cap: the largest legitimate body (a session start or control message, 512
@@ -58,6 +67,7 @@ export const MAX_REQUEST_BODY_BYTES = Math.max(MAX_INVOKE_BODY_BYTES, MAX_SESSIO
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  app.use(httpMetrics(deps.dashboard.metrics));
   app.use(requestLog(deps.log));
   app.use(inFlightLimit(deps.maxInFlightPerAddress, peerAddress));
   app.use(closeUnreadBody);
@@ -79,7 +89,9 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
-  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*", "/egress-log"]) app.use(path, limited);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*", "/egress-log", "/egress-log/*"]) app.use(path, limited);
+  const operatorLimited = rateLimit(Math.max(OPERATOR_RATE_PER_MINUTE, deps.rateLimitPerMinute), peerAddress);
+  for (const path of ["/metrics", "/dashboard/data"]) app.use(path, operatorLimited);
 
   app.get("/healthz", (c) =>
     c.json({
@@ -103,6 +115,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", sourceRoutes());
   app.route("/", egressLogRoutes(deps.egressLog));
   app.route("/", webRoutes());
+  app.route("/", dashboardRoutes(deps.dashboard, deps.operatorKeys));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));
 
   const wrongMethod = methodNotAllowed(app);

@@ -42,6 +42,24 @@ export interface StartRequest {
   init: SessionOptions["init"];
 }
 
+/** Told when sessions start and end (the metrics). */
+export interface SessionObserver {
+  started(session: Session): void;
+  ended(session: Session): void;
+}
+
+/** What the operator's dashboard shows of a live session: metadata, never code or values. */
+export interface SessionSummary {
+  /** The first characters of the id: enough to tell sessions apart, not to address one. */
+  idPrefix: string;
+  state: string;
+  encrypted: boolean;
+  startedAt: string;
+  expiresAt: string;
+  limits: { cpuMs: number; timeoutMs: number; memoryBytes: number; maxToolCalls: number };
+  toolCalls: number;
+}
+
 /** The server cannot take a session now: 503 with Retry-After. */
 export class CapacityError extends Error {
   override name = "CapacityError";
@@ -67,6 +85,7 @@ export class SessionManager {
     private readonly runner: Runner = runAgentScript,
     /** The server-wide memory budget (sandboxes and sidecars); none in-process. */
     private readonly budget?: MemoryBudget,
+    private readonly observer?: SessionObserver,
   ) {
     if (tools.has(INPUT_TOOL)) throw new Error(`a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`);
   }
@@ -98,7 +117,9 @@ export class SessionManager {
     this.sessions.set(session.id, session);
     this.running++;
     this.perCaller.set(caller, callerCount + 1);
+    this.observer?.started(session);
     void session.run().finally(() => {
+      this.observer?.ended(session);
       this.running--;
       const left = (this.perCaller.get(caller) ?? 1) - 1;
       if (left > 0) this.perCaller.set(caller, left);
@@ -109,6 +130,33 @@ export class SessionManager {
       }, this.limits.retainEndedMs).unref?.();
     });
     return session;
+  }
+
+  /** Sessions held now (running, or ended and still readable), by state. */
+  countByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const session of this.sessions.values()) counts[session.machine.state] = (counts[session.machine.state] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Running sessions, oldest first, at most `max`. */
+  liveSessions(max: number): SessionSummary[] {
+    const out: SessionSummary[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.machine.terminal) continue;
+      const { cpuMs, timeoutMs, memoryBytes, maxToolCalls } = session.limits;
+      out.push({
+        idPrefix: session.id.slice(0, 12),
+        state: session.machine.state,
+        encrypted: session.channel.encrypted,
+        startedAt: session.startedAt.toISOString(),
+        expiresAt: session.expiresAt.toISOString(),
+        limits: { cpuMs, timeoutMs, memoryBytes, maxToolCalls },
+        toolCalls: session.stats.toolCallCount,
+      });
+      if (out.length >= max) break;
+    }
+    return out;
   }
 
   get(id: string): Session | undefined {

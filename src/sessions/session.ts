@@ -58,8 +58,11 @@ export class Session {
   readonly sidecar: RefSidecar;
   private seq = 0;
   private pendingTools = 0;
-  stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0 };
+  stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 };
   lastEventAt = Date.now();
+  readonly startedAt = new Date();
+  /** How the session ended: `ok`, or the failure code of its final (or error) event. */
+  outcome: string | undefined;
   private endedResolve!: () => void;
   /** Resolves once the final event has been emitted. */
   readonly ended = new Promise<void>((resolve) => (this.endedResolve = resolve));
@@ -82,6 +85,11 @@ export class Session {
 
   get refPolicy(): RefPolicy {
     return this.options.refPolicy;
+  }
+
+  /** The limits it runs under (what it asked for, capped by the server's maxima). */
+  get limits(): SessionOptions["limits"] {
+    return this.options.limits;
   }
 
   /** The session is gone for good: no value it held outlives it. */
@@ -157,14 +165,17 @@ export class Session {
     // No tool can be called any more: values only tools could read have no reader left.
     if (!allowNonReadable) this.sidecar.dropNonReadable();
     if (this.failure) {
+      this.outcome = this.failure.code;
       this.machine.apply("fail");
       this.emit("error", this.failure);
     } else if (result.ok) {
+      this.outcome = "ok";
       this.machine.apply("complete");
       const value = resolveReturned ? this.sidecar.resolveReadable(result.value, maxResolvedBytes) : result.value;
       this.emit("final", { ok: true, result: value, stats: result.stats });
     } else {
       const error = this.stoppedFor ?? result.error;
+      this.outcome = error.code;
       this.machine.apply(error.code === "cancelled" ? "cancel" : "fail");
       this.emit("final", { ok: false, error, stats: result.stats });
     }

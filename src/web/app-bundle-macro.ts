@@ -1,5 +1,6 @@
-// A Bun macro: builds the binary's pages at bundle time: the VJ page (src/web/app) and the
-// report page's script and style (src/web/report-page). Scripts are minified (the SDK stays an
+// A Bun macro: builds the binary's pages at bundle time: the VJ page (src/web/app), the
+// operator's dashboard (src/web/dashboard) and the report page's script and style
+// (src/web/report-page). Scripts are minified (the SDK stays an
 // import of the served /sdk/auditor-sdk.js) and named by content hash so they can be cached
 // for good; the VJ page's index.html points at those names.
 import { readFileSync } from "node:fs";
@@ -18,7 +19,7 @@ export interface PageAssets {
   assets: WebAsset[];
 }
 
-export interface WebApp extends PageAssets {
+export interface StaticPage extends PageAssets {
   indexHtml: string;
 }
 
@@ -38,11 +39,21 @@ function pageAssets(dir: string, urlDir: string, style: string, what: string): P
   };
 }
 
-export function webApp(): WebApp {
-  const dir = join(import.meta.dir, "app");
-  const page = pageAssets(dir, "app", "app.css", "the VJ app");
-  const indexHtml = readFileSync(join(dir, "index.html"), "utf8").replace('src="/app/main.js"', `src="${page.scriptPath}"`).replace('href="/app/app.css"', `href="${page.stylePath}"`);
+/** A page whose index.html names `/<urlDir>/main.js` and `/<urlDir>/<style>`: both get hashed names. */
+function staticPage(name: string, style: string, what: string): StaticPage {
+  const dir = join(import.meta.dir, name);
+  const page = pageAssets(dir, name, style, what);
+  const indexHtml = readFileSync(join(dir, "index.html"), "utf8").replace(`src="/${name}/main.js"`, `src="${page.scriptPath}"`).replace(`href="/${name}/${style}"`, `href="${page.stylePath}"`);
+  if (!indexHtml.includes(page.scriptPath) || !indexHtml.includes(page.stylePath)) throw new Error(`${what}: index.html must load /${name}/main.js and /${name}/${style}`);
   return { ...page, indexHtml };
+}
+
+export function webApp(): StaticPage {
+  return staticPage("app", "app.css", "the VJ app");
+}
+
+export function dashboardPage(): StaticPage {
+  return staticPage("dashboard", "dashboard.css", "the dashboard");
 }
 
 export function reportPage(): PageAssets {

@@ -9,6 +9,7 @@ import type { P256KeyPair } from "../../crypto/keys.ts";
 import { InvalidPublicKeyError } from "../../crypto/p256.ts";
 import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { secretEquals } from "../../crypto/secret-equals.ts";
+import { bearer, keyAccepted } from "../bearer.ts";
 import type { Logger } from "../../log.ts";
 import { CallerLimitError, CapacityError, type SessionManager } from "../../sessions/manager.ts";
 import { newSessionId, type Session } from "../../sessions/session.ts";
@@ -35,12 +36,6 @@ export interface SessionRouteOptions {
 
 type ControlType = "cancel" | "input" | "refs_resolve";
 type ControlReply = { status: number; body: unknown };
-
-function bearer(c: Context): string | undefined {
-  const header = c.req.header("authorization");
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  return match?.[1];
-}
 
 /** Session bodies are JSON (an encrypted session's control envelopes too). */
 const refuseNonJson = (c: Context) => refuseUnlessMediaType(c, ["application/json"], "content-type: send application/json");
@@ -181,10 +176,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       if (options.apiKeys.length > 0) {
         const key = bearer(c);
         if (!key) return apiError(c, 401, "unauthorized", "authorization: send Bearer <API key> to create sessions");
-        // Compare against every key, so timing does not tell which one nearly matched.
-        let ok = false;
-        for (const candidate of options.apiKeys) ok = secretEquals(key, candidate) || ok;
-        if (!ok) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
+        if (!keyAccepted(key, options.apiKeys)) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
         caller = `key:${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
       }
       const refused = refuseNonJson(c);
