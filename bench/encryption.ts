@@ -1,5 +1,7 @@
 // Encryption: the server's half of a session handshake, and stream throughput for 1 KB events
 // encrypted vs plaintext, from a synthetic producer (framing cost only) and from a real script.
+// Throughput in MB/s counts the events' plaintext lines (what the client reads once it has
+// opened them), so base64 and envelope overhead on the wire do not inflate it.
 import { Hono } from "hono";
 import { deriveP256KeyPair, keyId } from "../src/crypto/keys.ts";
 import { toBase64Url } from "../src/crypto/encoding.ts";
@@ -48,7 +50,7 @@ export async function benchEncryption(r: Recorder): Promise<void> {
       rates.push(EVENTS / ((performance.now() - t) / 1000));
     }
     rates.sort((a, b) => a - b);
-    return { events: rates[2]!, mbPerS: (rates[2]! * bytes) / EVENTS / 2 ** 20 };
+    return { events: rates[2]!, mbPerS: (rates[2]! * bytes) / EVENTS / 2 ** 20, bytesPerEvent: bytes / EVENTS };
   };
   const synthetic = serve(flood);
   const script = serve((code, options) => pool.run(code, options));
@@ -57,14 +59,17 @@ export async function benchEncryption(r: Recorder): Promise<void> {
     const sealed = await rate(synthetic.port!, "return 1", true);
     r.add("stream_plain_events_per_s", "plaintext stream, synthetic producer", plain.events, "events/s");
     r.add("stream_sealed_events_per_s", "encrypted stream, synthetic producer", sealed.events, "events/s");
-    r.add("stream_sealed_mb_per_s", "encrypted stream, synthetic producer, on the wire", sealed.mbPerS, "MB/s");
-    r.add("ratio_sealed_vs_plain_synthetic", "encrypted / plaintext, synthetic producer", (sealed.events / plain.events) * 100, "%", { target: { op: ">=", value: 80, source: "issue 7" } });
+    r.add("stream_sealed_mb_per_s", "encrypted stream, synthetic producer, 1 KB events", (sealed.events * plain.bytesPerEvent) / 2 ** 20, "MB/s", { target: { op: ">=", value: 80, source: "issue 25" } });
+    r.add("stream_sealed_wire_mb_per_s", "encrypted stream, synthetic producer, on the wire", sealed.mbPerS, "MB/s");
+    // Issue 25 retired issue 7's ">= 80 % of plaintext": the ratio stays as a figure.
+    r.add("ratio_sealed_vs_plain_synthetic", "encrypted / plaintext, synthetic producer", (sealed.events / plain.events) * 100, "%");
     const FLOOD = `const line = "${"x".repeat(1024 - 90)}"; for (let i = 0; i < ${EVENTS}; i++) { console.log(line); } return 1;`;
     const plainScript = await rate(script.port!, FLOOD, false);
     const sealedScript = await rate(script.port!, FLOOD, true);
     r.add("stream_plain_script_events_per_s", "plaintext stream from a real script", plainScript.events, "events/s");
     r.add("stream_sealed_script_events_per_s", "encrypted stream from a real script", sealedScript.events, "events/s");
-    r.add("ratio_sealed_vs_plain_script", "encrypted / plaintext, real script", (sealedScript.events / plainScript.events) * 100, "%", { target: { op: ">=", value: 80, source: "issue 7" } });
+    r.add("stream_sealed_script_mb_per_s", "encrypted stream from a real script, 1 KB events", (sealedScript.events * plainScript.bytesPerEvent) / 2 ** 20, "MB/s");
+    r.add("ratio_sealed_vs_plain_script", "encrypted / plaintext, real script", (sealedScript.events / plainScript.events) * 100, "%");
   } finally {
     synthetic.stop(true);
     script.stop(true);

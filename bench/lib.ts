@@ -23,8 +23,8 @@ export async function sample(run: (i: number) => Promise<unknown> | unknown, ite
 }
 
 export interface Target {
-  /** The figure must be below (`<`) or at least (`>=`) this value, in the figure's unit. */
-  op: "<" | ">=";
+  /** The figure must be below (`<`), at most (`<=`) or at least (`>=`) this value, in its unit. */
+  op: "<" | "<=" | ">=";
   value: number;
   /** Where the target comes from, e.g. "issue 5". */
   source: string;
@@ -47,7 +47,8 @@ export class Recorder {
     const figure: Figure = { id, label, value: round(value), unit, ...(extra.p99 !== undefined ? { p99: round(extra.p99) } : {}) };
     if (extra.target) {
       figure.target = extra.target;
-      figure.met = extra.target.op === "<" ? value < extra.target.value : value >= extra.target.value;
+      const { op, value: bound } = extra.target;
+      figure.met = op === "<" ? value < bound : op === "<=" ? value <= bound : value >= bound;
     }
     this.figures.push(figure);
     const target = figure.target ? `   target ${figure.target.op} ${figure.target.value} (${figure.target.source}): ${figure.met ? "met" : "MISSED"}` : "";

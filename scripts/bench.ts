@@ -11,6 +11,7 @@ import { ITERATIONS, machine, Recorder } from "../bench/lib.ts";
 import { benchRuntime } from "../bench/runtime.ts";
 import { benchScheduling } from "../bench/scheduling.ts";
 import { benchSessions } from "../bench/sessions.ts";
+import { benchWorkloads } from "../bench/workloads.ts";
 
 const root = join(import.meta.dir, "..");
 const recorder = new Recorder();
@@ -19,6 +20,7 @@ console.log(`machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, $
 await benchInvoke(recorder);
 await benchSealedState(recorder);
 await benchRuntime(recorder);
+await benchWorkloads(recorder);
 await benchSessions(recorder);
 await benchScheduling(recorder);
 await benchExtracted(recorder);
