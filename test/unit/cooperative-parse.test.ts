@@ -36,4 +36,40 @@ describe("parseCooperatively", () => {
       else expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(expected.error.issues.map((i) => [i.path, i.code]));
     }
   });
+
+  test("the compiled fast path refuses exactly what zod refuses, hostile values included", async () => {
+    const Record = z.object({ id: z.number().int().min(0), name: z.string().max(8), tags: z.array(z.enum(["a", "b"])).optional(), at: z.object({ x: z.number() }).strict().nullable() }).strict();
+    const hostile: unknown[] = [
+      { id: 1, name: "ok", at: null },
+      { id: 1, name: "ok", at: { x: 1 }, tags: ["a", "b"] },
+      JSON.parse('{"id":1,"name":"ok","at":null,"__proto__":{"polluted":true}}'),
+      { id: 1.5, name: "ok", at: null },
+      { id: -1, name: "ok", at: null },
+      { id: Number.NaN, name: "ok", at: null },
+      { id: Infinity, name: "ok", at: null },
+      { id: "1", name: "ok", at: null },
+      { id: 1, name: "too long a name", at: null },
+      { id: 1, name: "ok", at: { x: 1, y: 2 } },
+      { id: 1, name: "ok", at: [1] },
+      { id: 1, name: "ok", at: null, tags: ["c"] },
+      { id: 1, name: "ok", at: null, extra: true },
+      { id: 1, name: "ok" },
+      Object.assign(Object.create({ inherited: 1 }), { id: 1, name: "ok", at: null }),
+      new Date(0),
+      [{ id: 1, name: "ok", at: null }],
+      null,
+      "string",
+    ];
+    for (const schema of [Record, z.array(Record)]) {
+      for (const value of hostile) {
+        for (const input of schema === Record ? [value] : [[value], [...Array.from({ length: PARSE_CHUNK + 1 }, () => hostile[0]), value]]) {
+          const expected = schema.safeParse(input);
+          const got = await parseCooperatively(schema as z.ZodType, input);
+          expect(got.success).toBe(expected.success);
+          if (expected.success) expect(got.data).toEqual(expected.data);
+          else expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(expected.error.issues.map((i) => [i.path, i.code]));
+        }
+      }
+    }
+  });
 });
