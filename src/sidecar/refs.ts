@@ -46,16 +46,50 @@ export function isRefToken(value: unknown): value is RefToken {
   return innerKeys.length === 1 && innerKeys[0] === "id" && typeof (inner as { id: unknown }).id === "string";
 }
 
-/** Applies `fn` to every ref token in a JSON value, with its path (tokens are not descended into). */
+/**
+ * Applies `fn` to every ref token in a JSON value, with its path (tokens are not descended into),
+ * and returns a copy with each token replaced by what `fn` returned. A stored value can be a
+ * quarter of a million records, so the walk keeps one stack of keys and spells a path out only
+ * where it finds a token.
+ */
 export function mapRefs(value: unknown, fn: (token: RefToken, path: readonly string[]) => unknown, path: readonly string[] = []): unknown {
-  if (isRefToken(value)) return fn(value, path);
-  if (Array.isArray(value)) return value.map((v, i) => mapRefs(v, fn, [...path, String(i)]));
-  if (value && typeof value === "object") {
+  const keys: (string | number)[] = [];
+  const walk = (node: object): unknown => {
+    // An own "$ref" is necessary for a token, and cheap to rule out before isRefToken's keys.
+    if (Object.hasOwn(node, "$ref") && isRefToken(node)) return fn(node, [...path, ...keys.map(String)]);
+    if (Array.isArray(node)) {
+      const out: unknown[] = [];
+      for (let i = 0; i < node.length; i++) {
+        if (!(i in node)) {
+          out.length = i + 1; // a hole stays a hole, as Array.prototype.map keeps it
+          continue;
+        }
+        const v: unknown = node[i];
+        if (v && typeof v === "object") {
+          keys.push(i);
+          out[i] = walk(v);
+          keys.pop();
+        } else {
+          out[i] = v;
+        }
+      }
+      return out;
+    }
+    const record = node as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mapRefs(v, fn, [...path, k]);
+    for (const key of Object.keys(record)) {
+      const v = record[key];
+      if (v && typeof v === "object") {
+        keys.push(key);
+        out[key] = walk(v);
+        keys.pop();
+      } else {
+        out[key] = v;
+      }
+    }
     return out;
-  }
-  return value;
+  };
+  return value && typeof value === "object" ? walk(value) : value;
 }
 
 interface Entry {
