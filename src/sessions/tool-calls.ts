@@ -28,19 +28,32 @@ export class ToolAnswerError extends Error {
 
 interface CallRecord {
   toolName: string;
-  /** The answer, once applied, and the SHA-256 of its canonical JSON (to tell "same" from "different"). */
+  /** The answer, once applied, until the run has taken it. */
   outcome?: Outcome;
-  digest?: Uint8Array;
+  /**
+   * The SHA-256 of the applied answer (to tell "same" from "different" when one comes again),
+   * or how to compute it: a broker answer whose value the sidecar keeps is hashed only when a
+   * second answer needs it, which only a runtime repeating a callId ever sends; megabytes are
+   * then never serialized and hashed on the main thread for nothing.
+   */
+  digest?: Uint8Array | (() => Uint8Array);
   /** Set while the run waits for the answer. */
   resolve?: (outcome: Outcome) => void;
 }
+
+const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest() as Uint8Array;
 
 /**
  * SHA-256 of an answer. Client answers are canonicalized (a client may reorder keys); broker
  * answers can be megabytes and a repeat would come from the same serializer, so plain JSON does.
  */
-const digestOf = (outcome: Outcome, from: "client" | "broker") =>
-  new Bun.CryptoHasher("sha256").update(from === "client" ? canonicalJson(outcome) : JSON.stringify(outcome)).digest() as Uint8Array;
+const digestOf = (outcome: Outcome, from: "client" | "broker") => sha256(from === "client" ? canonicalJson(outcome) : JSON.stringify(outcome));
+
+/** The applied answer's digest, computed now if it was deferred. */
+function appliedDigest(record: CallRecord): Uint8Array | undefined {
+  if (typeof record.digest === "function") record.digest = record.digest();
+  return record.digest;
+}
 
 export class ToolCallLedger {
   private readonly calls = new Map<string, CallRecord>();
@@ -73,7 +86,7 @@ export class ToolCallLedger {
       if (!parsed.success) this.apply(callId, { ok: false, message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}` }, "broker");
     } else {
       // A tool that finishes after the run ended (cancelled, timed out) has nobody to answer.
-      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome, "broker"));
+      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome, "broker", true));
       this.callBroker(name, args).then(
         ({ value, tainted }) => answerFromBroker({ ok: true, value, ...(tainted ? { tainted } : {}) }),
         (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError || error instanceof RefError ? error.message : `${name} failed` }),
@@ -81,17 +94,31 @@ export class ToolCallLedger {
     }
     const outcome = await answer;
     delete record.outcome; // the digest is all a repeat needs; the value now lives in the run
-    if (!outcome.ok) throw new ToolCallError(outcome.message, "tool_failed");
+    let kept = false;
     try {
-      return this.present(name, outcome.value, byRef, outcome.tainted === true);
+      if (!outcome.ok) throw new ToolCallError(outcome.message, "tool_failed");
+      const presented = this.present(name, outcome.value, byRef, outcome.tainted === true);
+      kept = presented.kept;
+      return presented.value;
     } catch (err) {
       if (err instanceof RefError) {
         if (err.code === "memory_budget") this.onBudgetExceeded(err.message);
         throw new ToolCallError(err.message, "tool_failed");
       }
       throw err;
+    } finally {
+      this.settleDigest(record, kept);
     }
   };
+
+  /**
+   * A deferred broker digest, once the result is presented: when the sidecar keeps the whole
+   * value, hashing it can wait (the value is held anyway); otherwise nothing else would keep it,
+   * so it is hashed now and let go.
+   */
+  private settleDigest(record: CallRecord, kept: boolean): void {
+    if (typeof record.digest === "function" && !kept) record.digest = record.digest();
+  }
 
   private async callBroker(name: string, args: unknown): Promise<{ value: unknown; tainted: boolean }> {
     const tool = this.tools.get(name);
@@ -102,16 +129,18 @@ export class ToolCallLedger {
 
   /**
    * The form a result takes in the sandbox: the value, or refs for what the script must not or
-   * need not hold. A result made from non-readable values is non-readable as a whole.
+   * need not hold (`kept`: the sidecar now holds the whole value). A result made from
+   * non-readable values is non-readable as a whole.
    */
-  private present(name: string, value: unknown, byRef: boolean, tainted: boolean): unknown {
+  private present(name: string, value: unknown, byRef: boolean, tainted: boolean): { value: unknown; kept: boolean } {
     const tool = this.tools.get(name);
     const source = `tool ${name}`;
-    if (tainted) return this.sidecar.put(value, { readable: false, source: `${source} (from non-readable input)` });
-    let shown = tool?.redact?.length ? redactPaths(value, tool.redact, (secret) => this.sidecar.put(secret, { readable: false, source })) : value;
-    if (tool?.runtimeReadable === false) return this.sidecar.put(shown, { readable: false, source });
-    if (byRef) shown = this.sidecar.put(shown, { readable: true, source });
-    return shown;
+    const keep = (shown: unknown, readable: boolean, from = source) => ({ value: this.sidecar.put(shown, { readable, source: from }), kept: shown === value });
+    if (tainted) return keep(value, false, `${source} (from non-readable input)`);
+    const shown = tool?.redact?.length ? redactPaths(value, tool.redact, (secret) => this.sidecar.put(secret, { readable: false, source })) : value;
+    if (tool?.runtimeReadable === false) return keep(shown, false);
+    if (byRef) return keep(shown, true);
+    return { value: shown, kept: false };
   }
 
   /** The client's value for a pending `input` call. Returns whether it was applied now (false: a repeat). */
@@ -122,18 +151,22 @@ export class ToolCallLedger {
     return this.apply(callId, { ok: true, value }, "client");
   }
 
-  /** Applies an answer once; a repeat of the same answer is a no-op, a different one throws. */
-  apply(callId: string, outcome: Outcome, from: "client" | "broker"): boolean {
+  /**
+   * Applies an answer once; a repeat of the same answer is a no-op, a different one throws.
+   * `deferDigest`: a broker answer to a registry tool, hashed once the run has taken it (see
+   * settleDigest), or when a repeat comes first.
+   */
+  apply(callId: string, outcome: Outcome, from: "client" | "broker", deferDigest = false): boolean {
     const record = this.calls.get(callId);
     if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
-    const digest = digestOf(outcome, from);
-    if (record.digest) {
-      if (bytesEqual(record.digest, digest)) return false;
+    const applied = appliedDigest(record);
+    if (applied) {
+      if (bytesEqual(applied, digestOf(outcome, from))) return false;
       throw new ToolAnswerError(409, "conflict", `callId: ${callId} already has a different answer; answers cannot be changed`);
     }
     if (this.closed) throw new ToolAnswerError(409, "session_ended", "the session has ended; it takes no more answers");
     record.outcome = outcome;
-    record.digest = digest;
+    record.digest = deferDigest ? () => digestOf(outcome, from) : digestOf(outcome, from);
     record.resolve?.(outcome);
     delete record.resolve;
     return true;
@@ -145,6 +178,9 @@ export class ToolCallLedger {
     for (const record of this.calls.values()) {
       delete record.resolve;
       delete record.outcome;
+      // Only input calls take answers from now on (broker answers are dropped), and theirs were
+      // hashed when applied: a deferred digest has nothing left to compare, nor its value to keep.
+      if (typeof record.digest === "function") delete record.digest;
     }
   }
 }

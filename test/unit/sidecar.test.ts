@@ -26,6 +26,25 @@ describe("RefSidecar", () => {
     expect(code(() => sidecar.resolveArgs({ x: { $ref: { id: "ref_forged" } } }, tool))).toBe("unknown_ref");
   });
 
+  test("every tool gets its own copy: changing one never changes the stored value", () => {
+    const sidecar = new RefSidecar();
+    const token = sidecar.put({ users: [{ id: 1 }, { id: 2 }] }, { readable: true, source: "t" });
+    const first = sidecar.resolveArgs({ x: token }, { name: "t", accepts: [] }).value as { x: { users: { id: number }[] } };
+    first.x.users.push({ id: 3 });
+    expect(sidecar.resolveArgs({ x: token }, { name: "t", accepts: [] }).value).toEqual({ x: { users: [{ id: 1 }, { id: 2 }] } });
+    expect(sidecar.resolveForClient(token.$ref.id, false)).toEqual({ users: [{ id: 1 }, { id: 2 }] });
+  });
+
+  test("tokens deep inside arguments and inside stored values resolve at their paths", () => {
+    const sidecar = new RefSidecar();
+    const secret = sidecar.put("pw", { readable: false, source: "tool login" });
+    const holder = sidecar.put({ list: [1, { inner: secret }] }, { readable: true, source: "t" });
+    const tool = { name: "t", accepts: ["a.0.b.list.1.inner"] };
+    expect(sidecar.resolveArgs({ a: [{ b: holder }] }, tool)).toEqual({ value: { a: [{ b: { list: [1, { inner: "pw" }] } }] }, tainted: true });
+    expect(() => sidecar.resolveArgs({ a: [{ c: holder }] }, tool)).toThrow(/does not accept one at a\.0\.c\.list\.1\.inner/);
+    expect(sidecar.resolveArgs([1, , 3], tool).value).toEqual([1, , 3]);
+  });
+
   test("a non-readable value goes only where the tool accepts one", () => {
     const sidecar = new RefSidecar();
     const secret = sidecar.put("pw", { readable: false, source: "tool login" });

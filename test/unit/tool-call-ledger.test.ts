@@ -28,6 +28,31 @@ describe("ToolCallLedger", () => {
     expect(refusal(() => l.apply("call_1", { ok: false, message: "nope" }, "broker"))).toEqual({ status: 409, code: "conflict" });
   });
 
+  test("an answer kept by reference (its digest deferred) is still compared when it comes again", async () => {
+    const users = new ToolRegistry([defineTool({ name: "users", input: z.object({}), output: z.array(z.object({ id: z.number() })), handler: async () => [{ id: 1 }, { id: 2 }] })]);
+    const sidecar = new RefSidecar();
+    const l = new ToolCallLedger(users, sidecar, new AbortController().signal);
+    const token = await l.handler("users", {}, "call_1", { byRef: true });
+    expect(sidecar.resolveArgs(token, { name: "t", accepts: [] }).value).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(l.apply("call_1", { ok: true, value: [{ id: 1 }, { id: 2 }] }, "broker", true)).toBe(false);
+    expect(refusal(() => l.apply("call_1", { ok: true, value: [{ id: 1 }, { id: 3 }] }, "broker", true))).toEqual({ status: 409, code: "conflict" });
+    expect(refusal(() => l.apply("call_1", { ok: false, message: "nope" }, "broker"))).toEqual({ status: 409, code: "conflict" });
+  });
+
+  test("deferred digests hold for values kept unreadable and for results of unreadable input", async () => {
+    const registry = new ToolRegistry([
+      defineTool({ name: "secret", input: z.object({}), output: z.object({ key: z.string() }), runtimeReadable: false, handler: async () => ({ key: "k" }) }),
+      defineTool({ name: "wrap", input: z.object({ v: z.unknown() }), output: z.object({ v: z.unknown() }), acceptsNonReadable: ["v"], handler: async ({ v }) => ({ v }) }),
+    ]);
+    const l = new ToolCallLedger(registry, new RefSidecar(), new AbortController().signal);
+    const token = await l.handler("secret", {}, "call_1", BY_VALUE);
+    expect(l.apply("call_1", { ok: true, value: { key: "k" } }, "broker", true)).toBe(false);
+    expect(refusal(() => l.apply("call_1", { ok: true, value: { key: "j" } }, "broker", true))).toEqual({ status: 409, code: "conflict" });
+    await l.handler("wrap", { v: token }, "call_2", BY_VALUE); // tainted: kept unreadable
+    expect(l.apply("call_2", { ok: true, value: { v: { key: "k" } }, tainted: true }, "broker", true)).toBe(false);
+    expect(refusal(() => l.apply("call_2", { ok: true, value: { v: { key: "k" } } }, "broker", true))).toEqual({ status: 409, code: "conflict" });
+  });
+
   test("input answered before the run asked for it (the event raced ahead) is kept for the run", async () => {
     const l = ledger();
     l.open("call_1", "input");
