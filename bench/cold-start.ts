@@ -3,7 +3,7 @@
 // (bench/bare-serve.ts) in the same run, so what start-up adds over the runtime is a figure.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { buildBinary } from "../scripts/build.ts";
+import { buildBinary, COMPILE_FLAGS } from "../scripts/build.ts";
 import { baseEnv, tempDir } from "../test/helpers/auditor-process.ts";
 import { percentile, rssOf, type Recorder } from "./lib.ts";
 
@@ -64,7 +64,7 @@ export async function benchColdStart(r: Recorder, root: string): Promise<void> {
   const built = await buildBinary(root);
   const barePath = join(root, "dist/bench/bare-serve");
   mkdirSync(join(root, "dist/bench"), { recursive: true });
-  const bare = Bun.spawnSync([process.execPath, "build", join(import.meta.dir, "bare-serve.ts"), "--compile", "--outfile", barePath], { stdout: "pipe", stderr: "pipe" });
+  const bare = Bun.spawnSync([process.execPath, "build", join(import.meta.dir, "bare-serve.ts"), ...COMPILE_FLAGS, "--outfile", barePath], { stdout: "pipe", stderr: "pipe" });
   if (bare.exitCode !== 0) throw new Error(`building the bare Bun.serve failed: ${bare.stderr.toString()}`);
 
   const ours: Start[] = [];

@@ -9,6 +9,11 @@ import { sha256File } from "../src/self-digest.ts";
 import { sdkBundle } from "../src/web/sdk-bundle-macro.ts";
 
 export const BINARY_PATH = "dist/auditor";
+/**
+ * A standalone executable with its modules precompiled to JavaScriptCore bytecode: start-up
+ * then skips parsing and compiling ~5 MB of JavaScript (~80 ms of the cold start).
+ */
+export const COMPILE_FLAGS = ["--compile", "--bytecode", "--format=esm"];
 
 /** One .d.ts for the SDK: a `declare module` per source file, and "auditor-sdk" for the entry. */
 export function sdkDeclarations(root: string): string {
@@ -40,9 +45,10 @@ export async function buildBinary(root: string): Promise<{ path: string; sha256:
   writeFileSync(join(root, "dist/sdk/auditor-sdk.d.ts"), declarations);
   writeFileSync(join(root, `dist/sdk/auditor-sdk.${sdk.hash}.js`), sdk.js);
   writeFileSync(join(root, `dist/sdk/auditor-sdk.${sdk.hash}.js.map`), sdk.map);
-  // The runtime worker is a second entrypoint, embedded as ./runtime/worker.ts (see src/runtime/pool.ts).
+  // The workers are further entrypoints, embedded under their paths relative to src/: the
+  // runtime's (src/runtime/pool.ts) and the one that hashes the binary (src/self-digest.ts).
   const proc = Bun.spawn(
-    [process.execPath, "build", "src/main.ts", "src/runtime/worker.ts", "--compile", "--outfile", BINARY_PATH, "--define", `AUDITOR_SDK_DTS=${JSON.stringify(declarations)}`],
+    [process.execPath, "build", "src/main.ts", "src/runtime/worker.ts", "src/self-digest-worker.ts", ...COMPILE_FLAGS, "--outfile", BINARY_PATH, "--define", `AUDITOR_SDK_DTS=${JSON.stringify(declarations)}`],
     { cwd: root, stdout: "pipe", stderr: "pipe" },
   );
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

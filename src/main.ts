@@ -1,4 +1,5 @@
 // Entry point of the auditor executable.
+import "./start-early.ts"; // first: what it starts runs beside the other modules' evaluation
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
 import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
