@@ -18,9 +18,14 @@ export interface P256KeyPair {
  * modulo n-1 (FIPS 186-5 A.4.1 style) give a valid, unbiased non-zero scalar.
  */
 export function deriveP256KeyPair(material: Uint8Array, label: string): P256KeyPair {
-  const wide = hkdf(sha256, material, utf8("auditor/p256/v1"), utf8(label), 48);
-  const privateKey = mapHashToField(wide, p256.CURVE.n);
+  const privateKey = deriveP256PrivateKey(material, label);
   return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
+}
+
+/** The private half of deriveP256KeyPair alone (its public key can then come from elsewhere). */
+export function deriveP256PrivateKey(material: Uint8Array, label: string): Uint8Array {
+  const wide = hkdf(sha256, material, utf8("auditor/p256/v1"), utf8(label), 48);
+  return mapHashToField(wide, p256.CURVE.n);
 }
 
 /** A 32-byte symmetric key for a labelled purpose. */

@@ -1,6 +1,7 @@
 // The three long-lived keys, each from its own versioned key path and purpose label, so that
 // one path's compromise or rotation never touches the others.
-import { deriveP256KeyPair, deriveSymmetricKey, type P256KeyPair } from "../crypto/keys.ts";
+import { deriveSymmetricKey, type P256KeyPair } from "../crypto/keys.ts";
+import { deriveP256KeyPairNative } from "../crypto/native-keys.ts";
 
 export const KEY_PATHS = {
   identity: "auditor/identity/v1",
@@ -22,8 +23,8 @@ export async function deriveTeeKeys(getKey: (path: string) => Promise<Uint8Array
     getKey(KEY_PATHS.sealing),
   ]);
   return {
-    identity: deriveP256KeyPair(identity, `${KEY_PATHS.identity} p256-ecdsa`),
-    invoke: deriveP256KeyPair(invoke, `${KEY_PATHS.invoke} p256-ecdh`),
+    identity: deriveP256KeyPairNative(identity, `${KEY_PATHS.identity} p256-ecdsa`),
+    invoke: deriveP256KeyPairNative(invoke, `${KEY_PATHS.invoke} p256-ecdh`),
     sealing: deriveSymmetricKey(sealing, `${KEY_PATHS.sealing} aes-256-gcm`),
   };
 }

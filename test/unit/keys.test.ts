@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { p256 } from "@noble/curves/p256";
 import { createHash } from "node:crypto";
 import { deriveP256KeyPair, deriveSymmetricKey, keyId } from "../../src/crypto/keys.ts";
+import { deriveP256KeyPairNative } from "../../src/crypto/native-keys.ts";
 import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
 
 const material = new Uint8Array(32).fill(7);
@@ -25,6 +26,13 @@ describe("key derivation", () => {
       expect(pair.publicKey.length).toBe(65);
       expect(pair.publicKey[0]).toBe(4);
       expect(p256.getPublicKey(pair.privateKey, false)).toEqual(pair.publicKey);
+    }
+  });
+
+  test("the server's native derivation gives exactly noble's key pairs", () => {
+    for (let i = 0; i < 50; i++) {
+      const material = crypto.getRandomValues(new Uint8Array(32));
+      expect(deriveP256KeyPairNative(material, "k")).toEqual(deriveP256KeyPair(material, "k"));
     }
   });
 
