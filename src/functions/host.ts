@@ -29,7 +29,7 @@ export interface EffectiveEgress {
 export interface HostedFunction {
   definition: FunctionDefinition;
   egress: EffectiveEgress[];
-  /** JSON Schema of the input (as clients send it) and of the output, made once. */
+  /** JSON Schema of the input (as clients send it) and of the output, made once, on first use. */
   inputSchema: unknown;
   outputSchema: unknown;
   sources: { path: string; sha256: string }[];
@@ -70,10 +70,17 @@ export class FunctionHost {
     for (const { definition, sources } of registered) {
       if (this.functions.has(definition.name)) throw new Error(`function ${definition.name} is registered twice`);
       const files = Object.entries(sources).map(([path, text]) => ({ path, sha256: toHex(sha256(utf8(text))) }));
+      // The JSON Schemas are made when first read (by /functions or a report), not at start-up.
+      let inputSchema: unknown;
+      let outputSchema: unknown;
       this.functions.set(definition.name, {
         definition,
-        inputSchema: z.toJSONSchema(definition.input, { io: "input" }),
-        outputSchema: z.toJSONSchema(definition.output),
+        get inputSchema() {
+          return (inputSchema ??= z.toJSONSchema(definition.input, { io: "input" }));
+        },
+        get outputSchema() {
+          return (outputSchema ??= z.toJSONSchema(definition.output));
+        },
         sources: files,
         sourceSha256: toHex(sha256(utf8(canonicalJson(files)))),
         egress: definition.egress.map((e) => {

@@ -26,6 +26,7 @@ export class Metrics {
   readonly egressHosts = new Map<string, { allowed: number; blocked: number; sentBytes: number; receivedBytes: number }>();
   readonly sessionOutcomes = new Map<string, number>();
   sessionsStartedCount = 0;
+  private defaultsCollected = false;
 
   private readonly invocations = new Counter({ name: "auditor_invocations_total", help: "Function invocations by function, status, provider and mode (plain, sealed, session).", labelNames: ["app", "fn", "status", "provider", "mode"], registers: [this.registry] });
   private readonly invocationSeconds = new Histogram({ name: "auditor_invocation_duration_seconds", help: "Time a function invocation takes, input validation to output.", labelNames: ["fn"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
@@ -66,7 +67,6 @@ export class Metrics {
         },
       });
     }
-    collectDefaultMetrics({ register: this.registry });
   }
 
   invoked(app: string, call: Invocation): void {
@@ -118,6 +118,10 @@ export class Metrics {
   }
 
   text(): Promise<string> {
+    // prom-client's process and runtime metrics are set up at the first scrape, not during
+    // start-up (they read the heap's statistics and start an event-loop monitor).
+    if (!this.defaultsCollected) collectDefaultMetrics({ register: this.registry });
+    this.defaultsCollected = true;
     return this.registry.metrics();
   }
 
