@@ -3,6 +3,7 @@
 // the lifecycle state machine.
 import { toBase64Url } from "../crypto/encoding.ts";
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
+import { compiled } from "../runtime/compiled-schema.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
@@ -113,7 +114,7 @@ export class Session {
   }
 
   emit<T extends EventType>(type: T, payload: EventPayload<T>): void {
-    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: EventPayloads[type].parse(payload) } as SessionEvent;
+    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: compiled(EventPayloads[type]).parse(payload) } as SessionEvent;
     this.lastEventAt = Date.now();
     const entry: SessionLine = { seq: event.seq, type, line: this.channel.encode(event) };
     this.buffer.push(entry);

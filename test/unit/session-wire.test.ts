@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { SessionEventSchema, StartSessionRequestSchema } from "../../sdk/wire/sessions.ts";
+import { EventPayloads, SessionEventSchema, StartSessionRequestSchema, type EventType } from "../../sdk/wire/sessions.ts";
+import { compiled } from "../../src/runtime/compiled-schema.ts";
 import { demoTools } from "../../src/sessions/demo-tools.ts";
 import { runAgentScript, ToolRegistry } from "../../src/runtime/index.ts";
 
@@ -18,6 +19,29 @@ describe("session wire schemas", () => {
     expect(SessionEventSchema.safeParse({ ...base, type: "final", payload: { ok: true } }).success).toBe(false);
     expect(SessionEventSchema.safeParse({ ...base, seq: 0, type: "heartbeat", payload: { ts: "x" } }).success).toBe(false);
     expect(SessionEventSchema.safeParse({ ...base, type: "nope", payload: {} }).success).toBe(false);
+  });
+
+  test("the compiled payload schemas the server emits through refuse exactly what zod refuses", () => {
+    const stats = { durationMs: 1, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 };
+    const hostile: unknown[] = [
+      { chunk: "x" }, { chunk: 1 }, { level: "info", message: "m" }, { level: "fatal", message: "m" },
+      { level: "warn", message: "m", data: { a: [1] } }, { level: "warn", message: "m", data: [1] },
+      { callId: "c", toolName: "t", args: { deep: [null] } }, { callId: "c", toolName: "t" },
+      { ok: true, result: 1, stats }, { ok: true, stats: { ...stats, cpuMs: -1 } }, { ok: "yes", stats },
+      { ok: false, error: { code: "x", message: "y", extra: 1 }, stats }, { ts: "t" }, { ts: "t", more: 1 },
+      { message: "m", code: "c" }, JSON.parse('{"callId":"c","__proto__":{"polluted":true}}'),
+      Object.assign(Object.create({ chunk: "inherited" }), {}), null, [], "chunk",
+    ];
+    for (const type of Object.keys(EventPayloads) as EventType[]) {
+      const schema = EventPayloads[type];
+      for (const value of hostile) {
+        const expected = schema.safeParse(value);
+        const got = compiled(schema).safeParse(value);
+        expect(got.success).toBe(expected.success);
+        if (expected.success) expect(got.data).toEqual(expected.data);
+        else expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(expected.error.issues.map((i) => [i.path, i.code]));
+      }
+    }
   });
 });
 
