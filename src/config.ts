@@ -136,6 +136,7 @@ export function helpText(version: string): string {
     "",
     "Usage: auditor [flags]            serve",
     "       auditor verify <url> [...]   check a running Auditor from the outside (auditor verify --help)",
+    "       auditor runtime --connect <url> [...]   run sessions for a middleware as an extracted runtime (auditor runtime --help)",
     "",
     "Flags (each overrides its environment variable; secrets are read from the environment only):",
   ];
