@@ -8,7 +8,14 @@ import { toHex, utf8 } from "../crypto/encoding.ts";
 import { hostOf, originOf, runAsCaller } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
-import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
+import {
+  SealedStateError,
+  SealedStateFullError,
+  StoreUnavailableError,
+  type SealedStore,
+  type StoreDescription,
+  type StoreHealthReport,
+} from "../store/index.ts";
 import { FunctionFailure, type FunctionDefinition, type RegisteredFunction } from "./define.ts";
 
 export interface EffectiveEgress {
@@ -37,7 +44,12 @@ export interface HostedFunction {
 export interface InvokeResult {
   status: number;
   body: unknown;
+  /** For a 503: when to try again, in seconds (the route sends it as Retry-After). */
+  retryAfterSeconds?: number;
 }
+
+/** STATE_RETRY_AFTER_S = 2: a store that is back is found again within 2 s (redis-connection.ts). */
+const STATE_RETRY_AFTER_S = 2;
 
 export interface HostDeps {
   /** The audited fetch (in the server, the one installed as the global fetch). */
@@ -77,6 +89,11 @@ export class FunctionHost {
   /** Where the functions' sealed state lives (the report states it). */
   get stateStore(): StoreDescription {
     return this.deps.store.description;
+  }
+
+  /** Whether that store answers, as the last call saw it (for the report and a dashboard). */
+  get stateHealth(): StoreHealthReport {
+    return this.deps.store.health;
   }
 
   list(app?: string): HostedFunction[] {
@@ -122,6 +139,14 @@ export class FunctionHost {
       if (err instanceof SealedStateFullError) {
         log.error("sealed state full", { reason: err.message });
         return { status: 507, body: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+      }
+      if (err instanceof StoreUnavailableError) {
+        log.warn("state store unavailable", { category: err.category });
+        return {
+          status: 503,
+          body: { error: "state_unavailable", message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly` },
+          retryAfterSeconds: STATE_RETRY_AFTER_S,
+        };
       }
       if (err instanceof SealedStateError) {
         log.error("sealed state unavailable", { reason: err.message });

@@ -33,13 +33,18 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
       if (body instanceof Response) return body;
       const fn = c.req.param("fn");
       c.header("cache-control", "no-store");
+      const invoke = async (input: unknown) => {
+        const result = await host.invoke(fn, input);
+        if (result.retryAfterSeconds !== undefined) c.header("retry-after", String(result.retryAfterSeconds));
+        return result;
+      };
       if (!isSealed) {
-        const result = await host.invoke(fn, body.value);
+        const result = await invoke(body.value);
         return c.json(result.body as object, result.status as 200);
       }
       const opened = await sealed.open(fn, body.value);
       if (!("seal" in opened)) return apiError(c, opened.status, opened.error, opened.message);
-      const result = await host.invoke(fn, opened.input);
+      const result = await invoke(opened.input);
       // The function's own status, and exactly the JSON an unsealed call would get, sealed.
       return c.json(await opened.seal(result.body), result.status as 200);
     });
