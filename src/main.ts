@@ -6,6 +6,8 @@ import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
+import { Drain } from "./http/drain.ts";
+import { Readiness } from "./readiness.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -111,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs, memoryBytes: config.sessionMemoryMb * 1024 * 1024 },
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
+  const drain = new Drain();
+  const readiness = new Readiness({ store, tee, shuttingDown: () => drain.draining });
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -119,11 +123,21 @@ async function main(argv: string[]): Promise<number> {
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
     ...(remote ? { runtimes: remote } : {}),
+    readiness, drain,
   });
   const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
   let server: RunningServer;
   try {
-    server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, onShutdown });
+    server = startServer(app, {
+      host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, drain, onShutdown,
+      // Every session gets its final now (a busy script is stopped mid-slice through the pool's
+      // shared cancel flag); a runtime still busy when the grace ends is stopped.
+      onDrain: () => sessions.cancelAll("the server is shutting down"),
+      atGraceEnd: () => {
+        pool?.terminate();
+        remote?.closeAll();
+      },
+    });
   } catch (err) {
     // One line a person can act on, never a stack trace; what was opened is closed again.
     console.error(`auditor: ${listenFailure(err, config.host, config.port)}`);
@@ -146,11 +160,7 @@ async function main(argv: string[]): Promise<number> {
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => {
-        // Streams of running sessions would hold the drain open: end them first (each gets a final).
-        sessions.cancelAll();
-        void server.shutdown(signal).then(() => resolve(0));
-      });
+      process.on(signal, () => void server.shutdown(signal).then(() => resolve(0)));
     }
   });
   return exitCode;

@@ -5,7 +5,9 @@ import type { FunctionHost } from "../functions/host.ts";
 import type { SealedInvoker } from "../functions/sealed-invoke.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
+import type { Readiness } from "../readiness.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
+import type { Drain } from "./drain.ts";
 import { apiError } from "./errors.ts";
 import { inFlightLimit } from "./in-flight.ts";
 import { closeUnreadBody } from "./json-body.ts";
@@ -38,6 +40,10 @@ export interface AppDeps {
   sessions: Omit<SessionRouteOptions, "log">;
   /** Extracted runtimes attach here (GET /runtime/attach, a WebSocket) when configured. */
   runtimes?: RemoteRuntimes;
+  /** What GET /readyz reports (the store, the TEE, a shutdown). */
+  readiness: Readiness;
+  /** Refuses new requests once a shutdown began, and answers the last ones at its end. */
+  drain: Drain;
 }
 
 /**
@@ -50,6 +56,7 @@ export const MAX_REQUEST_BODY_BYTES = Math.max(MAX_INVOKE_BODY_BYTES, MAX_SESSIO
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(requestLog(deps.log));
+  app.use(deps.drain.middleware);
   app.use(inFlightLimit(deps.maxInFlightPerAddress, peerAddress));
   app.use(closeUnreadBody);
   app.use(async (c, next) => {
@@ -80,6 +87,12 @@ export function createApp(deps: AppDeps): Hono {
       binarySha256: deps.attestor.statement.binarySha256,
     }),
   );
+  // Not /healthz (the process is alive): whether this instance can serve, and what is missing.
+  app.get("/readyz", async (c) => {
+    const report = await deps.readiness.check();
+    c.header("cache-control", "no-store");
+    return c.json(report, report.ready ? 200 : 503);
+  });
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
