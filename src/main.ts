@@ -129,7 +129,13 @@ async function main(argv: string[]): Promise<number> {
   let server: RunningServer;
   try {
     server = startServer(app, {
-      host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, drain, onShutdown,
+      host: config.host,
+      port: config.port,
+      graceMs: config.shutdownGraceMs,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      log,
+      drain,
+      onShutdown,
       // Every session gets its final now (a busy script is stopped mid-slice through the pool's
       // shared cancel flag); a runtime still busy when the grace ends is stopped.
       onDrain: () => sessions.cancelAll("the server is shutting down"),

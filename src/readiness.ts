@@ -10,7 +10,11 @@ export const READY_CACHE_MS = 1_000;
 
 export interface ReadinessDeps {
   /** `health` is what the last call saw (every function call updates it); `probe` asks. */
-  store: { description: StoreDescription; readonly health: StoreHealthReport; probe(): Promise<StoreHealthReport> };
+  store: {
+    description: StoreDescription;
+    readonly health: StoreHealthReport;
+    probe(): Promise<StoreHealthReport>;
+  };
   tee: { provider: string; probe(): Promise<void> };
   /** True once a shutdown began: an orchestrator should stop sending traffic here. */
   shuttingDown: () => boolean;
@@ -38,12 +42,15 @@ export class Readiness {
 
   async check(): Promise<ReadinessReport> {
     const now = this.now();
-    if (!this.cached || now - this.cached.at >= READY_CACHE_MS) this.cached = { at: now, probed: this.probe(now) };
+    if (!this.cached || now - this.cached.at >= READY_CACHE_MS) {
+      this.cached = { at: now, probed: this.probe(now) };
+    }
     const probed = await this.cached.probed;
     const health = this.deps.store.health;
     const store = { ...probed.store, ready: health.ok, health };
     const shuttingDown = this.deps.shuttingDown();
-    return { ready: store.ready && probed.tee.ready && !shuttingDown, ...probed, store, shuttingDown };
+    const ready = store.ready && probed.tee.ready && !shuttingDown;
+    return { ready, ...probed, store, shuttingDown };
   }
 
   private async probe(now: number): Promise<Probed> {

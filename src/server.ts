@@ -44,14 +44,19 @@ export function startServer(app: Hono, options: ServerOptions): RunningServer {
   const port = server.port ?? options.port;
   let stopping: Promise<void> | undefined;
 
-  const within = (ms: number) => Promise.race([drain.idle().then(() => true), Bun.sleep(ms).then(() => false)]);
+  /** True once nothing admitted is in flight, false if `ms` pass first. */
+  const within = (ms: number) =>
+    Promise.race([drain.idle().then(() => true), Bun.sleep(ms).then(() => false)]);
 
   const shutdown = async (reason: string) => {
     log.info("shutting down", { reason, inFlight: drain.pending });
     drain.begin();
     options.onDrain?.();
     if (!(await within(options.graceMs))) {
-      log.warn("shutdown grace period expired; answering what is left with 503", { graceMs: options.graceMs, inFlight: drain.pending });
+      log.warn("shutdown grace period expired; answering what is left with 503", {
+        graceMs: options.graceMs,
+        inFlight: drain.pending,
+      });
       drain.end();
       options.atGraceEnd?.();
     }

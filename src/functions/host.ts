@@ -48,7 +48,7 @@ export interface InvokeResult {
   retryAfterSeconds?: number;
 }
 
-/** STATE_RETRY_AFTER_S = 2: a store that is back is found again within 2 s (redis-connection.ts). */
+/** STATE_RETRY_AFTER_S = 2: a store that is back is found within 2 s (redis-connection.ts). */
 const STATE_RETRY_AFTER_S = 2;
 
 export interface HostDeps {
@@ -144,7 +144,10 @@ export class FunctionHost {
         log.warn("state store unavailable", { category: err.category });
         return {
           status: 503,
-          body: { error: "state_unavailable", message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly` },
+          body: {
+            error: "state_unavailable",
+            message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly`,
+          },
           retryAfterSeconds: STATE_RETRY_AFTER_S,
         };
       }

@@ -41,7 +41,8 @@ export class Drain {
 
   /** Resolves once no admitted request is in flight. */
   idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   readonly middleware: MiddlewareHandler = async (c, next) => {
@@ -50,7 +51,9 @@ export class Drain {
       c.header("connection", "close");
       return apiError(c, 503, "shutting_down", message);
     };
-    if (this.draining && !EXEMPT.has(c.req.path)) return refuse("the server is shutting down; retry on another instance or shortly");
+    if (this.draining && !EXEMPT.has(c.req.path)) {
+      return refuse("the server is shutting down; retry on another instance or shortly");
+    }
     this.inFlight++;
     let released = false;
     const release = () => {
@@ -72,7 +75,9 @@ export class Drain {
     }
     if (outcome === "expired") {
       release();
-      return refuse("the server shut down before this request finished; retry on another instance or shortly");
+      return refuse(
+        "the server shut down before this request finished; retry on another instance or shortly",
+      );
     }
     whenSent(c, release);
   };

@@ -12,7 +12,10 @@ export function whenSent(c: Context, release: () => void): void {
 }
 
 /** The same bytes, with `release` called once the stream ends, fails or is cancelled. */
-function releasing(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+function releasing(
+  body: ReadableStream<Uint8Array>,
+  release: () => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

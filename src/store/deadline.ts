@@ -33,7 +33,8 @@ export async function withDeadline<T>(
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(new StoreUnavailableError("timeout", `the state store did not answer ${what} within ${ms} ms`));
+      const message = `the state store did not answer ${what} within ${ms} ms`;
+      reject(new StoreUnavailableError("timeout", message));
     }, ms);
   });
   work.catch(() => {}); // a late failure of abandoned work is not an unhandled rejection

@@ -53,11 +53,13 @@ export class GuardedBackend implements RecordBackend {
       }
     });
     try {
-      const value = await withDeadline(work, STORE_UPDATE_TIMEOUT_MS, "an update", () => (abandoned = true));
+      const abandon = () => (abandoned = true);
+      const value = await withDeadline(work, STORE_UPDATE_TIMEOUT_MS, "an update", abandon);
       this.health.succeeded();
       return value;
     } catch (err) {
-      if (fromCaller && fromCaller.error === err) throw err; // already classified, or the caller's own
+      // Already classified (a section op), or the caller's own error.
+      if (fromCaller && fromCaller.error === err) throw err;
       throw this.failure(err);
     }
   }
@@ -66,8 +68,14 @@ export class GuardedBackend implements RecordBackend {
     return this.inner.close();
   }
 
-  private async sectionCall<T>(work: () => Promise<T>, abandoned: () => boolean, what: string): Promise<T> {
-    if (abandoned()) throw new StoreUnavailableError("timeout", `the update took too long; ${what} was not sent`);
+  private async sectionCall<T>(
+    work: () => Promise<T>,
+    abandoned: () => boolean,
+    what: string,
+  ): Promise<T> {
+    if (abandoned()) {
+      throw new StoreUnavailableError("timeout", `the update took too long; ${what} was not sent`);
+    }
     return this.call(work, STORE_CALL_TIMEOUT_MS, what);
   }
 

@@ -42,18 +42,19 @@ export class StoreHealth {
 const PG_UNREACHABLE = /^(08|57P0[1-3])/;
 const PG_AUTH = /^28/;
 const PG_TIMEOUT = /^(57014|55P03)$/;
+const AUTH_WORDS = /NOAUTH|WRONGPASS|AUTHENTICATION/i;
+const UNREACHABLE_CODES = /CONNECTION|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|ETIMEDOUT/;
 
 /** The category of an error a store client threw (not one of ours). */
 export function categorize(err: unknown): StoreFailure {
-  const { code, errno, message } = (err ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const fields = (err ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const { code, errno, message } = fields;
   const state = typeof errno === "string" ? errno : "";
   const text = typeof message === "string" ? message : "";
   const name = typeof code === "string" ? code : "";
   if (PG_TIMEOUT.test(state) || /TIMEOUT/.test(name)) return "timeout";
-  if (PG_AUTH.test(state) || /NOAUTH|WRONGPASS|AUTHENTICATION/i.test(`${name} ${text}`)) return "auth";
-  if (PG_UNREACHABLE.test(state) || /CONNECTION|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|ETIMEDOUT/.test(name)) {
-    return "unreachable";
-  }
+  if (PG_AUTH.test(state) || AUTH_WORDS.test(`${name} ${text}`)) return "auth";
+  if (PG_UNREACHABLE.test(state) || UNREACHABLE_CODES.test(name)) return "unreachable";
   if (/connection|closed|refused|reset/i.test(text)) return "unreachable";
   return "error";
 }

@@ -51,7 +51,10 @@ export class PostgresBackend implements RecordBackend {
   }
 
   static async open(url: string): Promise<PostgresBackend> {
-    const sql = new SQL(url, { connectionTimeout: STORE_CONNECT_TIMEOUT_MS / 1000, connection: SESSION_LIMITS });
+    const sql = new SQL(url, {
+      connectionTimeout: STORE_CONNECT_TIMEOUT_MS / 1000,
+      connection: SESSION_LIMITS,
+    });
     await sql`CREATE TABLE IF NOT EXISTS auditor_sealed (
       key TEXT PRIMARY KEY,
       iv BYTEA NOT NULL,

@@ -6,7 +6,13 @@
 // holder's update. A holder that dies (SIGKILL, a crash) costs the next writer at most the
 // lease. The connection survives outages of any length (redis-connection.ts).
 import { fromBase64, toBase64 } from "../crypto/encoding.ts";
-import { KeyedMutex, storeOrigin, type RecordBackend, type RecordOps, type SealedRow } from "./backend.ts";
+import {
+  KeyedMutex,
+  storeOrigin,
+  type RecordBackend,
+  type RecordOps,
+  type SealedRow,
+} from "./backend.ts";
 import { STORE_UPDATE_TIMEOUT_MS } from "./deadline.ts";
 import { SealedStateError, SealedStateFullError, StoreUnavailableError } from "./errors.ts";
 import { RedisConnection } from "./redis-connection.ts";
@@ -21,23 +27,34 @@ const LOCK_RENEW_MS = 500;
 /** A waiting writer polls a taken lock at most this far apart. */
 const LOCK_POLL_MAX_MS = 100;
 
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/** KEYS: lock; ARGV: token, lease milliseconds. */
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1]
+then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** KEYS: lock; ARGV: token. */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1]
+then return redis.call('del', KEYS[1]) else return 0 end`;
 /** KEYS: lock, record; ARGV: token, value, PX milliseconds or "". */
 const FENCED_SET = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[3] == '' then redis.call('set', KEYS[2], ARGV[2]) else redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+if ARGV[3] == '' then redis.call('set', KEYS[2], ARGV[2])
+else redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
 const recordKey = (key: string) => `auditor:sealed:${key}`;
 const encode = (row: SealedRow) => `${toBase64(row.iv)}.${toBase64(row.ct)}.${row.expiresAt ?? ""}`;
-const ttlOf = (row: SealedRow) => (row.expiresAt === null ? "" : String(Math.max(1, row.expiresAt - Date.now())));
+const ttlOf = (row: SealedRow) =>
+  row.expiresAt === null ? "" : String(Math.max(1, row.expiresAt - Date.now()));
 
 export class RedisBackend implements RecordBackend {
   readonly description;
   private readonly local = new KeyedMutex();
 
   private constructor(private readonly redis: RedisConnection, url: URL) {
-    this.description = { kind: "redis" as const, host: url.host, origin: storeOrigin(url), hashedNames: true };
+    this.description = {
+      kind: "redis" as const,
+      host: url.host,
+      origin: storeOrigin(url),
+      hashedNames: true,
+    };
   }
 
   static async open(url: string): Promise<RedisBackend> {
@@ -56,7 +73,8 @@ export class RedisBackend implements RecordBackend {
 
   async write(key: string, row: SealedRow): Promise<void> {
     const ttl = ttlOf(row);
-    await this.full(() => this.redis.send("SET", [recordKey(key), encode(row), ...(ttl ? ["PX", ttl] : [])]));
+    const expiry = ttl ? ["PX", ttl] : [];
+    await this.full(() => this.redis.send("SET", [recordKey(key), encode(row), ...expiry]));
   }
 
   async remove(key: string): Promise<void> {
@@ -70,15 +88,18 @@ export class RedisBackend implements RecordBackend {
       const token = crypto.randomUUID();
       await this.acquire(lock, token);
       const renew = setInterval(() => {
-        void this.redis.send("EVAL", [RENEW, "1", lock, token, String(LOCK_LEASE_MS)]).catch(() => {});
+        const lease = String(LOCK_LEASE_MS);
+        void this.redis.send("EVAL", [RENEW, "1", lock, token, lease]).catch(() => {});
       }, LOCK_RENEW_MS);
       const ops: RecordOps = {
         read: (k) => this.read(k),
         write: async (k, row) => {
           const ttl = ttlOf(row);
-          const done = await this.full(() => this.redis.send("EVAL", [FENCED_SET, "2", lock, recordKey(k), token, encode(row), ttl]));
+          const args = [FENCED_SET, "2", lock, recordKey(k), token, encode(row), ttl];
+          const done = await this.full(() => this.redis.send("EVAL", args));
           if (done !== 1) {
-            throw new StoreUnavailableError("timeout", "the update lost its lock lease before writing (this instance stalled); nothing was written");
+            const message = "the update lost its lock before writing (this instance stalled)";
+            throw new StoreUnavailableError("timeout", `${message}; nothing was written`);
           }
         },
       };
@@ -86,7 +107,8 @@ export class RedisBackend implements RecordBackend {
         return await fn(ops);
       } finally {
         clearInterval(renew);
-        await this.redis.send("EVAL", [RELEASE, "1", lock, token]).catch(() => {}); // else the lease ends it
+        // If this fails, the lease ends the lock.
+        await this.redis.send("EVAL", [RELEASE, "1", lock, token]).catch(() => {});
       }
     });
   }
@@ -103,9 +125,11 @@ export class RedisBackend implements RecordBackend {
   private async acquire(lock: string, token: string): Promise<void> {
     const giveUp = Date.now() + STORE_UPDATE_TIMEOUT_MS;
     for (let wait = 5; ; wait = Math.min(wait * 2, LOCK_POLL_MAX_MS)) {
-      if ((await this.redis.send("SET", [lock, token, "NX", "PX", String(LOCK_LEASE_MS)])) !== null) return;
+      const taken = await this.redis.send("SET", [lock, token, "NX", "PX", String(LOCK_LEASE_MS)]);
+      if (taken !== null) return;
       if (Date.now() + wait > giveUp) {
-        throw new StoreUnavailableError("timeout", `the record stayed locked for ${STORE_UPDATE_TIMEOUT_MS} ms`);
+        const message = `the record stayed locked for ${STORE_UPDATE_TIMEOUT_MS} ms`;
+        throw new StoreUnavailableError("timeout", message);
       }
       await Bun.sleep(wait);
     }
@@ -115,7 +139,9 @@ export class RedisBackend implements RecordBackend {
     try {
       return await write();
     } catch (err) {
-      if (/OOM/.test((err as Error).message)) throw new SealedStateFullError("sealed state is full (Redis maxmemory)");
+      if (/OOM/.test((err as Error).message)) {
+        throw new SealedStateFullError("sealed state is full (Redis maxmemory)");
+      }
       throw err;
     }
   }

@@ -19,6 +19,8 @@ const RECONNECT_FIRST_MS = 100;
  */
 export const RECONNECT_MAX_MS = 2_000;
 
+const next = (pause: number) => Math.min(pause * 2, RECONNECT_MAX_MS);
+
 export class RedisConnection {
   private client: RedisClient | undefined;
   private reconnecting: Promise<void> | undefined;
@@ -90,11 +92,12 @@ export class RedisConnection {
 
   private reconnect(): void {
     if (this.closed || this.reconnecting) return;
-    this.reconnecting = this.outside(() => this.loop()).finally(() => (this.reconnecting = undefined));
+    const done = () => (this.reconnecting = undefined);
+    this.reconnecting = this.outside(() => this.loop()).finally(done);
   }
 
   private async loop(): Promise<void> {
-    for (let pause = RECONNECT_FIRST_MS; !this.closed; pause = Math.min(pause * 2, RECONNECT_MAX_MS)) {
+    for (let pause = RECONNECT_FIRST_MS; !this.closed; pause = next(pause)) {
       const client = this.fresh();
       try {
         await withDeadline(client.connect(), STORE_CONNECT_TIMEOUT_MS, "a connect");

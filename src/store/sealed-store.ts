@@ -52,7 +52,10 @@ export class SealedStore implements StateView {
   ) {}
 
   static async open(dataDir: string, sealingKey: Uint8Array, options: OpenOptions = {}): Promise<SealedStore> {
-    const backend = new GuardedBackend(options.url ? await openShared(options.url) : SqliteBackend.open(dataDir, options.maxBytes));
+    const inner = options.url
+      ? await openShared(options.url)
+      : SqliteBackend.open(dataDir, options.maxBytes);
+    const backend = new GuardedBackend(inner);
     const key = await crypto.subtle.importKey("raw", sealingKey as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
     const namesKey = hkdf(sha256, sealingKey, utf8("auditor/state/v1"), utf8("record names"), 32);
     const nameOf = backend.description.hashedNames ? (name: string) => toHex(hmac(sha256, namesKey, utf8(name))) : (name: string) => name;

@@ -79,7 +79,8 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
     async probe() {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TeeError(`dstack guest agent: Info took over ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+        const slow = new TeeError(`dstack guest agent: Info took over ${PROBE_TIMEOUT_MS} ms`);
+        timer = setTimeout(() => reject(slow), PROBE_TIMEOUT_MS);
       });
       try {
         await Promise.race([rpc("Info", () => client.info()), late]);

@@ -8,9 +8,14 @@ import fc from "fast-check";
 import type { Limits, RunErrorCode, ToolHandler } from "../../src/runtime/index.ts";
 
 /** The limits every fuzz run gets (a family may tighten one). */
-export const FUZZ_LIMITS: Partial<Limits> = { cpuMs: 50, timeoutMs: 1_000, memoryBytes: 8 * 2 ** 20, maxToolCalls: 20 };
+export const FUZZ_LIMITS: Partial<Limits> = {
+  cpuMs: 50,
+  timeoutMs: 1_000,
+  memoryBytes: 8 * 2 ** 20,
+  maxToolCalls: 20,
+};
 
-/** Tools the fuzz handler answers: echo and get_users work, nope fails, secret is a ref, hang never answers. */
+/** The fuzz tools: echo and get_users work, nope fails, secret is a ref, hang never answers. */
 export const fuzzTools: ToolHandler = async (name, args) => {
   if (name === "secret") return { $ref: { id: "ref_fuzz" } };
   if (name === "nope") throw new Error("no such tool");
@@ -44,14 +49,24 @@ type Stmt =
 const literal = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }).map(String),
   fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)),
-  fc.constantFrom("null", "true", "false", "[]", "({})", "undefined", "NaN", "0.5", "[1, 2, 3]", `({ a: 1, b: "x" })`),
+  fc.constantFrom("null", "true", "false", "[]", "({})", "undefined", "NaN", "0.5", "[1, 2, 3]"),
+  fc.constant(`({ a: 1, b: "x" })`),
 );
 
 /** Operations that never throw on JSON-like values (and one that may, which the writer guards). */
 const OPS = ["+", "-", "*", "===", "!==", "<", ">=", "&&", "||", "??"];
 const SAFE_MEMBERS = ["?.length", "?.[0]", "?.a", "?.name", "?.v"];
 const RISKY_MEMBERS = [".length", "[0].id", ".a.b"];
-const SAFE_CALLS = ["JSON.stringify", "String", "Number", "Boolean", "Array.isArray", "isNaN", "Math.abs", "Object.keys"];
+const SAFE_CALLS = [
+  "JSON.stringify", "String", "Number", "Boolean", "Array.isArray", "isNaN", "Math.abs", "Object.keys",
+];
+
+/** Mostly `common`, sometimes `rare`. */
+const mostly = (common: string[], rare: string[], weight: number) =>
+  fc.oneof(
+    { weight, arbitrary: fc.constantFrom(...common) },
+    { weight: 1, arbitrary: fc.constantFrom(...rare) },
+  );
 const RISKY_CALLS = ["JSON.parse"];
 
 const exprTree: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
@@ -61,9 +76,13 @@ const exprTree: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
     fc.nat().map((i) => ({ k: "var" as const, i })),
     fc.nat().map((i) => ({ k: "var" as const, i })),
     fc.record({ k: fc.constant("bin" as const), op: fc.constantFrom(...OPS), a: tie("e"), b: tie("e") }),
-    fc.record({ k: fc.constant("member" as const), m: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...SAFE_MEMBERS) }, { weight: 1, arbitrary: fc.constantFrom(...RISKY_MEMBERS) }), a: tie("e") }),
-    fc.record({ k: fc.constant("call" as const), f: fc.oneof({ weight: 16, arbitrary: fc.constantFrom(...SAFE_CALLS) }, { weight: 1, arbitrary: fc.constantFrom(...RISKY_CALLS) }), a: tie("e") }),
-    fc.record({ k: fc.constant("tool" as const), t: fc.oneof({ weight: 16, arbitrary: fc.constantFrom("echo", "get_users") }, { weight: 1, arbitrary: fc.constantFrom("nope", "secret") }), a: tie("e") }),
+    fc.record({ k: fc.constant("member" as const), m: mostly(SAFE_MEMBERS, RISKY_MEMBERS, 12), a: tie("e") }),
+    fc.record({ k: fc.constant("call" as const), f: mostly(SAFE_CALLS, RISKY_CALLS, 16), a: tie("e") }),
+    fc.record({
+      k: fc.constant("tool" as const),
+      t: mostly(["echo", "get_users"], ["nope", "secret"], 16),
+      a: tie("e"),
+    }),
     fc.record({ k: fc.constant("arr" as const), items: fc.array(tie("e"), { maxLength: 3 }) }),
     fc.record({ k: fc.constant("obj" as const), a: tie("e"), b: tie("e") }),
     fc.record({ k: fc.constant("tpl" as const), a: tie("e") }),
@@ -79,7 +98,11 @@ const stmtTree: fc.Arbitrary<Stmt> = fc.letrec<{ s: Stmt }>((tie) => {
       fc.record({ k: fc.constant("decl" as const), mutable: fc.boolean(), e: exprTree }),
       fc.record({ k: fc.constant("decl" as const), mutable: fc.boolean(), e: exprTree }),
       fc.record({ k: fc.constant("assign" as const), i: fc.nat(), e: exprTree }),
-      fc.record({ k: fc.constant("log" as const), level: fc.constantFrom("log", "info", "warn", "error", "debug"), args: fc.array(exprTree, { maxLength: 3 }) }),
+      fc.record({
+        k: fc.constant("log" as const),
+        level: fc.constantFrom("log", "info", "warn", "error", "debug"),
+        args: fc.array(exprTree, { maxLength: 3 }),
+      }),
       fc.record({ k: fc.constant("if" as const), c: exprTree, then: block, otherwise: block }),
       fc.record({ k: fc.constant("for" as const), body: block }),
       fc.record({ k: fc.constant("forof" as const), e: exprTree, body: block }),
@@ -213,17 +236,113 @@ export interface HostileFamily {
 }
 
 export const HOSTILE_FAMILIES: HostileFamily[] = [
-  { name: "endless loop", code: "cpu_limit", fragments: ["for (;;) {}", "let n = 0;\nfor (;;) { n = (n + 1) % 7; }", "for (let i = 0; ; i++) { Math.sqrt(i); }", "for (;;) { [1, 2, 3].map((x) => x * 2); }"] },
-  { name: "memory growth", code: "memory_limit", fragments: [`const grow = [];\nfor (;;) { grow.push("x".repeat(65536) + grow.length); }`, `const huge = "x".repeat(1e9);`, "const deep = (n) => deep(n + 1) + 1;\ndeep(0);", `let twice = "ab";\nfor (;;) { twice = twice + twice; }`, "const wide = [];\nfor (let i = 0; ; i++) { wide.push(Array(65536).fill(i)); }"] },
-  { name: "console flood", code: "stdout_limit", fragments: [`for (;;) { console.log("x".repeat(1000)); }`, `for (;;) { console.error("y".repeat(4096)); }`, `for (let i = 0; ; i++) { console.info({ i, pad: "z".repeat(500) }); }`] },
-  { name: "tool call flood", code: "max_tool_calls", fragments: [`for (let i = 0; ; i++) { await callTool("echo", { i }); }`, `for (;;) { await callTool("get_users", {}); }`] },
-  { name: "concurrent tool calls", code: "max_concurrent_tool_calls", fragments: [`const calls = [];\nfor (let i = 0; i < 20; i++) { calls.push(callTool("echo", { i })); }\nfor (const c of calls) { await c; }`, `const pending = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => callTool("echo", { i }));\nfor (const p of pending) { await p; }`] },
-  { name: "oversized output", code: "output_limit", fragments: [`return "x".repeat(1100 * 1024);`, `return [1, 2, 3].map(() => "y".repeat(400 * 1024));`] },
-  { name: "output that is not JSON", code: "output_not_json", fragments: ["const loop = {};\nloop.self = loop;\nreturn loop;", "return () => 1;"] },
-  { name: "reading a reference", code: "ref_access", fragments: [`const secret = await callTool("secret", {});\nreturn secret.password;`, `const secret = await callTool("secret", {});\nconsole.log(secret);`, `const secret = await callTool("secret", {});\nreturn "leak: " + secret;`, `const secret = await callTool("secret", {});\nreturn Object.keys(secret);`, `const secret = await callTool("secret", {});\nreturn JSON.stringify(secret);`] },
-  { name: "a tool that never answers", code: "timeout", fragments: [`await callTool("hang", {});`, `const late = await callTool("hang", { v: 1 });\nreturn late;`], limits: { timeoutMs: 200 } },
-  { name: "escapes past the validator", code: "script_error", fragments: [`({})[["constructor"]][["constructor"]]("return 1")();`, `Object.getPrototypeOf(() => 1)[["constructor"]]("return globalThis")();`, `[].map[["construct" + "or"]]("return this")();`, `const c = 1;\nc = 2;`, `null.x;`, `throw "boom";`, `await callTool("nope", {});`] },
-  { name: "forbidden syntax", code: "validation_error", fragments: ["eval('1');", "this.x = 1;", "globalThis.a = 1;", "import('x');", "while (true) {}", "function f() {}", "({}).constructor.constructor('return 1')();", "({}).__proto__;", "new Map();", "with ({}) {}", "class A {}", "for (const k in {}) {}", "__auditorRefCheck(1);", "Promise.resolve(1);", "const o = { get x() { return 1; } };"] },
+  {
+    name: "endless loop",
+    code: "cpu_limit",
+    fragments: [
+      "for (;;) {}",
+      "let n = 0;\nfor (;;) { n = (n + 1) % 7; }",
+      "for (let i = 0; ; i++) { Math.sqrt(i); }",
+      "for (;;) { [1, 2, 3].map((x) => x * 2); }",
+    ],
+  },
+  {
+    name: "memory growth",
+    code: "memory_limit",
+    fragments: [
+      `const grow = [];\nfor (;;) { grow.push("x".repeat(65536) + grow.length); }`,
+      `const huge = "x".repeat(1e9);`,
+      "const deep = (n) => deep(n + 1) + 1;\ndeep(0);",
+      `let twice = "ab";\nfor (;;) { twice = twice + twice; }`,
+      "const wide = [];\nfor (let i = 0; ; i++) { wide.push(Array(65536).fill(i)); }",
+    ],
+  },
+  {
+    name: "console flood",
+    code: "stdout_limit",
+    fragments: [
+      `for (;;) { console.log("x".repeat(1000)); }`,
+      `for (;;) { console.error("y".repeat(4096)); }`,
+      `for (let i = 0; ; i++) { console.info({ i, pad: "z".repeat(500) }); }`,
+    ],
+  },
+  {
+    name: "tool call flood",
+    code: "max_tool_calls",
+    fragments: [
+      `for (let i = 0; ; i++) { await callTool("echo", { i }); }`,
+      `for (;;) { await callTool("get_users", {}); }`,
+    ],
+  },
+  {
+    name: "concurrent tool calls",
+    code: "max_concurrent_tool_calls",
+    fragments: [
+      `const calls = [];\nfor (let i = 0; i < 20; i++) { calls.push(callTool("echo", { i })); }\nfor (const c of calls) { await c; }`,
+      `const pending = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => callTool("echo", { i }));\nfor (const p of pending) { await p; }`,
+    ],
+  },
+  {
+    name: "oversized output",
+    code: "output_limit",
+    fragments: [`return "x".repeat(1100 * 1024);`, `return [1, 2, 3].map(() => "y".repeat(400 * 1024));`],
+  },
+  {
+    name: "output that is not JSON",
+    code: "output_not_json",
+    fragments: ["const loop = {};\nloop.self = loop;\nreturn loop;", "return () => 1;"],
+  },
+  {
+    name: "reading a reference",
+    code: "ref_access",
+    fragments: [
+      `const secret = await callTool("secret", {});\nreturn secret.password;`,
+      `const secret = await callTool("secret", {});\nconsole.log(secret);`,
+      `const secret = await callTool("secret", {});\nreturn "leak: " + secret;`,
+      `const secret = await callTool("secret", {});\nreturn Object.keys(secret);`,
+      `const secret = await callTool("secret", {});\nreturn JSON.stringify(secret);`,
+    ],
+  },
+  {
+    name: "a tool that never answers",
+    code: "timeout",
+    fragments: [`await callTool("hang", {});`, `const late = await callTool("hang", { v: 1 });\nreturn late;`],
+    limits: { timeoutMs: 200 },
+  },
+  {
+    name: "escapes past the validator",
+    code: "script_error",
+    fragments: [
+      `({})[["constructor"]][["constructor"]]("return 1")();`,
+      `Object.getPrototypeOf(() => 1)[["constructor"]]("return globalThis")();`,
+      `[].map[["construct" + "or"]]("return this")();`,
+      `const c = 1;\nc = 2;`,
+      `null.x;`,
+      `throw "boom";`,
+      `await callTool("nope", {});`,
+    ],
+  },
+  {
+    name: "forbidden syntax",
+    code: "validation_error",
+    fragments: [
+      "eval('1');",
+      "this.x = 1;",
+      "globalThis.a = 1;",
+      "import('x');",
+      "while (true) {}",
+      "function f() {}",
+      "({}).constructor.constructor('return 1')();",
+      "({}).__proto__;",
+      "new Map();",
+      "with ({}) {}",
+      "class A {}",
+      "for (const k in {}) {}",
+      "__auditorRefCheck(1);",
+      "Promise.resolve(1);",
+      "const o = { get x() { return 1; } };",
+    ],
+  },
 ];
 
 /** A harmless prefix, then one fragment of one family. */

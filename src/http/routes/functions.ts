@@ -35,7 +35,8 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker) {
       c.header("cache-control", "no-store");
       const invoke = async (input: unknown) => {
         const result = await host.invoke(fn, input);
-        if (result.retryAfterSeconds !== undefined) c.header("retry-after", String(result.retryAfterSeconds));
+        const retryAfter = result.retryAfterSeconds;
+        if (retryAfter !== undefined) c.header("retry-after", String(retryAfter));
         return result;
       };
       if (!isSealed) {
