@@ -9,6 +9,8 @@ import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { ReceiptSigner } from "./functions/receipts.ts";
 import { statementSha256 } from "../sdk/wire/receipt.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
+import { Drain } from "./http/drain.ts";
+import { Readiness } from "./readiness.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -101,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
   const startedAt = Date.now();
   // The sessions gauge reads the manager, made below; it is only collected once /metrics is asked.
   let sessions: SessionManager | undefined;
-  const metrics = new Metrics({ version: VERSION, tee: tee.provider, binarySha256: attestor.statement.binarySha256, sessionsByState: () => sessions?.countByState() ?? {} });
+  const metrics = new Metrics({ version: VERSION, tee: tee.provider, binarySha256: attestor.statement.binarySha256, sessionsByState: () => sessions?.countByState() ?? {}, storeUp: () => store.health.ok });
   metrics.watch(egressLog);
   const host = new FunctionHost(FUNCTIONS, {
     observer: metrics,
@@ -139,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
     ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
   });
   const storeDescription = store.description;
+  const drain = new Drain();
+  const readiness = new Readiness({ store, tee, shuttingDown: () => drain.draining });
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -155,7 +159,11 @@ async function main(argv: string[]): Promise<number> {
       attestation: () => ({ attested: tee.provider === "dstack", provider: tee.provider, kid: attestor.statement.kid, binarySha256: attestor.statement.binarySha256 }),
       sessions,
       budget,
-      store: () => ({ kind: storeDescription.kind, host: storeDescription.host ?? null, up: null, detail: "not checked" }),
+      store: () => {
+        const health = store.health;
+        const detail = health.ok ? `answering since ${health.since}` : `not answering since ${health.since} (${health.lastError})`;
+        return { kind: storeDescription.kind, host: storeDescription.host ?? null, up: health.ok, detail };
+      },
     },
     report: {
       sessionTools,
@@ -173,11 +181,27 @@ async function main(argv: string[]): Promise<number> {
         corsOrigins,
       },
     },
+    readiness, drain,
   });
   const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
   let server: RunningServer;
   try {
-    server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, onShutdown });
+    server = startServer(app, {
+      host: config.host,
+      port: config.port,
+      graceMs: config.shutdownGraceMs,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      log,
+      drain,
+      onShutdown,
+      // Every session gets its final now (a busy script is stopped mid-slice through the pool's
+      // shared cancel flag); a runtime still busy when the grace ends is stopped.
+      onDrain: () => sessions.cancelAll("the server is shutting down"),
+      atGraceEnd: () => {
+        pool?.terminate();
+        remote?.closeAll();
+      },
+    });
   } catch (err) {
     // One line a person can act on, never a stack trace; what was opened is closed again.
     console.error(`auditor: ${listenFailure(err, config.host, config.port)}`);
@@ -200,11 +224,7 @@ async function main(argv: string[]): Promise<number> {
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => {
-        // Streams of running sessions would hold the drain open: end them first (each gets a final).
-        sessions.cancelAll();
-        void server.shutdown(signal).then(() => resolve(0));
-      });
+      process.on(signal, () => void server.shutdown(signal).then(() => resolve(0)));
     }
   });
   return exitCode;

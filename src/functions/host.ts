@@ -8,7 +8,14 @@ import { toHex, utf8 } from "../crypto/encoding.ts";
 import { hostOf, originOf, runAsCaller, type EgressEntry } from "../egress/index.ts";
 import { describeIssues, toApiIssues } from "../http/errors.ts";
 import type { Logger } from "../log.ts";
-import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
+import {
+  SealedStateError,
+  SealedStateFullError,
+  StoreUnavailableError,
+  type SealedStore,
+  type StoreDescription,
+  type StoreHealthReport,
+} from "../store/index.ts";
 import { FunctionFailure, type FunctionDefinition, type RegisteredFunction } from "./define.ts";
 
 export interface EffectiveEgress {
@@ -40,6 +47,8 @@ export interface HostedFunction {
 export interface InvokeResult {
   status: number;
   body: unknown;
+  /** For a 503: when to try again, in seconds (the route sends it as Retry-After). */
+  retryAfterSeconds?: number;
 }
 
 /** Who invoked a function: a plain or sealed POST /invoke, or a session's callTool. */
@@ -49,6 +58,9 @@ export type InvokeMode = "plain" | "sealed" | "session";
 export interface InvocationObserver {
   invoked(app: string, call: { fn: string; status: number; provider: string; mode: InvokeMode; durationMs: number }): void;
 }
+
+/** STATE_RETRY_AFTER_S = 2: a store that is back is found within 2 s (redis-connection.ts). */
+const STATE_RETRY_AFTER_S = 2;
 
 export interface HostDeps {
   /** The audited fetch (in the server, the one installed as the global fetch). */
@@ -96,6 +108,11 @@ export class FunctionHost {
   /** Where the functions' sealed state lives (the report states it). */
   get stateStore(): StoreDescription {
     return this.deps.store.description;
+  }
+
+  /** Whether that store answers, as the last call saw it (for the report and a dashboard). */
+  get stateHealth(): StoreHealthReport {
+    return this.deps.store.health;
   }
 
   list(app?: string): HostedFunction[] {
@@ -163,6 +180,17 @@ export class FunctionHost {
       if (err instanceof SealedStateFullError) {
         log.error("sealed state full", { reason: err.message });
         return { status: 507, body: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+      }
+      if (err instanceof StoreUnavailableError) {
+        log.warn("state store unavailable", { category: err.category });
+        return {
+          status: 503,
+          body: {
+            error: "state_unavailable",
+            message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly`,
+          },
+          retryAfterSeconds: STATE_RETRY_AFTER_S,
+        };
       }
       if (err instanceof SealedStateError) {
         log.error("sealed state unavailable", { reason: err.message });

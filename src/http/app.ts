@@ -7,7 +7,9 @@ import type { ReceiptSigner } from "../functions/receipts.ts";
 import { RECEIPT_HEADER } from "../../sdk/wire/receipt.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { Logger } from "../log.ts";
+import type { Readiness } from "../readiness.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
+import type { Drain } from "./drain.ts";
 import { apiError } from "./errors.ts";
 import { inFlightLimit } from "./in-flight.ts";
 import { closeUnreadBody } from "./json-body.ts";
@@ -53,6 +55,10 @@ export interface AppDeps {
   /** The metrics and what the dashboard shows; its operational parts need an operator key. */
   dashboard: DashboardSources;
   operatorKeys: string[];
+  /** What GET /readyz reports (the store, the TEE, a shutdown). */
+  readiness: Readiness;
+  /** Refuses new requests once a shutdown began, and answers the last ones at its end. */
+  drain: Drain;
 }
 
 /** Operator endpoints allow a dashboard's polling and a scraper beside the public allowance. */
@@ -69,6 +75,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(httpMetrics(deps.dashboard.metrics));
   app.use(requestLog(deps.log));
+  app.use(deps.drain.middleware);
   app.use(inFlightLimit(deps.maxInFlightPerAddress, peerAddress));
   app.use(closeUnreadBody);
   app.use(async (c, next) => {
@@ -101,6 +108,12 @@ export function createApp(deps: AppDeps): Hono {
       binarySha256: deps.attestor.statement.binarySha256,
     }),
   );
+  // Not /healthz (the process is alive): whether this instance can serve, and what is missing.
+  app.get("/readyz", async (c) => {
+    const report = await deps.readiness.check();
+    c.header("cache-control", "no-store");
+    return c.json(report, report.ready ? 200 : 503);
+  });
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker, deps.receipts, deps.egressLog));
   app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
@@ -113,7 +126,7 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.route("/", sdkRoutes());
   app.route("/", sourceRoutes());
-  app.route("/", egressLogRoutes(deps.egressLog));
+  app.route("/", egressLogRoutes(deps.egressLog, deps.drain.signal));
   app.route("/", webRoutes());
   app.route("/", dashboardRoutes(deps.dashboard, deps.operatorKeys));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));

@@ -9,6 +9,12 @@
 // a session's CPU never delays another session's start. Workers beyond the minimum retire when
 // idle, which also hands their WebAssembly memory back to the system.
 //
+// Cancelling: a worker in a slice reads one shared cell naming the run to stop. Several runs of
+// one worker may be cancelled at once (a shutdown cancels them all), so the pool keeps each
+// worker's cancelled runs and points the cell at whichever of them is in its slice, at once and
+// again at every watch tick: a run cancelled while it waits its turn is stopped the moment its
+// slice begins, and one cancel never overwrites another.
+//
 // Deadlines: every run is bounded inside its worker (sandbox.ts); should a worker still be in a
 // slice past its run's deadline, the sandbox failed to stop it, and the pool terminates and
 // replaces that worker (its other runs end with runtime_lost, never hang).
@@ -64,6 +70,8 @@ interface PoolWorker {
   close: (reason: string) => void;
   /** Runs sent so far (the run numbers the monitor uses). */
   runsSent: number;
+  /** Runs of this worker cancelled and not yet ended. */
+  cancelled: Set<number>;
   retire?: ReturnType<typeof setTimeout>;
 }
 
@@ -100,12 +108,16 @@ export class RuntimePool {
     clearTimeout(target.retire);
     const sessionId = options.sessionId ?? `run_${++this.nextRun}`;
     const runNo = ++target.runsSent;
-    const cancel = () => this.monitor.requestCancel(target.slot, runNo);
+    const cancel = () => {
+      target.cancelled.add(runNo);
+      this.pointCancel(target);
+    };
     if (options.signal?.aborted) cancel();
     else options.signal?.addEventListener("abort", cancel, { once: true });
     this.track(+1);
     return target.host.run(code, { ...options, sessionId }).finally(() => {
       options.signal?.removeEventListener("abort", cancel);
+      target.cancelled.delete(runNo);
       this.track(-1);
       this.scheduleRetire(target);
     });
@@ -119,6 +131,7 @@ export class RuntimePool {
     this.inFlight += delta;
     if (this.inFlight > 0 && !this.watch) {
       this.watch = setInterval(() => {
+        for (const w of this.workers) if (w.cancelled.size > 0) this.pointCancel(w);
         const now = Date.now();
         const allBusy = this.workers.every((w) => this.monitor.busyFor(w.slot, now) >= BUSY_AFTER_MS);
         if (allBusy && this.workers.length < this.options.maxWorkers && this.roomForWorker()) this.spawn();
@@ -128,6 +141,12 @@ export class RuntimePool {
       clearInterval(this.watch);
       this.watch = undefined;
     }
+  }
+
+  /** Points worker `w`'s shared cancel cell at its run in slice, if that run is cancelled. */
+  private pointCancel(w: PoolWorker): void {
+    const inSlice = this.monitor.runInSlice(w.slot);
+    if (inSlice !== 0 && w.cancelled.has(inSlice)) this.monitor.requestCancel(w.slot, inSlice);
   }
 
   terminate(): void {
@@ -173,6 +192,7 @@ export class RuntimePool {
       worker,
       close: (reason) => onClose(reason),
       runsSent: 0,
+      cancelled: new Set(),
       host: new RunHost(port, {
         validate: false,
         onOverdue: () => {

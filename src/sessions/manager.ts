@@ -163,7 +163,8 @@ export class SessionManager {
     return this.sessions.get(id);
   }
 
-  cancelAll(): void {
-    for (const session of this.sessions.values()) session.cancel();
+  /** Cancels every live session; each final says `reason`. */
+  cancelAll(reason: string): void {
+    for (const session of this.sessions.values()) session.cancel(reason);
   }
 }

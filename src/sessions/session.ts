@@ -50,8 +50,11 @@ export class Session {
   private readonly subscribers = new Set<(line: SessionLine) => void>();
   /** Set when the session must end with an `error` event instead of its `final`. */
   private failure: { code: string; message: string } | undefined;
-  /** Set when the session was stopped from outside the run (the memory budget): its final says why. */
-  private stoppedFor: { code: "memory_budget"; message: string } | undefined;
+  /**
+   * Set when the session was stopped from outside the run (the memory budget, a shutdown): its
+   * final says why, whatever the stopped run reported (a terminated worker says runtime_lost).
+   */
+  private stoppedFor: { code: "memory_budget" | "cancelled"; message: string } | undefined;
   private readonly abort = new AbortController();
   private readonly ledger: ToolCallLedger;
   /** Values kept out of the sandbox; freed by dispose(). */
@@ -139,8 +142,11 @@ export class Session {
     return this.subscribers.size;
   }
 
-  cancel(): void {
-    if (!this.machine.terminal) this.abort.abort();
+  /** Stops the run; with a reason, the final carries it (code `cancelled`). */
+  cancel(reason?: string): void {
+    if (this.machine.terminal) return;
+    if (reason) this.stoppedFor ??= { code: "cancelled", message: reason };
+    this.abort.abort();
   }
 
   /** Runs the script to its end; the last event is exactly one `final`. */

@@ -23,6 +23,7 @@ export async function createDevTee(dataDir: string): Promise<Tee> {
     info: () => description,
     quote: async () => null,
     keyProvenance: () => null,
+    probe: async () => {}, // nothing outside this process to ask
   };
 }
 

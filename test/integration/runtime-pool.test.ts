@@ -113,6 +113,26 @@ describe("runtime worker pool", () => {
     }
   });
 
+  test("cancelling several runs of one worker at once stops the one in its slice too", async () => {
+    // A shutdown cancels everything at once: the cancel of a run waiting behind the hog must not
+    // overwrite the hog's (before, the hog ran on to its CPU limit). Bounded by the test timeout.
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
+    try {
+      const controllers = [new AbortController(), new AbortController(), new AbortController()];
+      const long = { limits: { cpuMs: 120_000, timeoutMs: 120_000 } };
+      const hog = pool.run(`for (;;) {}`, { ...long, signal: controllers[0]!.signal });
+      const queued = [
+        pool.run(`return await callTool("t", {})`, { ...long, signal: controllers[1]!.signal, toolHandler: () => new Promise(() => {}) }),
+        pool.run(`for (;;) {}`, { ...long, signal: controllers[2]!.signal }),
+      ];
+      await Bun.sleep(200); // the hog is in its slice; the others wait for the worker
+      for (const c of controllers) c.abort(); // the hog first: the later cancels used to overwrite it
+      for (const run of [hog, ...queued]) expect(await run).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    } finally {
+      pool.terminate();
+    }
+  }, 20_000);
+
   test("a worker still busy past its run's deadline is replaced; nothing on it hangs", async () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1, workerEntry: WEDGED_WORKER });
     try {

@@ -111,7 +111,7 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "package @phala/dstack-sdk": "the guest agent socket (channel dstack-guest-agent)",
   },
   "src/store/postgres-backend.ts": { "bun SQL": "the shared state store (channel state-store)" },
-  "src/store/redis-backend.ts": {
+  "src/store/redis-connection.ts": {
     "bun RedisClient": "the shared state store (channel state-store)",
   },
   "src/runtime/pool.ts": { Worker: "the AgentScript worker threads, from our own worker.ts" },

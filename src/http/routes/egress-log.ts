@@ -28,7 +28,8 @@ function badQuery(c: Context, error: z.ZodError) {
   return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
 }
 
-export function egressLogRoutes(log: EgressLog) {
+/** `closing` ends every open stream (the server's drain): they would hold a shutdown open. */
+export function egressLogRoutes(log: EgressLog, closing?: AbortSignal) {
   /** fromSeq checked against the log: past the head is 400, before the window 410. */
   const start = (c: Context, fromSeq: number): Response | undefined => {
     const head = log.logHead;
@@ -61,7 +62,7 @@ export function egressLogRoutes(log: EgressLog) {
       if (fromSeq < head + 1 - MAX_LOG_PAGE) {
         return apiError(c, 400, "invalid_request", `fromSeq: a stream replays at most ${MAX_LOG_PAGE} entries (from seq ${head + 1 - MAX_LOG_PAGE}); read older ones with GET /egress-log first`);
       }
-      return new Response(followLog(log, fromSeq), { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" } });
+      return new Response(followLog(log, fromSeq, closing), { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" } });
     });
 }
 
@@ -70,7 +71,7 @@ export function egressLogRoutes(log: EgressLog) {
  * from fromSeq on, `{ type: "heartbeat", head }` while quiet, and `{ type: "lagging", nextSeq }`
  * as the last line when the reader fell too far behind.
  */
-function followLog(log: EgressLog, fromSeq: number): ReadableStream<Uint8Array> {
+function followLog(log: EgressLog, fromSeq: number, closing?: AbortSignal): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
   let stop = () => {};
@@ -91,14 +92,22 @@ function followLog(log: EgressLog, fromSeq: number): ReadableStream<Uint8Array> 
         // Subscribe before reading the backlog, so nothing recorded in between is missed.
         const unsubscribe = log.subscribe(send);
         const heartbeat = setInterval(() => open && controller.enqueue(line({ type: "heartbeat", head: log.logHead })), STREAM_HEARTBEAT_MS);
+        const close = () => {
+          if (!open) return;
+          stop();
+          controller.close();
+        };
         stop = () => {
           open = false;
           unsubscribe();
           clearInterval(heartbeat);
+          closing?.removeEventListener("abort", close);
         };
+        closing?.addEventListener("abort", close);
         controller.enqueue(line({ type: "start", instanceId: log.instanceId, head: log.logHead }));
         const backlog = log.page(fromSeq, Number.MAX_SAFE_INTEGER);
         if (!("gone" in backlog)) for (const entry of backlog.entries) send(entry);
+        if (closing?.aborted) close();
       },
       cancel() {
         stop();

@@ -55,6 +55,7 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receip
   async function invokeWithReceipt(c: Context, fn: string, input: unknown, request: Uint8Array, mode: InvokeMode) {
     const caused: EgressEntry[] = [];
     const result = await host.invoke(fn, input, { caused, mode });
+    if (result.retryAfterSeconds !== undefined) c.header("retry-after", String(result.retryAfterSeconds));
     const { error } = (result.body ?? {}) as { error?: unknown };
     if (result.status >= 400) noteErrorCode(c, typeof error === "string" && /^[a-z_]{1,40}$/.test(error) ? error : "function_error");
     const response = utf8(JSON.stringify(result.body));
