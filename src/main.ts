@@ -1,7 +1,7 @@
 // Entry point of the auditor executable.
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   // Before anything can reach the network: every channel but the declared ones refuses (and is
   // recorded), and every fetch is audited.
   const egressLog = new EgressLog();
+  logEgressEntries(egressLog, log);
   const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
   const { unguarded } = installChannelGuards({
     egressLog,
@@ -127,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
     maxSessionsPerCaller: config.maxSessionsPerCaller,
     maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
-  }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
+  }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget, log);
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,

@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): Hono {
     cors({
       origin: (origin) => (origins.includes("*") ? "*" : origins.includes(origin) ? origin : null),
       allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["content-type", "authorization"],
+      allowHeaders: ["content-type", "authorization", "x-request-id"],
       exposeHeaders: ["retry-after", "x-request-id", RECEIPT_HEADER],
       maxAge: 600,
     }),

@@ -78,7 +78,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         if (session.machine.terminal) return;
         setTimeout(() => {
           if (session.subscriberCount === 0 && !session.machine.terminal) {
-            options.log.info("session cancelled after client disconnect", { sessionId: session.id });
+            (session.log ?? options.log).info("session cancelled after client disconnect", { sessionId: session.id });
             session.cancel();
           }
         }, options.disconnectGraceMs).unref?.();
