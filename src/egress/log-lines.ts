@@ -9,8 +9,36 @@ import type { EgressLog } from "./log.ts";
 /** Logs every entry recorded from now on (blocked ones as warnings); returns the unsubscribe. */
 export function logEgressEntries(egressLog: EgressLog, log: Logger): () => void {
   return egressLog.subscribe((entry) => {
-    const { seq, app, fn, method, scheme, host, path, status, allowed, durationMs, requestBytes, responseBytes, error } = entry;
-    const fields = { seq, app, fn, method, scheme, host, path, status, allowed, durationMs, requestBytes, responseBytes, ...(error ? { error } : {}) };
+    const {
+      seq,
+      app,
+      fn,
+      method,
+      scheme,
+      host,
+      path,
+      status,
+      allowed,
+      durationMs,
+      requestBytes,
+      responseBytes,
+      error,
+    } = entry;
+    const fields = {
+      seq,
+      app,
+      fn,
+      method,
+      scheme,
+      host,
+      path,
+      status,
+      allowed,
+      durationMs,
+      requestBytes,
+      responseBytes,
+      ...(error ? { error } : {}),
+    };
     if (allowed) log.info("egress", fields);
     else log.warn("egress blocked", fields);
   });

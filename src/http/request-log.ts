@@ -20,7 +20,9 @@ export const REQUEST_ID_HEADER = "x-request-id";
  * that could end a header, split a log line or need quoting. Several X-Request-Id headers reach
  * us joined by ", ", which this refuses.
  */
-export const RequestIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "1 to 128 characters of A-Z a-z 0-9 . _ : -");
+export const RequestIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "1 to 128 characters of A-Z a-z 0-9 . _ : -");
 
 export function requestLog(log: Logger): MiddlewareHandler {
   return async (c, next) => {

@@ -7,7 +7,13 @@ import { connect } from "node:net";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { safeJson, startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { events, untilType } from "../helpers/sessions.ts";
-import { createAuditedFetch, EgressBlockedError, EgressLog, logEgressEntries, runAsCaller } from "../../src/egress/index.ts";
+import {
+  createAuditedFetch,
+  EgressBlockedError,
+  EgressLog,
+  logEgressEntries,
+  runAsCaller,
+} from "../../src/egress/index.ts";
 import { createLogger } from "../../src/log.ts";
 import { runInRequest } from "../../src/request-context.ts";
 
@@ -35,7 +41,8 @@ afterAll(async () => {
 });
 beforeEach(() => llm.reset());
 
-const entries = () => server.lines.map(safeJson).filter((e): e is Record<string, any> => e !== undefined);
+const entries = () =>
+  server.lines.map(safeJson).filter((e): e is Record<string, any> => e !== undefined);
 const linesOf = (requestId: string) => entries().filter((e) => e.requestId === requestId);
 
 async function until<T>(find: () => T | undefined, what: string): Promise<T> {
@@ -47,7 +54,11 @@ async function until<T>(find: () => T | undefined, what: string): Promise<T> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const requestLine = (requestId: string) => until(() => linesOf(requestId).find((e) => e.msg === "request"), `the request line of ${requestId}`);
+const requestLine = (requestId: string) =>
+  until(
+    () => linesOf(requestId).find((e) => e.msg === "request"),
+    `the request line of ${requestId}`,
+  );
 
 /** One GET over a raw socket, for header bytes fetch() would not send; resolves with the head. */
 function rawGet(headerBytes: Buffer): Promise<string> {
@@ -58,16 +69,30 @@ function rawGet(headerBytes: Buffer): Promise<string> {
     socket.on("data", (d) => (out += d.toString("latin1")));
     socket.on("end", () => resolve(out.split("\r\n\r\n")[0]!));
     socket.on("error", reject);
-    socket.write(Buffer.concat([Buffer.from("GET /healthz HTTP/1.1\r\nHost: auditor\r\nConnection: close\r\n"), headerBytes, Buffer.from("\r\n")]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from("GET /healthz HTTP/1.1\r\nHost: auditor\r\nConnection: close\r\n"),
+        headerBytes,
+        Buffer.from("\r\n"),
+      ]),
+    );
   });
 }
 
 const headerOf = (head: string, name: string) =>
-  head.split("\r\n").filter((l) => l.toLowerCase().startsWith(`${name}:`)).map((l) => l.slice(name.length + 1).trim());
+  head
+    .split("\r\n")
+    .filter((l) => l.toLowerCase().startsWith(`${name}:`))
+    .map((l) => l.slice(name.length + 1).trim());
 
 describe("X-Request-Id", () => {
   test("a valid id is honoured: returned and named in the request line, up to 128 characters", async () => {
-    for (const id of ["01HV7Q9Z3K8M2N4P6R8T0V2X4Y", "trace:4bf92f3577b34da6.a3ce929d0e0e4736-01", "x".repeat(128), "A-Z_a-z.0-9:"]) {
+    for (const id of [
+      "01HV7Q9Z3K8M2N4P6R8T0V2X4Y",
+      "trace:4bf92f3577b34da6.a3ce929d0e0e4736-01",
+      "x".repeat(128),
+      "A-Z_a-z.0-9:",
+    ]) {
       const res = await fetch(`${server.url}/healthz`, { headers: { "x-request-id": id } });
       expect(res.headers.get("x-request-id")).toBe(id);
       const line = await requestLine(id);
@@ -151,29 +176,51 @@ describe("X-Request-Id", () => {
 
 describe("one id across a request's log lines", () => {
   test("an invoke: the request, the function's own line and every egress line", async () => {
-    llm.script("openrouter", { kind: "status", status: 500 }, { kind: "status", status: 500 }, { kind: "status", status: 500 });
+    llm.script(
+      "openrouter",
+      { kind: "status", status: 500 },
+      { kind: "status", status: 500 },
+      { kind: "status", status: 500 },
+    );
     llm.script("anthropic", { kind: "status", status: 500 });
     const id = "invoke-trace-1";
     const res = await fetch(`${server.url}/invoke/generate-prompt`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-request-id": id },
-      body: JSON.stringify({ session_id: crypto.randomUUID(), transcript: "neon rain", style_tags: "", vj_instruction: null }),
+      body: JSON.stringify({
+        session_id: crypto.randomUUID(),
+        transcript: "neon rain",
+        style_tags: "",
+        vj_instruction: null,
+      }),
     });
     expect(res.status).toBe(500);
     expect(res.headers.get("x-request-id")).toBe(id);
     await requestLine(id);
     const lines = linesOf(id);
-    expect(lines.filter((e) => e.msg === "egress").map((e) => [e.host, e.path, e.status, e.fn])).toEqual([
+    expect(
+      lines.filter((e) => e.msg === "egress").map((e) => [e.host, e.path, e.status, e.fn]),
+    ).toEqual([
       ...Array(3).fill([new URL(llm.url).host, "/api/v1/chat/completions", 500, "generate-prompt"]),
       [new URL(llm.url).host, "/v1/messages", 500, "generate-prompt"],
     ]);
-    expect(lines.find((e) => e.msg === "all LLM providers failed")).toMatchObject({ level: "warn", app: "etherea", fn: "generate-prompt" });
+    expect(lines.find((e) => e.msg === "all LLM providers failed")).toMatchObject({
+      level: "warn",
+      app: "etherea",
+      fn: "generate-prompt",
+    });
     // Every line logged while the request ran is the request's: none lost its id.
     const egressSeqs = lines.filter((e) => e.msg === "egress").map((e) => e.seq);
-    expect(entries().filter((e) => e.msg === "egress" && egressSeqs.includes(e.seq)).every((e) => e.requestId === id)).toBe(true);
+    expect(
+      entries()
+        .filter((e) => e.msg === "egress" && egressSeqs.includes(e.seq))
+        .every((e) => e.requestId === id),
+    ).toBe(true);
 
     // The public, hash-chained entries keep their contract shape: no request id there.
-    const log = (await (await fetch(`${server.url}/egress-log`)).json()) as { entries: Record<string, unknown>[] };
+    const log = (await (await fetch(`${server.url}/egress-log`)).json()) as {
+      entries: Record<string, unknown>[];
+    };
     const caused = log.entries.filter((e) => egressSeqs.includes(e.seq));
     expect(caused).toHaveLength(4);
     for (const entry of caused) expect(JSON.stringify(entry)).not.toContain(id);
@@ -185,28 +232,51 @@ describe("one id across a request's log lines", () => {
       const made = await callTool("generate-prompt", { session_id: "agent-1_______________", transcript: "a forest", style_tags: "", vj_instruction: null });
       const more = await callTool("input", { prompt: "more?" });
       return [made.prompt, more];`;
-    const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": id }, body: JSON.stringify({ protocolVersion: 1, code }) });
+    const res = await fetch(`${server.url}/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": id },
+      body: JSON.stringify({ protocolVersion: 1, code }),
+    });
     expect(res.headers.get("x-request-id")).toBe(id);
     const stream = events(res);
     const init = await untilType(stream, "session_init");
     const token = (init.payload as { sessionToken: string }).sessionToken;
     const call = await untilType(stream, "tool_call");
     const input = await untilType(stream, "tool_call");
-    expect([call.payload, input.payload]).toMatchObject([{ toolName: "generate-prompt" }, { toolName: "input" }]);
+    expect([call.payload, input.payload]).toMatchObject([
+      { toolName: "generate-prompt" },
+      { toolName: "input" },
+    ]);
 
     // The answer comes in another request, with its own id; the session's end is still the starter's.
     const answer = await fetch(`${server.url}/sessions/${init.sessionId}/input`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "x-request-id": "input-trace-1" },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+        "x-request-id": "input-trace-1",
+      },
       body: JSON.stringify({ callId: (input.payload as { callId: string }).callId, value: "yes" }),
     });
     expect(answer.status).toBe(200);
-    expect(await untilType(stream, "final")).toMatchObject({ payload: { ok: true, result: ["prompt 1", "yes"] } });
+    expect(await untilType(stream, "final")).toMatchObject({
+      payload: { ok: true, result: ["prompt 1", "yes"] },
+    });
 
-    const ended = await until(() => linesOf(id).find((e) => e.msg === "session ended"), "session ended");
+    const ended = await until(
+      () => linesOf(id).find((e) => e.msg === "session ended"),
+      "session ended",
+    );
     expect(ended).toMatchObject({ sessionId: init.sessionId, state: "completed" });
-    expect(linesOf(id).find((e) => e.msg === "session started")).toMatchObject({ sessionId: init.sessionId, encrypted: false });
-    expect(linesOf(id).filter((e) => e.msg === "egress").map((e) => e.fn)).toEqual(["generate-prompt"]);
+    expect(linesOf(id).find((e) => e.msg === "session started")).toMatchObject({
+      sessionId: init.sessionId,
+      encrypted: false,
+    });
+    expect(
+      linesOf(id)
+        .filter((e) => e.msg === "egress")
+        .map((e) => e.fn),
+    ).toEqual(["generate-prompt"]);
     expect((await requestLine(id)).path).toBe("/sessions");
     expect((await requestLine("input-trace-1")).path).toBe(`/sessions/${init.sessionId}/input`);
     // No line about this session carries another id.
@@ -227,9 +297,14 @@ describe("one id across a request's log lines", () => {
     const init = await untilType(stream, "session_init");
     await untilType(stream, "tool_call");
     aborted.abort();
-    const cancelled = await until(() => linesOf(id).find((e) => e.msg === "session cancelled after client disconnect"), "the disconnect line");
+    const cancelled = await until(
+      () => linesOf(id).find((e) => e.msg === "session cancelled after client disconnect"),
+      "the disconnect line",
+    );
     expect(cancelled.sessionId).toBe(init.sessionId);
-    expect(await until(() => linesOf(id).find((e) => e.msg === "session ended"), "session ended")).toMatchObject({ state: "cancelled", code: "cancelled" });
+    expect(
+      await until(() => linesOf(id).find((e) => e.msg === "session ended"), "session ended"),
+    ).toMatchObject({ state: "cancelled", code: "cancelled" });
   });
 });
 
@@ -239,14 +314,24 @@ describe("egress lines in-process", () => {
     try {
       const egressLog = new EgressLog();
       const written: string[] = [];
-      logEgressEntries(egressLog, createLogger("info", (line) => written.push(line)));
+      logEgressEntries(
+        egressLog,
+        createLogger("info", (line) => written.push(line)),
+      );
       const audited = createAuditedFetch(globalThis.fetch.bind(globalThis), egressLog);
       const allowed = `http://127.0.0.1:${upstream.port}`;
       await runInRequest({ requestId: "in-process-1" }, () =>
-        runAsCaller({ app: "probe", fn: "probe", allowedOrigins: new Set([allowed]), secretValues: [] }, async () => {
-          expect(await (await audited(`${allowed}/ok?token=secret-query-value`)).text()).toBe("ok");
-          await expect(audited("http://127.0.0.2:9/elsewhere")).rejects.toBeInstanceOf(EgressBlockedError);
-        }),
+        runAsCaller(
+          { app: "probe", fn: "probe", allowedOrigins: new Set([allowed]), secretValues: [] },
+          async () => {
+            expect(await (await audited(`${allowed}/ok?token=secret-query-value`)).text()).toBe(
+              "ok",
+            );
+            await expect(audited("http://127.0.0.2:9/elsewhere")).rejects.toBeInstanceOf(
+              EgressBlockedError,
+            );
+          },
+        ),
       );
       const lines = written.map((l) => JSON.parse(l));
       expect(lines.map((l) => [l.level, l.msg, l.requestId, l.seq, l.allowed])).toEqual([
