@@ -1,15 +1,33 @@
 // One error shape for every endpoint: { error: code, message, issues? }. Never a stack trace.
+// The zod schema is the shape's one definition: apiError builds it, GET /openapi.json states it.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { z } from "zod";
+import { z } from "zod";
 
-export interface ApiIssue {
-  path: string;
-  message: string;
-}
+export const ApiIssueSchema = z.object({ path: z.string(), message: z.string() }).strict();
+export type ApiIssue = z.infer<typeof ApiIssueSchema>;
 
-export function apiError(c: Context, status: ContentfulStatusCode, code: string, message: string, issues?: ApiIssue[]) {
-  return c.json(issues ? { error: code, message, issues } : { error: code, message }, status);
+export const ApiErrorSchema = z
+  .object({
+    /** A stable code a program can branch on. */
+    error: z.string(),
+    /** For a person: names the field or the limit. */
+    message: z.string(),
+    /** Each invalid field, when the request failed validation. */
+    issues: z.array(ApiIssueSchema).optional(),
+  })
+  .strict();
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export function apiError(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  issues?: ApiIssue[],
+) {
+  const body: ApiError = issues ? { error: code, message, issues } : { error: code, message };
+  return c.json(body, status);
 }
 
 /** zod issues as `field: message` pairs a person can act on. */
