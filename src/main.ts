@@ -1,7 +1,7 @@
 // Entry point of the auditor executable.
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { Metrics } from "./metrics/index.ts";
 import { functionTools } from "./functions/tools.ts";
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   // Before anything can reach the network: every channel but the declared ones refuses (and is
   // recorded), and every fetch is audited.
   const egressLog = new EgressLog();
+  logEgressEntries(egressLog, log);
   const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
   const { unguarded } = installChannelGuards({
     egressLog,
@@ -137,8 +138,11 @@ async function main(argv: string[]): Promise<number> {
     maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget, {
-    started: (session) => metrics.sessionStarted(session.channel.encrypted),
-    ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+    log,
+    observer: {
+      started: (session) => metrics.sessionStarted(session.channel.encrypted),
+      ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+    },
   });
   const storeDescription = store.description;
   const drain = new Drain();

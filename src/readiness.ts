@@ -3,6 +3,7 @@
 // shutting down. Probes are shared and cached, so /readyz cannot be used to hammer the store
 // or the guest agent however often it is asked; the store's health between probes is what the
 // instance's own calls saw, so an outage shows at once without asking the store more often.
+import { z } from "zod";
 import type { StoreDescription, StoreHealthReport } from "./store/index.ts";
 
 /** READY_CACHE_MS = 1 s: at most one probe of each dependency a second, whoever asks. */
@@ -21,14 +22,23 @@ export interface ReadinessDeps {
   now?: () => number;
 }
 
-export interface ReadinessReport {
-  ready: boolean;
-  store: { ready: boolean; kind: StoreDescription["kind"]; health: StoreHealthReport };
-  tee: { ready: boolean; provider: string; lastError: "unreachable" | null };
-  shuttingDown: boolean;
-  /** When the dependencies were last asked (ISO 8601). */
-  checkedAt: string;
-}
+const StoreHealthSchema = z
+  .object({ ok: z.boolean(), since: z.string(), lastError: z.enum(["timeout", "unreachable", "auth", "error"]).nullable() })
+  .strict();
+
+/** GET /readyz's answer (200 when ready, else 503). */
+export const ReadinessReportSchema = z
+  .object({
+    ready: z.boolean(),
+    store: z.object({ ready: z.boolean(), kind: z.enum(["sqlite", "postgres", "redis"]), health: StoreHealthSchema }).strict(),
+    tee: z.object({ ready: z.boolean(), provider: z.string(), lastError: z.literal("unreachable").nullable() }).strict(),
+    /** True once a shutdown began: an orchestrator should stop sending traffic here. */
+    shuttingDown: z.boolean(),
+    /** When the dependencies were last asked (ISO 8601). */
+    checkedAt: z.string(),
+  })
+  .strict();
+export type ReadinessReport = z.infer<typeof ReadinessReportSchema>;
 
 type Probed = Omit<ReadinessReport, "ready" | "shuttingDown">;
 

@@ -128,6 +128,47 @@ export const ResolveRefsRequestSchema = z
   })
   .strict();
 
+export const SessionStateSchema = z.enum([
+  "starting",
+  "running",
+  "waiting_for_tool",
+  "completed",
+  "cancelled",
+  "failed",
+]);
+export type SessionState = z.infer<typeof SessionStateSchema>;
+
+/** GET /sessions/:id. */
+export const SessionStatusSchema = z
+  .object({
+    sessionId: z.string(),
+    state: SessionStateSchema,
+    stats: RunStatsSchema,
+    lastSeq: z.number().int().min(0),
+    expiresAt: z.string(),
+  })
+  .strict();
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
+/** POST /sessions/:id/cancel takes no fields (an encrypted session's envelope carries `{}`). */
+export const CancelRequestSchema = z.object({}).strict();
+export const CancelReplySchema = z
+  .object({ sessionId: z.string(), state: SessionStateSchema })
+  .strict();
+export type CancelReply = z.infer<typeof CancelReplySchema>;
+
+/** POST /sessions/:id/input's answer: `applied` is false for a repeat of the same value. */
+export const SessionInputReplySchema = z
+  .object({ sessionId: z.string(), callId: z.string(), applied: z.boolean() })
+  .strict();
+export type SessionInputReply = z.infer<typeof SessionInputReplySchema>;
+
+/** POST /refs/resolve's answer: each asked-for ref's value. */
+export const ResolveRefsReplySchema = z
+  .object({ sessionId: z.string(), values: z.record(z.string(), z.unknown()) })
+  .strict();
+export type ResolveRefsReply = z.infer<typeof ResolveRefsReplySchema>;
+
 /** An encrypted line (DESIGN "Encryption"): server events after session_init, client control messages, replies. */
 export const EncLineSchema = z
   .object({

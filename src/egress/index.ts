@@ -1,5 +1,6 @@
 export { runAsCaller, currentCaller, type EgressCaller } from "./context.ts";
 export { EgressLog, type EgressEntry, type HostStats, type LogHead } from "./log.ts";
+export { logEgressEntries } from "./log-lines.ts";
 export {
   createAuditedFetch, installAuditedFetch, hostOf, originOf, EgressBlockedError, EgressResponseTooLargeError, MAX_EGRESS_RESPONSE_BYTES,
 } from "./audited-fetch.ts";

@@ -20,6 +20,11 @@ export const SealedRequestSchema = z
   .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.min(1).max(200), ct: CanonicalBase64Url.min(1) })
   .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
+/** The answer to an opened request (with the function's status): its JSON and receipt, sealed. */
+export const SealedResponseSchema = z
+  .object({ v: z.literal(1), ct: CanonicalBase64Url, rct: CanonicalBase64Url })
+  .strict();
+export type SealedResponse = z.infer<typeof SealedResponseSchema>;
 
 /** A refusal, answered in plain JSON (nothing is sealed for a request that did not open). */
 export interface SealedRefusal {
@@ -36,7 +41,7 @@ export interface OpenedRequest {
   /** The decrypted request plaintext, exactly (its receipt hashes these bytes). */
   plaintext: Uint8Array;
   /** Seals the one response this request gets and its receipt: `{ v: 1, ct, rct }`. */
-  seal(response: Uint8Array, receipt: Uint8Array): Promise<{ v: 1; ct: string; rct: string }>;
+  seal(response: Uint8Array, receipt: Uint8Array): Promise<SealedResponse>;
 }
 
 export class SealedInvoker {

@@ -1,12 +1,11 @@
 // One error shape for every endpoint: { error: code, message, issues? }. Never a stack trace.
+// The zod schema is the shape's one definition: apiError builds it, GET /openapi.json states it.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { z } from "zod";
+import { z } from "zod";
 
-export interface ApiIssue {
-  path: string;
-  message: string;
-}
+export const ApiIssueSchema = z.object({ path: z.string(), message: z.string() }).strict();
+export type ApiIssue = z.infer<typeof ApiIssueSchema>;
 
 /** The code of the error a request was answered with, for the metrics (see errorCodeOf). */
 const answeredWith = new WeakMap<Context, string>();
@@ -16,9 +15,28 @@ export function noteErrorCode(c: Context, code: string): void {
   answeredWith.set(c, code);
 }
 
-export function apiError(c: Context, status: ContentfulStatusCode, code: string, message: string, issues?: ApiIssue[]) {
+export const ApiErrorSchema = z
+  .object({
+    /** A stable code a program can branch on. */
+    error: z.string(),
+    /** For a person: names the field or the limit. */
+    message: z.string(),
+    /** Each invalid field, when the request failed validation. */
+    issues: z.array(ApiIssueSchema).optional(),
+  })
+  .strict();
+export type ApiError = z.infer<typeof ApiErrorSchema>;
+
+export function apiError(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  issues?: ApiIssue[],
+) {
   noteErrorCode(c, code);
-  return c.json(issues ? { error: code, message, issues } : { error: code, message }, status);
+  const body: ApiError = issues ? { error: code, message, issues } : { error: code, message };
+  return c.json(body, status);
 }
 
 /** The error code this request was answered with, if it was an error answer. */

@@ -71,4 +71,18 @@ describe("dist/auditor", () => {
       expect(await server.stop()).toBe(0);
     }
   });
+
+  test("one build serves one /openapi.json: the same bytes from both copies, whatever the configuration", async () => {
+    const servers = await Promise.all([
+      startAuditor({ command: [first.path], env: { AUDITOR_TEE: "dev" } }),
+      startAuditor({ command: [second.path], env: { AUDITOR_TEE: "dev", AUDITOR_API_KEYS: "k", AUDITOR_RUNTIME_KEYS: "AAAAAAAAAAAAAAAA" } }),
+    ]);
+    try {
+      const [a, b] = await Promise.all(servers.map(async (s) => (await fetch(`${s.url}/openapi.json`)).text()));
+      expect(JSON.parse(a!).openapi).toBe("3.1.1");
+      expect(b).toBe(a!);
+    } finally {
+      for (const server of servers) expect(await server.stop()).toBe(0);
+    }
+  });
 });
