@@ -1,11 +1,16 @@
 // Entry point of the auditor executable.
-import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, peerAllowance } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { functionTools } from "./functions/tools.ts";
 import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
+import { sessionForwarding } from "./http/session-forwarding.ts";
+import { toBase64Url } from "./crypto/encoding.ts";
+import { SessionDirectory } from "./sessions/directory.ts";
+import { PeerDialer } from "./sessions/peer-dialer.ts";
+import { PeerListener } from "./sessions/peer-listener.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -51,13 +56,13 @@ async function main(argv: string[]): Promise<number> {
   // recorded), and every fetch is audited.
   const egressLog = new EgressLog();
   const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
-  const { unguarded } = installChannelGuards({
+  const guards = installChannelGuards({
     egressLog,
     log,
     allow: channelAllowances({ dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: config.port }),
   });
   const auditedFetch = installAuditedFetch(egressLog);
-  log.debug("network channels guarded", { unguardable: unguarded });
+  log.debug("network channels guarded", { unguardable: guards.unguarded });
 
   let tee;
   try {
@@ -111,16 +116,29 @@ async function main(argv: string[]): Promise<number> {
     maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, sessionTtlMs: config.sessionTtlMs, timeoutMs: config.sessionTtlMs, memoryBytes: config.sessionMemoryMb * 1024 * 1024 },
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget);
+  // Sessions across instances: with a shared store, a directory says which instance holds a
+  // session, and a request reaching another instance is forwarded to it over the peer channel.
+  const instanceId = `ins_${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`;
+  const directory = config.stateUrl ? new SessionDirectory(store.scope("sessions/directory"), (id) => sessions.get(id) !== undefined, log) : undefined;
+  const peerDialer = directory ? new PeerDialer(tee.identityKey(), instanceId, log, (url) => guards.admit(peerAllowance(url))) : undefined;
+  const peerListener = directory ? new PeerListener(tee.identityKey(), instanceId, log) : undefined;
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
     channels: () => describeChannels({ tee: tee.provider, dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: server.port, extractedRuntimes: remote !== undefined }),
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
-    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
+    sessions: {
+      manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid,
+      ...(directory && peerDialer ? { remote: sessionForwarding(directory, peerDialer, log) } : {}),
+    },
     ...(remote ? { runtimes: remote } : {}),
+    ...(peerListener ? { peers: peerListener } : {}),
   });
-  const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
+  const onShutdown = [
+    () => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(),
+    () => peerDialer?.closeAll(), () => peerListener?.closeAll(), () => directory?.close(), () => store.close(),
+  ];
   let server: RunningServer;
   try {
     server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, onShutdown });
@@ -130,6 +148,9 @@ async function main(argv: string[]): Promise<number> {
     for (const close of onShutdown) await close();
     return 1;
   }
+  const instanceUrl = config.instanceUrl ?? defaultInstanceUrl(config.host, server.port);
+  if (directory && instanceUrl) directory.announce({ instanceId, url: instanceUrl });
+  else if (directory) log.warn("sessions started here are not in the session directory (HOST is a wildcard address and AUDITOR_INSTANCE_URL is not set): other instances cannot forward their requests here");
   // Workers start after the server listens: start-up does not wait for them.
   setTimeout(() => pool?.warm(), 0);
   log.info("listening", {
@@ -139,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
     tee: tee.provider,
     kid: attestor.statement.kid,
     binarySha256: attestor.statement.binarySha256,
+    ...(directory ? { instanceId, instanceUrl: directory.address?.url ?? null } : {}),
   });
   // For people, beside the JSON log: where the page is and whether its claims are hardware-backed.
   const pageUrl = `${server.url}/`;

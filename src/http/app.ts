@@ -17,6 +17,8 @@ import { functionRoutes, MAX_INVOKE_BODY_BYTES } from "./routes/functions.ts";
 import { sdkRoutes } from "./routes/sdk.ts";
 import { upgradeWebSocket } from "hono/bun";
 import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
+import type { PeerListener } from "../sessions/peer-listener.ts";
+import { FORWARDED_ENV } from "./session-forwarding.ts";
 import { webRoutes } from "./routes/web.ts";
 import { reportRoutes } from "./routes/report.ts";
 import { MAX_SESSION_BODY_BYTES, sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
@@ -38,6 +40,8 @@ export interface AppDeps {
   sessions: Omit<SessionRouteOptions, "log">;
   /** Extracted runtimes attach here (GET /runtime/attach, a WebSocket) when configured. */
   runtimes?: RemoteRuntimes;
+  /** Other instances of this app forward their clients' requests for sessions held here (GET /peer/attach). */
+  peers?: PeerListener;
 }
 
 /**
@@ -70,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
-  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*"]) app.use(path, limited);
+  for (const path of ["/invoke/*", "/attestation", "/report/*", "/functions", "/sessions", "/sessions/*", "/refs/*", "/peer/*"]) app.use(path, limited);
 
   app.get("/healthz", (c) =>
     c.json({
@@ -82,11 +86,28 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker));
-  app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
+  const sessions = sessionRoutes({ ...deps.sessions, log: deps.log });
+  app.route("/", sessions);
   if (deps.runtimes) {
     const runtimes = deps.runtimes;
     app.get("/runtime/attach", upgradeWebSocket(() => {
       const connection = runtimes.connection();
+      return { onOpen: (_event, ws) => connection.onOpen(ws), onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
+    }));
+  }
+  if (deps.peers) {
+    const peers = deps.peers;
+    // Forwarded requests meet the session routes alone: the forwarding instance already applied
+    // the per-address limits, CORS and the request log for the client that made them.
+    const forwarded = new Hono().route("/", sessions);
+    forwarded.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+    forwarded.onError((err, c) => {
+      deps.log.error("unhandled error in a forwarded request", { path: c.req.path, err });
+      return apiError(c, 500, "internal_error", "internal error");
+    });
+    const handle = (request: Request) => Promise.resolve(forwarded.fetch(request, FORWARDED_ENV));
+    app.get("/peer/attach", upgradeWebSocket(() => {
+      const connection = peers.connection(handle);
       return { onOpen: (_event, ws) => connection.onOpen(ws), onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
     }));
   }

@@ -33,7 +33,8 @@ export class ForwardedBody {
     this.stream = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
-          while (this.queue.length === 0 && !this.ending) await new Promise<void>((resolve) => (this.wake = resolve));
+          while (this.queue.length === 0 && !this.ending)
+            await new Promise<void>((resolve) => (this.wake = resolve));
           const next = this.queue.shift();
           if (next) return controller.enqueue(next);
           if (this.ending!.error) controller.error(this.ending!.error);
@@ -75,8 +76,20 @@ export class ForwardedBody {
   lost(message: string): void {
     if (this.done) return;
     this.done = true;
-    if (this.ndjson && !this.encrypted && !this.terminal && this.sessionId !== undefined && this.lastSeq !== undefined) {
-      const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq: this.lastSeq + 1, type: "error", payload: { message, code: OWNER_LOST_CODE } };
+    if (
+      this.ndjson &&
+      !this.encrypted &&
+      !this.terminal &&
+      this.sessionId !== undefined &&
+      this.lastSeq !== undefined
+    ) {
+      const event = {
+        protocolVersion: PROTOCOL_VERSION,
+        sessionId: this.sessionId,
+        seq: this.lastSeq + 1,
+        type: "error",
+        payload: { message, code: OWNER_LOST_CODE },
+      };
       this.enqueue(new TextEncoder().encode(JSON.stringify(event) + "\n"));
       this.finish({});
     } else {
@@ -96,7 +109,12 @@ export class ForwardedBody {
 
   /** What the relay needs to know of a line: its session, seq, and whether it is sealed or the last. */
   private note(line: string): void {
-    let event: { sessionId?: unknown; seq?: unknown; type?: unknown; payload?: { encryption?: { enabled?: unknown } } };
+    let event: {
+      sessionId?: unknown;
+      seq?: unknown;
+      type?: unknown;
+      payload?: { encryption?: { enabled?: unknown } };
+    };
     try {
       event = JSON.parse(line);
     } catch {
@@ -104,7 +122,11 @@ export class ForwardedBody {
     }
     if (typeof event.sessionId === "string") this.sessionId = event.sessionId;
     if (typeof event.seq === "number") this.lastSeq = event.seq;
-    if (event.type === "enc" || (event.type === "session_init" && event.payload?.encryption?.enabled === true)) this.encrypted = true;
+    if (
+      event.type === "enc" ||
+      (event.type === "session_init" && event.payload?.encryption?.enabled === true)
+    )
+      this.encrypted = true;
     if (event.type === "final" || event.type === "error") this.terminal = true;
   }
 }

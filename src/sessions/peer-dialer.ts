@@ -2,8 +2,8 @@
 // owner of a session, found in the directory), opened on first use and reused by every request
 // for that peer's sessions, many at once (each with its own id). A peer that cannot be reached,
 // fails the handshake, does not answer a request in time or stops answering pings is marked
-// down for PEER_DOWN_MS: requests for its sessions are then answered at once (the caller says
-// 503 session_owner_unavailable) instead of each waiting on a dead instance.
+// down for a while (downMs): requests for its sessions are then answered at once (the caller
+// says 503 session_owner_unavailable) instead of each waiting on a dead instance.
 import { fromBase64, toBase64 } from "../crypto/encoding.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
 import type { Logger } from "../log.ts";
@@ -26,12 +26,18 @@ export interface PeerTiming {
 }
 
 /**
- * PEER_DOWN_MS = 10 s, the directory's expiry: by the time a dead owner is tried again its
+ * downMs = 10 s, the directory's expiry: by the time a dead owner is tried again its
  * entries have expired, so its sessions answer 404 rather than a retry of a dead peer.
  * Answers come in milliseconds (the longest, a cancel, waits at most 1 s for the session to
  * end), so 5 s without one means the owner is stuck or gone.
  */
-export const DEFAULT_PEER_TIMING: PeerTiming = { connectTimeoutMs: 3_000, answerTimeoutMs: 5_000, downMs: 10_000, pingMs: 5_000, idleMs: 60_000 };
+export const DEFAULT_PEER_TIMING: PeerTiming = {
+  connectTimeoutMs: 3_000,
+  answerTimeoutMs: 5_000,
+  downMs: 10_000,
+  pingMs: 5_000,
+  idleMs: 60_000,
+};
 
 export interface PeerAddress {
   instanceId: string;
@@ -39,7 +45,9 @@ export interface PeerAddress {
   url: string;
 }
 
-export type ForwardRequest = Omit<PeerRequest, "type" | "id" | "body"> & { body: Uint8Array | null };
+export type ForwardRequest = Omit<PeerRequest, "type" | "id" | "body"> & {
+  body: Uint8Array | null;
+};
 
 export type ForwardReply =
   | { ok: true; status: number; headers: Record<string, string>; body: ReadableStream<Uint8Array> }
@@ -71,13 +79,19 @@ export class PeerDialer {
 
   async forward(peer: PeerAddress, request: ForwardRequest): Promise<ForwardReply> {
     // What the listener would refuse (and close the channel for) is refused here, alone.
-    const message = { type: "request" as const, id: 1, ...request, body: request.body === null ? null : toBase64(request.body) };
+    const message = {
+      type: "request" as const,
+      id: 1,
+      ...request,
+      body: request.body === null ? null : toBase64(request.body),
+    };
     const checked = DialerMessageSchema.safeParse(message);
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
       return { ok: false, invalid: true, reason: `${issue.path.join(".")}: ${issue.message}` };
     }
-    if (this.isDown(peer.url)) return { ok: false, reason: "the owner is marked down after a failure" };
+    if (this.isDown(peer.url))
+      return { ok: false, reason: "the owner is marked down after a failure" };
     let connection: PeerConnection;
     try {
       connection = await this.connectionTo(peer.url);
@@ -88,12 +102,17 @@ export class PeerDialer {
   }
 
   closeAll(): void {
-    for (const pending of this.connections.values()) void pending.then((c) => c.close("this instance is shutting down", false), () => {});
+    for (const pending of this.connections.values())
+      void pending.then(
+        (c) => c.close("this instance is shutting down", false),
+        () => {},
+      );
     this.connections.clear();
   }
 
   private markDown(url: string, reason: string): void {
-    if (!this.isDown(url)) this.log.warn("marked a peer down", { peer: url, reason, forMs: this.timing.downMs });
+    if (!this.isDown(url))
+      this.log.warn("marked a peer down", { peer: url, reason, forMs: this.timing.downMs });
     this.downUntil.set(url, Date.now() + this.timing.downMs);
   }
 
@@ -122,7 +141,10 @@ export class PeerDialer {
     this.admit(target);
     const handshake = await startPeerHandshake(this.identity, this.instanceId);
     const socket = new WebSocket(target.href);
-    const wire = { send: (text: string) => socket.send(text), close: (code?: number, reason?: string) => socket.close(code, reason) };
+    const wire = {
+      send: (text: string) => socket.send(text),
+      close: (code?: number, reason?: string) => socket.close(code, reason),
+    };
     return new Promise<PeerConnection>((resolve, reject) => {
       let channel: SecureChannel | undefined;
       let connected = false;
@@ -133,12 +155,17 @@ export class PeerDialer {
         reject(new Error(reason));
         socket.close();
       };
-      const timer = setTimeout(() => fail(`no handshake within ${this.timing.connectTimeoutMs} ms`), this.timing.connectTimeoutMs);
+      const timer = setTimeout(
+        () => fail(`no handshake within ${this.timing.connectTimeoutMs} ms`),
+        this.timing.connectTimeoutMs,
+      );
       socket.onopen = () => socket.send(handshake.hello);
       socket.onerror = () => fail("the peer cannot be reached");
       socket.onclose = (event) => {
         if (channel) channel.close("the peer closed the channel");
-        fail(`the peer closed the channel during the handshake${event.reason ? ` (${event.reason})` : ""}`);
+        fail(
+          `the peer closed the channel during the handshake${event.reason ? ` (${event.reason})` : ""}`,
+        );
       };
       const onFrame = async (text: string) => {
         if (channel) return channel.receive(text);
@@ -150,7 +177,8 @@ export class PeerDialer {
             if (message.type !== "ready") return channel!.close("the peer did not say ready");
             connected = true;
             clearTimeout(timer);
-            resolve(new PeerConnection(channel!, dialed.peerInstanceId, this.timing));
+            this.log.info("peer channel open", { peer: url, instanceId: dialed.peerInstanceId });
+            resolve(new PeerConnection(channel!, this.timing));
           });
           channel.onClose((reason) => fail(reason));
           socket.send(dialed.auth);
@@ -187,7 +215,6 @@ class PeerConnection {
 
   constructor(
     private readonly channel: SecureChannel,
-    readonly peerInstanceId: string,
     private readonly timing: PeerTiming,
   ) {
     channel.onMessage((message) => this.receive(message));
@@ -207,7 +234,7 @@ class PeerConnection {
     this.ticker.unref?.();
   }
 
-  /** Called once when the channel closes (at once if it already has); `failed` unless idle or shutdown. */
+  /** Called once the channel closes (at once if it has); `failed` unless idle or shut down. */
   onClosed(listener: (reason: string, failed: boolean) => void): void {
     this.closedListener = listener;
     if (this.closed) listener(this.closed.reason, this.closed.failed);
@@ -220,7 +247,10 @@ class PeerConnection {
     return new Promise<ForwardReply>((resolve) => {
       const entry: Pending = {
         answer: resolve,
-        timer: setTimeout(() => this.close(`no answer within ${this.timing.answerTimeoutMs} ms`, true), this.timing.answerTimeoutMs),
+        timer: setTimeout(
+          () => this.close(`no answer within ${this.timing.answerTimeoutMs} ms`, true),
+          this.timing.answerTimeoutMs,
+        ),
       };
       this.pending.set(id, entry);
       this.channel.send({ ...request, id });
@@ -248,7 +278,12 @@ class PeerConnection {
         this.pending.delete(message.id);
         this.channel.send({ type: "cancel", id: message.id });
       });
-      request.answer({ ok: true, status: message.status, headers: message.headers as Record<string, string>, body: request.body.stream });
+      request.answer({
+        ok: true,
+        status: message.status,
+        headers: message.headers as Record<string, string>,
+        body: request.body.stream,
+      });
       request.answer = undefined;
       return;
     }
@@ -256,7 +291,9 @@ class PeerConnection {
       this.pending.delete(message.id);
       clearTimeout(request.timer);
       request.answer?.({ ok: false, reason: message.message });
-      return request.body?.lost("the instance that owns this session could not finish the response");
+      return request.body?.lost(
+        "the instance that owns this session could not finish the response",
+      );
     }
     if (!request.body) return this.close(`${message.type} before the response`, true);
     if (message.type === "end") {
@@ -274,8 +311,10 @@ class PeerConnection {
 
   private tick(): void {
     const now = Date.now();
-    if (now - this.lastHeard > 2 * this.timing.pingMs) return this.close(`silent for ${2 * this.timing.pingMs} ms`, true);
-    if (this.pending.size === 0 && now - this.lastUsed > this.timing.idleMs) return this.close("idle", false);
+    if (now - this.lastHeard > 2 * this.timing.pingMs)
+      return this.close(`silent for ${2 * this.timing.pingMs} ms`, true);
+    if (this.pending.size === 0 && now - this.lastUsed > this.timing.idleMs)
+      return this.close("idle", false);
     this.channel.send({ type: "ping" });
   }
 }

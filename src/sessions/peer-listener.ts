@@ -13,7 +13,7 @@ import { answerPeerHello } from "./peer-handshake.ts";
 import { DialerMessageSchema, FORWARDED_RESPONSE_HEADERS, type PeerRequest } from "./peer-wire.ts";
 
 /** A connection that has not finished the handshake by then is closed. */
-export const PEER_HANDSHAKE_TIMEOUT_MS = 3_000;
+const PEER_HANDSHAKE_TIMEOUT_MS = 3_000;
 /** Body bytes per sealed frame (a 1 MiB final or a large resolved ref spans several). */
 const MAX_CHUNK_BYTES = 256 * 1024;
 
@@ -53,7 +53,9 @@ export class PeerListener {
           pending = await answerPeerHello(text, this.identity, this.instanceId);
           wire.send(pending.welcome);
         } else if (step === "auth") {
-          channel = await pending!.finish(text, wire);
+          const opened = await pending!.finish(text, wire);
+          if (step !== "auth") return; // timed out meanwhile
+          channel = opened;
           step = "ready";
           clearTimeout(deadline);
           this.serve(channel, pending!.peerInstanceId, handle);
@@ -66,7 +68,13 @@ export class PeerListener {
     };
     return {
       onOpen: (wire: Wire) => {
-        deadline = setTimeout(() => step !== "ready" && step !== "closed" && refuse(wire, `no handshake within ${this.handshakeTimeoutMs} ms`), this.handshakeTimeoutMs);
+        deadline = setTimeout(
+          () =>
+            step !== "ready" &&
+            step !== "closed" &&
+            refuse(wire, `no handshake within ${this.handshakeTimeoutMs} ms`),
+          this.handshakeTimeoutMs,
+        );
       },
       onMessage: (event: MessageEvent, wire: Wire) => {
         const text = typeof event.data === "string" ? event.data : "";
@@ -94,7 +102,7 @@ export class PeerListener {
       this.channels.delete(channel);
       for (const request of running.values()) request.cancel();
       running.clear();
-      this.log.info("peer channel closed", { peer, reason });
+      this.log.info("peer channel closed", { instanceId: peer, reason });
     });
     channel.onMessage((raw) => {
       const parsed = DialerMessageSchema.safeParse(raw);
@@ -103,16 +111,25 @@ export class PeerListener {
       if (message.type === "ping") return channel.send({ type: "pong" });
       if (message.type === "cancel") return running.get(message.id)?.cancel();
       // Request ids rise: a repeated or older one is a protocol violation, not a retry.
-      if (message.id <= lastId) return channel.close(`request id ${message.id} is not above ${lastId}`);
+      if (message.id <= lastId)
+        return channel.close(`request id ${message.id} is not above ${lastId}`);
       lastId = message.id;
-      running.set(message.id, this.answer(channel, message, handle, () => running.delete(message.id)));
+      running.set(
+        message.id,
+        this.answer(channel, message, handle, () => running.delete(message.id)),
+      );
     });
     channel.send({ type: "ready" });
-    this.log.info("peer channel open", { peer });
+    this.log.info("peer channel open", { instanceId: peer });
   }
 
   /** Runs one forwarded request and sends its response back as it is produced. */
-  private answer(channel: SecureChannel, request: PeerRequest, handle: PeerRequestHandler, finished: () => void) {
+  private answer(
+    channel: SecureChannel,
+    request: PeerRequest,
+    handle: PeerRequestHandler,
+    finished: () => void,
+  ) {
     let cancelled = false;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     const { id } = request;
@@ -121,20 +138,28 @@ export class PeerListener {
         new Request(`http://peer${request.path}`, {
           method: request.method,
           headers: request.headers,
-          ...(request.body === null ? {} : { body: fromBase64(request.body) as Uint8Array<ArrayBuffer> }),
+          ...(request.body === null
+            ? {}
+            : { body: fromBase64(request.body) as Uint8Array<ArrayBuffer> }),
         }),
       );
       if (cancelled) return void (await response.body?.cancel());
-      const headers = Object.fromEntries(FORWARDED_RESPONSE_HEADERS.flatMap((name) => {
-        const value = response.headers.get(name);
-        return value === null ? [] : [[name, value]];
-      }));
+      const headers = Object.fromEntries(
+        FORWARDED_RESPONSE_HEADERS.flatMap((name) => {
+          const value = response.headers.get(name);
+          return value === null ? [] : [[name, value]];
+        }),
+      );
       channel.send({ type: "response", id, status: response.status, headers });
       if (response.body) {
         reader = response.body.getReader();
         for (let next = await reader.read(); !next.done && !cancelled; next = await reader.read()) {
           for (let at = 0; at < next.value.length; at += MAX_CHUNK_BYTES) {
-            channel.send({ type: "body", id, chunk: toBase64(next.value.subarray(at, at + MAX_CHUNK_BYTES)) });
+            channel.send({
+              type: "body",
+              id,
+              chunk: toBase64(next.value.subarray(at, at + MAX_CHUNK_BYTES)),
+            });
           }
         }
       }
@@ -142,7 +167,8 @@ export class PeerListener {
     })()
       .catch((err) => {
         this.log.warn("a forwarded session request failed", { reason: (err as Error).message });
-        if (!cancelled) channel.send({ type: "failed", id, message: "the owner could not finish the response" });
+        if (!cancelled)
+          channel.send({ type: "failed", id, message: "the owner could not finish the response" });
       })
       .finally(finished);
     return {

@@ -253,12 +253,16 @@ describe("the peer channel", () => {
     expect(lines).toContainEqual(expect.objectContaining({ msg: "marked a peer down", peer: url }));
   });
 
-  test("a request the listener's contract refuses is refused here alone; the channel stays open", async () => {
+  test("a request outside the listener's contract is refused here alone; the channel stays open", async () => {
     const { url, listener } = startListener(async () => Response.json({ ok: true }));
     const { peers } = dialer();
     expect((await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).ok).toBe(true);
     expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/ses_a/stream?fromSeq=${"9".repeat(3_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("path") });
     expect(await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a", `Bearer ${"t".repeat(5_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("headers.authorization") });
+    // Only the session requests: never a session start, a function, or anything else.
+    for (const path of ["/sessions", "/invoke/generate-prompt", "/sessions/ses_a/../../invoke/x", "/sessions/..", "/report/etherea"]) {
+      expect(await peers.forward({ instanceId: "ins_listener01", url }, { ...get(path), method: "POST" })).toMatchObject({ ok: false, invalid: true });
+    }
     expect((await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).ok).toBe(true);
     expect(listener.openChannels).toBe(1);
   });
