@@ -44,6 +44,8 @@ function dialer(identity = appKey, timing: Partial<PeerTiming> = {}) {
   return { peers, lines, admitted };
 }
 
+const SID = "ses_aaaaaaaaaaaaaaaaaaaaaa";
+const sid = (n: number) => `ses_${String(n).padStart(22, "0")}`;
 const get = (path: string, authorization?: string): ForwardRequest => ({ method: "GET", path, headers: authorization ? { authorization } : {}, body: null });
 
 /** A raw WebSocket client: every frame it receives, and how it was closed. */
@@ -72,12 +74,12 @@ describe("the peer channel", () => {
       return new Response(JSON.stringify({ error: "conflict" }), { status: 409, headers: { "content-type": "application/json", "retry-after": "3", "set-cookie": "x=1", "x-other": "y" } });
     });
     const { peers, admitted } = dialer();
-    const reply = await peers.forward({ instanceId: "ins_listener01", url }, { method: "POST", path: "/sessions/ses_x/input?a=1", headers: { authorization: "Bearer tok", "content-type": "application/json" }, body: new TextEncoder().encode('{"callId":"c","value":1}') });
+    const reply = await peers.forward({ instanceId: "ins_listener01", url }, { method: "POST", path: `/sessions/${SID}/input?a=1`, headers: { authorization: "Bearer tok", "content-type": "application/json" }, body: new TextEncoder().encode('{"callId":"c","value":1}') });
     if (!reply.ok) throw new Error(reply.reason);
     expect(reply.status).toBe(409);
     expect(reply.headers).toEqual({ "content-type": "application/json", "retry-after": "3" });
     expect(await new Response(reply.body).text()).toBe('{"error":"conflict"}');
-    expect(seen).toEqual([{ method: "POST", path: "/sessions/ses_x/input?a=1", authorization: "Bearer tok", body: '{"callId":"c","value":1}' }]);
+    expect(seen).toEqual([{ method: "POST", path: `/sessions/${SID}/input?a=1`, authorization: "Bearer tok", body: '{"callId":"c","value":1}' }]);
     // The channel guard was asked to admit exactly the peer's WebSocket.
     expect(admitted).toEqual([`${url.replace("http", "ws")}/peer/attach`]);
   });
@@ -99,7 +101,7 @@ describe("the peer channel", () => {
       return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
     });
     const { peers } = dialer();
-    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/s/stream?fromSeq=1"));
+    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}/stream?fromSeq=1`));
     if (!reply.ok) throw new Error(reply.reason);
     const reader = reply.body.getReader();
     // The first line is here while the owner is still holding the second back.
@@ -113,9 +115,9 @@ describe("the peer channel", () => {
   test("one channel carries many requests at once", async () => {
     const { url, listener } = startListener(async (request) => Response.json({ path: new URL(request.url).pathname }));
     const { peers } = dialer();
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/ses_${i}`))));
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${sid(i)}`))));
     const bodies = await Promise.all(replies.map((r) => (r.ok ? new Response(r.body).json() : r.reason)));
-    expect(bodies).toEqual(Array.from({ length: 50 }, (_, i) => ({ path: `/sessions/ses_${i}` })));
+    expect(bodies).toEqual(Array.from({ length: 50 }, (_, i) => ({ path: `/sessions/${sid(i)}` })));
     expect(listener.openChannels).toBe(1);
   });
 
@@ -123,13 +125,13 @@ describe("the peer channel", () => {
     let reached = false;
     const { url, lines } = startListener(async () => ((reached = true), new Response("no")));
     const { peers, lines: dialerLines } = dialer(otherKey);
-    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"));
+    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`));
     expect(reply).toMatchObject({ ok: false });
     expect(reached).toBe(false);
     expect(lines).toContainEqual(expect.objectContaining({ msg: "refused a peer", reason: expect.stringContaining("another identity key") }));
     expect(dialerLines).toContainEqual(expect.objectContaining({ msg: "marked a peer down" }));
     // Marked down: the next request is answered at once, without dialing again.
-    expect(await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).toEqual({ ok: false, reason: "the owner is marked down after a failure" });
+    expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`))).toEqual({ ok: false, reason: "the owner is marked down after a failure" });
     expect(peers.isDown(url)).toBe(true);
   });
 
@@ -150,7 +152,7 @@ describe("the peer channel", () => {
     });
     servers.push(hostile);
     const { peers, lines } = dialer();
-    const reply = await peers.forward({ instanceId: "ins_x00000001", url: `http://127.0.0.1:${hostile.port}` }, get("/sessions/ses_a"));
+    const reply = await peers.forward({ instanceId: "ins_x00000001", url: `http://127.0.0.1:${hostile.port}` }, get(`/sessions/${SID}`));
     expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining("another identity key") });
     expect(lines).toContainEqual(expect.objectContaining({ msg: "refused a peer" }));
   });
@@ -170,7 +172,7 @@ describe("the peer channel", () => {
     });
     servers.push(forger);
     const { peers } = dialer();
-    const reply = await peers.forward({ instanceId: "ins_x00000001", url: `http://127.0.0.1:${forger.port}` }, get("/sessions/ses_a"));
+    const reply = await peers.forward({ instanceId: "ins_x00000001", url: `http://127.0.0.1:${forger.port}` }, get(`/sessions/${SID}`));
     expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining("not signed by this app's identity key") });
   });
 
@@ -248,7 +250,7 @@ describe("the peer channel", () => {
     servers.push(tamperer);
     const { peers, lines } = dialer();
     const url = `http://127.0.0.1:${tamperer.port}`;
-    const reply = await peers.forward({ instanceId: "ins_tamper0001", url }, get("/sessions/ses_a"));
+    const reply = await peers.forward({ instanceId: "ins_tamper0001", url }, get(`/sessions/${SID}`));
     expect(reply).toMatchObject({ ok: false, reason: expect.stringContaining("refused a frame: expected seq 2, got 9") });
     expect(lines).toContainEqual(expect.objectContaining({ msg: "marked a peer down", peer: url }));
   });
@@ -256,21 +258,21 @@ describe("the peer channel", () => {
   test("a request outside the listener's contract is refused here alone; the channel stays open", async () => {
     const { url, listener } = startListener(async () => Response.json({ ok: true }));
     const { peers } = dialer();
-    expect((await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).ok).toBe(true);
-    expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/ses_a/stream?fromSeq=${"9".repeat(3_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("path") });
-    expect(await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a", `Bearer ${"t".repeat(5_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("headers.authorization") });
+    expect((await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`))).ok).toBe(true);
+    expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}/stream?fromSeq=${"9".repeat(3_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("path") });
+    expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`, `Bearer ${"t".repeat(5_000)}`))).toMatchObject({ ok: false, invalid: true, reason: expect.stringContaining("headers.authorization") });
     // Only the session requests: never a session start, a function, or anything else.
-    for (const path of ["/sessions", "/invoke/generate-prompt", "/sessions/ses_a/../../invoke/x", "/sessions/..", "/report/etherea"]) {
+    for (const path of ["/sessions", "/invoke/generate-prompt", `/sessions/${SID}/../../invoke/x`, "/sessions/..", "/report/etherea"]) {
       expect(await peers.forward({ instanceId: "ins_listener01", url }, { ...get(path), method: "POST" })).toMatchObject({ ok: false, invalid: true });
     }
-    expect((await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).ok).toBe(true);
+    expect((await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`))).ok).toBe(true);
     expect(listener.openChannels).toBe(1);
   });
 
   test("an owner that does not answer in time fails the request and is marked down", async () => {
     const { url } = startListener(() => new Promise<Response>(() => {}));
     const { peers, lines } = dialer(appKey, { answerTimeoutMs: 100 });
-    expect(await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_a"))).toMatchObject({ ok: false, reason: "no answer within 100 ms" });
+    expect(await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}`))).toMatchObject({ ok: false, reason: "no answer within 100 ms" });
     expect(lines).toContainEqual(expect.objectContaining({ msg: "marked a peer down", reason: "no answer within 100 ms" }));
   });
 
@@ -279,7 +281,7 @@ describe("the peer channel", () => {
     const url = `http://127.0.0.1:${closed.port}`;
     closed.stop(true);
     const { peers } = dialer();
-    expect(await peers.forward({ instanceId: "ins_gone000001", url }, get("/sessions/ses_a"))).toMatchObject({ ok: false });
+    expect(await peers.forward({ instanceId: "ins_gone000001", url }, get(`/sessions/${SID}`))).toMatchObject({ ok: false });
     expect(peers.isDown(url)).toBe(true);
   });
 
@@ -289,7 +291,7 @@ describe("the peer channel", () => {
       return new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode(line)) }), { headers: { "content-type": "application/x-ndjson" } });
     });
     const { peers } = dialer();
-    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get("/sessions/ses_aaaaaaaaaaaaaaaaaaaaaa/stream"));
+    const reply = await peers.forward({ instanceId: "ins_listener01", url }, get(`/sessions/${SID}/stream`));
     if (!reply.ok) throw new Error(reply.reason);
     const reader = reply.body.getReader();
     await reader.read();
