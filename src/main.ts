@@ -1,5 +1,5 @@
 // Entry point of the auditor executable.
-import { ConfigError, defaultInstanceUrl, helpText, loadConfig } from "./config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
 import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, peerAllowance } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
@@ -72,6 +72,14 @@ async function main(argv: string[]): Promise<number> {
     log.error("TEE unavailable; refusing to start", { reason: err.message });
     console.error(`auditor: ${err.message}`);
     return 1;
+  }
+  let instanceUrl: string | undefined;
+  try {
+    instanceUrl = config.instanceUrl === undefined ? undefined : instanceUrlFor(config.instanceUrl, tee.info().instanceId);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`auditor: ${err.message}`);
+    return 2;
   }
   let corsOrigins: string[];
   try {
@@ -148,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     for (const close of onShutdown) await close();
     return 1;
   }
-  const instanceUrl = config.instanceUrl ?? defaultInstanceUrl(config.host, server.port);
+  instanceUrl ??= defaultInstanceUrl(config.host, server.port);
   if (directory && instanceUrl) directory.announce({ instanceId, url: instanceUrl });
   else if (directory) log.warn("sessions started here are not in the session directory (HOST is a wildcard address and AUDITOR_INSTANCE_URL is not set): other instances cannot forward their requests here");
   // Workers start after the server listens: start-up does not wait for them.

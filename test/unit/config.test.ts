@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, defaultInstanceUrl, helpText, loadConfig, OPTIONS, redacted } from "../../src/config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig, OPTIONS, redacted } from "../../src/config.ts";
 import { resolveCorsOrigins } from "../../src/http/cors-origins.ts";
 
 /** The message of the ConfigError a configuration raises. */
@@ -84,6 +84,16 @@ describe("config", () => {
     expect(defaultInstanceUrl("::1", 8787)).toBe("http://[::1]:8787");
     expect(defaultInstanceUrl("0.0.0.0", 8787)).toBeUndefined();
     expect(defaultInstanceUrl("::", 8787)).toBeUndefined();
+  });
+
+  test("{instanceId} in AUDITOR_INSTANCE_URL is the guest agent's instance id, and nothing else", () => {
+    const template = loadConfig({ AUDITOR_INSTANCE_URL: "https://{instanceId}-8787.gateway.example" }).instanceUrl!;
+    expect(instanceUrlFor(template, "0a1b2c3d")).toBe("https://0a1b2c3d-8787.gateway.example");
+    expect(instanceUrlFor("http://10.0.0.2:8787", null)).toBe("http://10.0.0.2:8787");
+    expect(() => instanceUrlFor(template, null)).toThrow("{instanceId} needs an instance id from the dstack guest agent, and this TEE gives none");
+    for (const hostile of ["a.evil.example/x", "a@b", "", "x".repeat(64)]) {
+      expect(() => instanceUrlFor(template, hostile)).toThrow(ConfigError);
+    }
   });
 
   test("an echoed value loses its userinfo and query", () => {
