@@ -518,6 +518,9 @@ for (const kind of ["postgres", "redis"] as const) {
       expect(await logged(survivor, seen, "marked a peer down")).toMatchObject({ peer: owner.url });
 
       // The dead owner's entries expire: then its sessions are simply unknown.
+      // The survivor lives on (if it did not, say why: its exit and its last words).
+      const exited = survivor.proc.exitCode !== null || survivor.proc.signalCode !== null;
+      expect(exited ? { exitCode: survivor.proc.exitCode, signal: survivor.proc.signalCode, stderr: survivor.stderr().slice(-4_000), log: survivor.lines.slice(-20) } : "alive").toBe("alive");
       const deadline = Date.now() + 3 * TTL_MS;
       let status = 0;
       while (Date.now() < deadline && (status = (await fetch(`${survivor.url}/sessions/${plainId}`, { headers: bearer(plainToken) })).status) !== 404) await Bun.sleep(250);
