@@ -120,6 +120,7 @@ export class ForwardedBody {
     } catch {
       return;
     }
+    if (!event || typeof event !== "object") return;
     if (typeof event.sessionId === "string") this.sessionId = event.sessionId;
     if (typeof event.seq === "number") this.lastSeq = event.seq;
     if (

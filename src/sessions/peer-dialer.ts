@@ -168,7 +168,15 @@ export class PeerDialer {
         );
       };
       const onFrame = async (text: string) => {
-        if (channel) return channel.receive(text);
+        if (channel) {
+          // A failure while handling a message is this channel's end, never the process's.
+          try {
+            return channel.receive(text);
+          } catch (err) {
+            this.log.error("a peer message could not be handled", { peer: url, err });
+            return channel.close("a message could not be handled");
+          }
+        }
         try {
           const dialed = await handshake.finish(text, wire);
           channel = dialed.channel;

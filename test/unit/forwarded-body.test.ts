@@ -70,6 +70,16 @@ describe("ForwardedBody", () => {
     expect(await drain(ended)).toEqual({ text: lines });
   });
 
+  test("lines that are not events pass unchanged and teach the relay nothing", async () => {
+    const body = new ForwardedBody(true, () => {});
+    const lines = line(1, "session_init", { encryption: { enabled: false } }) + "null\n5\n\"x\"\n[1]\n{not json\n";
+    body.push(enc(lines));
+    body.lost("gone");
+    const { text } = await drain(body);
+    expect(text.startsWith(lines)).toBe(true);
+    expect(JSON.parse(text.slice(lines.length))).toMatchObject({ seq: 2, type: "error" });
+  });
+
   test("the client going away is passed on once, and nothing more is queued for it", async () => {
     let cancels = 0;
     const body = new ForwardedBody(true, () => cancels++);
