@@ -57,7 +57,10 @@ export class SessionDirectory {
   announce(self: SessionOwner): void {
     this.self = OwnerSchema.parse(self);
     this.timer ??= setInterval(
-      () => void (this.renewal ??= this.renew().finally(() => (this.renewal = undefined))),
+      () =>
+        void (this.renewal ??= this.renew()
+          .catch((err) => this.log.warn("renewing the session directory failed", { err }))
+          .finally(() => (this.renewal = undefined))),
       this.timing.renewMs,
     );
     this.timer.unref?.();
