@@ -1,7 +1,7 @@
 // Entry point of the auditor executable.
-import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries, peerAllowance } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { Metrics } from "./metrics/index.ts";
 import { functionTools } from "./functions/tools.ts";
@@ -11,6 +11,11 @@ import { statementSha256 } from "../sdk/wire/receipt.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { Drain } from "./http/drain.ts";
 import { Readiness } from "./readiness.ts";
+import { sessionForwarding } from "./http/session-forwarding.ts";
+import { toBase64Url } from "./crypto/encoding.ts";
+import { SessionDirectory } from "./sessions/directory.ts";
+import { PeerDialer } from "./sessions/peer-dialer.ts";
+import { PeerListener } from "./sessions/peer-listener.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -60,13 +65,13 @@ async function main(argv: string[]): Promise<number> {
   const egressLog = new EgressLog();
   logEgressEntries(egressLog, log);
   const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
-  const { unguarded } = installChannelGuards({
+  const guards = installChannelGuards({
     egressLog,
     log,
     allow: channelAllowances({ dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: config.port }),
   });
   const auditedFetch = installAuditedFetch(egressLog);
-  log.debug("network channels guarded", { unguardable: unguarded });
+  log.debug("network channels guarded", { unguardable: guards.unguarded });
 
   let tee;
   try {
@@ -78,8 +83,16 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // dstack names the instance; a dev server's chain is named per process (seq restarts at 1).
-  const instanceId = tee.info().instanceId;
-  if (instanceId) egressLog.nameInstance(instanceId);
+  const teeInstanceId = tee.info().instanceId;
+  if (teeInstanceId) egressLog.nameInstance(teeInstanceId);
+  let instanceUrl: string | undefined;
+  try {
+    instanceUrl = config.instanceUrl === undefined ? undefined : instanceUrlFor(config.instanceUrl, teeInstanceId);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`auditor: ${err.message}`);
+    return 2;
+  }
   let corsOrigins: string[];
   try {
     corsOrigins = resolveCorsOrigins(config.corsOrigins, tee.provider);
@@ -147,6 +160,12 @@ async function main(argv: string[]): Promise<number> {
   const storeDescription = store.description;
   const drain = new Drain();
   const readiness = new Readiness({ store, tee, shuttingDown: () => drain.draining });
+  // Sessions across instances: with a shared store, a directory says which instance holds a
+  // session, and a request reaching another instance is forwarded to it over the peer channel.
+  const instanceId = `ins_${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`;
+  const directory = config.stateUrl ? new SessionDirectory(store.scope("sessions/directory"), (id) => sessions.get(id) !== undefined, log) : undefined;
+  const peerDialer = directory ? new PeerDialer(tee.identityKey(), instanceId, log, (url) => guards.admit(peerAllowance(url))) : undefined;
+  const peerListener = directory ? new PeerListener(tee.identityKey(), instanceId, log) : undefined;
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -154,7 +173,10 @@ async function main(argv: string[]): Promise<number> {
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
     receipts: new ReceiptSigner(tee.identityKey(), attestor.statement.kid, statementSha256(attestor.statement)),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
-    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
+    sessions: {
+      manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid,
+      ...(directory && peerDialer ? { remote: sessionForwarding(directory, peerDialer, log) } : {}),
+    },
     ...(remote ? { runtimes: remote } : {}),
     operatorKeys: config.operatorKeys,
     dashboard: {
@@ -186,8 +208,12 @@ async function main(argv: string[]): Promise<number> {
       },
     },
     readiness, drain,
+    ...(peerListener ? { peers: peerListener } : {}),
   });
-  const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
+  const onShutdown = [
+    () => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(),
+    () => peerDialer?.closeAll(), () => peerListener?.closeAll(), () => directory?.close(), () => store.close(),
+  ];
   let server: RunningServer;
   try {
     server = startServer(app, {
@@ -212,6 +238,9 @@ async function main(argv: string[]): Promise<number> {
     for (const close of onShutdown) await close();
     return 1;
   }
+  instanceUrl ??= defaultInstanceUrl(config.host, server.port);
+  if (directory && instanceUrl) directory.announce({ instanceId, url: instanceUrl });
+  else if (directory) log.warn("sessions started here are not in the session directory (HOST is a wildcard address and AUDITOR_INSTANCE_URL is not set): other instances cannot forward their requests here");
   // Workers start after the server listens: start-up does not wait for them.
   setTimeout(() => pool?.warm(), 0);
   log.info("listening", {
@@ -221,6 +250,7 @@ async function main(argv: string[]): Promise<number> {
     tee: tee.provider,
     kid: attestor.statement.kid,
     binarySha256: attestor.statement.binarySha256,
+    ...(directory ? { instanceId, instanceUrl: directory.address?.url ?? null } : {}),
   });
   // For people, beside the JSON log: where the page is and whether its claims are hardware-backed.
   const pageUrl = `${server.url}/`;

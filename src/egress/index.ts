@@ -5,4 +5,4 @@ export {
   createAuditedFetch, installAuditedFetch, hostOf, originOf, EgressBlockedError, EgressResponseTooLargeError, MAX_EGRESS_RESPONSE_BYTES,
 } from "./audited-fetch.ts";
 export { installChannelGuards, socketDestination, type ChannelAllowance } from "./channel-guard.ts";
-export { channelAllowances, describeChannels, type ChannelDescription, type ChannelSettings } from "./channels.ts";
+export { channelAllowances, describeChannels, peerAllowance, type ChannelDescription, type ChannelSettings } from "./channels.ts";

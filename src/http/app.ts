@@ -40,6 +40,8 @@ import {
   sessionRoutes,
   type SessionRouteOptions,
 } from "./routes/sessions.ts";
+import type { PeerListener } from "../sessions/peer-listener.ts";
+import { FORWARDED_ENV } from "./session-forwarding.ts";
 
 export interface AppDeps {
   log: Logger;
@@ -69,6 +71,8 @@ export interface AppDeps {
   readiness: Readiness;
   /** Refuses new requests once a shutdown began, and answers the last ones at its end. */
   drain: Drain;
+  /** Other instances of this app forward their clients' requests for sessions held here (GET /peer/attach). */
+  peers?: PeerListener;
 }
 
 /** Operator endpoints allow a dashboard's polling and a scraper beside the public allowance. */
@@ -92,6 +96,7 @@ export const RATE_LIMITED_PATHS = [
   "/refs/*",
   "/egress-log",
   "/egress-log/*",
+  "/peer/*",
 ];
 
 /** Behind the operator key, at their own allowance. */
@@ -117,6 +122,21 @@ const healthOperation: Operation = {
   summary: "The process is up: its version, TEE provider and binary digest (as it states them)",
   responses: {
     200: { description: "Up", content: { "application/json": named("Health", HealthSchema) } },
+  },
+};
+
+const peerAttachOperation: Operation = {
+  method: "get",
+  path: "/peer/attach",
+  operationId: "attachPeer",
+  tag: "sessions",
+  summary: "A WebSocket on which another instance of this app forwards requests for sessions held here",
+  description:
+    'Only with a shared store (AUDITOR_STATE_URL): both ends prove the identity key in a handshake, then requests travel sealed (README "Scaling beyond one instance", docs/protocol.md "Sessions across instances"). Without a shared store this path is 404.',
+  responses: {
+    101: { description: "Upgraded to a WebSocket" },
+    404: { description: "No shared store is configured", errors: ["not_found"] },
+    426: { description: "Not a WebSocket upgrade request", errors: ["upgrade_required"] },
   },
 };
 
@@ -193,7 +213,8 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route("/", attestationRoutes(deps.attestor, deps.log));
   app.route("/", functionRoutes(deps.host, deps.sealedInvoker, deps.receipts, deps.egressLog));
-  app.route("/", sessionRoutes({ ...deps.sessions, log: deps.log }));
+  const sessions = sessionRoutes({ ...deps.sessions, log: deps.log });
+  app.route("/", sessions);
   if (deps.runtimes) {
     const runtimes = deps.runtimes;
     app.get(
@@ -216,6 +237,27 @@ export function createApp(deps: AppDeps): Hono {
         ),
     );
   }
+  if (deps.peers) {
+    const peers = deps.peers;
+    // Forwarded requests meet the session routes alone: the forwarding instance already applied
+    // the per-address limits, CORS and the request log for the client that made them.
+    const forwarded = new Hono().route("/", sessions);
+    forwarded.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+    forwarded.onError((err, c) => {
+      deps.log.error("unhandled error in a forwarded request", { path: c.req.path, err });
+      return apiError(c, 500, "internal_error", "internal error");
+    });
+    const handle = (request: Request) => Promise.resolve(forwarded.fetch(request, FORWARDED_ENV));
+    app.get(
+      "/peer/attach",
+      upgradeWebSocket(() => {
+        const connection = peers.connection(handle);
+        return { onOpen: (_event, ws) => connection.onOpen(ws), onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
+      }),
+      // Only reached when the request was no WebSocket upgrade.
+      (c) => apiError(c, 426, "upgrade_required", "GET /peer/attach: send a WebSocket upgrade (another instance of this app attaches here)"),
+    );
+  }
   app.route("/", sdkRoutes());
   app.route("/", sourceRoutes());
   app.route("/", egressLogRoutes(deps.egressLog, deps.drain.signal));
@@ -223,7 +265,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", dashboardRoutes(deps.dashboard, deps.operatorKeys));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));
   // Built once from code alone (never from configuration), so one build serves the same bytes:
-  // /runtime/attach is stated whether or not runtimes are configured.
+  // /runtime/attach and /peer/attach are stated whether or not they are configured.
   const document = openApiDocument({
     version: deps.version,
     rateLimited: [...RATE_LIMITED_PATHS, ...OPERATOR_PATHS],
@@ -235,6 +277,7 @@ export function createApp(deps: AppDeps): Hono {
       ...functionOperations(deps.host.list()),
       ...sessionOperations,
       runtimeAttachOperation,
+      peerAttachOperation,
       ...sdkOperations,
       ...sourceOperations,
       ...egressLogOperations,

@@ -17,6 +17,7 @@ import { FunctionHost } from "../../src/functions/host.ts";
 import { ReceiptSigner } from "../../src/functions/receipts.ts";
 import { SealedInvoker } from "../../src/functions/sealed-invoke.ts";
 import { Drain } from "../../src/http/drain.ts";
+import { PeerListener } from "../../src/sessions/peer-listener.ts";
 import { Metrics } from "../../src/metrics/index.ts";
 import { Readiness } from "../../src/readiness.ts";
 import { createApp } from "../../src/http/app.ts";
@@ -58,7 +59,7 @@ afterAll(async () => {
   llm?.close();
 });
 
-/** The app of a server with every optional route on (extracted runtimes), built in-process. */
+/** The app of a server with every optional route on (extracted runtimes, peers), built in-process. */
 async function appWithEveryRoute() {
   const dir = tempDir();
   const log = createLogger("error");
@@ -94,6 +95,7 @@ async function appWithEveryRoute() {
       kid,
     },
     runtimes: new RemoteRuntimes(tee.identityKey(), [kid], log),
+    peers: new PeerListener(tee.identityKey(), "ins_openapi_test", log),
     operatorKeys: ["an-operator-key-for-the-openapi-test"],
     dashboard: {
       metrics: new Metrics({ version: VERSION, tee: "dev", binarySha256: null }),

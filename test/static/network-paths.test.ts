@@ -106,7 +106,9 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "Bun.serve": "the one HTTP listener (channel http-listener)",
     "package hono/bun": "hono's WebSocket handler for that listener",
   },
-  "src/http/app.ts": { "package hono/bun": "upgrades /runtime/attach on the listener (inbound)" },
+  "src/http/app.ts": {
+    "package hono/bun": "upgrades /runtime/attach and /peer/attach on the listener (inbound)",
+  },
   "src/tee/dstack.ts": {
     "package @phala/dstack-sdk": "the guest agent socket (channel dstack-guest-agent)",
   },
@@ -115,6 +117,10 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "bun RedisClient": "the shared state store (channel state-store)",
   },
   "src/runtime/pool.ts": { Worker: "the AgentScript worker threads, from our own worker.ts" },
+  "src/sessions/peer-dialer.ts": {
+    WebSocket:
+      "the peer channel to another instance of this app (channel peer-instances), each destination admitted from a sealed directory record",
+  },
   "src/runtime/remote/runtime-main.ts": {
     WebSocket: "`auditor runtime` dials its middleware (--connect); not the server process",
   },

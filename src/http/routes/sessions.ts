@@ -1,7 +1,7 @@
 // Sessions over HTTP (DESIGN "Sessions (NDJSON)"): POST /sessions starts a session and streams
 // its events; control endpoints need the session's token; a dropped client may resume from a
 // buffered seq, and is cancelled if it does not come back within the grace window.
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { DecryptError } from "../../crypto/aes-gcm.ts";
@@ -257,6 +257,16 @@ export interface SessionRouteOptions {
   identity: P256KeyPair;
   kid: string;
   log: Logger;
+  /** Sessions across instances (with a shared store): see src/http/session-forwarding.ts. */
+  remote?: RemoteSessions;
+}
+
+/** How sessions held by other instances are registered and reached. */
+export interface RemoteSessions {
+  /** Names this instance as the session's owner before its id is given out (throws if it cannot). */
+  register(sessionId: string): Promise<void>;
+  /** The owner's answer when another instance holds the session; undefined to answer here. */
+  forward(c: Context, sessionId: string, body?: Uint8Array): Promise<Response | undefined>;
 }
 
 type ControlType = "cancel" | "input" | "refs_resolve";
@@ -305,6 +315,13 @@ export function sessionRoutes(options: SessionRouteOptions) {
       },
     });
     return new Response(body, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" } });
+  };
+
+  /** A session another instance holds is answered by that instance. */
+  const forwardUnlessHere: MiddlewareHandler = async (c, next) => {
+    const id = c.req.param("id") ?? "";
+    const answer = options.remote && !manager.get(id) ? await options.remote.forward(c, id) : undefined;
+    return answer ?? next();
   };
 
   const lookup = (c: Context, sessionId: string): Session | Response =>
@@ -427,6 +444,15 @@ export function sessionRoutes(options: SessionRouteOptions) {
           throw err;
         }
       }
+      if (options.remote) {
+        try {
+          await options.remote.register(id);
+        } catch (err) {
+          options.log.warn("cannot register a session in the session directory", { reason: (err as Error).message });
+          c.header("retry-after", "5");
+          return apiError(c, 503, "directory_unavailable", "the session directory (AUDITOR_STATE_URL) cannot be written; retry shortly");
+        }
+      }
       let session: Session;
       try {
         session = manager.start({
@@ -455,7 +481,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       return stream(session, 1);
     })
-    .get("/sessions/:id", (c) => {
+    .get("/sessions/:id", forwardUnlessHere, (c) => {
       const session = authorize(c);
       if (session instanceof Response) return session;
       const status: SessionStatus = {
@@ -467,7 +493,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       };
       return c.json(status);
     })
-    .get("/sessions/:id/stream", (c) => {
+    .get("/sessions/:id/stream", forwardUnlessHere, (c) => {
       const session = authorize(c);
       if (session instanceof Response) return session;
       const outOfRange = () =>
@@ -481,7 +507,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       return stream(session, fromSeq);
     })
-    .post("/sessions/:id/input", (c) => control(c, c.req.param("id"), "input", SessionInputRequestSchema, (session, body) => {
+    .post("/sessions/:id/input", forwardUnlessHere, (c) => control(c, c.req.param("id"), "input", SessionInputRequestSchema, (session, body) => {
       try {
         const reply: SessionInputReply = {
           sessionId: session.id,
@@ -502,7 +528,13 @@ export function sessionRoutes(options: SessionRouteOptions) {
       if (body instanceof Response) return body;
       const located = SessionLocatorSchema.safeParse(body.value);
       if (!located.success) return apiError(c, 400, "invalid_request", "sessionId: required");
-      return control(c, located.data.sessionId, "refs_resolve", ResolveRefsRequestSchema.omit({ sessionId: true }).extend({ sessionId: z.string().optional() }), (session, request) => {
+      const { sessionId } = located.data;
+      if (options.remote && !manager.get(sessionId)) {
+        // The owner gets the client's exact bytes.
+        const answer = await options.remote.forward(c, sessionId, body.bytes);
+        if (answer) return answer;
+      }
+      return control(c, sessionId, "refs_resolve", ResolveRefsRequestSchema.omit({ sessionId: true }).extend({ sessionId: z.string().optional() }), (session, request) => {
         if (request.sessionId !== undefined && request.sessionId !== session.id) return { status: 400, body: { error: "invalid_request", message: "sessionId: does not match the envelope's session" } };
         try {
           const values = Object.fromEntries(request.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));
@@ -514,7 +546,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         }
       }, body.value);
     })
-    .post("/sessions/:id/cancel", (c) => control(c, c.req.param("id"), "cancel", CancelRequestSchema, async (session) => {
+    .post("/sessions/:id/cancel", forwardUnlessHere, (c) => control(c, c.req.param("id"), "cancel", CancelRequestSchema, async (session) => {
       session.cancel();
       await Promise.race([session.ended, Bun.sleep(1_000)]);
       const reply: CancelReply = { sessionId: session.id, state: session.machine.state };

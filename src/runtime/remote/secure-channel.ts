@@ -47,6 +47,8 @@ export class SecureChannel {
     private readonly receiveKey: Uint8Array,
     /** The other side's long-term key id (for logs and routing). */
     readonly peerKid: string,
+    /** The envelopes' kid: K_mr here; the instance-to-instance channel reuses this with K_peer. */
+    private readonly kid = KID,
   ) {}
 
   onMessage(handler: (message: Record<string, unknown>) => void): void {
@@ -60,7 +62,7 @@ export class SecureChannel {
   send(message: Record<string, unknown>): void {
     if (this.closed) return;
     const seq = ++this.sendSeq;
-    const payload = sealEnvelopeNative(this.sendKey, this.channelId, seq, KID, JSON.stringify({ ...message, seq }));
+    const payload = sealEnvelopeNative(this.sendKey, this.channelId, seq, this.kid, JSON.stringify({ ...message, seq }));
     this.wire.send(JSON.stringify({ seq, payload }));
   }
 
@@ -72,7 +74,7 @@ export class SecureChannel {
       const frame = Sealed.parse(JSON.parse(text));
       const expected = this.receiveSeq + 1;
       if (frame.seq !== expected) throw new ChannelError(`expected seq ${expected}, got ${frame.seq}`);
-      inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, KID, frame.payload);
+      inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, this.kid, frame.payload);
       if (inner.seq !== expected) throw new ChannelError(`the sealed seq ${String(inner.seq)} is not the frame's ${expected}`);
       this.receiveSeq = expected;
     } catch (err) {
