@@ -3,9 +3,12 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
+import { FieldIssueSchema, type FieldIssue } from "../validation.ts";
 
-export const ApiIssueSchema = z.object({ path: z.string(), message: z.string() }).strict();
-export type ApiIssue = z.infer<typeof ApiIssueSchema>;
+export { describeIssues, fieldIssues as toApiIssues } from "../validation.ts";
+/** An answer's `issues`: the domain's field issues, as they are. */
+export const ApiIssueSchema = FieldIssueSchema;
+export type ApiIssue = FieldIssue;
 
 /** The code of the error a request was answered with, for the metrics (see errorCodeOf). */
 const answeredWith = new WeakMap<Context, string>();
@@ -42,16 +45,4 @@ export function apiError(
 /** The error code this request was answered with, if it was an error answer. */
 export function errorCodeOf(c: Context): string | undefined {
   return answeredWith.get(c);
-}
-
-/** zod issues as `field: message` pairs a person can act on. */
-export function toApiIssues(error: z.ZodError, prefix = ""): ApiIssue[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
-    message: issue.message,
-  }));
-}
-
-export function describeIssues(issues: ApiIssue[]): string {
-  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
 }

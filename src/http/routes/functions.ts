@@ -9,6 +9,7 @@ import type { ReceiptSigner } from "../../functions/receipts.ts";
 import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";
 import { FUNCTION_FAILURE_STATUSES, FunctionErrorSchema } from "../../functions/define.ts";
 import type { FunctionHost, HostedFunction, InvokeMode } from "../../functions/host.ts";
+import type { FailureKind, InvokeOutcome } from "../../functions/outcome.ts";
 import {
   SEALED_CONTENT_TYPE,
   SealedRequestSchema,
@@ -239,12 +240,30 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receip
   /** Runs the function, collecting the egress it causes, and signs the answer's receipt. */
   async function invokeWithReceipt(c: Context, fn: string, input: unknown, request: Uint8Array, mode: InvokeMode) {
     const caused: EgressEntry[] = [];
-    const result = await host.invoke(fn, input, { caused, mode });
-    if (result.retryAfterSeconds !== undefined) c.header("retry-after", String(result.retryAfterSeconds));
-    const { error } = (result.body ?? {}) as { error?: unknown };
-    if (result.status >= 400) noteErrorCode(c, typeof error === "string" && /^[a-z_]{1,40}$/.test(error) ? error : "function_error");
-    const response = utf8(JSON.stringify(result.body));
-    const signed = receipts.sign({ app: host.appOf(fn) ?? "-", fn, status: result.status, request, response, caused, logHead: egressLog.logHead });
-    return { status: result.status, response, signed };
+    const { status, body, retryAfterSeconds } = invokeAnswer(await host.invoke(fn, input, { caused, mode }));
+    if (retryAfterSeconds !== undefined) c.header("retry-after", String(retryAfterSeconds));
+    const { error } = (body ?? {}) as { error?: unknown };
+    if (status >= 400) noteErrorCode(c, typeof error === "string" && /^[a-z_]{1,40}$/.test(error) ? error : "function_error");
+    const response = utf8(JSON.stringify(body));
+    const signed = receipts.sign({ app: host.appOf(fn) ?? "-", fn, status, request, response, caused, logHead: egressLog.logHead });
+    return { status, response, signed };
   }
+}
+
+/** Each kind of failure's status; a declining function chose its own. */
+const FAILURE_STATUS: Record<Exclude<FailureKind, "declined">, number> = {
+  unknown_function: 404,
+  invalid_input: 400,
+  invalid_output: 500,
+  state_full: 507,
+  state_unreachable: 503,
+  state_unreadable: 500,
+  crashed: 500,
+};
+
+/** An invocation's outcome as an HTTP answer: status, JSON body and Retry-After. */
+export function invokeAnswer(outcome: InvokeOutcome): { status: number; body: unknown; retryAfterSeconds?: number } {
+  if (outcome.ok) return { status: 200, body: outcome.output };
+  const status = outcome.kind === "declined" ? outcome.declinedStatus! : FAILURE_STATUS[outcome.kind];
+  return { status, body: outcome.error, ...(outcome.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: outcome.retryAfterSeconds }) };
 }
