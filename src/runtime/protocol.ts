@@ -42,6 +42,9 @@ export type RunEvent = z.infer<typeof RunEventSchema>;
 
 export type RunStats = z.infer<typeof RunStatsSchema>;
 
+/** The stats of a run that did nothing (yet): failed early, or taken back. */
+export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 });
+
 export const RunResultSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), value: z.unknown(), stats: RunStatsSchema }).strict(),
   z

@@ -99,6 +99,41 @@ describe("runtime worker pool", () => {
     }
   });
 
+  test("a run sent at once after a hog does not queue behind it, before the hog's slice shows", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
+    try {
+      pool.warm();
+      const order: string[] = [];
+      // No pause: the hog's worker still looks calm (its slice has not run long enough to show).
+      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 1_500 } }).then((r) => (order.push("hog"), r));
+      const trivial = await pool.run(`return 1`);
+      order.push("trivial");
+      expect(trivial).toMatchObject({ ok: true, value: 1 });
+      expect(await hog).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
+      expect(order).toEqual(["trivial", "hog"]);
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("runs waiting for tools share a worker: a new run joins them instead of a new thread", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
+    try {
+      const gates: (() => void)[] = [];
+      const toolHandler = () => new Promise<unknown>((resolve) => gates.push(() => resolve(1)));
+      const waiting: Promise<{ ok: boolean }>[] = [];
+      for (let i = 1; i <= 5; i++) {
+        waiting.push(pool.run(`return await callTool("wait", {})`, { toolHandler }));
+        while (gates.length < i) await Bun.sleep(2);
+      }
+      expect(pool.size).toBe(1);
+      for (const open of gates) open();
+      expect((await Promise.all(waiting)).every((r) => r.ok)).toBe(true);
+    } finally {
+      pool.terminate();
+    }
+  });
+
   test("cancel reaches a run in the middle of a long slice", async () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
     try {
