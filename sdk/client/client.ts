@@ -1,5 +1,5 @@
 // createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
-import { fromBase64Url, utf8 } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, utf8 } from "../crypto/encoding.ts";
 import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";

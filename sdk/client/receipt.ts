@@ -2,7 +2,7 @@
 // identity key, for this statement, this function, this status and exactly the bytes sent and
 // received. Anything else is a ReceiptError. What the receipt says about egress is then the
 // server's signed word, checkable against GET /egress-log.
-import { fromBase64Url } from "../../src/crypto/encoding.ts";
+import { fromBase64Url } from "../crypto/encoding.ts";
 import type { AttestationStatement } from "../wire/attestation.ts";
 import { sha256Hex, SignedReceiptSchema, statementSha256, verifyReceiptSignature, type Receipt } from "../wire/receipt.ts";
 import { ReceiptError } from "./errors.ts";

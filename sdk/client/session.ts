@@ -1,11 +1,11 @@
 // A session seen from the client: starts it (optionally with the pinned-key handshake), reads
 // its NDJSON stream in order, resumes from the last seq when the connection drops, and sends
 // control messages (sealed when the session is encrypted).
-import { DecryptError } from "../../src/crypto/aes-gcm.ts";
-import { fromBase64Url, toBase64Url } from "../../src/crypto/encoding.ts";
-import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
-import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../src/crypto/handshake.ts";
-import { deriveSharedX, verifyP256 } from "../../src/crypto/p256.ts";
+import { DecryptError } from "../crypto/aes-gcm.ts";
+import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
+import { openEnvelope, sealEnvelope } from "../crypto/envelope.ts";
+import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
+import { deriveSharedX, verifyP256 } from "../crypto/p256.ts";
 import { EncLineSchema, SessionEventSchema, type RefPolicy, type SessionEvent, type SessionLimits } from "../wire/sessions.ts";
 import { HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
 import { httpError, send, type Fetch } from "./http.ts";

@@ -1,8 +1,8 @@
 // What the SDK checks before it trusts a server: the statement's identity key is one the caller
 // pinned, and a quote (when the server has one) carries exactly the statement's hash (or the
 // report binding's). Quote signature chains are a DCAP verifier's job, not this one.
-import { bytesEqual, fromBase64Url, toHex } from "../../src/crypto/encoding.ts";
-import { keyId } from "../../src/crypto/keys.ts";
+import { bytesEqual, fromBase64Url, toHex } from "../crypto/encoding.ts";
+import { keyId } from "../crypto/keys.ts";
 import { AttestationResponseSchema, attestationReportData, type AttestationResponse, type AttestationStatement } from "../wire/attestation.ts";
 import { reportBindingData, reportDigest } from "../wire/report.ts";
 import { parseTdxQuote } from "../verify/tdx-quote.ts";

@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { SourceProvenanceSchema } from "./source.ts";
 import { sha512 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { isCanonicalBase64Url, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { isCanonicalBase64Url, utf8 } from "../crypto/encoding.ts";
 
 export const ATTESTATION_DOMAIN = "auditor-attestation-v1:";
 

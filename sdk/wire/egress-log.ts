@@ -3,8 +3,8 @@
 // instance, prev of seq 1 is 64 zeros, digest = SHA-256(JCS(entry without digest)).
 import { z } from "zod";
 import { sha256 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { toHex, utf8 } from "../crypto/encoding.ts";
 import { LogHeadSchema } from "./receipt.ts";
 
 export const GENESIS_DIGEST = "0".repeat(64);

@@ -4,8 +4,8 @@
 // the statement. signature = ECDSA P-256 SHA-256 over "auditor-receipt-v1:" ‖ JCS(receipt).
 import { z } from "zod";
 import { sha256 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { fromBase64Url, fromUtf8, toBase64Url, toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { fromBase64Url, fromUtf8, toBase64Url, toHex, utf8 } from "../crypto/encoding.ts";
 import type { AttestationStatement } from "./attestation.ts";
 
 export const RECEIPT_DOMAIN = "auditor-receipt-v1:";

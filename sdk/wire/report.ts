@@ -3,8 +3,8 @@
 // GET /report/:app, and its binding, a fresh quote over a verifier's nonce and the report's digest.
 import { z } from "zod";
 import { sha256, sha512 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { toHex, utf8 } from "../crypto/encoding.ts";
 import { AttestationStatementSchema } from "./attestation.ts";
 import { SourceProvenanceSchema } from "./source.ts";
 

@@ -1,6 +1,6 @@
 // The session wire contract (DESIGN "Sessions (NDJSON)"), shared by server and clients.
 import { z } from "zod";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
 import { CanonicalBase64Url } from "./attestation.ts";
 
 export const PROTOCOL_VERSION = 1;

@@ -2,8 +2,8 @@
 // lists every file that determines the binary; treeSha256 = SHA-256(JCS(files)), sorted by path.
 import { z } from "zod";
 import { sha256 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { toHex, utf8 } from "../crypto/encoding.ts";
 
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 

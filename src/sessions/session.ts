@@ -1,7 +1,7 @@
 // One AgentScript session: runs the script, turns runtime events into numbered NDJSON lines
 // (plaintext or sealed, by its channel), keeps a bounded buffer of lines for resume, and drives
 // the lifecycle state machine.
-import { toBase64Url } from "../crypto/encoding.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";

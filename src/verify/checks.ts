@@ -6,7 +6,7 @@
 //
 // The evidence is gathered once; then each section adds its named lines. A new check is one
 // more section in SECTIONS.
-import { fromHex, toHex } from "../crypto/encoding.ts";
+import { fromHex, toHex } from "../../sdk/crypto/encoding.ts";
 import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../../sdk/wire/attestation.ts";
 import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";

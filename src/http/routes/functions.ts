@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
-import { canonicalJson } from "../../crypto/canonical-json.ts";
-import { utf8 } from "../../crypto/encoding.ts";
+import { canonicalJson } from "../../../sdk/crypto/canonical-json.ts";
+import { utf8 } from "../../../sdk/crypto/encoding.ts";
 import type { EgressEntry, EgressLog } from "../../egress/index.ts";
 import type { ReceiptSigner } from "../../functions/receipts.ts";
 import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";

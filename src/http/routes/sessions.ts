@@ -4,9 +4,9 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { DecryptError } from "../../crypto/aes-gcm.ts";
-import type { P256KeyPair } from "../../crypto/keys.ts";
-import { InvalidPublicKeyError } from "../../crypto/p256.ts";
+import { DecryptError } from "../../../sdk/crypto/aes-gcm.ts";
+import type { P256KeyPair } from "../../../sdk/crypto/keys.ts";
+import { InvalidPublicKeyError } from "../../../sdk/crypto/p256.ts";
 import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { secretEquals } from "../../crypto/secret-equals.ts";
 import { bearer, keyAccepted } from "../bearer.ts";

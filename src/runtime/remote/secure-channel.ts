@@ -5,11 +5,11 @@
 // envelope (native and synchronous: src/crypto/native-envelope.ts) with its own seq per
 // direction: anything out of order, tampered or unsigned closes the channel.
 import { z } from "zod";
-import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
+import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
 import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
-import { deriveRuntimeKeys, runtimeTranscript } from "../../crypto/handshake.ts";
-import { keyId, type P256KeyPair } from "../../crypto/keys.ts";
-import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../crypto/p256.ts";
+import { deriveRuntimeKeys, runtimeTranscript } from "../../../sdk/crypto/handshake.ts";
+import { keyId, type P256KeyPair } from "../../../sdk/crypto/keys.ts";
+import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
 import { isPinned } from "../../../sdk/client/trust.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 
