@@ -1,32 +1,6 @@
-// P-256 key material shared by the server and the SDK. Browser-safe.
-import { p256 } from "@noble/curves/p256";
-import { mapHashToField } from "@noble/curves/abstract/modular";
-import { hkdf } from "@noble/hashes/hkdf";
+// Key identifiers shared by the server and the SDK. Browser-safe.
 import { sha256 } from "@noble/hashes/sha2";
-import { toBase64Url, utf8 } from "./encoding.ts";
-
-export interface P256KeyPair {
-  /** 32-byte big-endian scalar. */
-  privateKey: Uint8Array;
-  /** SEC1 uncompressed point (65 bytes, 0x04 ‖ x ‖ y). */
-  publicKey: Uint8Array;
-}
-
-/**
- * Turns 32 bytes of key material into a P-256 key pair, deterministically.
- * HKDF-SHA256 with a purpose label separates keys made from the same root, and 48 bytes reduced
- * modulo n-1 (FIPS 186-5 A.4.1 style) give a valid, unbiased non-zero scalar.
- */
-export function deriveP256KeyPair(material: Uint8Array, label: string): P256KeyPair {
-  const wide = hkdf(sha256, material, utf8("auditor/p256/v1"), utf8(label), 48);
-  const privateKey = mapHashToField(wide, p256.CURVE.n);
-  return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
-}
-
-/** A 32-byte symmetric key for a labelled purpose. */
-export function deriveSymmetricKey(material: Uint8Array, label: string): Uint8Array {
-  return hkdf(sha256, material, utf8("auditor/symmetric/v1"), utf8(label), 32);
-}
+import { toBase64Url } from "./encoding.ts";
 
 /** The key id clients pin and envelopes carry: base64url(SHA-256(identity key))[0..16]. */
 export function keyId(identityPublicKey: Uint8Array): string {

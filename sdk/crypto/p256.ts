@@ -1,10 +1,9 @@
-// P-256 for handshakes and sealed invokes (DESIGN "Encryption"). Point validation and signing use
-// @noble/curves (deterministic RFC 6979 signatures from raw keys); ECDH and verification use
+// P-256 for handshakes and sealed invokes (DESIGN "Encryption"). Point validation uses
+// @noble/curves (signing, server-only, is in src/crypto/keys.ts); ECDH and verification use
 // WebCrypto, whose native scalar multiplication is ~10x faster than noble's in JavaScript
 // (~0.2 ms against ~2 ms, the bulk of a handshake). Browser-safe: the
 // server and the SDK run this same code.
 import { p256 } from "@noble/curves/p256";
-import { sha256 } from "@noble/hashes/sha2";
 import { toBase64Url } from "./encoding.ts";
 
 /** Every received public key is checked here: 65-byte SEC1 uncompressed, on the curve, not the identity. */
@@ -51,11 +50,6 @@ export async function agreeEphemeral(peerPublicKey: Uint8Array): Promise<{ publi
   const pair = (await crypto.subtle.generateKey(ECDH, false, ["deriveBits"])) as CryptoKeyPair;
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { publicKey, sharedX: await deriveSharedX(pair.privateKey, peerPublicKey) };
-}
-
-/** ECDSA P-256 over SHA-256(message), as 64-byte r‖s (the WebCrypto format). */
-export function signP256(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
-  return p256.sign(sha256(message), privateKey).toCompactRawBytes();
 }
 
 /** Verifies 64-byte r‖s over SHA-256(message) on WebCrypto (native: ~0.1 ms against ~2 ms in noble). */

@@ -6,8 +6,9 @@ import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import type { EnvelopePayload } from "../../sdk/crypto/envelope.ts";
 import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
-import { agreeEphemeral, signP256, validatePublicKey } from "../../sdk/crypto/p256.ts";
-import type { P256KeyPair } from "../../sdk/crypto/keys.ts";
+import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
+import { signP256 } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/keys.ts";
 import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 

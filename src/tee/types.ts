@@ -1,4 +1,4 @@
-import type { P256KeyPair } from "../../sdk/crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/keys.ts";
 import type { KeyProvenance, TeeDescription } from "../../sdk/wire/attestation.ts";
 
 export type TeeProvider = TeeDescription["provider"];

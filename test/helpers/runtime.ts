@@ -3,7 +3,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toBase64Url } from "../../sdk/crypto/encoding.ts";
-import { deriveP256KeyPair, keyId } from "../../sdk/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { baseEnv, collectLines, tempDir } from "./auditor-process.ts";
 
 export function runtimeKeyDir(): { dir: string; kid: string } {

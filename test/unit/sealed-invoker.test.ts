@@ -1,6 +1,7 @@
 // The sealed-invoke replay memory: bounded, and forgets an epk only after the ts window.
 import { describe, expect, test } from "bun:test";
-import { deriveP256KeyPair, keyId } from "../../sdk/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { SealedInvoker } from "../../src/functions/sealed-invoke.ts";
 import { sealInvoke } from "../helpers/spec-client.ts";
 import { toBase64Url } from "../../sdk/crypto/encoding.ts";

@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { DecryptError } from "../../../sdk/crypto/aes-gcm.ts";
-import type { P256KeyPair } from "../../../sdk/crypto/keys.ts";
+import type { P256KeyPair } from "../../crypto/keys.ts";
 import { InvalidPublicKeyError } from "../../../sdk/crypto/p256.ts";
 import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { secretEquals } from "../../crypto/secret-equals.ts";

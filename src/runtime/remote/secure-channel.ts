@@ -8,8 +8,10 @@ import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
 import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
 import { deriveRuntimeKeys, runtimeTranscript } from "../../../sdk/crypto/handshake.ts";
-import { keyId, type P256KeyPair } from "../../../sdk/crypto/keys.ts";
-import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
+import { keyId } from "../../../sdk/crypto/keys.ts";
+import { type P256KeyPair } from "../../crypto/keys.ts";
+import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
+import { signP256 } from "../../crypto/keys.ts";
 import { isPinned } from "../../../sdk/client/trust.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 
