@@ -1,5 +1,6 @@
 // createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
 import { fromBase64Url, utf8 } from "../crypto/encoding.ts";
+import { isPinned, pinnedIdentityKey } from "../crypto/pin.ts";
 import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";
@@ -10,7 +11,7 @@ import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
 import { sealRequest } from "./sealed.ts";
 import { SessionHandle, type StartSessionOptions } from "./session.ts";
-import { checkReportBinding, fetchAttestation, pinnedIdentityKey } from "./trust.ts";
+import { checkReportBinding, fetchAttestation } from "./trust.ts";
 
 export interface ClientOptions {
   /** The Auditor's origin, e.g. https://<app-id>-8787.dstack-….phala.network */
@@ -216,7 +217,7 @@ export function createClient(options: ClientOptions) {
       const parsed = ReportSchema.safeParse(raw);
       if (!parsed.success) throw new ProtocolError(`the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
       const report = parsed.data;
-      if (pinnedKeys.length > 0 && !pinnedKeys.some((p) => p === report.attestation.kid || p === report.attestation.identityKey)) {
+      if (pinnedKeys.length > 0 && !isPinned(report.attestation, pinnedKeys)) {
         throw new HandshakeError("the report's attestation statement is not signed by a pinned key");
       }
       // The binding is over the report exactly as served.

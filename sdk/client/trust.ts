@@ -1,32 +1,13 @@
 // What the SDK checks before it trusts a server: the statement's identity key is one the caller
 // pinned, and a quote (when the server has one) carries exactly the statement's hash (or the
 // report binding's). Quote signature chains are a DCAP verifier's job, not this one.
-import { bytesEqual, fromBase64Url, toHex } from "../crypto/encoding.ts";
-import { keyId } from "../crypto/keys.ts";
-import { AttestationResponseSchema, attestationReportData, type AttestationResponse, type AttestationStatement } from "../wire/attestation.ts";
+import { bytesEqual, toHex } from "../crypto/encoding.ts";
+import { isPinned } from "../crypto/pin.ts";
+import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../wire/attestation.ts";
 import { reportBindingData, reportDigest } from "../wire/report.ts";
 import { parseTdxQuote } from "../verify/tdx-quote.ts";
 import { HandshakeError, ProtocolError } from "./errors.ts";
 import { json, type Fetch } from "./http.ts";
-
-/** A pinned key is an identity key (base64url SEC1) or its kid. */
-export function isPinned(statement: Pick<AttestationStatement, "identityKey" | "kid">, pinnedKeys: readonly string[]): boolean {
-  return pinnedKeys.some((pin) => pin === statement.kid || pin === statement.identityKey);
-}
-
-/** The identity key a pin names, when the pin is the key itself (not just its kid). */
-export function pinnedIdentityKey(pinnedKeys: readonly string[]): { key: Uint8Array; kid: string } | undefined {
-  for (const pin of pinnedKeys) {
-    if (pin.length < 80) continue;
-    try {
-      const key = fromBase64Url(pin);
-      if (key.length === 65) return { key, kid: keyId(key) };
-    } catch {
-      // not a key: a kid, or garbage the statement will not match
-    }
-  }
-  return undefined;
-}
 
 function checkQuote(quote: string | undefined, expected: Uint8Array, what: string): void {
   if (!quote) return;

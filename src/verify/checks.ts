@@ -11,7 +11,8 @@ import { AttestationResponseSchema, attestationReportData, type AttestationRespo
 import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 import type { OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
-import { checkReportBinding, isPinned } from "../../sdk/client/trust.ts";
+import { checkReportBinding } from "../../sdk/client/trust.ts";
+import { isPinned } from "../../sdk/crypto/pin.ts";
 import { short, type Add, type Check, type Evidence } from "./lines.ts";
 import { keyProvenanceLines, osMeasurementLines } from "./platform.ts";
 import { sourceChainLines, type AppComposeManifest, type Rebuilder } from "./source-chain.ts";

@@ -12,7 +12,7 @@ import { keyId } from "../../../sdk/crypto/keys.ts";
 import { type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
 import { signP256 } from "../../crypto/keys.ts";
-import { isPinned } from "../../../sdk/client/trust.ts";
+import { isPinned } from "../../../sdk/crypto/pin.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
