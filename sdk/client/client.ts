@@ -12,6 +12,7 @@ import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/recei
 import { sealRequest } from "./sealed.ts";
 import { SessionHandle, type StartSessionOptions } from "./session.ts";
 import { checkReportBinding, fetchAttestation } from "./trust.ts";
+import { parseWire } from "./parse.ts";
 
 export interface ClientOptions {
   /** The Auditor's origin, e.g. https://<app-id>-8787.dstack-….phala.network */
@@ -214,7 +215,7 @@ export function createClient(options: ClientOptions) {
       const response = await send(fetchFn, url, { headers: { accept: "application/json" } });
       if (!response.ok) throw await httpError(response);
       const raw = (await response.json()) as Record<string, unknown>;
-      const parsed = ReportSchema.safeParse(raw);
+      const parsed = parseWire(ReportSchema, raw);
       if (!parsed.success) throw new ProtocolError(`the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
       const report = parsed.data;
       if (pinnedKeys.length > 0 && !isPinned(report.attestation, pinnedKeys)) {

@@ -10,6 +10,7 @@ import { EncLineSchema, SessionEventSchema, type RefPolicy, type SessionEvent, t
 import { HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
 import { httpError, send, type Fetch } from "./http.ts";
 import { ndjsonLines, type NdjsonLine } from "./ndjson.ts";
+import { parseWire } from "./parse.ts";
 
 export interface StartSessionOptions {
   limits?: SessionLimits;
@@ -186,7 +187,7 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     const payload = await sealEnvelope(keys.c2s, this.id, seq, kid, JSON.stringify({ seq, type, body }));
     const response = await send(this.ctx.fetch, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, sessionId: this.id, seq, type: "enc", payload }) });
     const raw = (await response.json().catch(() => undefined)) as unknown;
-    const line = EncLineSchema.safeParse(raw);
+    const line = parseWire(EncLineSchema, raw);
     if (!line.success) {
       const code = (raw as { error?: string } | undefined)?.error;
       throw new HttpError(`HTTP ${response.status}${code ? ` ${code}` : ""}`, response.status, code, raw);
@@ -259,7 +260,7 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     const expected = this.lastSeq + 1;
     let event: SessionEvent;
     if (this.crypto) {
-      const line = EncLineSchema.safeParse(safeJson(text));
+      const line = parseWire(EncLineSchema, safeJson(text));
       if (!line.success || line.data.sessionId !== this.id) throw new ProtocolError(`expected an encrypted line with seq ${expected}`);
       try {
         if (line.data.seq !== expected) throw new DecryptError();
@@ -320,7 +321,7 @@ function safeJson(text: string): unknown {
 }
 
 function parseEvent(text: string): SessionEvent {
-  const parsed = SessionEventSchema.safeParse(safeJson(text));
+  const parsed = parseWire(SessionEventSchema, safeJson(text));
   if (!parsed.success) throw new ProtocolError(`a line that is not a session event: ${text.slice(0, 80)}`);
   return parsed.data;
 }

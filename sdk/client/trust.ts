@@ -8,6 +8,7 @@ import { reportBindingData, reportDigest } from "../wire/report.ts";
 import { parseTdxQuote } from "../verify/tdx-quote.ts";
 import { HandshakeError, ProtocolError } from "./errors.ts";
 import { json, type Fetch } from "./http.ts";
+import { parseWire } from "./parse.ts";
 
 function checkQuote(quote: string | undefined, expected: Uint8Array, what: string): void {
   if (!quote) return;
@@ -22,7 +23,7 @@ function checkQuote(quote: string | undefined, expected: Uint8Array, what: strin
 
 export async function fetchAttestation(fetchFn: Fetch, baseUrl: string, pinnedKeys: readonly string[], nonce?: string): Promise<AttestationResponse> {
   const raw = await json(fetchFn, `${baseUrl}/attestation${nonce ? `?nonce=${encodeURIComponent(nonce)}` : ""}`);
-  const parsed = AttestationResponseSchema.safeParse(raw);
+  const parsed = parseWire(AttestationResponseSchema, raw);
   if (!parsed.success) throw new ProtocolError(`the attestation response does not match the schema: ${parsed.error.issues[0]?.message}`);
   const attestation = parsed.data;
   if (pinnedKeys.length > 0 && !isPinned(attestation.statement, pinnedKeys)) {

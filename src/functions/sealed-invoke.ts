@@ -17,7 +17,7 @@ export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
 
 export const SealedRequestSchema = z
-  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.min(1).max(200), ct: CanonicalBase64Url.min(1) })
+  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.check(z.minLength(1), z.maxLength(200)), ct: CanonicalBase64Url.check(z.minLength(1)) })
   .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
 

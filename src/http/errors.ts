@@ -27,7 +27,7 @@ export function errorCodeOf(c: Context): string | undefined {
 }
 
 /** zod issues as `field: message` pairs a person can act on. */
-export function toApiIssues(error: z.ZodError, prefix = ""): ApiIssue[] {
+export function toApiIssues(error: z.core.$ZodError, prefix = ""): ApiIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
     message: issue.message,

@@ -103,7 +103,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
    * authentic one that breaks the protocol ends the session with an `error` event. Either way the
    * answer is the same plain 400 (no oracle).
    */
-  const control = async <S extends z.ZodType>(
+  const control = async <S extends z.core.$ZodType>(
     c: Context,
     sessionId: string,
     type: ControlType,
@@ -126,7 +126,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         if (body instanceof Response) return body;
         raw = body.value;
       }
-      const parsed = schema.safeParse(raw);
+      const parsed = z.safeParse(schema, raw);
       if (!parsed.success) {
         const issues = toApiIssues(parsed.error);
         return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
@@ -162,7 +162,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       found.failWith("encryption_error", "a control message broke the protocol; the session was closed");
       return refused();
     }
-    const parsed = schema.safeParse(message.body);
+    const parsed = z.safeParse(schema, message.body);
     const reply = parsed.success
       ? await handle(found, parsed.data)
       : { status: 400, body: { error: "invalid_request", message: describeIssues(toApiIssues(parsed.error)), issues: toApiIssues(parsed.error) } };
@@ -264,7 +264,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       if (body instanceof Response) return body;
       const sessionId = (body.value as { sessionId?: unknown } | null)?.sessionId;
       if (typeof sessionId !== "string") return apiError(c, 400, "invalid_request", "sessionId: required");
-      return control(c, sessionId, "refs_resolve", ResolveRefsRequestSchema.omit({ sessionId: true }).extend({ sessionId: z.string().optional() }), (session, request) => {
+      return control(c, sessionId, "refs_resolve", z.strictObject({ refs: ResolveRefsRequestSchema.shape.refs, sessionId: z.string().optional() }), (session, request) => {
         if (request.sessionId !== undefined && request.sessionId !== session.id) return { status: 400, body: { error: "invalid_request", message: "sessionId: does not match the envelope's session" } };
         try {
           const values = Object.fromEntries(request.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));

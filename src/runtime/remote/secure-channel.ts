@@ -26,7 +26,7 @@ export class ChannelError extends Error {
 }
 
 const KID = "K_mr";
-const B64 = CanonicalBase64Url.min(1);
+const B64 = CanonicalBase64Url.check(z.minLength(1));
 const Hello = z.object({ type: z.literal("hello"), channelId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), runtimeKey: B64, ephemeral: B64 }).strict();
 const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemeral: B64, signature: B64 }).strict();
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();
