@@ -21,9 +21,9 @@ export interface CheckedEgressLog {
 
 const MAX_PAGES = 1_000;
 
-export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string): Promise<CheckedEgressLog> {
+export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string, signal?: AbortSignal): Promise<CheckedEgressLog> {
   const read = async (fromSeq?: number) => {
-    const raw = await json(fetchFn, `${baseUrl}/egress-log${fromSeq ? `?fromSeq=${fromSeq}` : ""}`);
+    const raw = await json(fetchFn, `${baseUrl}/egress-log${fromSeq ? `?fromSeq=${fromSeq}` : ""}`, signal ? { signal } : {});
     const parsed = parseWire(EgressLogPageSchema, raw);
     if (!parsed.success) throw new ProtocolError(`the egress log page does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
@@ -99,8 +99,9 @@ export interface CheckedSource {
  * GET /source with its tree digest recomputed and compared with `expectedTreeSha256` (the
  * statement's); with `everyFile`, each listed file is fetched and hashed too.
  */
-export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeSha256: string, everyFile = false): Promise<CheckedSource> {
-  const parsed = parseWire(SourceListingSchema, await json(fetchFn, `${baseUrl}/source`));
+export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeSha256: string, everyFile = false, signal?: AbortSignal): Promise<CheckedSource> {
+  const aborts = signal ? { signal } : {};
+  const parsed = parseWire(SourceListingSchema, await json(fetchFn, `${baseUrl}/source`, aborts));
   if (!parsed.success) throw new ProtocolError(`the source listing does not match the schema: ${parsed.error.issues[0]?.message}`);
   const listing = parsed.data;
   const recomputed = treeSha256(listing.files);
@@ -109,7 +110,7 @@ export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeS
   const mismatched: string[] = [];
   if (everyFile) {
     for (const file of listing.files) {
-      const response = await send(fetchFn, `${baseUrl}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`);
+      const response = await send(fetchFn, `${baseUrl}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`, aborts);
       if (!response.ok) throw await httpError(response);
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (bytes.length !== file.bytes || sha256Hex(bytes) !== file.sha256) mismatched.push(file.path);

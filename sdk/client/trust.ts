@@ -21,8 +21,8 @@ function checkQuote(quote: string | undefined, expected: Uint8Array, what: strin
   if (!bytesEqual(reportData, expected)) throw new HandshakeError(`the quote's report data is not the ${what}`);
 }
 
-export async function fetchAttestation(fetchFn: Fetch, baseUrl: string, pinnedKeys: readonly string[], nonce?: string): Promise<AttestationResponse> {
-  const raw = await json(fetchFn, `${baseUrl}/attestation${nonce ? `?nonce=${encodeURIComponent(nonce)}` : ""}`);
+export async function fetchAttestation(fetchFn: Fetch, baseUrl: string, pinnedKeys: readonly string[], nonce?: string, signal?: AbortSignal): Promise<AttestationResponse> {
+  const raw = await json(fetchFn, `${baseUrl}/attestation${nonce ? `?nonce=${encodeURIComponent(nonce)}` : ""}`, signal ? { signal } : {});
   const parsed = parseWire(AttestationResponseSchema, raw);
   if (!parsed.success) throw new ProtocolError(`the attestation response does not match the schema: ${parsed.error.issues[0]?.message}`);
   const attestation = parsed.data;
