@@ -32,6 +32,8 @@ export interface GeneratePromptInput {
   vjInstruction?: "evolve" | "jump" | "remix" | null;
 }
 
+// The functions' answers. Written out because the SDK cannot import functions/; the type check
+// holds each equal to what its zod output schema infers (test/sdk/output-types.test.ts).
 export interface GeneratePromptOutput {
   prompt: string;
   provider_used: "cerebras" | "claude-fallback" | "local";
