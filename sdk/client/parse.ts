@@ -7,6 +7,9 @@ import en from "zod/v4/locales/en.js";
 
 const english = en().localeError;
 
-export function parseWire<S extends z.ZodMiniType>(schema: S, raw: unknown): ReturnType<S["safeParse"]> {
+export function parseWire<S extends z.ZodMiniType>(
+  schema: S,
+  raw: unknown,
+): ReturnType<S["safeParse"]> {
   return schema.safeParse(raw, { error: english }) as ReturnType<S["safeParse"]>;
 }

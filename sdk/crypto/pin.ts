@@ -16,7 +16,9 @@ export function isPinned(key: PinnableKey, pinnedKeys: readonly string[]): boole
 }
 
 /** The identity key a pin names, when the pin is the key itself (not just its kid). */
-export function pinnedIdentityKey(pinnedKeys: readonly string[]): { key: Uint8Array; kid: string } | undefined {
+export function pinnedIdentityKey(
+  pinnedKeys: readonly string[],
+): { key: Uint8Array; kid: string } | undefined {
   for (const pin of pinnedKeys) {
     if (pin.length < 80) continue;
     try {
