@@ -1,8 +1,9 @@
 // Encryption: the server's half of a session handshake, and stream throughput for 1 KB events
 // encrypted vs plaintext, from a synthetic producer (framing cost only) and from a real script.
 import { Hono } from "hono";
-import { deriveP256KeyPair, keyId } from "../src/crypto/keys.ts";
-import { toBase64Url } from "../src/crypto/encoding.ts";
+import { keyId } from "../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../src/crypto/keys.ts";
+import { toBase64Url } from "../sdk/crypto/encoding.ts";
 import { sessionRoutes } from "../src/http/routes/sessions.ts";
 import { createLogger } from "../src/log.ts";
 import { ToolRegistry, type RunOptions, type RunResult } from "../src/runtime/index.ts";

@@ -12,7 +12,7 @@ import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
 import { Drain } from "./http/drain.ts";
 import { Readiness } from "./readiness.ts";
 import { sessionForwarding } from "./http/session-forwarding.ts";
-import { toBase64Url } from "./crypto/encoding.ts";
+import { toBase64Url } from "../sdk/crypto/encoding.ts";
 import { SessionDirectory } from "./sessions/directory.ts";
 import { PeerDialer } from "./sessions/peer-dialer.ts";
 import { PeerListener } from "./sessions/peer-listener.ts";

@@ -7,7 +7,7 @@ export const FieldIssueSchema = z.object({ path: z.string(), message: z.string()
 export type FieldIssue = z.infer<typeof FieldIssueSchema>;
 
 /** zod issues as `field: message` pairs a person can act on; `prefix` names the enclosing field. */
-export function fieldIssues(error: z.ZodError, prefix = ""): FieldIssue[] {
+export function fieldIssues(error: z.core.$ZodError, prefix = ""): FieldIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
     message: issue.message,

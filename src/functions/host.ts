@@ -3,8 +3,8 @@
 // status and body (never a stack trace).
 import { sha256 } from "@noble/hashes/sha2";
 import { z } from "zod";
-import { canonicalJson } from "../crypto/canonical-json.ts";
-import { toHex, utf8 } from "../crypto/encoding.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
+import { toHex, utf8 } from "../../sdk/crypto/encoding.ts";
 import { hostOf, originOf, runAsCaller, type EgressEntry } from "../egress/index.ts";
 import { describeIssues, fieldIssues } from "../validation.ts";
 import type { Logger } from "../log.ts";

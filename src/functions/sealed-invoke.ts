@@ -6,18 +6,18 @@
 // is per key, not per spelling: epk and ct must be canonical base64url (four texts would decode
 // to one 65-byte key otherwise), and the replay cache is keyed by the decoded key.
 import { z } from "zod";
-import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
-import { fromBase64Url, fromUtf8, toBase64Url } from "../crypto/encoding.ts";
-import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
+import { aesGcmOpen, aesGcmSeal } from "../../sdk/crypto/aes-gcm.ts";
+import { fromBase64Url, fromUtf8, toBase64Url } from "../../sdk/crypto/encoding.ts";
+import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../../sdk/crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
-import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
+import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 
 export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
 
 export const SealedRequestSchema = z
-  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.min(1).max(200), ct: CanonicalBase64Url.min(1) })
+  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.check(z.minLength(1), z.maxLength(200)), ct: CanonicalBase64Url.check(z.minLength(1)) })
   .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
 /** The answer to an opened request (with the function's status): its JSON and receipt, sealed. */

@@ -5,7 +5,7 @@
 // refused body is left unread, so those answers close the connection. Text that is not JSON is
 // 400. Returns the value, or the error response to send.
 import type { Context, MiddlewareHandler } from "hono";
-import { concatBytes } from "../crypto/encoding.ts";
+import { concatBytes } from "../../sdk/crypto/encoding.ts";
 import { apiError } from "./errors.ts";
 
 /**

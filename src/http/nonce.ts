@@ -1,10 +1,11 @@
 // The verifier's freshness nonce on /attestation and /report (a query parameter: at most one,
 // hex, 1 to 32 bytes), and the answer when the TEE cannot quote.
 import type { Context } from "hono";
+import { z } from "zod";
 import { NonceSchema } from "../../sdk/wire/attestation.ts";
 import { apiError } from "./errors.ts";
 
-export const NonceParam = NonceSchema.optional().describe(
+export const NonceParam = z.optional(NonceSchema).describe(
   "A verifier's nonce, 1 to 32 bytes as hex: it goes into what the fresh quote binds",
 );
 

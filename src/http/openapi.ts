@@ -45,17 +45,17 @@ export function openApiPath(honoPath: string): string {
 }
 
 /** A JSON Schema of a zod schema, as a fragment of the document (the dialect is set once). */
-function jsonSchema(schema: z.ZodType, io: Io): Json {
+function jsonSchema(schema: z.core.$ZodType, io: Io): Json {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io }) as Json;
   return rest;
 }
 
 export function openApiDocument(input: DocumentInput): Json {
-  const components = new Map<string, { schema: z.ZodType; io: Io; json: Json }>();
+  const components = new Map<string, { schema: z.core.$ZodType; io: Io; json: Json }>();
 
   /** A named schema becomes a component (once; a name means one schema), others are inline. */
   const schemaOf = (body: SchemaRef, io: Io): Json => {
-    if (!("name" in body && "schema" in body)) return jsonSchema(body as z.ZodType, io);
+    if (!("name" in body && "schema" in body)) return jsonSchema(body as z.core.$ZodType, io);
     const known = components.get(body.name);
     if (!known)
       components.set(body.name, { schema: body.schema, io, json: jsonSchema(body.schema, io) });
@@ -165,27 +165,27 @@ export function openApiDocument(input: DocumentInput): Json {
   const parametersOf = (op: Operation): Json[] => {
     const path = openApiPath(op.path);
     const named = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-    const declared = Object.keys(op.params?.shape ?? {});
+    const declared = Object.keys(op.params?._zod.def.shape ?? {});
     if (named.join() !== declared.join())
       throw new Error(
         `openapi: ${op.method} ${op.path} names path parameters ${named.join(", ") || "none"} but declares ${declared.join(", ") || "none"}`,
       );
-    const each = (where: "path" | "query" | "header", shape: Record<string, z.ZodType>) =>
+    const each = (where: "path" | "query" | "header", shape: Record<string, z.core.$ZodType>) =>
       Object.entries(shape).map(([name, schema]) => {
         const { description, ...rest } = jsonSchema(schema, "input");
         return {
           name,
           in: where,
-          required: where === "path" || !schema.safeParse(undefined).success,
+          required: where === "path" || !z.safeParse(schema, undefined).success,
           ...(description ? { description } : {}),
           schema: rest,
         };
       });
     return [
       { $ref: "#/components/parameters/RequestId" },
-      ...each("path", op.params?.shape ?? {}),
-      ...each("query", op.query?.shape ?? {}),
-      ...each("header", op.headers?.shape ?? {}),
+      ...each("path", op.params?._zod.def.shape ?? {}),
+      ...each("query", op.query?._zod.def.shape ?? {}),
+      ...each("header", op.headers?._zod.def.shape ?? {}),
     ];
   };
 

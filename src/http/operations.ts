@@ -7,12 +7,12 @@ import type { z } from "zod";
 /** A schema with a name: it becomes `#/components/schemas/<name>` and is referenced by it. */
 export interface NamedSchema {
   readonly name: string;
-  readonly schema: z.ZodType;
+  readonly schema: z.core.$ZodType;
 }
 
-export const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
+export const named = (name: string, schema: z.core.$ZodType): NamedSchema => ({ name, schema });
 
-export type SchemaRef = z.ZodType | NamedSchema;
+export type SchemaRef = z.core.$ZodType | NamedSchema;
 
 /** A body's schema: one, or several a body may match (anyOf). */
 export type BodySchema = SchemaRef | readonly SchemaRef[];
@@ -42,10 +42,10 @@ export interface Operation {
   summary: string;
   description?: string;
   /** Path parameters by their names in `path`. */
-  params?: z.ZodObject;
-  query?: z.ZodObject;
+  params?: z.core.$ZodObject;
+  query?: z.core.$ZodObject;
   /** Request headers other than X-Request-Id, Authorization, Accept and Content-Type. */
-  headers?: z.ZodObject;
+  headers?: z.core.$ZodObject;
   /** Bearer credentials: an API key (when the operator set some), a session's token, or an operator key. */
   security?: "apiKey" | "sessionToken" | "operatorKey";
   /** The request body; required unless `optional` (a plaintext session's cancel needs none). */

@@ -3,7 +3,7 @@
 // the source, what each function may send where and what it sends now, the running
 // configuration, the public egress log, the formulas and the steps to check it all, each claim
 // labelled with how it is known. Without a quote, whatever would lean on one says "not attested".
-import { toHex } from "../crypto/encoding.ts";
+import { toHex } from "../../sdk/crypto/encoding.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";

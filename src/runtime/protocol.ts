@@ -33,10 +33,10 @@ export type RunErrorCode = z.infer<typeof RunErrorCodeSchema>;
 
 /** What a run reports while it runs: the session event payloads, tagged with their type. */
 export const RunEventSchema = z.discriminatedUnion("type", [
-  EventPayloads.stdout.extend({ type: z.literal("stdout") }),
-  EventPayloads.log.extend({ type: z.literal("log") }),
-  EventPayloads.tool_call.extend({ type: z.literal("tool_call") }),
-  EventPayloads.tool_result_applied.extend({ type: z.literal("tool_result_applied") }),
+  z.strictObject({ ...EventPayloads.stdout.shape, type: z.literal("stdout") }),
+  z.strictObject({ ...EventPayloads.log.shape, type: z.literal("log") }),
+  z.strictObject({ ...EventPayloads.tool_call.shape, type: z.literal("tool_call") }),
+  z.strictObject({ ...EventPayloads.tool_result_applied.shape, type: z.literal("tool_result_applied") }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 

@@ -4,16 +4,11 @@
 // another identity key (another app, a dev instance with its own data dir) is refused before
 // any key is agreed. Then both ends seal every frame (SecureChannel, kid K_peer) with keys from
 // an ephemeral ECDH bound to the transcript. Byte layout: docs/protocol.md "Peer channel".
-import { bytesEqual, fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
-import { derivePeerKeys, peerSignedMessage, peerTranscript } from "../crypto/handshake.ts";
-import { keyId, type P256KeyPair } from "../crypto/keys.ts";
-import {
-  agreeEphemeral,
-  deriveSharedX,
-  signP256,
-  validatePublicKey,
-  verifyP256,
-} from "../crypto/p256.ts";
+import { bytesEqual, fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
+import { derivePeerKeys, peerSignedMessage, peerTranscript } from "../../sdk/crypto/handshake.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../sdk/crypto/p256.ts";
+import { signP256, type P256KeyPair } from "../crypto/keys.ts";
 import { SecureChannel, type Wire } from "../runtime/remote/secure-channel.ts";
 import {
   MAX_HANDSHAKE_CHARS,

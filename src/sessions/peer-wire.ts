@@ -3,6 +3,7 @@
 // travel sealed (K_peer) and carry forwarded session requests and their responses. Each end
 // parses what arrives; a message outside this contract closes the channel.
 import { z } from "zod";
+import { z as zm } from "zod/mini";
 import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 
 /** A handshake frame is a few hundred bytes: anything much larger is refused unparsed. */
@@ -26,7 +27,7 @@ export const FORWARDED_RESPONSE_HEADERS = [
 export const InstanceIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, "an instance id is 8 to 64 base64url characters");
-const Key = CanonicalBase64Url.min(1).max(200);
+const Key = CanonicalBase64Url.check(zm.minLength(1), zm.maxLength(200));
 const Id = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 export const PeerHelloSchema = z

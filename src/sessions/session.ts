@@ -3,7 +3,7 @@
 // the lifecycle state machine. A session belongs to the request that started it: its lifecycle
 // lines and everything its tools log (functions, egress) carry that request's id, even when they
 // are logged from a timer, a worker's message or a later request.
-import { toBase64Url } from "../crypto/encoding.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import type { Logger } from "../log.ts";
 import { currentRequest, runInRequest, type RequestContext } from "../request-context.ts";
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";

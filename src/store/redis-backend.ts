@@ -5,7 +5,7 @@
 // in the same script), so a holder that was paused past its lease cannot overwrite the next
 // holder's update. A holder that dies (SIGKILL, a crash) costs the next writer at most the
 // lease. The connection survives outages of any length (redis-connection.ts).
-import { fromBase64, toBase64 } from "../crypto/encoding.ts";
+import { fromBase64, toBase64 } from "../../sdk/crypto/encoding.ts";
 import {
   KeyedMutex,
   storeOrigin,

@@ -6,7 +6,7 @@
 import { hmac } from "@noble/hashes/hmac";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
-import { fromUtf8, toHex, utf8 } from "../crypto/encoding.ts";
+import { fromUtf8, toHex, utf8 } from "../../sdk/crypto/encoding.ts";
 import type { StoreDescription } from "./backend.ts";
 import { SealedStateError } from "./errors.ts";
 import { GuardedBackend } from "./guarded-backend.ts";

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { DstackClient } from "@phala/dstack-sdk";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { toHex } from "../crypto/encoding.ts";
+import { toHex } from "../../sdk/crypto/encoding.ts";
 import type { KeyProvenance } from "../../sdk/wire/attestation.ts";
 import { deriveTeeKeys } from "./keys.ts";
 import { TeeError, type Tee } from "./types.ts";

@@ -65,8 +65,10 @@ describe("dist/auditor", () => {
       const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
       expect(await (await fetch(`${server.url}${manifest.js}`)).text()).toBe(await Bun.file(join(dirs[1]!, "elsewhere", "auditor-copy", "dist", manifest.js)).text());
       const declarations = await (await fetch(`${server.url}/sdk/auditor-sdk.d.ts`)).text();
-      expect(declarations).toContain('declare module "auditor-sdk"');
-      expect(declarations).toContain("export function createClient(");
+      // One module of named exports (no AMD-style `declare module` blocks), as the npm package has.
+      expect(declarations).not.toContain("declare module");
+      expect(declarations).toContain("export declare function createClient(");
+      expect(await Bun.file(join(dirs[1]!, "elsewhere", "auditor-copy", "dist", "sdk", "package", "index.d.ts")).text()).toBe(declarations);
     } finally {
       expect(await server.stop()).toBe(0);
     }

@@ -11,7 +11,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import { FUNCTIONS } from "../../functions/index.ts";
 import { sealRequest } from "../../sdk/client/sealed.ts";
 import { statementSha256 } from "../../sdk/wire/receipt.ts";
-import { fromBase64Url, fromUtf8 } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, fromUtf8 } from "../../sdk/crypto/encoding.ts";
 import { EgressLog } from "../../src/egress/index.ts";
 import { FunctionHost } from "../../src/functions/host.ts";
 import { ReceiptSigner } from "../../src/functions/receipts.ts";

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { upgradeWebSocket, websocket } from "hono/bun";
-import { fromBase64Url, toBase64Url } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { createLogger } from "../../src/log.ts";
 import { answerPeerHello, startPeerHandshake } from "../../src/sessions/peer-handshake.ts";

@@ -86,7 +86,7 @@ const NETWORK_GLOBALS = new Set([
 ]);
 /** Packages with no network path of their own (checked by reading them once, when added). */
 const PURE_PACKAGES =
-  /^(zod|meriyah|hono(\/(cors|route|utils\/.*|router\/trie-router))?|@noble\/(curves|hashes)\/.*|quickjs-emscripten-core|@jitl\/quickjs-singlefile-mjs-release-sync)$/;
+  /^(zod(\/mini|\/v4\/locales\/en\.js)?|meriyah|hono(\/(cors|route|utils\/.*|router\/trie-router))?|@noble\/(curves|hashes)\/.*|quickjs-emscripten-core|@jitl\/quickjs-singlefile-mjs-release-sync)$/;
 
 /**
  * Who may open which channel, and why. Keys are repository paths; values the findings allowed.

@@ -2,8 +2,8 @@
 // with its signed receipt (DESIGN "Functions and egress", "Encryption", "Receipts").
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { canonicalJson } from "../../crypto/canonical-json.ts";
-import { utf8 } from "../../crypto/encoding.ts";
+import { canonicalJson } from "../../../sdk/crypto/canonical-json.ts";
+import { utf8 } from "../../../sdk/crypto/encoding.ts";
 import type { EgressEntry, EgressLog } from "../../egress/index.ts";
 import type { ReceiptSigner } from "../../functions/receipts.ts";
 import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";

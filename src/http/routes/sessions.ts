@@ -4,9 +4,9 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { DecryptError } from "../../crypto/aes-gcm.ts";
+import { DecryptError } from "../../../sdk/crypto/aes-gcm.ts";
 import type { P256KeyPair } from "../../crypto/keys.ts";
-import { InvalidPublicKeyError } from "../../crypto/p256.ts";
+import { InvalidPublicKeyError } from "../../../sdk/crypto/p256.ts";
 import { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
 import { secretEquals } from "../../crypto/secret-equals.ts";
 import { bearer, keyAccepted } from "../bearer.ts";
@@ -345,7 +345,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
    * authentic one that breaks the protocol ends the session with an `error` event. Either way the
    * answer is the same plain 400 (no oracle).
    */
-  const control = async <S extends z.ZodType>(
+  const control = async <S extends z.core.$ZodType>(
     c: Context,
     sessionId: string,
     type: ControlType,
@@ -368,7 +368,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         if (body instanceof Response) return body;
         raw = body.value;
       }
-      const parsed = schema.safeParse(raw);
+      const parsed = z.safeParse(schema, raw);
       if (!parsed.success) {
         const issues = toApiIssues(parsed.error);
         return apiError(c, 400, "invalid_request", describeIssues(issues), issues);
@@ -404,7 +404,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
       found.failWith("encryption_error", "a control message broke the protocol; the session was closed");
       return refused();
     }
-    const parsed = schema.safeParse(message.body);
+    const parsed = z.safeParse(schema, message.body);
     const reply = parsed.success
       ? await handle(found, parsed.data)
       : { status: 400, body: { error: "invalid_request", message: describeIssues(toApiIssues(parsed.error)), issues: toApiIssues(parsed.error) } };
@@ -534,7 +534,7 @@ export function sessionRoutes(options: SessionRouteOptions) {
         const answer = await options.remote.forward(c, sessionId, body.bytes);
         if (answer) return answer;
       }
-      return control(c, sessionId, "refs_resolve", ResolveRefsRequestSchema.omit({ sessionId: true }).extend({ sessionId: z.string().optional() }), (session, request) => {
+      return control(c, sessionId, "refs_resolve", z.strictObject({ refs: ResolveRefsRequestSchema.shape.refs, sessionId: z.string().optional() }), (session, request) => {
         if (request.sessionId !== undefined && request.sessionId !== session.id) return { status: 400, body: { error: "invalid_request", message: "sessionId: does not match the envelope's session" } };
         try {
           const values = Object.fromEntries(request.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]));
