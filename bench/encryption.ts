@@ -3,8 +3,9 @@
 // Throughput in MB/s counts the events' plaintext lines (what the client reads once it has
 // opened them), so base64 and envelope overhead on the wire do not inflate it.
 import { Hono } from "hono";
-import { deriveP256KeyPair, keyId } from "../src/crypto/keys.ts";
-import { toBase64Url } from "../src/crypto/encoding.ts";
+import { keyId } from "../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../src/crypto/keys.ts";
+import { toBase64Url } from "../sdk/crypto/encoding.ts";
 import { sessionRoutes } from "../src/http/routes/sessions.ts";
 import { createLogger } from "../src/log.ts";
 import { ToolRegistry, type RunOptions, type RunResult } from "../src/runtime/index.ts";

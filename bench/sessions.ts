@@ -2,7 +2,7 @@
 // latency and throughput of a 10-tool-call session, plaintext and end-to-end encrypted, the
 // 10 MB pass-through by reference vs materialized, and the server's RSS with 1,000 sessions
 // waiting on a tool.
-import { toBase64Url } from "../src/crypto/encoding.ts";
+import { toBase64Url } from "../sdk/crypto/encoding.ts";
 import { createClient } from "../sdk/client/index.ts";
 import { startAuditor } from "../test/helpers/auditor-process.ts";
 import { ITERATIONS, percentile, rssOf, sample, WARMUP, type Recorder } from "./lib.ts";

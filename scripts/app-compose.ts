@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { getComposeHash } from "@phala/dstack-sdk";
 
 /** The encrypted environment variables the app accepts (names are measured, values are not). */
-export const ALLOWED_ENVS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "AUDITOR_API_KEYS"];
+export const ALLOWED_ENVS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "AUDITOR_API_KEYS", "AUDITOR_OPERATOR_KEYS", "AUDITOR_STATE_URL"];
 
 export function appCompose(root: string, image: string) {
   if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image)) throw new Error(`the image must be referenced by digest (name@sha256:<64 hex>), got "${image}"`);

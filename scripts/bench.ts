@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { benchColdStart } from "../bench/cold-start.ts";
 import { benchEncryption } from "../bench/encryption.ts";
 import { benchExtracted } from "../bench/extracted.ts";
+import { benchForwarding } from "../bench/forwarding.ts";
 import { benchInvoke, benchSealedState } from "../bench/invoke.ts";
 import { ITERATIONS, machine, Recorder } from "../bench/lib.ts";
 import { benchRuntime } from "../bench/runtime.ts";
@@ -24,6 +25,7 @@ await benchWorkloads(recorder);
 await benchSessions(recorder);
 await benchScheduling(recorder);
 await benchExtracted(recorder);
+await benchForwarding(recorder);
 await benchEncryption(recorder);
 await benchColdStart(recorder, root);
 

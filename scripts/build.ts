@@ -1,12 +1,13 @@
 // npm run build: compiles the server and everything it serves into one executable, dist/auditor,
-// and writes the browser SDK (ESM bundle, source map, declarations) to dist/sdk/.
+// and writes the browser SDK (ESM bundle, source map, declarations) to dist/sdk/ and the SDK's
+// npm package to dist/sdk/package/.
 // Reproducible: the same commit gives the same bytes from any clone directory (see
 // scripts/verify-build.ts). The output name is embedded in the binary, so it stays fixed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import ts from "typescript";
 import { sha256File } from "../src/self-digest.ts";
 import { sdkBundle } from "../src/web/sdk-bundle-macro.ts";
+import { buildSdkPackage, sdkDeclarations } from "./sdk-package.ts";
 
 export const BINARY_PATH = "dist/auditor";
 /**
@@ -15,29 +16,6 @@ export const BINARY_PATH = "dist/auditor";
  */
 export const COMPILE_FLAGS = ["--compile", "--bytecode", "--format=esm"];
 
-/** One .d.ts for the SDK: a `declare module` per source file, and "auditor-sdk" for the entry. */
-export function sdkDeclarations(root: string): string {
-  const options: ts.CompilerOptions = {
-    declaration: true,
-    emitDeclarationOnly: true,
-    outFile: "auditor-sdk.d.ts",
-    module: ts.ModuleKind.AMD,
-    target: ts.ScriptTarget.ES2022,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    allowImportingTsExtensions: true,
-    strict: true,
-    skipLibCheck: true,
-    lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
-    types: [],
-    rootDir: root,
-  };
-  const program = ts.createProgram([join(root, "sdk/client/index.ts")], options);
-  let text = "";
-  const result = program.emit(undefined, (_name, data) => (text = data));
-  if (result.emitSkipped || !text) throw new Error("the SDK declarations could not be emitted");
-  return `${text}\ndeclare module "auditor-sdk" {\n    export * from "sdk/client/index";\n}\n`;
-}
-
 export async function buildBinary(root: string): Promise<{ path: string; sha256: string }> {
   mkdirSync(join(root, "dist/sdk"), { recursive: true });
   const declarations = sdkDeclarations(root);
@@ -45,6 +23,7 @@ export async function buildBinary(root: string): Promise<{ path: string; sha256:
   writeFileSync(join(root, "dist/sdk/auditor-sdk.d.ts"), declarations);
   writeFileSync(join(root, `dist/sdk/auditor-sdk.${sdk.hash}.js`), sdk.js);
   writeFileSync(join(root, `dist/sdk/auditor-sdk.${sdk.hash}.js.map`), sdk.map);
+  buildSdkPackage(root, join(root, "dist/sdk/package"), declarations);
   // The workers are further entrypoints, embedded under their paths relative to src/: the
   // runtime's (src/runtime/pool.ts) and the one that hashes the binary (src/self-digest.ts).
   const proc = Bun.spawn(
@@ -59,5 +38,5 @@ export async function buildBinary(root: string): Promise<{ path: string; sha256:
 
 if (import.meta.main) {
   const { path, sha256 } = await buildBinary(process.cwd());
-  console.log(`built ${path}\nsha256 ${sha256}\nSDK in dist/sdk/`);
+  console.log(`built ${path}\nsha256 ${sha256}\nSDK in dist/sdk/, its npm package in dist/sdk/package/`);
 }

@@ -26,13 +26,14 @@ start() {
     || redis-server --daemonize yes --port 6379 --bind 127.0.0.1 --save '' --appendonly no
 }
 
+# A store that is down is not an error here (pipefail would make redis-cli's refusal one).
 running() {
   if command -v pg_lsclusters >/dev/null; then
-    pg_lsclusters --no-header | awk '$4 == "online" {print "postgres "$1" "$2}'
+    pg_lsclusters --no-header | awk '$4 == "online" {print "postgres "$1" "$2}' || true
   fi
   if command -v redis-cli >/dev/null; then
     redis-cli -p 6379 info server 2>/dev/null | tr -d '\r' \
-      | awk -F: '$1 == "process_id" {print "redis "$2}'
+      | awk -F: '$1 == "process_id" {print "redis "$2}' || true
   fi
   return 0
 }

@@ -47,6 +47,7 @@ export const OPTIONS = {
   stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
   stateMaxBytes: { env: "AUDITOR_STATE_MAX_BYTES", flag: "--state-max-bytes", describe: "cap on the sealed state database; writes beyond it get 507 state_full, as on a full disk (default: no cap)", schema: z.coerce.number().int().min(65_536).optional() },
   stateUrl: { env: "AUDITOR_STATE_URL", describe: "secret (may hold credentials): a shared store for sealed state, postgres://… or redis://…, so several instances share sessions (default: bun:sqlite in the data dir)", schema: z.string().regex(/^(postgres|postgresql|redis|rediss):\/\/\S+$/, "must be a postgres:// or redis:// URL").optional() },
+  instanceUrl: { env: "AUDITOR_INSTANCE_URL", flag: "--instance-url", describe: "with AUDITOR_STATE_URL: the http(s) URL at which the other instances reach this one (its own, not a load balancer's), no credentials or query; {instanceId} in it is replaced by the dstack instance id, so one compose file serves every instance (e.g. https://{instanceId}-8787.<gateway domain>); sessions started here are registered under it, so requests reaching another instance are forwarded here (default http://HOST:PORT, unless HOST is 0.0.0.0 or ::)", schema: httpUrl.optional() },
   openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },
   anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
   openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1, no credentials or query (joins the egress policy; the report says so)", schema: httpUrl.optional() },
@@ -66,6 +67,27 @@ export const OPTIONS = {
   heartbeatMs: { env: "AUDITOR_HEARTBEAT_MS", flag: "--heartbeat-ms", describe: "a heartbeat event after this long without other events (default 15000)", schema: positiveMs.min(10).max(3_600_000).default(15_000) },
   disconnectGraceMs: { env: "AUDITOR_DISCONNECT_GRACE_MS", flag: "--disconnect-grace-ms", describe: "a session whose client disconnected is cancelled unless it resumes within this time (default 30000)", schema: positiveMs.max(3_600_000).default(30_000) },
 } satisfies Record<string, OptionSpec>;
+
+/** The `{instanceId}` placeholder of AUDITOR_INSTANCE_URL. */
+const INSTANCE_ID_PLACEHOLDER = "{instanceId}";
+
+/**
+ * AUDITOR_INSTANCE_URL for this instance: every instance of a dstack app runs the same (measured)
+ * compose file, so the URL may name the instance by `{instanceId}`, the id the guest agent gives.
+ */
+export function instanceUrlFor(template: string, instanceId: string | null): string {
+  if (!template.includes(INSTANCE_ID_PLACEHOLDER)) return template;
+  if (!instanceId || !/^[A-Za-z0-9-]{1,63}$/.test(instanceId)) {
+    throw new ConfigError(`AUDITOR_INSTANCE_URL: ${INSTANCE_ID_PLACEHOLDER} needs an instance id from the dstack guest agent, and this TEE gives ${instanceId ? "one that is not a DNS label" : "none"}`);
+  }
+  return template.replaceAll(INSTANCE_ID_PLACEHOLDER, instanceId);
+}
+
+/** Where peers reach an instance by default: its own address, unless it listens on every one. */
+export function defaultInstanceUrl(host: string, port: number): string | undefined {
+  if (["0.0.0.0", "::", "[::]"].includes(host)) return undefined;
+  return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`;
+}
 
 function splitList(value: string): string[] {
   return value.split(",").map((item) => item.trim()).filter(Boolean);
@@ -136,6 +158,7 @@ export function helpText(version: string): string {
     "",
     "Usage: auditor [flags]            serve",
     "       auditor verify <url> [...]   check a running Auditor from the outside (auditor verify --help)",
+    "       auditor runtime --connect <url> [...]   run sessions for a middleware as an extracted runtime (auditor runtime --help)",
     "",
     "Flags (each overrides its environment variable; secrets are read from the environment only):",
   ];

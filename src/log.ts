@@ -1,5 +1,8 @@
 // Structured logs: one JSON object a line on stdout. Callers pass fields, never request bodies
-// or secret values.
+// or secret values. A line logged as part of a request carries that request's `requestId`
+// (src/request-context.ts) unless the caller names one itself (a session's lines name the
+// request that started it, whatever request or timer they are logged from).
+import { currentRequest } from "./request-context.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -21,7 +24,9 @@ export function createLogger(
 ): Logger {
   const emit = (at: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[at] < RANK[level]) return;
-    write(JSON.stringify({ ts: new Date().toISOString(), level: at, msg, ...base, ...normalize(fields) }));
+    const requestId = currentRequest()?.requestId;
+    const line = { ts: new Date().toISOString(), level: at, msg, ...(requestId === undefined ? {} : { requestId }), ...base, ...normalize(fields) };
+    write(JSON.stringify(line));
   };
   return {
     debug: (msg, fields) => emit("debug", msg, fields),

@@ -1,8 +1,8 @@
 // Entry point of the auditor executable.
 import "./start-early.ts"; // first: what it starts runs beside the other modules' evaluation
-import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig } from "./config.ts";
 import { FUNCTIONS } from "../functions/index.ts";
-import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards } from "./egress/index.ts";
+import { channelAllowances, describeChannels, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries, peerAllowance } from "./egress/index.ts";
 import { FunctionHost } from "./functions/host.ts";
 import { Metrics } from "./metrics/index.ts";
 import { functionTools } from "./functions/tools.ts";
@@ -10,6 +10,13 @@ import { SealedInvoker } from "./functions/sealed-invoke.ts";
 import { ReceiptSigner } from "./functions/receipts.ts";
 import { statementSha256 } from "../sdk/wire/receipt.ts";
 import { createApp, MAX_REQUEST_BODY_BYTES } from "./http/app.ts";
+import { Drain } from "./http/drain.ts";
+import { Readiness } from "./readiness.ts";
+import { sessionForwarding } from "./http/session-forwarding.ts";
+import { toBase64Url } from "../sdk/crypto/encoding.ts";
+import { SessionDirectory } from "./sessions/directory.ts";
+import { PeerDialer } from "./sessions/peer-dialer.ts";
+import { PeerListener } from "./sessions/peer-listener.ts";
 import { CorsConfigError, resolveCorsOrigins } from "./http/cors-origins.ts";
 import { createLogger } from "./log.ts";
 import { selfDigest } from "./self-digest.ts";
@@ -57,14 +64,15 @@ async function main(argv: string[]): Promise<number> {
   // Before anything can reach the network: every channel but the declared ones refuses (and is
   // recorded), and every fetch is audited.
   const egressLog = new EgressLog();
+  logEgressEntries(egressLog, log);
   const dstackEndpoint = resolveDstackEndpoint(config.dstackEndpoint);
-  const { unguarded } = installChannelGuards({
+  const guards = installChannelGuards({
     egressLog,
     log,
     allow: channelAllowances({ dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: config.port }),
   });
   const auditedFetch = installAuditedFetch(egressLog);
-  log.debug("network channels guarded", { unguardable: unguarded });
+  log.debug("network channels guarded", { unguardable: guards.unguarded });
 
   let tee;
   try {
@@ -76,8 +84,16 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // dstack names the instance; a dev server's chain is named per process (seq restarts at 1).
-  const instanceId = tee.info().instanceId;
-  if (instanceId) egressLog.nameInstance(instanceId);
+  const teeInstanceId = tee.info().instanceId;
+  if (teeInstanceId) egressLog.nameInstance(teeInstanceId);
+  let instanceUrl: string | undefined;
+  try {
+    instanceUrl = config.instanceUrl === undefined ? undefined : instanceUrlFor(config.instanceUrl, teeInstanceId);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`auditor: ${err.message}`);
+    return 2;
+  }
   let corsOrigins: string[];
   try {
     corsOrigins = resolveCorsOrigins(config.corsOrigins, tee.provider);
@@ -102,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
   const startedAt = Date.now();
   // The sessions gauge reads the manager, made below; it is only collected once /metrics is asked.
   let sessions: SessionManager | undefined;
-  const metrics = new Metrics({ version: VERSION, tee: tee.provider, binarySha256: attestor.statement.binarySha256, sessionsByState: () => sessions?.countByState() ?? {} });
+  const metrics = new Metrics({ version: VERSION, tee: tee.provider, binarySha256: attestor.statement.binarySha256, sessionsByState: () => sessions?.countByState() ?? {}, storeUp: () => store.health.ok });
   metrics.watch(egressLog);
   const host = new FunctionHost(FUNCTIONS, {
     observer: metrics,
@@ -136,10 +152,21 @@ async function main(argv: string[]): Promise<number> {
     maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget, {
-    started: (session) => metrics.sessionStarted(session.channel.encrypted),
-    ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+    log,
+    observer: {
+      started: (session) => metrics.sessionStarted(session.channel.encrypted),
+      ended: (session) => metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+    },
   });
   const storeDescription = store.description;
+  const drain = new Drain();
+  const readiness = new Readiness({ store, tee, shuttingDown: () => drain.draining });
+  // Sessions across instances: with a shared store, a directory says which instance holds a
+  // session, and a request reaching another instance is forwarded to it over the peer channel.
+  const instanceId = `ins_${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`;
+  const directory = config.stateUrl ? new SessionDirectory(store.scope("sessions/directory"), (id) => sessions.get(id) !== undefined, log) : undefined;
+  const peerDialer = directory ? new PeerDialer(tee.identityKey(), instanceId, log, (url) => guards.admit(peerAllowance(url))) : undefined;
+  const peerListener = directory ? new PeerListener(tee.identityKey(), instanceId, log) : undefined;
   const sweeper = setInterval(() => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })), Math.min(config.stateIdleTtlMs, 60_000));
   const app = createApp({
     log, version: VERSION, attestor, tee, host, egressLog,
@@ -147,7 +174,10 @@ async function main(argv: string[]): Promise<number> {
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
     receipts: new ReceiptSigner(tee.identityKey(), attestor.statement.kid, statementSha256(attestor.statement)),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
-    sessions: { manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid },
+    sessions: {
+      manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid,
+      ...(directory && peerDialer ? { remote: sessionForwarding(directory, peerDialer, log) } : {}),
+    },
     ...(remote ? { runtimes: remote } : {}),
     operatorKeys: config.operatorKeys,
     dashboard: {
@@ -156,7 +186,11 @@ async function main(argv: string[]): Promise<number> {
       attestation: () => ({ attested: tee.provider === "dstack", provider: tee.provider, kid: attestor.statement.kid, binarySha256: attestor.statement.binarySha256 }),
       sessions,
       budget,
-      store: () => ({ kind: storeDescription.kind, host: storeDescription.host ?? null, up: null, detail: "not checked" }),
+      store: () => {
+        const health = store.health;
+        const detail = health.ok ? `answering since ${health.since}` : `not answering since ${health.since} (${health.lastError})`;
+        return { kind: storeDescription.kind, host: storeDescription.host ?? null, up: health.ok, detail };
+      },
     },
     report: {
       sessionTools,
@@ -174,17 +208,40 @@ async function main(argv: string[]): Promise<number> {
         corsOrigins,
       },
     },
+    readiness, drain,
+    ...(peerListener ? { peers: peerListener } : {}),
   });
-  const onShutdown = [() => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(), () => store.close()];
+  const onShutdown = [
+    () => clearInterval(sweeper), () => pool?.terminate(), () => remote?.closeAll(),
+    () => peerDialer?.closeAll(), () => peerListener?.closeAll(), () => directory?.close(), () => store.close(),
+  ];
   let server: RunningServer;
   try {
-    server = startServer(app, { host: config.host, port: config.port, graceMs: config.shutdownGraceMs, maxRequestBodySize: MAX_REQUEST_BODY_BYTES, log, onShutdown });
+    server = startServer(app, {
+      host: config.host,
+      port: config.port,
+      graceMs: config.shutdownGraceMs,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      log,
+      drain,
+      onShutdown,
+      // Every session gets its final now (a busy script is stopped mid-slice through the pool's
+      // shared cancel flag); a runtime still busy when the grace ends is stopped.
+      onDrain: () => sessions.cancelAll("the server is shutting down"),
+      atGraceEnd: () => {
+        pool?.terminate();
+        remote?.closeAll();
+      },
+    });
   } catch (err) {
     // One line a person can act on, never a stack trace; what was opened is closed again.
     console.error(`auditor: ${listenFailure(err, config.host, config.port)}`);
     for (const close of onShutdown) await close();
     return 1;
   }
+  instanceUrl ??= defaultInstanceUrl(config.host, server.port);
+  if (directory && instanceUrl) directory.announce({ instanceId, url: instanceUrl });
+  else if (directory) log.warn("sessions started here are not in the session directory (HOST is a wildcard address and AUDITOR_INSTANCE_URL is not set): other instances cannot forward their requests here");
   // Workers start after the server listens: start-up does not wait for them.
   setTimeout(() => pool?.warm(), 0);
   log.info("listening", {
@@ -194,6 +251,7 @@ async function main(argv: string[]): Promise<number> {
     tee: tee.provider,
     kid: attestor.statement.kid,
     binarySha256: attestor.statement.binarySha256,
+    ...(directory ? { instanceId, instanceUrl: directory.address?.url ?? null } : {}),
   });
   // For people, beside the JSON log: where the page is and whether its claims are hardware-backed.
   const pageUrl = `${server.url}/`;
@@ -201,11 +259,7 @@ async function main(argv: string[]): Promise<number> {
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => {
-        // Streams of running sessions would hold the drain open: end them first (each gets a final).
-        sessions.cancelAll();
-        void server.shutdown(signal).then(() => resolve(0));
-      });
+      process.on(signal, () => void server.shutdown(signal).then(() => resolve(0)));
     }
   });
   return exitCode;

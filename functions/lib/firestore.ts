@@ -5,7 +5,7 @@
 // the audited fetch refuses any other (a service account's token_uri included). It never blocks
 // or fails the caller: writes run in the background, time out, and are dropped when too many are
 // in flight.
-import { fromBase64, toBase64Url, utf8 } from "../../src/crypto/encoding.ts";
+import { fromBase64, toBase64Url, utf8 } from "../../sdk/crypto/encoding.ts";
 
 export const FIRESTORE_DEFAULT_URL = "https://firestore.googleapis.com";
 export const GOOGLE_OAUTH_URL = "https://oauth2.googleapis.com";

@@ -1,5 +1,7 @@
 // createClient: the one object ETHEREA and agent developers use instead of hand-written fetch.
-import { fromBase64Url, utf8 } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, utf8 } from "../crypto/encoding.ts";
+import { isPinned, pinnedIdentityKey } from "../crypto/pin.ts";
+import { untilAborted, type CallOptions } from "./abort.ts";
 import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";
@@ -9,8 +11,9 @@ import type { EgressLogEntry } from "../wire/egress-log.ts";
 import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
 import { sealRequest } from "./sealed.ts";
-import { SessionHandle, type StartSessionOptions } from "./session.ts";
-import { checkReportBinding, fetchAttestation, pinnedIdentityKey } from "./trust.ts";
+import { SessionHandle, type ConnectOptions, type StartSessionOptions } from "./session.ts";
+import { checkReportBinding, fetchAttestation } from "./trust.ts";
+import { parseWire } from "./parse.ts";
 
 export interface ClientOptions {
   /** The Auditor's origin, e.g. https://<app-id>-8787.dstack-….phala.network */
@@ -29,6 +32,8 @@ export interface GeneratePromptInput {
   vjInstruction?: "evolve" | "jump" | "remix" | null;
 }
 
+// The functions' answers. Written out because the SDK cannot import functions/; the type check
+// holds each equal to what its zod output schema infers (test/sdk/output-types.test.ts).
 export interface GeneratePromptOutput {
   prompt: string;
   provider_used: "cerebras" | "claude-fallback" | "local";
@@ -64,7 +69,7 @@ export interface YouTubeMetadataOutput {
 }
 
 /** Options of every function call. */
-export interface InvokeOptions {
+export interface InvokeOptions extends CallOptions {
   /** Seal the call end to end (needs pinnedKeys). */
   sealed?: boolean;
   /**
@@ -97,18 +102,21 @@ export function createClient(options: ClientOptions) {
   const pinnedKeys = options.pinnedKeys ?? [];
   let trusted: Promise<AttestationResponse> | undefined;
 
-  /** The pinned, quote-checked statement (fetched once; a failure is retried next time). */
-  const trustedStatement = async () => {
+  /**
+   * The pinned, quote-checked statement (fetched once; a failure is retried next time). Calls
+   * share the one fetch, so an abort only stops its caller waiting.
+   */
+  const trustedStatement = async (signal?: AbortSignal) => {
     if (pinnedKeys.length === 0) throw new HandshakeError("sealed calls and encrypted sessions need pinnedKeys");
     trusted ??= fetchAttestation(fetchFn, baseUrl, pinnedKeys).catch((err) => {
       trusted = undefined;
       throw err;
     });
-    return (await trusted).statement;
+    return (await untilAborted(trusted, signal)).statement;
   };
 
-  const identity = async () => {
-    const statement = await trustedStatement();
+  const identity = async (signal?: AbortSignal) => {
+    const statement = await trustedStatement(signal);
     const pinned = pinnedIdentityKey(pinnedKeys);
     if (pinned && pinned.kid !== statement.kid) throw new HandshakeError("the pinned identity key is not the server's");
     return { key: fromBase64Url(statement.identityKey), kid: statement.kid };
@@ -116,12 +124,13 @@ export function createClient(options: ClientOptions) {
 
   const invoke = async <T = unknown>(fn: string, input: unknown, invokeOptions: InvokeOptions = {}): Promise<T> => {
     const url = `${baseUrl}/invoke/${encodeURIComponent(fn)}`;
-    const { onReceipt } = invokeOptions;
+    const { onReceipt, signal } = invokeOptions;
+    const aborts = signal ? { signal } : {};
     // A receipt is checked against the pinned statement: asking for one needs pinnedKeys.
-    const statement = invokeOptions.sealed || onReceipt ? await trustedStatement() : undefined;
+    const statement = invokeOptions.sealed || onReceipt ? await trustedStatement(signal) : undefined;
     if (!invokeOptions.sealed) {
       const request = utf8(JSON.stringify(input));
-      const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: request as Uint8Array<ArrayBuffer> });
+      const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: request as Uint8Array<ArrayBuffer>, ...aborts });
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (onReceipt) {
         onReceipt(await checkReceipt(decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)) ?? undefined, { statement: statement!, fn, status: response.status, request, response: bytes }));
@@ -131,8 +140,11 @@ export function createClient(options: ClientOptions) {
       return body as T;
     }
     const sealed = await sealRequest(fn, input, statement!);
-    const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(sealed.body) });
-    const body = (await response.json().catch(() => undefined)) as { v?: unknown; error?: unknown } | undefined;
+    const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(sealed.body), ...aborts });
+    const body = (await response.json().catch(() => {
+      if (signal?.aborted) throw signal.reason;
+      return undefined;
+    })) as { v?: unknown; error?: unknown } | undefined;
     // Refusals before the server could open the request come back plain.
     if (body?.v !== 1) throw errorOf(response.status, body);
     const opened = await sealed.open(body);
@@ -175,22 +187,30 @@ export function createClient(options: ClientOptions) {
       start(code: string, startOptions: StartSessionOptions = {}): Promise<SessionHandle> {
         return SessionHandle.start({ baseUrl, fetch: fetchFn, ...(options.apiKey ? { apiKey: options.apiKey } : {}), identity }, code, startOptions);
       },
+
+      /**
+       * Reattaches to a running plaintext session by its id and the sessionToken its
+       * session_init carried; an encrypted session is refused (its keys stay with its handle).
+       */
+      connect(id: string, token: string, connectOptions: ConnectOptions = {}): Promise<SessionHandle> {
+        return SessionHandle.connect({ baseUrl, fetch: fetchFn }, id, token, connectOptions);
+      },
     },
 
     refs: {
-      resolve(session: SessionHandle, refs: (string | { $ref: { id: string } })[]): Promise<Record<string, unknown>> {
-        return session.resolveRefs(refs);
+      resolve(session: SessionHandle, refs: (string | { $ref: { id: string } })[], callOptions: CallOptions = {}): Promise<Record<string, unknown>> {
+        return session.resolveRefs(refs, callOptions);
       },
     },
 
     /** GET /attestation, checked: the identity key is pinned (when pins are set) and the quote carries the statement's hash. */
-    attestation(attestationOptions: { nonce?: string } = {}): Promise<AttestationResponse> {
-      return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce);
+    attestation(attestationOptions: { nonce?: string } & CallOptions = {}): Promise<AttestationResponse> {
+      return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce, attestationOptions.signal);
     },
 
     /** GET /egress-log, every page, with its hash chain and head checked. */
-    egressLog(): Promise<CheckedEgressLog> {
-      return fetchEgressLog(fetchFn, baseUrl);
+    egressLog(callOptions: CallOptions = {}): Promise<CheckedEgressLog> {
+      return fetchEgressLog(fetchFn, baseUrl, callOptions.signal);
     },
 
     /** New egress log entries as they are recorded, each checked to continue the chain. */
@@ -202,21 +222,23 @@ export function createClient(options: ClientOptions) {
      * GET /source, its tree digest recomputed and compared with the statement's (the pinned one
      * when keys are pinned); with `everyFile`, every served file is fetched and hashed too.
      */
-    async source(sourceOptions: { everyFile?: boolean } = {}): Promise<CheckedSource> {
-      const statement = pinnedKeys.length > 0 ? await trustedStatement() : (await fetchAttestation(fetchFn, baseUrl, pinnedKeys)).statement;
-      return fetchSource(fetchFn, baseUrl, statement.source.treeSha256, sourceOptions.everyFile);
+    async source(sourceOptions: { everyFile?: boolean } & CallOptions = {}): Promise<CheckedSource> {
+      const { signal } = sourceOptions;
+      const statement = pinnedKeys.length > 0 ? await trustedStatement(signal) : (await fetchAttestation(fetchFn, baseUrl, pinnedKeys, undefined, signal)).statement;
+      return fetchSource(fetchFn, baseUrl, statement.source.treeSha256, sourceOptions.everyFile, signal);
     },
 
     /** GET /report/:app, parsed; with a nonce, the binding (digest, report data, quote) is checked too. */
-    async report(app: string, reportOptions: { nonce?: string } = {}): Promise<Report> {
+    async report(app: string, reportOptions: { nonce?: string } & CallOptions = {}): Promise<Report> {
       const url = `${baseUrl}/report/${encodeURIComponent(app)}${reportOptions.nonce ? `?nonce=${encodeURIComponent(reportOptions.nonce)}` : ""}`;
-      const response = await send(fetchFn, url, { headers: { accept: "application/json" } });
+      const { signal } = reportOptions;
+      const response = await send(fetchFn, url, { headers: { accept: "application/json" }, ...(signal ? { signal } : {}) });
       if (!response.ok) throw await httpError(response);
       const raw = (await response.json()) as Record<string, unknown>;
-      const parsed = ReportSchema.safeParse(raw);
+      const parsed = parseWire(ReportSchema, raw);
       if (!parsed.success) throw new ProtocolError(`the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
       const report = parsed.data;
-      if (pinnedKeys.length > 0 && !pinnedKeys.some((p) => p === report.attestation.kid || p === report.attestation.identityKey)) {
+      if (pinnedKeys.length > 0 && !isPinned(report.attestation, pinnedKeys)) {
         throw new HandshakeError("the report's attestation statement is not signed by a pinned key");
       }
       // The binding is over the report exactly as served.

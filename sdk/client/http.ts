@@ -8,6 +8,8 @@ export async function send(fetchFn: Fetch, url: string, init: RequestInit = {}):
   try {
     response = await fetchFn(url, init);
   } catch (err) {
+    // The caller's abort is not a network failure: it rejects with the signal's reason.
+    if (init.signal?.aborted) throw init.signal.reason;
     throw new NetworkError(`could not reach ${url}: ${(err as Error)?.message ?? String(err)}`, err);
   }
   return response;

@@ -11,7 +11,8 @@ export {
   type MusicCue,
   type YouTubeMetadataOutput,
 } from "./client.ts";
-export { SessionHandle, type StartSessionOptions } from "./session.ts";
+export { SessionHandle, type ConnectOptions, type StartSessionOptions } from "./session.ts";
+export type { CallOptions } from "./abort.ts";
 export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, ReceiptError, SessionFailedError } from "./errors.ts";
 export type { CheckedEgressLog, CheckedSource, FollowOptions } from "./provenance.ts";
 export type { EgressLogEntry } from "../wire/egress-log.ts";

@@ -5,10 +5,11 @@
 import { chainBreak, EgressLogPageSchema, EgressStreamLineSchema, type EgressLogEntry } from "../wire/egress-log.ts";
 import { LogHeadSchema, sha256Hex } from "../wire/receipt.ts";
 import { SourceListingSchema, treeSha256, type SourceListing } from "../wire/source.ts";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { ProtocolError } from "./errors.ts";
 import { httpError, json, send, type Fetch } from "./http.ts";
 import { ndjsonLines } from "./ndjson.ts";
+import { parseWire } from "./parse.ts";
 
 export interface CheckedEgressLog {
   instanceId: string;
@@ -20,10 +21,10 @@ export interface CheckedEgressLog {
 
 const MAX_PAGES = 1_000;
 
-export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string): Promise<CheckedEgressLog> {
+export async function fetchEgressLog(fetchFn: Fetch, baseUrl: string, signal?: AbortSignal): Promise<CheckedEgressLog> {
   const read = async (fromSeq?: number) => {
-    const raw = await json(fetchFn, `${baseUrl}/egress-log${fromSeq ? `?fromSeq=${fromSeq}` : ""}`);
-    const parsed = EgressLogPageSchema.safeParse(raw);
+    const raw = await json(fetchFn, `${baseUrl}/egress-log${fromSeq ? `?fromSeq=${fromSeq}` : ""}`, signal ? { signal } : {});
+    const parsed = parseWire(EgressLogPageSchema, raw);
     if (!parsed.success) throw new ProtocolError(`the egress log page does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   };
@@ -73,7 +74,7 @@ export async function* followEgressLog(fetchFn: Fetch, baseUrl: string, options:
       } catch {
         throw new ProtocolError("an egress log stream line is not JSON");
       }
-      const parsed = EgressStreamLineSchema.safeParse(raw);
+      const parsed = parseWire(EgressStreamLineSchema, raw);
       if (!parsed.success) throw new ProtocolError(`an egress log stream line does not match the schema: ${parsed.error.issues[0]?.message}`);
       const line = parsed.data;
       if (line.type === "start" && line.instanceId !== options.instanceId) throw new ProtocolError("the egress log stream is another instance's chain");
@@ -98,8 +99,9 @@ export interface CheckedSource {
  * GET /source with its tree digest recomputed and compared with `expectedTreeSha256` (the
  * statement's); with `everyFile`, each listed file is fetched and hashed too.
  */
-export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeSha256: string, everyFile = false): Promise<CheckedSource> {
-  const parsed = SourceListingSchema.safeParse(await json(fetchFn, `${baseUrl}/source`));
+export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeSha256: string, everyFile = false, signal?: AbortSignal): Promise<CheckedSource> {
+  const aborts = signal ? { signal } : {};
+  const parsed = parseWire(SourceListingSchema, await json(fetchFn, `${baseUrl}/source`, aborts));
   if (!parsed.success) throw new ProtocolError(`the source listing does not match the schema: ${parsed.error.issues[0]?.message}`);
   const listing = parsed.data;
   const recomputed = treeSha256(listing.files);
@@ -108,7 +110,7 @@ export async function fetchSource(fetchFn: Fetch, baseUrl: string, expectedTreeS
   const mismatched: string[] = [];
   if (everyFile) {
     for (const file of listing.files) {
-      const response = await send(fetchFn, `${baseUrl}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`);
+      const response = await send(fetchFn, `${baseUrl}/source/${file.path.split("/").map(encodeURIComponent).join("/")}`, aborts);
       if (!response.ok) throw await httpError(response);
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (bytes.length !== file.bytes || sha256Hex(bytes) !== file.sha256) mismatched.push(file.path);

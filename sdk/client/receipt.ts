@@ -2,10 +2,11 @@
 // identity key, for this statement, this function, this status and exactly the bytes sent and
 // received. Anything else is a ReceiptError. What the receipt says about egress is then the
 // server's signed word, checkable against GET /egress-log.
-import { fromBase64Url } from "../../src/crypto/encoding.ts";
+import { fromBase64Url } from "../crypto/encoding.ts";
 import type { AttestationStatement } from "../wire/attestation.ts";
 import { sha256Hex, SignedReceiptSchema, statementSha256, verifyReceiptSignature, type Receipt } from "../wire/receipt.ts";
 import { ReceiptError } from "./errors.ts";
+import { parseWire } from "./parse.ts";
 
 export interface ReceiptExpectation {
   statement: AttestationStatement;
@@ -17,7 +18,7 @@ export interface ReceiptExpectation {
 
 export async function checkReceipt(raw: unknown, expected: ReceiptExpectation): Promise<Receipt> {
   if (raw === undefined) throw new ReceiptError("the answer carries no receipt");
-  const parsed = SignedReceiptSchema.safeParse(raw);
+  const parsed = parseWire(SignedReceiptSchema, raw);
   if (!parsed.success) throw new ReceiptError("the receipt is not a signed receipt");
   const { receipt } = parsed.data;
   if (!(await verifyReceiptSignature(parsed.data, fromBase64Url(expected.statement.identityKey)))) {

@@ -1,9 +1,9 @@
 // A sealed invoke (DESIGN "Encryption"): the request is readable only inside the attested
 // server, the response only by this caller.
-import { aesGcmOpen, aesGcmSeal } from "../../src/crypto/aes-gcm.ts";
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../../src/crypto/encoding.ts";
-import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../../src/crypto/handshake.ts";
-import { agreeEphemeral } from "../../src/crypto/p256.ts";
+import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
+import { agreeEphemeral } from "../crypto/p256.ts";
 import type { AttestationStatement } from "../wire/attestation.ts";
 import { ProtocolError } from "./errors.ts";
 

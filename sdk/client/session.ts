@@ -1,15 +1,18 @@
-// A session seen from the client: starts it (optionally with the pinned-key handshake), reads
-// its NDJSON stream in order, resumes from the last seq when the connection drops, and sends
-// control messages (sealed when the session is encrypted).
-import { DecryptError } from "../../src/crypto/aes-gcm.ts";
-import { fromBase64Url, toBase64Url } from "../../src/crypto/encoding.ts";
-import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
-import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../src/crypto/handshake.ts";
-import { deriveSharedX, verifyP256 } from "../../src/crypto/p256.ts";
-import { EncLineSchema, SessionEventSchema, type RefPolicy, type SessionEvent, type SessionLimits } from "../wire/sessions.ts";
-import { HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
+// A session seen from the client: starts it (optionally with the pinned-key handshake) or
+// reattaches to a running plaintext one, reads its NDJSON stream in order, resumes from the last
+// seq when the connection drops, and sends control messages (sealed when the session is
+// encrypted).
+import { DecryptError } from "../crypto/aes-gcm.ts";
+import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
+import { openEnvelope, sealEnvelope } from "../crypto/envelope.ts";
+import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
+import { deriveSharedX, verifyP256 } from "../crypto/p256.ts";
+import { EncLineSchema, PROTOCOL_VERSION, SessionEventSchema, type RefPolicy, type SessionEvent, type SessionLimits } from "../wire/sessions.ts";
+import { follow, untilAborted, type CallOptions } from "./abort.ts";
+import { AuditorError, HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
 import { httpError, send, type Fetch } from "./http.ts";
 import { ndjsonLines, type NdjsonLine } from "./ndjson.ts";
+import { parseWire } from "./parse.ts";
 
 export interface StartSessionOptions {
   limits?: SessionLimits;
@@ -18,6 +21,20 @@ export interface StartSessionOptions {
   encryption?: "required" | "optional";
   /** How often to try resuming a dropped stream before giving up (default 5). */
   maxResumeAttempts?: number;
+  /** Aborting it stops the start, or, once the session runs, closes its stream as close() does. */
+  signal?: AbortSignal;
+}
+
+export interface ConnectOptions {
+  /**
+   * The first event to read (default 1: from session_init, which is not yielded). The server
+   * keeps a window of recent events; an older seq is an HttpError 410.
+   */
+  fromSeq?: number;
+  /** How often to try resuming a dropped stream before giving up (default 5). */
+  maxResumeAttempts?: number;
+  /** Aborting it stops connecting, or, once connected, closes the stream as close() does. */
+  signal?: AbortSignal;
 }
 
 export interface SessionContext {
@@ -25,7 +42,7 @@ export interface SessionContext {
   fetch: Fetch;
   apiKey?: string;
   /** The pinned identity key (and its kid), for encrypted sessions. */
-  identity?: () => Promise<{ key: Uint8Array; kid: string }>;
+  identity?: (signal?: AbortSignal) => Promise<{ key: Uint8Array; kid: string }>;
 }
 
 interface Crypto {
@@ -65,6 +82,11 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     return this.crypto !== undefined;
   }
 
+  /** The token connect() reattaches with, for plaintext sessions; encrypted ones cannot be. */
+  get sessionToken(): string | undefined {
+    return this.crypto ? undefined : this.token;
+  }
+
   /** Starts a session; resolves once its session_init (and handshake) checked out. */
   static async start(ctx: SessionContext, code: string, options: StartSessionOptions = {}): Promise<SessionHandle> {
     let client: { pair: CryptoKeyPair; publicKey: Uint8Array } | undefined;
@@ -73,11 +95,12 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
       client = { pair, publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)) };
     }
     const abort = new AbortController();
+    follow(options.signal, abort);
     const response = await send(ctx.fetch, `${ctx.baseUrl}/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {}) },
       body: JSON.stringify({
-        protocolVersion: 1,
+        protocolVersion: PROTOCOL_VERSION,
         code,
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.refPolicy ? { refPolicy: options.refPolicy } : {}),
@@ -97,7 +120,7 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     let sessionCrypto: Crypto | undefined;
     let token = sessionToken;
     if (client && encryption.enabled) {
-      sessionCrypto = await handshake(ctx, init.sessionId, client, encryption);
+      sessionCrypto = await handshake(ctx, init.sessionId, client, encryption, abort.signal);
       token = sessionCrypto.keys.token;
     } else if (options.encryption === "required") {
       throw new HandshakeError("the server did not encrypt a session that requires it");
@@ -105,6 +128,50 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     if (!token) throw new ProtocolError("session_init carries no session token");
     const handle = new SessionHandle(ctx, init.sessionId, init.payload.expiresAt, token, sessionCrypto, 1, lines, options.maxResumeAttempts ?? 5);
     handle.stream.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    follow(options.signal, handle.stream);
+    return handle;
+  }
+
+  /**
+   * Reattaches to a running plaintext session with its id and the sessionToken from its
+   * session_init (another tab, a restarted process). An encrypted session cannot be: its keys
+   * never leave the handle that made the handshake, and the token alone opens nothing.
+   */
+  static async connect(ctx: SessionContext, id: string, token: string, options: ConnectOptions = {}): Promise<SessionHandle> {
+    const fromSeq = options.fromSeq ?? 1;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new RangeError("fromSeq must be a positive integer");
+    const abort = new AbortController();
+    follow(options.signal, abort);
+    const path = `${ctx.baseUrl}/sessions/${encodeURIComponent(id)}`;
+    const auth = { authorization: `Bearer ${token}` };
+    const refused = async (response: Response) => {
+      const error = await httpError(response);
+      return new HttpError(`cannot connect to session ${id}: ${error.message}`, error.status, error.code, error.body);
+    };
+    const state = await send(ctx.fetch, path, { headers: auth, signal: abort.signal });
+    if (!state.ok) throw await refused(state);
+    const { expiresAt } = (await state.json()) as { expiresAt?: unknown };
+    if (typeof expiresAt !== "string") throw new ProtocolError("the session's state carries no expiresAt");
+    const response = await send(ctx.fetch, `${path}/stream?fromSeq=${fromSeq}`, { headers: auth, signal: abort.signal });
+    if (!response.ok) throw await refused(response);
+    if (!response.body) throw new ProtocolError("the session stream has no body");
+    const lines = ndjsonLines(response.body);
+    const first = await lines.next();
+    if (first.done || !first.value.complete) throw new ProtocolError(`the stream ended before seq ${fromSeq}`);
+    const encrypted = () => {
+      abort.abort();
+      return new AuditorError(`session ${id} is encrypted: only the handle that made its handshake holds its keys, so it cannot be reattached`);
+    };
+    const raw = safeJson(first.value.text);
+    if (parseWire(EncLineSchema, raw).success) throw encrypted();
+    const event = parseEvent(first.value.text);
+    if (event.sessionId !== id || event.seq !== fromSeq) throw new ProtocolError(`the stream does not start at seq ${fromSeq} of session ${id}`);
+    if (event.type === "session_init" && event.payload.encryption.enabled) throw encrypted();
+    // session_init is read, not yielded, as after start(); any other first event is replayed.
+    const rest = event.type === "session_init" ? lines : prepend(first.value, lines);
+    const handle = new SessionHandle(ctx, id, expiresAt, token, undefined, event.type === "session_init" ? 1 : fromSeq - 1, rest, options.maxResumeAttempts ?? 5);
+    handle.stream.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    follow(options.signal, handle.stream);
     return handle;
   }
 
@@ -139,25 +206,27 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     return this.terminal?.type === "final" ? this.terminal : undefined;
   }
 
-  cancel(): Promise<{ sessionId: string; state: string }> {
-    return this.control("cancel", `/sessions/${this.id}/cancel`, {}) as Promise<{ sessionId: string; state: string }>;
+  cancel(options: CallOptions = {}): Promise<{ sessionId: string; state: string }> {
+    return this.control("cancel", `/sessions/${this.id}/cancel`, {}, options.signal) as Promise<{ sessionId: string; state: string }>;
   }
 
   /** Answers the script's pending `callTool("input", …)` named by callId. */
-  input(callId: string, value: unknown): Promise<{ sessionId: string; callId: string; applied: boolean }> {
-    return this.control("input", `/sessions/${this.id}/input`, { callId, value }) as Promise<{ sessionId: string; callId: string; applied: boolean }>;
+  input(callId: string, value: unknown, options: CallOptions = {}): Promise<{ sessionId: string; callId: string; applied: boolean }> {
+    return this.control("input", `/sessions/${this.id}/input`, { callId, value }, options.signal) as Promise<{ sessionId: string; callId: string; applied: boolean }>;
   }
 
   /** Values of this session's refs (ids or tokens). */
-  async resolveRefs(refs: (string | { $ref: { id: string } })[]): Promise<Record<string, unknown>> {
+  async resolveRefs(refs: (string | { $ref: { id: string } })[], options: CallOptions = {}): Promise<Record<string, unknown>> {
     const ids = refs.map((r) => (typeof r === "string" ? r : r.$ref.id));
-    const reply = (await this.control("refs_resolve", "/refs/resolve", this.crypto ? { refs: ids } : { sessionId: this.id, refs: ids })) as { values: Record<string, unknown> };
+    const body = this.crypto ? { refs: ids } : { sessionId: this.id, refs: ids };
+    const reply = (await this.control("refs_resolve", "/refs/resolve", body, options.signal)) as { values: Record<string, unknown> };
     return reply.values;
   }
 
   /** `{ sessionId, state, stats, lastSeq, expiresAt }` from the server. */
-  async state(): Promise<Record<string, unknown>> {
-    const response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}`, { headers: { authorization: `Bearer ${this.token}` } });
+  async state(options: CallOptions = {}): Promise<Record<string, unknown>> {
+    const headers = { authorization: `Bearer ${this.token}` };
+    const response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}`, { headers, ...(options.signal ? { signal: options.signal } : {}) });
     if (!response.ok) throw await httpError(response);
     return (await response.json()) as Record<string, unknown>;
   }
@@ -167,26 +236,32 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     this.stream.abort();
   }
 
-  private async control(type: "cancel" | "input" | "refs_resolve", path: string, body: unknown): Promise<unknown> {
+  private async control(type: "cancel" | "input" | "refs_resolve", path: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
     const url = `${this.ctx.baseUrl}${path}`;
     if (!this.crypto) {
-      const response = await send(this.ctx.fetch, url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` }, body: JSON.stringify(body) });
+      const headers = { "content-type": "application/json", authorization: `Bearer ${this.token}` };
+      const response = await send(this.ctx.fetch, url, { method: "POST", headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!response.ok) throw await httpError(response);
       return response.json();
     }
-    // Envelopes must arrive in seq order: one control message at a time.
-    const run = this.controlChain.then(() => this.sealedControl(url, type, body));
+    // Envelopes must arrive in seq order: one control message at a time. An abort before this
+    // one's turn takes no seq; after it, the exchange runs to its end (the server may have
+    // counted the seq) and only the caller stops waiting.
+    const run = this.controlChain.then(() => {
+      signal?.throwIfAborted();
+      return this.sealedControl(url, type, body);
+    });
     this.controlChain = run.catch(() => undefined);
-    return run;
+    return untilAborted(run, signal);
   }
 
   private async sealedControl(url: string, type: string, body: unknown): Promise<unknown> {
     const { keys, kid } = this.crypto!;
     const seq = ++this.controlSeq;
     const payload = await sealEnvelope(keys.c2s, this.id, seq, kid, JSON.stringify({ seq, type, body }));
-    const response = await send(this.ctx.fetch, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, sessionId: this.id, seq, type: "enc", payload }) });
+    const response = await send(this.ctx.fetch, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq, type: "enc", payload }) });
     const raw = (await response.json().catch(() => undefined)) as unknown;
-    const line = EncLineSchema.safeParse(raw);
+    const line = parseWire(EncLineSchema, raw);
     if (!line.success) {
       const code = (raw as { error?: string } | undefined)?.error;
       throw new HttpError(`HTTP ${response.status}${code ? ` ${code}` : ""}`, response.status, code, raw);
@@ -259,7 +334,7 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     const expected = this.lastSeq + 1;
     let event: SessionEvent;
     if (this.crypto) {
-      const line = EncLineSchema.safeParse(safeJson(text));
+      const line = parseWire(EncLineSchema, safeJson(text));
       if (!line.success || line.data.sessionId !== this.id) throw new ProtocolError(`expected an encrypted line with seq ${expected}`);
       try {
         if (line.data.seq !== expected) throw new DecryptError();
@@ -287,9 +362,10 @@ async function handshake(
   sessionId: string,
   client: { pair: CryptoKeyPair; publicKey: Uint8Array },
   encryption: { kid?: string; serverPublicKey?: string; signature?: string },
+  signal: AbortSignal,
 ): Promise<Crypto> {
   if (!ctx.identity) throw new HandshakeError("encrypted sessions need pinnedKeys (the server identity key to trust)");
-  const identity = await ctx.identity();
+  const identity = await ctx.identity(signal);
   if (!encryption.kid || !encryption.serverPublicKey || !encryption.signature) throw new HandshakeError("session_init lacks the handshake fields");
   if (encryption.kid !== identity.kid) throw new HandshakeError(`the handshake names kid ${encryption.kid}, not the pinned ${identity.kid}`);
   let serverPublicKey: Uint8Array;
@@ -311,6 +387,11 @@ async function handshake(
   return { keys: deriveSessionKeys(shared, transcript), kid: identity.kid };
 }
 
+async function* prepend(line: NdjsonLine, rest: AsyncGenerator<NdjsonLine>): AsyncGenerator<NdjsonLine> {
+  yield line;
+  yield* rest;
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -320,7 +401,7 @@ function safeJson(text: string): unknown {
 }
 
 function parseEvent(text: string): SessionEvent {
-  const parsed = SessionEventSchema.safeParse(safeJson(text));
+  const parsed = parseWire(SessionEventSchema, safeJson(text));
   if (!parsed.success) throw new ProtocolError(`a line that is not a session event: ${text.slice(0, 80)}`);
   return parsed.data;
 }

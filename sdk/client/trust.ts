@@ -1,32 +1,14 @@
 // What the SDK checks before it trusts a server: the statement's identity key is one the caller
 // pinned, and a quote (when the server has one) carries exactly the statement's hash (or the
 // report binding's). Quote signature chains are a DCAP verifier's job, not this one.
-import { bytesEqual, fromBase64Url, toHex } from "../../src/crypto/encoding.ts";
-import { keyId } from "../../src/crypto/keys.ts";
-import { AttestationResponseSchema, attestationReportData, type AttestationResponse, type AttestationStatement } from "../wire/attestation.ts";
+import { bytesEqual, toHex } from "../crypto/encoding.ts";
+import { isPinned } from "../crypto/pin.ts";
+import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../wire/attestation.ts";
 import { reportBindingData, reportDigest } from "../wire/report.ts";
 import { parseTdxQuote } from "../verify/tdx-quote.ts";
 import { HandshakeError, ProtocolError } from "./errors.ts";
 import { json, type Fetch } from "./http.ts";
-
-/** A pinned key is an identity key (base64url SEC1) or its kid. */
-export function isPinned(statement: Pick<AttestationStatement, "identityKey" | "kid">, pinnedKeys: readonly string[]): boolean {
-  return pinnedKeys.some((pin) => pin === statement.kid || pin === statement.identityKey);
-}
-
-/** The identity key a pin names, when the pin is the key itself (not just its kid). */
-export function pinnedIdentityKey(pinnedKeys: readonly string[]): { key: Uint8Array; kid: string } | undefined {
-  for (const pin of pinnedKeys) {
-    if (pin.length < 80) continue;
-    try {
-      const key = fromBase64Url(pin);
-      if (key.length === 65) return { key, kid: keyId(key) };
-    } catch {
-      // not a key: a kid, or garbage the statement will not match
-    }
-  }
-  return undefined;
-}
+import { parseWire } from "./parse.ts";
 
 function checkQuote(quote: string | undefined, expected: Uint8Array, what: string): void {
   if (!quote) return;
@@ -39,9 +21,9 @@ function checkQuote(quote: string | undefined, expected: Uint8Array, what: strin
   if (!bytesEqual(reportData, expected)) throw new HandshakeError(`the quote's report data is not the ${what}`);
 }
 
-export async function fetchAttestation(fetchFn: Fetch, baseUrl: string, pinnedKeys: readonly string[], nonce?: string): Promise<AttestationResponse> {
-  const raw = await json(fetchFn, `${baseUrl}/attestation${nonce ? `?nonce=${encodeURIComponent(nonce)}` : ""}`);
-  const parsed = AttestationResponseSchema.safeParse(raw);
+export async function fetchAttestation(fetchFn: Fetch, baseUrl: string, pinnedKeys: readonly string[], nonce?: string, signal?: AbortSignal): Promise<AttestationResponse> {
+  const raw = await json(fetchFn, `${baseUrl}/attestation${nonce ? `?nonce=${encodeURIComponent(nonce)}` : ""}`, signal ? { signal } : {});
+  const parsed = parseWire(AttestationResponseSchema, raw);
   if (!parsed.success) throw new ProtocolError(`the attestation response does not match the schema: ${parsed.error.issues[0]?.message}`);
   const attestation = parsed.data;
   if (pinnedKeys.length > 0 && !isPinned(attestation.statement, pinnedKeys)) {

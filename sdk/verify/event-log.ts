@@ -2,7 +2,7 @@
 // composeHash are only worth what the quote's RTMR3 proves). Every runtime event's digest is
 // recomputed from its type, name and payload: a digest the log merely states is never trusted.
 import { sha384 } from "@noble/hashes/sha2";
-import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { bytesEqual, concatBytes, fromHex, toHex, utf8 } from "../crypto/encoding.ts";
 
 export interface LogEvent {
   imr: number;

@@ -10,34 +10,30 @@
 //
 // `vm_config` is the operator's word (it is not in the quote): it only chooses which expected
 // values to compare with, and a lie about it makes the comparison fail, never pass.
-import { z } from "zod";
+import { z } from "zod/mini";
 
-const Hex48 = z
-  .string()
-  .regex(/^[0-9a-fA-F]{96}$/, "must be 48 bytes as hex")
-  .transform((s) => s.toLowerCase());
+/** Hex of `bytes` bytes, either case, read as lowercase. */
+const lowerHex = (bytes: number) =>
+  z.pipe(
+    z.string().check(z.regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `must be ${bytes} bytes as hex`)),
+    z.transform((s: string) => s.toLowerCase()),
+  );
+const Hex48 = lowerHex(48);
 
-export const OsImageMeasurementSchema = z
-  .object({
-    os_image_hash: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, "must be 32 bytes as hex")
-      .transform((s) => s.toLowerCase()),
-    /** Where the values came from (release, dstack-mr version and flags): for people. */
-    description: z.string().optional(),
-    /** vm_config fields these values hold for (e.g. cpu_count, memory_size); all must match. */
-    vm: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    mrtd: Hex48,
-    rtmr0: Hex48,
-    rtmr1: Hex48,
-    rtmr2: Hex48,
-  })
-  .strict();
+export const OsImageMeasurementSchema = z.strictObject({
+  os_image_hash: lowerHex(32),
+  /** Where the values came from (release, dstack-mr version and flags): for people. */
+  description: z.optional(z.string()),
+  /** vm_config fields these values hold for (e.g. cpu_count, memory_size); all must match. */
+  vm: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+  mrtd: Hex48,
+  rtmr0: Hex48,
+  rtmr1: Hex48,
+  rtmr2: Hex48,
+});
 export type OsImageMeasurement = z.infer<typeof OsImageMeasurementSchema>;
 
-export const OsMeasurementsFileSchema = z
-  .object({ v: z.literal(1), images: z.array(OsImageMeasurementSchema) })
-  .strict();
+export const OsMeasurementsFileSchema = z.strictObject({ v: z.literal(1), images: z.array(OsImageMeasurementSchema) });
 export type OsMeasurementsFile = z.infer<typeof OsMeasurementsFileSchema>;
 
 export const MEASURED_REGISTERS = ["mrtd", "rtmr0", "rtmr1", "rtmr2"] as const;
@@ -45,7 +41,7 @@ export type MeasuredRegister = (typeof MEASURED_REGISTERS)[number];
 
 /** The vm_config fields a verifier relies on; the rest is kept as the agent sent it. */
 export const VmConfigSchema = z.looseObject({
-  os_image_hash: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 32 bytes as hex"),
+  os_image_hash: z.string().check(z.regex(/^[0-9a-fA-F]{64}$/, "must be 32 bytes as hex")),
 });
 
 export function parseVmConfig(text: string): z.infer<typeof VmConfigSchema> & Record<string, unknown> {

@@ -1,7 +1,7 @@
 // Reads the measured fields of an Intel TDX quote (DCAP v4/v5 layout). It does NOT verify the
 // quote's signature chain: that is the job of a DCAP verifier (e.g. dcap-qvl); this only lets a
 // client check that the report data and measurements it was shown are the ones in the quote.
-import { fromHex, toHex } from "../../src/crypto/encoding.ts";
+import { fromHex, toHex } from "../crypto/encoding.ts";
 
 export interface TdxQuoteFields {
   version: number;

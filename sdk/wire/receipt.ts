@@ -2,51 +2,47 @@
 // SDK and `auditor verify`: every /invoke answer carries one, signed by the identity key, naming
 // the exact request and response bytes, every egress log entry the call caused, the log head and
 // the statement. signature = ECDSA P-256 SHA-256 over "auditor-receipt-v1:" ‖ JCS(receipt).
-import { z } from "zod";
+import { z } from "zod/mini";
 import { sha256 } from "@noble/hashes/sha2";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
-import { fromBase64Url, fromUtf8, toBase64Url, toHex, utf8 } from "../../src/crypto/encoding.ts";
+import { canonicalJson } from "../crypto/canonical-json.ts";
+import { fromBase64Url, fromUtf8, toBase64Url, toHex, utf8 } from "../crypto/encoding.ts";
 import type { AttestationStatement } from "./attestation.ts";
 
 export const RECEIPT_DOMAIN = "auditor-receipt-v1:";
 /** The response header of a plain call: base64url(JCS({ receipt, signature })). */
 export const RECEIPT_HEADER = "auditor-receipt";
 
-const Hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const Hex64 = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 
-export const ReceiptEgressSchema = z
-  .object({
-    seq: z.number().int().min(1),
-    digest: Hex64,
-    host: z.string(),
-    method: z.string(),
-    path: z.string(),
-    status: z.number().int().nullable(),
-    allowed: z.boolean(),
-  })
-  .strict();
+export const ReceiptEgressSchema = z.strictObject({
+  seq: z.number().check(z.int(), z.gte(1)),
+  digest: Hex64,
+  host: z.string(),
+  method: z.string(),
+  path: z.string(),
+  status: z.nullable(z.number().check(z.int())),
+  allowed: z.boolean(),
+});
 
-export const LogHeadSchema = z.object({ seq: z.number().int().min(0), digest: Hex64 }).strict();
+export const LogHeadSchema = z.strictObject({ seq: z.number().check(z.int(), z.gte(0)), digest: Hex64 });
 
-export const ReceiptSchema = z
-  .object({
-    v: z.literal(1),
-    kid: z.string().length(16),
-    app: z.string(),
-    fn: z.string(),
-    /** When the answer was made, ms since the epoch. */
-    ts: z.number().int(),
-    status: z.number().int(),
-    requestSha256: Hex64,
-    responseSha256: Hex64,
-    egress: z.array(ReceiptEgressSchema),
-    logHead: LogHeadSchema,
-    statementSha256: Hex64,
-  })
-  .strict();
+export const ReceiptSchema = z.strictObject({
+  v: z.literal(1),
+  kid: z.string().check(z.length(16)),
+  app: z.string(),
+  fn: z.string(),
+  /** When the answer was made, ms since the epoch. */
+  ts: z.number().check(z.int()),
+  status: z.number().check(z.int()),
+  requestSha256: Hex64,
+  responseSha256: Hex64,
+  egress: z.array(ReceiptEgressSchema),
+  logHead: LogHeadSchema,
+  statementSha256: Hex64,
+});
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
-export const SignedReceiptSchema = z.object({ receipt: ReceiptSchema, signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/) }).strict();
+export const SignedReceiptSchema = z.strictObject({ receipt: ReceiptSchema, signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)) });
 export type SignedReceipt = z.infer<typeof SignedReceiptSchema>;
 
 export const sha256Hex = (bytes: Uint8Array) => toHex(sha256(bytes));

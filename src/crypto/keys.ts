@@ -1,9 +1,11 @@
-// P-256 key material shared by the server and the SDK. Browser-safe.
+// The server's private key material: P-256 key pairs and symmetric keys derived from TEE
+// material, and signing with them. Server-only by purpose (clients hold no long-term keys), and
+// the only crypto here that needs @noble/curves, so the browser SDK leaves it out.
 import { p256 } from "@noble/curves/p256";
 import { mapHashToField } from "@noble/curves/abstract/modular";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
-import { toBase64Url, utf8 } from "./encoding.ts";
+import { utf8 } from "../../sdk/crypto/encoding.ts";
 
 export interface P256KeyPair {
   /** 32-byte big-endian scalar. */
@@ -33,7 +35,7 @@ export function deriveSymmetricKey(material: Uint8Array, label: string): Uint8Ar
   return hkdf(sha256, material, utf8("auditor/symmetric/v1"), utf8(label), 32);
 }
 
-/** The key id clients pin and envelopes carry: base64url(SHA-256(identity key))[0..16]. */
-export function keyId(identityPublicKey: Uint8Array): string {
-  return toBase64Url(sha256(identityPublicKey)).slice(0, 16);
+/** ECDSA P-256 over SHA-256(message), as 64-byte r‖s (the WebCrypto format), RFC 6979 nonces. */
+export function signP256(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  return p256.sign(sha256(message), privateKey).toCompactRawBytes();
 }

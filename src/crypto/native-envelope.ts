@@ -1,10 +1,10 @@
-// Envelopes (src/crypto/envelope.ts) on the runtime's native, synchronous AES-GCM (node:crypto
+// Envelopes (sdk/crypto/envelope.ts) on the runtime's native, synchronous AES-GCM (node:crypto
 // in Bun): the same bytes, without WebCrypto's promise and thread hop per message (~2 µs against
 // ~6 µs at best, ~45 µs when awaited one by one). Server-only; the browser SDK uses envelope.ts.
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { DecryptError } from "./aes-gcm.ts";
-import { fromBase64, fromUtf8 } from "./encoding.ts";
-import { envelopeAad, envelopeNonce, type EnvelopePayload } from "./envelope.ts";
+import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
+import { fromBase64, fromUtf8 } from "../../sdk/crypto/encoding.ts";
+import { envelopeAad, envelopeNonce, type EnvelopePayload } from "../../sdk/crypto/envelope.ts";
 
 export function sealEnvelopeNative(key: Uint8Array, channelId: string, seq: number, kid: string, plaintext: string): EnvelopePayload {
   const nonce = envelopeNonce(seq);

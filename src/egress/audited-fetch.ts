@@ -3,7 +3,7 @@
 // policy before any byte leaves, and recorded (never its bodies) in the egress log. A policy
 // names origins (scheme, host, port), redirects are re-checked hop by hop, a hop from https to
 // anything else is refused, and credentials never follow a hop to another origin.
-import { concatBytes } from "../crypto/encoding.ts";
+import { concatBytes } from "../../sdk/crypto/encoding.ts";
 import { currentCaller, type EgressCaller } from "./context.ts";
 import type { EgressLog, EgressRecord } from "./log.ts";
 

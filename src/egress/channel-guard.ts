@@ -4,8 +4,9 @@
 // listeners and processes (node:child_process and node:http servers use them too), WebSocket,
 // the SQL, Redis and S3 clients, DNS lookups, code-loading workers and native libraries. Each
 // refuses unless it opens one of the declared channels (the guest agent socket, the shared
-// state store, the one HTTP listener) to exactly its destination, and never inside a function
-// invocation: functions reach the network only through ctx.fetch. A refusal throws
+// state store, the one HTTP listener, WebSockets to peer instances admitted while running) to
+// exactly its destination, and never inside a function invocation: functions reach the
+// network only through ctx.fetch. A refusal throws
 // EgressBlockedError and is recorded in the egress log (allowed: false) like a refused fetch.
 //
 // Limits, stated where they hold: Bun.fetch (and `import { fetch } from "bun"`) is a
@@ -26,7 +27,7 @@ export interface ChannelAllowance {
   /** The channel's name in the report (docs/protocol.md "Channels"). */
   channel: string;
   /** The primitive that opens it. */
-  via: "socket" | "sql" | "redis" | "serve";
+  via: "socket" | "sql" | "redis" | "serve" | "websocket";
   /** `host:port`, or `unix:<path>`. */
   destination: string;
   /** The HTTP listener: one Bun.serve, then no other. */
@@ -51,8 +52,19 @@ export function socketDestination(host: string, port: number | string): string {
   return `${host.replace(/^\[|\]$/g, "").toLowerCase()}:${port}`;
 }
 
-/** Installs the guards; returns what could not be guarded (for the report and the probe test). */
-export function installChannelGuards(options: ChannelGuardOptions): { unguarded: string[] } {
+export interface InstalledGuards {
+  /** What could not be guarded (for the report and the probe test). */
+  unguarded: string[];
+  /**
+   * Declares one more destination of a declared channel, known only while running: the peer
+   * channel learns each peer's address from a sealed session-directory record, which only an
+   * instance of this app could have written. Whoever holds this function holds that power.
+   */
+  admit(allowance: ChannelAllowance): void;
+}
+
+/** Installs the guards; returns what could not be guarded and the means to admit a destination. */
+export function installChannelGuards(options: ChannelGuardOptions): InstalledGuards {
   if (installed) throw new Error("channel guards are already installed");
   installed = true;
   const allowances = options.allow.map((a) => ({ ...a, used: false }));
@@ -284,11 +296,13 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
     );
   }
 
-  // WebSocket clients (the server only accepts them, through its listener).
+  // WebSocket clients: only the peer channel, to a peer it admitted (the server accepts others'
+  // through its listener).
   replace(globalThis, "WebSocket", (original) =>
     guarded(original, ([url]) => {
       const target = new URL(String(url));
-      refuse(
+      check(
+        "websocket",
         "WebSocket",
         target.protocol.replace(/:$/, ""),
         socketDestination(target.hostname, target.port || (target.protocol === "wss:" ? 443 : 80)),
@@ -320,5 +334,14 @@ export function installChannelGuards(options: ChannelGuardOptions): { unguarded:
   }
   // Bun.fetch is read-only and non-configurable: it is listed, not replaced.
   if (!Object.getOwnPropertyDescriptor(Bun, "fetch")?.writable) unguarded.push("Bun.fetch");
-  return { unguarded };
+  const admit = (allowance: ChannelAllowance) => {
+    const known = allowances.some(
+      (a) => a.via === allowance.via && a.destination === allowance.destination,
+    );
+    if (known) return;
+    allowances.push({ ...allowance, used: false });
+    if (!allowance.destination.startsWith("unix:"))
+      hostnames.add(allowance.destination.replace(/:\d+$/, ""));
+  };
+  return { unguarded, admit };
 }

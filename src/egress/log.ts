@@ -4,7 +4,7 @@
 // digest))). Bodies are recorded only as byte counts and SHA-256. Each entry also goes to the
 // invocation that caused it (its receipt lists them) and to live subscribers (GET /egress-log
 // readers, the dashboard).
-import { canonicalJson } from "../crypto/canonical-json.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
 import { GENESIS_DIGEST } from "../../sdk/wire/egress-log.ts";
 import { currentCaller } from "./context.ts";
 

@@ -1,5 +1,5 @@
 // The contract of an attested function module (DESIGN "Functions and egress").
-import type { z } from "zod";
+import { z } from "zod";
 import type { Logger } from "../log.ts";
 import type { StateView } from "../store/index.ts";
 
@@ -31,11 +31,20 @@ export interface FunctionContext {
   log: Logger;
 }
 
+/** The statuses a handler may choose besides 200. */
+export const FUNCTION_FAILURE_STATUSES = [400, 409, 422, 429, 500, 502, 503, 504] as const;
+
+/** A failure's body: an `error` code, usually a `message`, more fields as the function says. */
+export const FunctionErrorSchema = z.looseObject({
+  error: z.string(),
+  message: z.string().optional(),
+});
+
 /** A non-2xx reply the handler chooses (e.g. 500 when every provider failed). */
 export class FunctionFailure {
   constructor(
-    readonly status: 400 | 409 | 422 | 429 | 500 | 502 | 503 | 504,
-    readonly body: Record<string, unknown>,
+    readonly status: (typeof FUNCTION_FAILURE_STATUSES)[number],
+    readonly body: z.input<typeof FunctionErrorSchema>,
   ) {}
 }
 

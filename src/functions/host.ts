@@ -3,13 +3,21 @@
 // status and body (never a stack trace).
 import { sha256 } from "@noble/hashes/sha2";
 import { z } from "zod";
-import { canonicalJson } from "../crypto/canonical-json.ts";
-import { toHex, utf8 } from "../crypto/encoding.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
+import { toHex, utf8 } from "../../sdk/crypto/encoding.ts";
 import { hostOf, originOf, runAsCaller, type EgressEntry } from "../egress/index.ts";
-import { describeIssues, toApiIssues } from "../http/errors.ts";
+import { describeIssues, fieldIssues } from "../validation.ts";
 import type { Logger } from "../log.ts";
-import { SealedStateError, SealedStateFullError, type SealedStore, type StoreDescription } from "../store/index.ts";
+import {
+  SealedStateError,
+  SealedStateFullError,
+  StoreUnavailableError,
+  type SealedStore,
+  type StoreDescription,
+  type StoreHealthReport,
+} from "../store/index.ts";
 import { FunctionFailure, type FunctionDefinition, type RegisteredFunction } from "./define.ts";
+import type { FailureKind, InvokeOutcome } from "./outcome.ts";
 
 export interface EffectiveEgress {
   name: string;
@@ -37,18 +45,16 @@ export interface HostedFunction {
   sourceSha256: string;
 }
 
-export interface InvokeResult {
-  status: number;
-  body: unknown;
-}
-
 /** Who invoked a function: a plain or sealed POST /invoke, or a session's callTool. */
 export type InvokeMode = "plain" | "sealed" | "session";
 
 /** Told of every invocation of a registered function (the metrics and the dashboard). */
 export interface InvocationObserver {
-  invoked(app: string, call: { fn: string; status: number; provider: string; mode: InvokeMode; durationMs: number }): void;
+  invoked(app: string, call: { fn: string; outcome: "ok" | FailureKind; provider: string; mode: InvokeMode; durationMs: number }): void;
 }
+
+/** STATE_RETRY_AFTER_S = 2: a store that is back is found within 2 s (redis-connection.ts). */
+const STATE_RETRY_AFTER_S = 2;
 
 export interface HostDeps {
   /** The audited fetch (in the server, the one installed as the global fetch). */
@@ -105,6 +111,11 @@ export class FunctionHost {
     return this.deps.store.description;
   }
 
+  /** Whether that store answers, as the last call saw it (for the report and a dashboard). */
+  get stateHealth(): StoreHealthReport {
+    return this.deps.store.health;
+  }
+
   list(app?: string): HostedFunction[] {
     return [...this.functions.values()].filter((f) => app === undefined || f.definition.app === app);
   }
@@ -115,29 +126,29 @@ export class FunctionHost {
   }
 
   /** Runs a function; `caused` receives every egress log entry the invocation causes. */
-  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[]; mode?: InvokeMode } = {}): Promise<InvokeResult> {
+  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[]; mode?: InvokeMode } = {}): Promise<InvokeOutcome> {
     const hosted = this.functions.get(name);
-    if (!hosted) return { status: 404, body: { error: "not_found", message: `unknown function "${name}"` } };
+    if (!hosted) return { ok: false, kind: "unknown_function", error: { error: "not_found", message: `unknown function "${name}"` } };
     const started = performance.now();
-    const result = await this.run(hosted, rawInput, options.caused);
-    const { provider_used: provider } = (result.body ?? {}) as { provider_used?: unknown };
+    const outcome = await this.run(hosted, rawInput, options.caused);
+    const { provider_used: provider } = (outcome.ok ? outcome.output : {}) as { provider_used?: unknown };
     this.deps.observer?.invoked(hosted.definition.app, {
       fn: name,
-      status: result.status,
-      provider: result.status === 200 && typeof provider === "string" ? provider : "none",
+      outcome: outcome.ok ? "ok" : outcome.kind,
+      provider: typeof provider === "string" ? provider : "none",
       mode: options.mode ?? "plain",
       durationMs: performance.now() - started,
     });
-    return result;
+    return outcome;
   }
 
-  private async run(hosted: HostedFunction, rawInput: unknown, caused: EgressEntry[] | undefined): Promise<InvokeResult> {
+  private async run(hosted: HostedFunction, rawInput: unknown, caused: EgressEntry[] | undefined): Promise<InvokeOutcome> {
     const { definition } = hosted;
     const name = definition.name;
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
-      const issues = toApiIssues(parsed.error);
-      return { status: 400, body: { error: "invalid_input", message: describeIssues(issues), issues } };
+      const issues = fieldIssues(parsed.error);
+      return { ok: false, kind: "invalid_input", error: { error: "invalid_input", message: describeIssues(issues), issues } };
     }
     const log = this.deps.log.child({ app: definition.app, fn: name });
     const secrets = Object.fromEntries(definition.secrets.map((s) => [s, this.deps.secrets[s]]));
@@ -159,24 +170,33 @@ export class FunctionHost {
           log,
         }),
       );
-      if (result instanceof FunctionFailure) return { status: result.status, body: result.body };
+      if (result instanceof FunctionFailure) return { ok: false, kind: "declined", error: result.body, declinedStatus: result.status };
       const output = definition.output.safeParse(result);
       if (!output.success) {
         log.error("function output does not match its schema", { issues: z.treeifyError(output.error) });
-        return { status: 500, body: { error: "invalid_output", message: `${name} produced output that does not match its declared schema` } };
+        return { ok: false, kind: "invalid_output", error: { error: "invalid_output", message: `${name} produced output that does not match its declared schema` } };
       }
-      return { status: 200, body: output.data };
+      return { ok: true, output: output.data };
     } catch (err) {
       if (err instanceof SealedStateFullError) {
         log.error("sealed state full", { reason: err.message });
-        return { status: 507, body: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+        return { ok: false, kind: "state_full", error: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+      }
+      if (err instanceof StoreUnavailableError) {
+        log.warn("state store unavailable", { category: err.category });
+        return {
+          ok: false,
+          kind: "state_unreachable",
+          error: { error: "state_unavailable", message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly` },
+          retryAfterSeconds: STATE_RETRY_AFTER_S,
+        };
       }
       if (err instanceof SealedStateError) {
         log.error("sealed state unavailable", { reason: err.message });
-        return { status: 500, body: { error: "state_unavailable", message: "this function's sealed state cannot be opened" } };
+        return { ok: false, kind: "state_unreadable", error: { error: "state_unavailable", message: "this function's sealed state cannot be opened" } };
       }
       log.error("function failed", { errorName: (err as Error)?.name, reason: (err as Error)?.message });
-      return { status: 500, body: { error: "function_failed", message: `${name} failed` } };
+      return { ok: false, kind: "crashed", error: { error: "function_failed", message: `${name} failed` } };
     }
   }
 }

@@ -3,7 +3,7 @@
 // JavaScript ECDSA would add ~1 ms to every call). The SDK and verifiers check it with the
 // identity key from the statement.
 import { createPrivateKey, sign, type KeyObject } from "node:crypto";
-import { toBase64Url } from "../crypto/encoding.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
 import type { EgressEntry, LogHead } from "../egress/index.ts";
 import { receiptSigningInput, sha256Hex, type Receipt, type SignedReceipt } from "../../sdk/wire/receipt.ts";

@@ -6,20 +6,25 @@
 // is per key, not per spelling: epk and ct must be canonical base64url (four texts would decode
 // to one 65-byte key otherwise), and the replay cache is keyed by the decoded key.
 import { z } from "zod";
-import { aesGcmOpen, aesGcmSeal } from "../crypto/aes-gcm.ts";
-import { fromBase64Url, fromUtf8, toBase64Url } from "../crypto/encoding.ts";
-import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../crypto/handshake.ts";
+import { aesGcmOpen, aesGcmSeal } from "../../sdk/crypto/aes-gcm.ts";
+import { fromBase64Url, fromUtf8, toBase64Url } from "../../sdk/crypto/encoding.ts";
+import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../../sdk/crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
-import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../crypto/p256.ts";
+import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 
 export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
 
 export const SealedRequestSchema = z
-  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.min(1).max(200), ct: CanonicalBase64Url.min(1) })
+  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.check(z.minLength(1), z.maxLength(200)), ct: CanonicalBase64Url.check(z.minLength(1)) })
   .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
+/** The answer to an opened request (with the function's status): its JSON and receipt, sealed. */
+export const SealedResponseSchema = z
+  .object({ v: z.literal(1), ct: CanonicalBase64Url, rct: CanonicalBase64Url })
+  .strict();
+export type SealedResponse = z.infer<typeof SealedResponseSchema>;
 
 /** A refusal, answered in plain JSON (nothing is sealed for a request that did not open). */
 export interface SealedRefusal {
@@ -36,7 +41,7 @@ export interface OpenedRequest {
   /** The decrypted request plaintext, exactly (its receipt hashes these bytes). */
   plaintext: Uint8Array;
   /** Seals the one response this request gets and its receipt: `{ v: 1, ct, rct }`. */
-  seal(response: Uint8Array, receipt: Uint8Array): Promise<{ v: 1; ct: string; rct: string }>;
+  seal(response: Uint8Array, receipt: Uint8Array): Promise<SealedResponse>;
 }
 
 export class SealedInvoker {

@@ -21,12 +21,11 @@ export function functionTools(host: FunctionHost): ToolDefinition[] {
         output: z.unknown(),
         timeoutMs: FUNCTION_TOOL_TIMEOUT_MS,
         handler: async (args) => {
-          const { status, body } = await host.invoke(definition.name, args, { mode: "session" });
-          if (status === 200) return body;
-          const { message = (body as { error?: unknown }).error } = body as { message?: unknown };
-          const detail = typeof message === "string" ? `: ${message}` : "";
-          if (status === 400) throw new ToolCallError(`invalid arguments for ${definition.name}${detail}`, "invalid_args");
-          throw new ToolCallError(`${definition.name} failed (${status})${detail}`, "tool_failed");
+          const outcome = await host.invoke(definition.name, args, { mode: "session" });
+          if (outcome.ok) return outcome.output;
+          const detail = `: ${outcome.error.message ?? outcome.error.error}`;
+          if (outcome.kind === "invalid_input") throw new ToolCallError(`invalid arguments for ${definition.name}${detail}`, "invalid_args");
+          throw new ToolCallError(`${definition.name} failed (${outcome.error.error})${detail}`, "tool_failed");
         },
       }),
     );

@@ -5,6 +5,7 @@
 // clients can hold; the token bucket (rate-limit.ts) bounds how fast they may ask.
 import type { MiddlewareHandler } from "hono";
 import { apiError } from "./errors.ts";
+import { whenSent } from "./when-sent.ts";
 
 export function inFlightLimit(
   maxPerAddress: number,
@@ -39,36 +40,6 @@ export function inFlightLimit(
       release();
       throw err;
     }
-    const body = c.res.body;
-    if (!body) return release();
-    c.res = new Response(releasing(body, release), c.res);
+    whenSent(c, release);
   };
-}
-
-/** The same bytes, with `release` called once the stream ends, fails or is cancelled. */
-function releasing(
-  body: ReadableStream<Uint8Array>,
-  release: () => void,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const chunk = await reader.read();
-        if (chunk.done) {
-          release();
-          controller.close();
-        } else {
-          controller.enqueue(chunk.value);
-        }
-      } catch (err) {
-        release();
-        controller.error(err);
-      }
-    },
-    cancel(reason) {
-      release();
-      return reader.cancel(reason);
-    },
-  });
 }

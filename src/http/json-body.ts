@@ -5,7 +5,7 @@
 // refused body is left unread, so those answers close the connection. Text that is not JSON is
 // 400. Returns the value, or the error response to send.
 import type { Context, MiddlewareHandler } from "hono";
-import { concatBytes } from "../crypto/encoding.ts";
+import { concatBytes } from "../../sdk/crypto/encoding.ts";
 import { apiError } from "./errors.ts";
 
 /**
@@ -30,6 +30,21 @@ export async function readJsonBody(
   maxBytes: number,
   deadlineMs = BODY_DEADLINE_MS,
 ): Promise<{ value: unknown; bytes: Uint8Array } | Response> {
+  const read = await readBodyBytes(c, maxBytes, deadlineMs);
+  if (read instanceof Response) return read;
+  try {
+    return { value: JSON.parse(new TextDecoder().decode(read.bytes)), bytes: read.bytes };
+  } catch {
+    return apiError(c, 400, "invalid_json", "body: not valid JSON");
+  }
+}
+
+/** The body's bytes under the same cap and deadline (for a body passed on unparsed). */
+export async function readBodyBytes(
+  c: Context,
+  maxBytes: number,
+  deadlineMs = BODY_DEADLINE_MS,
+): Promise<{ bytes: Uint8Array } | Response> {
   const refuse = (status: 400 | 408 | 413, code: string, message: string) => {
     c.header("connection", "close");
     return apiError(c, status, code, message);
@@ -46,11 +61,7 @@ export async function readJsonBody(
     );
   if (read === "interrupted")
     return refuse(400, "invalid_json", "body: the upload was interrupted");
-  try {
-    return { value: JSON.parse(new TextDecoder().decode(read)), bytes: read };
-  } catch {
-    return apiError(c, 400, "invalid_json", "body: not valid JSON");
-  }
+  return { bytes: read };
 }
 
 async function readCapped(

@@ -2,6 +2,9 @@
 // styles and connections only to this server; the pages need nothing else), no framing, no
 // plugins, no referrer.
 import type { Context } from "hono";
+import { z } from "zod";
+import type { PageAssets } from "../web/app-bundle-macro.ts";
+import type { Operation } from "./operations.ts";
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -22,4 +25,29 @@ export function servePage(c: Context, body: string, type: string, cacheControl: 
   c.header("x-frame-options", "DENY");
   c.header("cache-control", cacheControl);
   return c.body(body, 200, { "content-type": type });
+}
+
+/** The operations of a page's script and style (content-hashed paths, cached for good). */
+export function pageAssetOperations(
+  page: PageAssets,
+  tag: string,
+  idPrefix: string,
+  what: string,
+): Operation[] {
+  return page.assets.map((asset) => {
+    const kind = asset.path === page.scriptPath ? "Script" : "Style";
+    return {
+      method: "get",
+      path: asset.path,
+      operationId: `get${idPrefix}${kind}`,
+      tag,
+      summary: `${what}'s ${kind.toLowerCase()} (named by its content hash; immutable)`,
+      responses: {
+        200: {
+          description: `The ${kind.toLowerCase()}`,
+          content: { [asset.type.split(";")[0]!]: z.string() },
+        },
+      },
+    };
+  });
 }

@@ -38,7 +38,8 @@ export class LatencySketch {
 
 export interface Invocation {
   fn: string;
-  status: number;
+  /** `ok`, or the kind of failure (invalid_input, declined, state_unreachable, …). */
+  outcome: string;
   /** Which model answered (cerebras, claude-fallback, local), or "none" for a refusal. */
   provider: string;
   /** plain, sealed, or session (called from an AgentScript session). */
@@ -55,7 +56,7 @@ class Tally {
 
   add(call: Invocation): void {
     this.calls++;
-    if (call.status >= 400) this.errors++;
+    if (call.outcome !== "ok") this.errors++;
     this.latency.add(call.durationMs);
     this.providers[call.provider] = (this.providers[call.provider] ?? 0) + 1;
     this.modes[call.mode] = (this.modes[call.mode] ?? 0) + 1;

@@ -28,7 +28,7 @@ export class Metrics {
   sessionsStartedCount = 0;
   private defaultsCollected = false;
 
-  private readonly invocations = new Counter({ name: "auditor_invocations_total", help: "Function invocations by function, status, provider and mode (plain, sealed, session).", labelNames: ["app", "fn", "status", "provider", "mode"], registers: [this.registry] });
+  private readonly invocations = new Counter({ name: "auditor_invocations_total", help: "Function invocations by function, outcome (ok or the kind of failure), provider and mode (plain, sealed, session).", labelNames: ["app", "fn", "outcome", "provider", "mode"], registers: [this.registry] });
   private readonly invocationSeconds = new Histogram({ name: "auditor_invocation_duration_seconds", help: "Time a function invocation takes, input validation to output.", labelNames: ["fn"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly egress = new Counter({ name: "auditor_egress_requests_total", help: "Outbound attempts by host and whether the policy allowed them.", labelNames: ["host", "outcome"], registers: [this.registry] });
   private readonly egressBytes = new Counter({ name: "auditor_egress_bytes_total", help: "Bytes sent to and received from each egress host.", labelNames: ["host", "direction"], registers: [this.registry] });
@@ -70,7 +70,7 @@ export class Metrics {
   }
 
   invoked(app: string, call: Invocation): void {
-    this.invocations.inc({ app, fn: call.fn, status: String(call.status), provider: call.provider, mode: call.mode });
+    this.invocations.inc({ app, fn: call.fn, outcome: call.outcome, provider: call.provider, mode: call.mode });
     this.invocationSeconds.observe({ fn: call.fn }, call.durationMs / 1000);
     this.recent.record(call);
   }

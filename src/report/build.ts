@@ -3,7 +3,7 @@
 // the source, what each function may send where and what it sends now, the running
 // configuration, the public egress log, the formulas and the steps to check it all, each claim
 // labelled with how it is known. Without a quote, whatever would lean on one says "not attested".
-import { toHex } from "../crypto/encoding.ts";
+import { toHex } from "../../sdk/crypto/encoding.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
@@ -48,7 +48,7 @@ export interface ReportDeps {
 }
 
 export const LOGS_CONTAIN =
-  "one JSON object a line on stdout: time, level, message, request id, method, path (query values never), status, duration, function and session names, error categories; never a request or response body, transcript, prompt, tool value or secret";
+  "one JSON object a line on stdout: time, level, message, request id (the caller's X-Request-Id when valid), method, path (query values never), status, duration, function and session names, each egress attempt's metadata as the public egress log holds it (seq, host, path, status, byte counts), session limits and stats, error categories; never a request or response body, transcript, prompt, tool value or secret";
 
 export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   const functions = deps.host.list(app);

@@ -4,10 +4,10 @@
 // For records it is several times faster than the runtime parser.
 import { z } from "zod";
 
-const compiledSchemas = new WeakMap<z.ZodType, z.ZodType>();
+const compiledSchemas = new WeakMap<z.core.$ZodType, z.core.$ZodType>();
 
-/** The schema's compiled clone, made on first use and kept. */
-export function compiled<S extends z.ZodType>(schema: S): S {
+/** The schema's compiled clone (classic or zod/mini alike), made on first use and kept. */
+export function compiled<S extends z.core.$ZodType>(schema: S): S {
   let fast = compiledSchemas.get(schema);
   if (!fast) compiledSchemas.set(schema, (fast = z.compile(schema)));
   return fast as S;

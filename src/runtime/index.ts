@@ -5,7 +5,7 @@
 // text only, so no host object is ever reachable from the script.
 import { ToolCallError, type ToolRegistry } from "./broker.ts";
 import { DEFAULT_LIMITS, LimitsSchema, type Limits } from "./limits.ts";
-import type { RunEvent, RunResult, RunStats } from "./protocol.ts";
+import { emptyStats, type RunEvent, type RunResult } from "./protocol.ts";
 import { runInSandbox, type SandboxHooks, type ToolHandler } from "./sandbox.ts";
 import { instrument } from "./instrument.ts";
 import { REF_CALL, REF_CHECK } from "./ref-prelude.ts";
@@ -44,7 +44,7 @@ export function toolHandlerOf(options: Pick<RunOptions, "toolHandler" | "tools" 
   };
 }
 
-export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 });
+export { emptyStats } from "./protocol.ts";
 
 export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();

@@ -6,7 +6,8 @@
 // Both names use a prefix the validator reserves, so a script can neither call nor shadow them;
 // runAgentScript binds them as parameters of the script's wrapper.
 import type { ESTree } from "meriyah";
-import { planAutoRef } from "../sidecar/auto-ref.ts";
+import { forEachNode } from "./ast.ts";
+import { planAutoRef } from "./auto-ref.ts";
 import { REF_CALL, REF_CHECK } from "./ref-prelude.ts";
 
 type Ranged = ESTree.Node & { start?: number; end?: number };
@@ -53,16 +54,4 @@ export function instrument(source: string, program: ESTree.Program): Instrumente
   let out = source;
   for (const edit of edits) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
   return { source: out, refCalls: plan.refCalls.length };
-}
-
-function forEachNode(node: unknown, visit: (node: ESTree.Node) => void): void {
-  if (!node || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const child of node) forEachNode(child, visit);
-    return;
-  }
-  const n = node as ESTree.Node;
-  if (typeof n.type !== "string") return;
-  visit(n);
-  for (const [key, child] of Object.entries(n)) if (key !== "loc") forEachNode(child, visit);
 }

@@ -5,9 +5,17 @@
 // Scheduling: QuickJS cannot be preempted, so a run in a long slice holds its thread. New runs
 // go to the least loaded worker that is not busy (the pool sees busy workers through shared
 // memory, pool-monitor.ts); when every worker is busy and the pool is below its maximum (and
-// the memory budget has room), it starts another, and the OS shares the cores between them. So
-// a session's CPU never delays another session's start. Workers beyond the minimum retire when
-// idle, which also hands their WebAssembly memory back to the system.
+// the memory budget has room), it starts another, and the OS shares the cores between them. A
+// run sent to a worker that turned busy before starting it is taken back and sent to another
+// (the claim cells of pool-monitor.ts decide the race), so a session's CPU never delays another
+// session's start. Workers beyond the minimum retire when idle, which also hands their
+// WebAssembly memory back to the system.
+//
+// Cancelling: a worker in a slice reads one shared cell naming the run to stop. Several runs of
+// one worker may be cancelled at once (a shutdown cancels them all), so the pool keeps each
+// worker's cancelled runs and points the cell at whichever of them is in its slice, at once and
+// again at every watch tick: a run cancelled while it waits its turn is stopped the moment its
+// slice begins, and one cancel never overwrites another.
 //
 // Deadlines: every run is bounded inside its worker (sandbox.ts); should a worker still be in a
 // slice past its run's deadline, the sandbox failed to stop it, and the pool terminates and
@@ -64,7 +72,23 @@ interface PoolWorker {
   close: (reason: string) => void;
   /** Runs sent so far (the run numbers the monitor uses). */
   runsSent: number;
+  /** Runs of this worker cancelled and not yet ended. */
+  cancelled: Set<number>;
+  /** Runs sent here that the worker may not have started yet (they may still be taken back). */
+  queued: Map<number, Job>;
   retire?: ReturnType<typeof setTimeout>;
+}
+
+/** One run through the pool, wherever it is sent (a taken-back run moves to another worker). */
+interface Job {
+  code: string;
+  options: RunOptions;
+  sessionId: string;
+  started: number;
+  resolve: (result: RunResult) => void;
+  cancelled: boolean;
+  worker?: PoolWorker;
+  runNo: number;
 }
 
 export class RuntimePool {
@@ -95,20 +119,67 @@ export class RuntimePool {
   run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
     if (this.closed) return Promise.resolve(failedRun("runtime_unavailable", "the runtime pool is shut down", started));
-    const target = this.pick();
-    if (!target) return Promise.resolve(failedRun("memory_budget", "the server's memory budget has no room for another runtime worker; retry later", started));
-    clearTimeout(target.retire);
     const sessionId = options.sessionId ?? `run_${++this.nextRun}`;
+    return new Promise<RunResult>((resolve) => {
+      const job: Job = { code, options, sessionId, started, resolve, cancelled: false, runNo: 0 };
+      const cancel = () => {
+        job.cancelled = true;
+        if (!job.worker) return;
+        job.worker.cancelled.add(job.runNo);
+        this.pointCancel(job.worker);
+      };
+      if (options.signal?.aborted) job.cancelled = true;
+      else options.signal?.addEventListener("abort", cancel, { once: true });
+      this.track(+1);
+      job.resolve = (result) => {
+        options.signal?.removeEventListener("abort", cancel);
+        this.track(-1);
+        resolve(result);
+      };
+      this.dispatch(job);
+    });
+  }
+
+  /** Sends `job` to the best worker now; its result resolves it unless it was taken back. */
+  private dispatch(job: Job, moving = false): void {
+    const target = this.pick(moving);
+    if (!target) return job.resolve(failedRun("memory_budget", "the server's memory budget has no room for another runtime worker; retry later", job.started));
+    clearTimeout(target.retire);
     const runNo = ++target.runsSent;
-    const cancel = () => this.monitor.requestCancel(target.slot, runNo);
-    if (options.signal?.aborted) cancel();
-    else options.signal?.addEventListener("abort", cancel, { once: true });
-    this.track(+1);
-    return target.host.run(code, { ...options, sessionId }).finally(() => {
-      options.signal?.removeEventListener("abort", cancel);
-      this.track(-1);
+    job.worker = target;
+    job.runNo = runNo;
+    this.monitor.queue(target.slot, runNo);
+    target.queued.set(runNo, job);
+    if (job.cancelled) {
+      target.cancelled.add(runNo);
+      this.pointCancel(target);
+    }
+    void target.host.run(job.code, { ...job.options, sessionId: job.sessionId }).then((result) => {
+      target.queued.delete(runNo);
+      target.cancelled.delete(runNo);
+      job.resolve(result);
       this.scheduleRetire(target);
     });
+  }
+
+  /**
+   * Runs waiting on a worker that turned busy are taken back, if it has not started them, and
+   * sent to a calm one: otherwise they would wait for that slice to end.
+   */
+  private redistribute(now: number): void {
+    for (const w of this.workers) {
+      if (w.queued.size === 0 || this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS) continue;
+      // Moving is only worth it to a calm worker, or a new one: never from busy to busy.
+      const elsewhere = this.workers.some((o) => this.monitor.busyFor(o.slot, now) < BUSY_AFTER_MS) || (this.workers.length < this.options.maxWorkers && this.roomForWorker());
+      if (!elsewhere) return;
+      for (const [runNo, job] of w.queued) {
+        w.queued.delete(runNo);
+        if (!this.monitor.revoke(w.slot, runNo)) continue; // started: that worker's now
+        w.cancelled.delete(runNo);
+        w.host.abandon(job.sessionId);
+        this.dispatch(job, true);
+      }
+    }
   }
 
   /**
@@ -119,7 +190,9 @@ export class RuntimePool {
     this.inFlight += delta;
     if (this.inFlight > 0 && !this.watch) {
       this.watch = setInterval(() => {
+        for (const w of this.workers) if (w.cancelled.size > 0) this.pointCancel(w);
         const now = Date.now();
+        this.redistribute(now);
         const allBusy = this.workers.every((w) => this.monitor.busyFor(w.slot, now) >= BUSY_AFTER_MS);
         if (allBusy && this.workers.length < this.options.maxWorkers && this.roomForWorker()) this.spawn();
       }, WATCH_MS);
@@ -130,13 +203,24 @@ export class RuntimePool {
     }
   }
 
+  /** Points worker `w`'s shared cancel cell at its run in slice, if that run is cancelled. */
+  private pointCancel(w: PoolWorker): void {
+    const inSlice = this.monitor.runInSlice(w.slot);
+    if (inSlice !== 0 && w.cancelled.has(inSlice)) this.monitor.requestCancel(w.slot, inSlice);
+  }
+
   terminate(): void {
     this.closed = true;
     clearInterval(this.watch);
     for (const w of [...this.workers]) this.remove(w, "the runtime pool is shutting down");
   }
 
-  private pick(): PoolWorker | undefined {
+  /**
+   * The worker for a run: the least loaded calm one (or a new one below the minimum). A run
+   * being moved off a busy worker (`moving`) takes only an empty calm worker, else a new one:
+   * the calm workers with runs may have just been given the busy one's other runs.
+   */
+  private pick(moving = false): PoolWorker | undefined {
     const now = Date.now();
     let calm: PoolWorker | undefined;
     let any: PoolWorker | undefined;
@@ -144,7 +228,7 @@ export class RuntimePool {
       if (!any || w.host.load < any.host.load) any = w;
       if (this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS && (!calm || w.host.load < calm.host.load)) calm = w;
     }
-    if (calm && (calm.host.load === 0 || this.workers.length >= this.options.minWorkers)) return calm;
+    if (calm && (calm.host.load === 0 || (!moving && this.workers.length >= this.options.minWorkers))) return calm;
     if (this.workers.length < this.options.maxWorkers && this.roomForWorker()) return this.spawn();
     return calm ?? any;
   }
@@ -173,6 +257,8 @@ export class RuntimePool {
       worker,
       close: (reason) => onClose(reason),
       runsSent: 0,
+      cancelled: new Set(),
+      queued: new Map(),
       host: new RunHost(port, {
         validate: false,
         onOverdue: () => {

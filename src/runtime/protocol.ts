@@ -33,14 +33,17 @@ export type RunErrorCode = z.infer<typeof RunErrorCodeSchema>;
 
 /** What a run reports while it runs: the session event payloads, tagged with their type. */
 export const RunEventSchema = z.discriminatedUnion("type", [
-  EventPayloads.stdout.extend({ type: z.literal("stdout") }),
-  EventPayloads.log.extend({ type: z.literal("log") }),
-  EventPayloads.tool_call.extend({ type: z.literal("tool_call") }),
-  EventPayloads.tool_result_applied.extend({ type: z.literal("tool_result_applied") }),
+  z.strictObject({ ...EventPayloads.stdout.shape, type: z.literal("stdout") }),
+  z.strictObject({ ...EventPayloads.log.shape, type: z.literal("log") }),
+  z.strictObject({ ...EventPayloads.tool_call.shape, type: z.literal("tool_call") }),
+  z.strictObject({ ...EventPayloads.tool_result_applied.shape, type: z.literal("tool_result_applied") }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 
 export type RunStats = z.infer<typeof RunStatsSchema>;
+
+/** The stats of a run that did nothing (yet): failed early, or taken back. */
+export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 });
 
 export const RunResultSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), value: z.unknown(), stats: RunStatsSchema }).strict(),

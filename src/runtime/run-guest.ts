@@ -10,6 +10,7 @@ import {
   type GuestMessage,
   type HostMessage,
   type RunPort,
+  type RunResult,
 } from "./protocol.ts";
 
 interface GuestRun {
@@ -20,8 +21,11 @@ interface GuestRun {
 export interface RunGuestOptions {
   /** Parse every host message with zod (a separate process); the pool's own main thread is trusted. */
   validate: boolean;
-  /** Runs the script; `message` is the run message (transports may derive hooks from it). */
-  runner: (code: string, options: Parameters<Runner>[1], message: Extract<HostMessage, { type: "run" }>) => ReturnType<Runner>;
+  /**
+   * Runs the script; `message` is the run message (transports may derive hooks from it). null:
+   * the run was taken back before it started (a pool worker's revoked run); nothing is sent.
+   */
+  runner: (code: string, options: Parameters<Runner>[1], message: Extract<HostMessage, { type: "run" }>) => Promise<RunResult | null>;
   /** The host broke the protocol: the transport closes. */
   onViolation?: (reason: string) => void;
 }
@@ -77,8 +81,7 @@ export class RunGuest {
     const run: GuestRun = { abort: new AbortController(), calls: new Map() };
     this.runs.set(sessionId, run);
     const header = { protocolVersion: RUN_PROTOCOL_VERSION, sessionId } as const;
-    void this.options
-      .runner(
+    const running = this.options.runner(
         message.code,
         {
           sessionId,
@@ -93,10 +96,10 @@ export class RunGuest {
             }),
         },
         message,
-      )
-      .then((result) => {
-        this.runs.delete(sessionId);
-        this.port.send({ type: "done", ...header, result });
-      });
+      );
+    void running.then((result) => {
+      this.runs.delete(sessionId);
+      if (result) this.port.send({ type: "done", ...header, result });
+    });
   }
 }

@@ -92,6 +92,15 @@ export class RunHost {
     });
   }
 
+  /** Forgets a run the guest never started (the pool sent it elsewhere): it does not resolve here. */
+  abandon(sessionId: string): void {
+    const run = this.runs.get(sessionId);
+    if (!run) return;
+    this.runs.delete(sessionId);
+    clearTimeout(run.deadline);
+    run.options.signal?.removeEventListener("abort", run.onAbort);
+  }
+
   /** Ends every run on this port (the transport closed or is being replaced). */
   lost(reason: string): void {
     this.closed ??= reason;

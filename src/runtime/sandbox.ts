@@ -14,7 +14,7 @@ import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRunt
 import { ToolCallError } from "./broker.ts";
 import type { Limits } from "./limits.ts";
 import { HELPERS_SOURCE, LOCKDOWN_SOURCE } from "./lockdown.ts";
-import type { RunErrorCode, RunEvent, RunResult, RunStats } from "./protocol.ts";
+import { emptyStats, type RunErrorCode, type RunEvent, type RunResult, type RunStats } from "./protocol.ts";
 import { REF_CALL } from "./ref-prelude.ts";
 import { discardSandboxMemory, RunMemory, sandboxMemory, type SandboxMemory } from "./sandbox-memory.ts";
 import { SandboxRefs } from "./sandbox-refs.ts";
@@ -32,6 +32,11 @@ export interface SandboxHooks {
   sliceEnded(): void;
   /** The host cancelled this run; read by the interrupt handler while the thread is busy. */
   cancelRequested(): boolean;
+  /**
+   * Asked once, right before the run first enters QuickJS: false means the host took the run
+   * back (it went to another thread), so it ends at once without running any script code.
+   */
+  claim?(): boolean;
 }
 
 export interface SandboxRunOptions {
@@ -82,6 +87,7 @@ const threadCpuMs: () => number =
 export async function runInSandbox(options: SandboxRunOptions): Promise<RunResult> {
   const memory = sandboxMemory();
   const module = await memory.quickjs();
+  if (options.hooks?.claim && !options.hooks.claim()) return { ok: false, error: { code: "cancelled", message: "taken back before it started" }, stats: emptyStats() };
   return new SandboxRun(memory, module.newRuntime(), options).run();
 }
 
@@ -91,7 +97,7 @@ class SandboxRun {
   private readonly runMemory: RunMemory;
   private readonly started = performance.now();
   private readonly wallDeadline: number;
-  private readonly stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 };
+  private readonly stats: RunStats = emptyStats();
 
   // The clock.
   private inSlice = false;

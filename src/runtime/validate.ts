@@ -3,7 +3,7 @@
 // LLM-written code clear, early errors with line and column, and removes whole families of
 // tricks (constructor chains, eval, with, getters) before they reach it.
 import { isParseError, parseScript, type ESTree, type ParseError } from "meriyah";
-import { patternIdentifiers } from "../sidecar/auto-ref.ts";
+import { childNodes, forEachNode, isPropertyName, patternIdentifiers } from "./ast.ts";
 import { RESERVED_PREFIX } from "./ref-prelude.ts";
 
 export const AGENTSCRIPT_GLOBALS = new Set([
@@ -159,13 +159,7 @@ const FORBIDDEN_NODES: Partial<Record<string, string>> = {
   Super: "super is not allowed",
 };
 
-function walk(node: unknown, parent: Node | undefined, key: string | undefined, declared: Set<string>, depth: number): void {
-  if (!node || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const child of node) walk(child, parent, key, declared, depth);
-    return;
-  }
-  const n = node as Node;
+function walk(n: Node, parent: Node | undefined, key: string | undefined, declared: Set<string>, depth: number): void {
   if (depth > 500) fail(n, "forbidden_syntax", "the script is nested too deeply");
   const forbidden = FORBIDDEN_NODES[n.type];
   if (forbidden) fail(n, "forbidden_syntax", forbidden);
@@ -196,9 +190,7 @@ function walk(node: unknown, parent: Node | undefined, key: string | undefined, 
       }
       break;
   }
-  for (const [childKey, child] of Object.entries(n)) {
-    if (childKey !== "loc" && childKey !== "range") walk(child, n, childKey, declared, depth + 1);
-  }
+  for (const [childKey, child] of childNodes(n)) walk(child, n, childKey, declared, depth + 1);
 }
 
 function checkPropertyName(property: ESTree.Node, computed: boolean, node: Node): void {
@@ -210,27 +202,14 @@ function checkPropertyName(property: ESTree.Node, computed: boolean, node: Node)
   if (name !== undefined && FORBIDDEN_PROPERTIES.has(name)) fail(node, "forbidden_property", `access to \`${name}\` is not allowed`);
 }
 
-/** An identifier that names a variable (not a property name, label or object key). */
+/** An identifier that names a variable (not a property name or object key). */
 function isReference(_identifier: ESTree.Identifier, parent: Node | undefined, key: string | undefined): boolean {
-  if (!parent) return true;
-  if (parent.type === "MemberExpression" && key === "property" && !parent.computed) return false;
-  if (parent.type === "Property" && key === "key" && !parent.computed) return false;
-  return true;
+  return !parent || key === undefined || !isPropertyName(parent, key);
 }
 
-function collectDeclarations(node: unknown, out: Set<string>): void {
-  if (!node || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const child of node) collectDeclarations(child, out);
-    return;
-  }
-  const n = node as ESTree.Node;
-  if (n.type === "VariableDeclarator") bindingNames(n.id, out);
-  if (n.type === "ArrowFunctionExpression") for (const p of n.params) bindingNames(p, out);
-  if (n.type === "CatchClause" && n.param) bindingNames(n.param, out);
-  for (const [k, child] of Object.entries(n)) if (k !== "loc") collectDeclarations(child, out);
-}
-
-function bindingNames(pattern: ESTree.Node, out: Set<string>): void {
-  for (const id of patternIdentifiers(pattern)) out.add(id.name);
+function collectDeclarations(root: Node, out: Set<string>): void {
+  forEachNode(root, (n) => {
+    const patterns = n.type === "VariableDeclarator" ? [n.id] : n.type === "ArrowFunctionExpression" ? n.params : n.type === "CatchClause" && n.param ? [n.param] : [];
+    for (const pattern of patterns) for (const id of patternIdentifiers(pattern)) out.add(id.name);
+  });
 }

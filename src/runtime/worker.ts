@@ -28,7 +28,15 @@ self.onmessage = (event: MessageEvent<WorkerInit>) => {
     },
     {
       validate: false,
-      runner: (code, options) => runAgentScript(code, { ...options, hooks: monitor.hooks(init.slot, ++runsReceived) }),
+      // A run the pool took back before it entered QuickJS here is not run (it went elsewhere)
+      // and is not reported: the pool answers it from the other worker.
+      runner: async (code, options) => {
+        const runNo = ++runsReceived;
+        let takenBack = false;
+        const hooks = { ...monitor.hooks(init.slot, runNo), claim: () => !(takenBack = !monitor.claim(init.slot, runNo)) };
+        const result = await runAgentScript(code, { ...options, hooks });
+        return takenBack ? null : result;
+      },
     },
   );
   self.onmessage = (next: MessageEvent) => deliver(next.data);

@@ -1,12 +1,13 @@
 // How a session's lines are framed: plaintext NDJSON, or (DESIGN "Encryption") a pinned-key
 // handshake in session_init and an AES-GCM envelope for every later event, with client control
 // messages arriving as envelopes under the c2s key and replies sealed under the reply key.
-import { DecryptError } from "../crypto/aes-gcm.ts";
-import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
-import type { EnvelopePayload } from "../crypto/envelope.ts";
+import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
+import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
+import type { EnvelopePayload } from "../../sdk/crypto/envelope.ts";
 import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
-import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
-import { agreeEphemeral, signP256, validatePublicKey } from "../crypto/p256.ts";
+import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
+import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
+import { signP256 } from "../crypto/keys.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
 import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";

@@ -1,6 +1,7 @@
 // Holds the live sessions: admission (capacity, the memory budget, a cap per caller, limits
 // capped by server maxima), lookup, and clean-up once a session has ended and its buffer is no
 // longer useful.
+import type { Logger } from "../log.ts";
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type Runner, type ToolRegistry } from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
@@ -85,7 +86,11 @@ export class SessionManager {
     private readonly runner: Runner = runAgentScript,
     /** The server-wide memory budget (sandboxes and sidecars); none in-process. */
     private readonly budget?: MemoryBudget,
-    private readonly observer?: SessionObserver,
+    private readonly hooks: {
+      /** Where sessions log their lifecycle (started, ended); nowhere when absent. */
+      log?: Logger;
+      observer?: SessionObserver;
+    } = {},
   ) {
     if (tools.has(INPUT_TOOL)) throw new Error(`a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`);
   }
@@ -113,13 +118,13 @@ export class SessionManager {
     const capped = Object.fromEntries(
       Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel, ...(this.budget ? { budget: this.budget } : {}) });
+    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel, ...(this.budget ? { budget: this.budget } : {}), ...(this.hooks.log ? { log: this.hooks.log } : {}) });
     this.sessions.set(session.id, session);
     this.running++;
     this.perCaller.set(caller, callerCount + 1);
-    this.observer?.started(session);
+    this.hooks.observer?.started(session);
     void session.run().finally(() => {
-      this.observer?.ended(session);
+      this.hooks.observer?.ended(session);
       this.running--;
       const left = (this.perCaller.get(caller) ?? 1) - 1;
       if (left > 0) this.perCaller.set(caller, left);
@@ -163,7 +168,8 @@ export class SessionManager {
     return this.sessions.get(id);
   }
 
-  cancelAll(): void {
-    for (const session of this.sessions.values()) session.cancel();
+  /** Cancels every live session; each final says `reason`. */
+  cancelAll(reason: string): void {
+    for (const session of this.sessions.values()) session.cancel(reason);
   }
 }

@@ -1,7 +1,12 @@
 // One AgentScript session: runs the script, turns runtime events into numbered NDJSON lines
 // (plaintext or sealed, by its channel), keeps a bounded buffer of lines for resume, and drives
-// the lifecycle state machine.
-import { toBase64Url } from "../crypto/encoding.ts";
+// the lifecycle state machine. A session belongs to the request that started it: its lifecycle
+// lines and everything its tools log (functions, egress) carry that request's id, even when they
+// are logged from a timer, a worker's message or a later request.
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
+import type { ZodMiniType } from "zod/mini";
+import type { Logger } from "../log.ts";
+import { currentRequest, runInRequest, type RequestContext } from "../request-context.ts";
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
 import { compiled } from "../runtime/compiled-schema.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
@@ -31,6 +36,8 @@ export interface SessionOptions {
   channel: SessionChannel;
   /** Builds the first event's payload (URLs, token, handshake) once the session has its id. */
   init: (session: Session) => EventPayload<"session_init">;
+  /** Where the session's lifecycle lines go; none when absent. */
+  log?: Logger;
 }
 
 /** One line as sent: its seq and inner type (for the server's own bookkeeping) and its text. */
@@ -47,12 +54,19 @@ export class Session {
   readonly channel: SessionChannel;
   readonly machine = new SessionStateMachine();
   readonly expiresAt: Date;
+  /** The request that started the session (none outside a request). */
+  private readonly origin: RequestContext | undefined = currentRequest();
+  /** The session's own log lines: they name the session and the request that started it. */
+  readonly log: Logger | undefined;
   private readonly buffer: SessionLine[] = [];
   private readonly subscribers = new Set<(line: SessionLine) => void>();
   /** Set when the session must end with an `error` event instead of its `final`. */
   private failure: { code: string; message: string } | undefined;
-  /** Set when the session was stopped from outside the run (the memory budget): its final says why. */
-  private stoppedFor: { code: "memory_budget"; message: string } | undefined;
+  /**
+   * Set when the session was stopped from outside the run (the memory budget, a shutdown): its
+   * final says why, whatever the stopped run reported (a terminated worker says runtime_lost).
+   */
+  private stoppedFor: { code: "memory_budget" | "cancelled"; message: string } | undefined;
   private readonly abort = new AbortController();
   private readonly ledger: ToolCallLedger;
   /** Values kept out of the sandbox; freed by dispose(). */
@@ -72,6 +86,7 @@ export class Session {
     this.id = options.id;
     this.channel = options.channel;
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
+    this.log = options.log?.child({ sessionId: this.id, ...(this.origin ? { requestId: this.origin.requestId } : {}) });
     this.sidecar = new RefSidecar(options.refLimits, options.budget);
     this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal, (message) => {
       this.stoppedFor ??= { code: "memory_budget", message };
@@ -114,7 +129,7 @@ export class Session {
   }
 
   emit<T extends EventType>(type: T, payload: EventPayload<T>): void {
-    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: compiled(EventPayloads[type]).parse(payload) } as SessionEvent;
+    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: compiled(EventPayloads[type] as ZodMiniType).parse(payload) } as SessionEvent;
     this.lastEventAt = Date.now();
     const entry: SessionLine = { seq: event.seq, type, line: this.channel.encode(event) };
     this.buffer.push(entry);
@@ -140,8 +155,11 @@ export class Session {
     return this.subscribers.size;
   }
 
-  cancel(): void {
-    if (!this.machine.terminal) this.abort.abort();
+  /** Stops the run; with a reason, the final carries it (code `cancelled`). */
+  cancel(reason?: string): void {
+    if (this.machine.terminal) return;
+    if (reason) this.stoppedFor ??= { code: "cancelled", message: reason };
+    this.abort.abort();
   }
 
   /** Runs the script to its end; the last event is exactly one `final`. */
@@ -149,11 +167,14 @@ export class Session {
     const { sessionTtlMs, ...runLimits } = this.options.limits;
     this.emit("session_init", this.options.init(this));
     this.machine.apply("start");
+    this.log?.info("session started", { encrypted: this.channel.encrypted, limits: this.options.limits });
     const heartbeat = setInterval(() => {
       if (Date.now() - this.lastEventAt >= this.options.heartbeatMs) this.emit("heartbeat", { ts: new Date().toISOString() });
     }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
     const result = await this.options.runner(this.options.code, {
-      toolHandler: this.ledger.handler,
+      // Tool calls may arrive from a worker or a remote runtime, outside any request: they run
+      // in the starting request's context, so function and egress lines name it.
+      toolHandler: (...call) => runInRequest(this.origin, () => this.ledger.handler(...call)),
       sessionId: this.id,
       signal: this.abort.signal,
       limits: { ...runLimits, timeoutMs: Math.min(runLimits.timeoutMs, sessionTtlMs) },
@@ -165,10 +186,12 @@ export class Session {
     const { resolveReturned, maxResolvedBytes, allowNonReadable } = this.options.refPolicy;
     // No tool can be called any more: values only tools could read have no reader left.
     if (!allowNonReadable) this.sidecar.dropNonReadable();
+    let code: string | undefined;
     if (this.failure) {
       this.outcome = this.failure.code;
       this.machine.apply("fail");
       this.emit("error", this.failure);
+      code = this.failure.code;
     } else if (result.ok) {
       this.outcome = "ok";
       this.machine.apply("complete");
@@ -179,7 +202,9 @@ export class Session {
       this.outcome = error.code;
       this.machine.apply(error.code === "cancelled" ? "cancel" : "fail");
       this.emit("final", { ok: false, error, stats: result.stats });
+      code = error.code;
     }
+    this.log?.info("session ended", { state: this.machine.state, ...(code ? { code } : {}), stats: result.stats });
     this.endedResolve();
   }
 

@@ -2,7 +2,9 @@
 // completed | cancelled | failed. The state changes only through `apply`, which consults the
 // one transition table below, so an illegal transition cannot happen silently: it throws.
 
-export type SessionState = "starting" | "running" | "waiting_for_tool" | "completed" | "cancelled" | "failed";
+import type { SessionState } from "../../sdk/wire/sessions.ts";
+
+export type { SessionState };
 export type SessionTransition = "start" | "tool_called" | "tools_settled" | "complete" | "cancel" | "fail";
 
 export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set(["completed", "cancelled", "failed"]);

@@ -5,8 +5,8 @@
 // sidecar meets the tools: refs in arguments are resolved, and results become refs when the
 // script never reads them, the tool marks them unreadable, or the tool redacts fields.
 import { z } from "zod";
-import { canonicalJson } from "../crypto/canonical-json.ts";
-import { bytesEqual } from "../crypto/encoding.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
+import { bytesEqual } from "../../sdk/crypto/encoding.ts";
 import { ToolCallError, type ToolHandler, type ToolRegistry } from "../runtime/index.ts";
 import { redactPaths } from "../sidecar/redact.ts";
 import { RefError, type RefSidecar } from "../sidecar/refs.ts";

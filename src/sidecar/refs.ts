@@ -2,7 +2,7 @@
 // results the sandbox must not (or need not) hold. On the wire and in the sandbox a stored value
 // is only its token `{ "$ref": { "id": "ref_…" } }`; the broker swaps tokens back for values
 // when they reach another tool, and drops everything when the session is disposed.
-import { toBase64Url } from "../crypto/encoding.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { pathMatches } from "./redact.ts";
 
 export interface RefToken {

@@ -1,9 +1,21 @@
 // Sealed records in an existing PostgreSQL (Bun.sql), shared by every instance of one app.
 // Atomic updates hold a transaction-scoped advisory lock on the record, so two instances
-// updating one session serialize instead of losing a write.
+// updating one session serialize instead of losing a write. Bun's pool opens a fresh connection
+// for the next query after one fails, so an outage of any length ends by itself; the server
+// also bounds every statement and abandoned transaction, so a stalled client cannot hold a lock.
 import { SQL } from "bun";
 import { storeOrigin, type RecordBackend, type RecordOps, type SealedRow } from "./backend.ts";
+import { STORE_CONNECT_TIMEOUT_MS, STORE_UPDATE_TIMEOUT_MS } from "./deadline.ts";
 import { SealedStateFullError } from "./errors.ts";
+
+/** Server-side bounds, sent as run-time parameters of every connection (milliseconds). */
+const SESSION_LIMITS = {
+  // Past the client's own bound on an update: a backstop for a client that stopped waiting.
+  statement_timeout: STORE_UPDATE_TIMEOUT_MS,
+  // A transaction whose client went silent (a partition, not a crash: a crash closes the
+  // socket and ends it at once) releases its advisory lock after this long.
+  idle_in_transaction_session_timeout: 2 * STORE_UPDATE_TIMEOUT_MS,
+};
 
 type Sql = InstanceType<typeof SQL>;
 type Query = (strings: TemplateStringsArray, ...values: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -39,7 +51,10 @@ export class PostgresBackend implements RecordBackend {
   }
 
   static async open(url: string): Promise<PostgresBackend> {
-    const sql = new SQL(url);
+    const sql = new SQL(url, {
+      connectionTimeout: STORE_CONNECT_TIMEOUT_MS / 1000,
+      connection: SESSION_LIMITS,
+    });
     await sql`CREATE TABLE IF NOT EXISTS auditor_sealed (
       key TEXT PRIMARY KEY,
       iv BYTEA NOT NULL,

@@ -1,18 +1,24 @@
 // Sealed state (DESIGN "Sealed state"): each value is AES-256-GCM under the TEE sealing key with
 // its record key as AAD, so a row moved to another key, edited, or read with another sealing
 // key fails loudly instead of returning wrong data. The backend (sqlite, PostgreSQL, Redis) only
-// ever sees ciphertext; a shared one also sees only HMAC-hashed record names.
+// ever sees ciphertext; a shared one also sees only HMAC-hashed record names. Every backend call
+// is bounded in time and reported to `health` (guarded-backend.ts).
 import { hmac } from "@noble/hashes/hmac";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
-import { fromUtf8, toHex, utf8 } from "../crypto/encoding.ts";
-import type { RecordBackend, StoreDescription } from "./backend.ts";
+import { fromUtf8, toHex, utf8 } from "../../sdk/crypto/encoding.ts";
+import type { StoreDescription } from "./backend.ts";
 import { SealedStateError } from "./errors.ts";
+import { GuardedBackend } from "./guarded-backend.ts";
+import type { StoreHealthReport } from "./health.ts";
 import { PostgresBackend } from "./postgres-backend.ts";
 import { RedisBackend } from "./redis-backend.ts";
 import { SqliteBackend } from "./sqlite-backend.ts";
 
-export { SealedStateError, SealedStateFullError } from "./errors.ts";
+export { SealedStateError, SealedStateFullError, StoreUnavailableError } from "./errors.ts";
+
+/** The record the readiness probe reads: never written, so the read is the cheapest call. */
+const PROBE_RECORD = "(readiness probe)";
 
 export interface PutOptions {
   /** The record disappears this long after its last write. */
@@ -38,7 +44,7 @@ export interface OpenOptions {
 
 export class SealedStore implements StateView {
   private constructor(
-    private readonly backend: RecordBackend,
+    private readonly backend: GuardedBackend,
     private readonly key: CryptoKey,
     /** Hashes record names for a shared backend; identity for the embedded one. */
     private readonly nameOf: (key: string) => string,
@@ -46,7 +52,10 @@ export class SealedStore implements StateView {
   ) {}
 
   static async open(dataDir: string, sealingKey: Uint8Array, options: OpenOptions = {}): Promise<SealedStore> {
-    const backend = options.url ? await openShared(options.url) : SqliteBackend.open(dataDir, options.maxBytes);
+    const inner = options.url
+      ? await openShared(options.url)
+      : SqliteBackend.open(dataDir, options.maxBytes);
+    const backend = new GuardedBackend(inner);
     const key = await crypto.subtle.importKey("raw", sealingKey as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
     const namesKey = hkdf(sha256, sealingKey, utf8("auditor/state/v1"), utf8("record names"), 32);
     const nameOf = backend.description.hashedNames ? (name: string) => toHex(hmac(sha256, namesKey, utf8(name))) : (name: string) => name;
@@ -55,6 +64,17 @@ export class SealedStore implements StateView {
 
   get description(): StoreDescription {
     return this.backend.description;
+  }
+
+  /** Whether the store answers, as the last call saw it (no call is made). */
+  get health(): StoreHealthReport {
+    return this.backend.health.report;
+  }
+
+  /** Asks the store (one read of a record that does not exist) and returns its health. */
+  async probe(): Promise<StoreHealthReport> {
+    await this.backend.read(this.nameOf(PROBE_RECORD)).catch(() => {}); // recorded in health
+    return this.health;
   }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
@@ -118,7 +138,7 @@ export class SealedStore implements StateView {
   }
 }
 
-async function openShared(url: string): Promise<RecordBackend> {
+async function openShared(url: string): Promise<RedisBackend | PostgresBackend> {
   const scheme = new URL(url).protocol;
   if (scheme === "postgres:" || scheme === "postgresql:") return PostgresBackend.open(url);
   if (scheme === "redis:" || scheme === "rediss:") return RedisBackend.open(url);

@@ -1,6 +1,6 @@
 // Builds the attestation statement and binds it to a quote (DESIGN "Attestation").
-import { toBase64Url } from "../crypto/encoding.ts";
-import { keyId } from "../crypto/keys.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
 import {
   attestationReportData,
   type AttestationResponse,

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { hmac } from "@noble/hashes/hmac";
 import { sha256 } from "@noble/hashes/sha2";
-import { utf8 } from "../crypto/encoding.ts";
+import { utf8 } from "../../sdk/crypto/encoding.ts";
 import { deriveTeeKeys } from "./keys.ts";
 import { TeeError, type Tee } from "./types.ts";
 
@@ -23,6 +23,7 @@ export async function createDevTee(dataDir: string): Promise<Tee> {
     info: () => description,
     quote: async () => null,
     keyProvenance: () => null,
+    probe: async () => {}, // nothing outside this process to ask
   };
 }
 

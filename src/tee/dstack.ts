@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { DstackClient } from "@phala/dstack-sdk";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { toHex } from "../crypto/encoding.ts";
+import { toHex } from "../../sdk/crypto/encoding.ts";
 import type { KeyProvenance } from "../../sdk/wire/attestation.ts";
 import { deriveTeeKeys } from "./keys.ts";
 import { TeeError, type Tee } from "./types.ts";
@@ -22,6 +22,12 @@ export function resolveDstackEndpoint(configured: string | undefined): string {
 export function dstackEndpointExists(endpoint: string): boolean {
   return /^https?:\/\//.test(endpoint) || existsSync(endpoint);
 }
+
+/**
+ * PROBE_TIMEOUT_MS = 2 s for a readiness probe of the guest agent (Info is a local socket
+ * call answered in milliseconds; an agent that takes longer is not serving).
+ */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /** The GetKey purpose: part of what the app key signs in each signature chain. */
 const KEY_PURPOSE = "auditor";
@@ -70,6 +76,18 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
     sealingKey: () => keys.sealing,
     info: () => description,
     keyProvenance: () => provenance,
+    async probe() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        const slow = new TeeError(`dstack guest agent: Info took over ${PROBE_TIMEOUT_MS} ms`);
+        timer = setTimeout(() => reject(slow), PROBE_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([rpc("Info", () => client.info()), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async quote(reportData) {
       if (reportData.length > 64) throw new TeeError("report data is at most 64 bytes");
       // Bytes, not a string: the SDK would UTF-8-encode a string rather than hex-decode it.

@@ -26,6 +26,8 @@ export interface Tee {
   info(): TeeDescription;
   /** GetKey's signature chain for each key path; null when keys come from no KMS (dev). */
   keyProvenance(): KeyProvenance | null;
+  /** Asks the provider something cheap (readiness); throws TeeError when it does not answer. */
+  probe(): Promise<void>;
 }
 
 /** Raised when the TEE cannot be used; start-up stops with its message. */

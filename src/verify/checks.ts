@@ -6,12 +6,13 @@
 //
 // The evidence is gathered once; then each section adds its named lines. A new check is one
 // more section in SECTIONS.
-import { fromHex, toHex } from "../crypto/encoding.ts";
+import { fromHex, toHex } from "../../sdk/crypto/encoding.ts";
 import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../../sdk/wire/attestation.ts";
 import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 import type { OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
-import { checkReportBinding, isPinned } from "../../sdk/client/trust.ts";
+import { checkReportBinding } from "../../sdk/client/trust.ts";
+import { isPinned } from "../../sdk/crypto/pin.ts";
 import { short, type Add, type Check, type Evidence } from "./lines.ts";
 import { keyProvenanceLines, osMeasurementLines } from "./platform.ts";
 import { sourceChainLines, type AppComposeManifest, type Rebuilder } from "./source-chain.ts";

@@ -12,7 +12,7 @@ import {
   parseVmConfig,
   type OsMeasurementsFile,
 } from "../../sdk/verify/os-measurements.ts";
-import { fromHex, toHex } from "../crypto/encoding.ts";
+import { fromHex, toHex } from "../../sdk/crypto/encoding.ts";
 import { KEY_PATHS } from "../tee/keys.ts";
 import { short, type Add, type Evidence } from "./lines.ts";
 

@@ -5,7 +5,7 @@
 // recomputed here), stated (recomputed, but nothing binds the statement) or skipped.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fromBase64Url, utf8 } from "../crypto/encoding.ts";
+import { fromBase64Url, utf8 } from "../../sdk/crypto/encoding.ts";
 import { fetchEgressLog, fetchSource } from "../../sdk/client/provenance.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, sha256Hex, SignedReceiptSchema, statementSha256, verifyReceiptSignature, type SignedReceipt } from "../../sdk/wire/receipt.ts";
 import type { VerifyOptions } from "./checks.ts";

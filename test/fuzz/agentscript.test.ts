@@ -1,60 +1,71 @@
-// Fuzzing the runtime with AgentScript built from grammar fragments, valid and hostile mixed:
-// every run returns (no throw, no hang past its limits) with a value or a known failure code.
+// Fuzzing the runtime with AgentScript from a grammar (test/fuzz/agentscript-grammar.ts):
+// programs written with the names in scope, which mostly run (the share that reaches the
+// sandbox is measured and must be at least MIN_RUNNING_SHARE); hostile fragments in families,
+// each of which must end its run with the code it targets after any harmless prefix; and
+// fragments dropped anywhere into a program. Every run returns (no throw, no hang past its
+// limits) with a value or a known failure code, and every event it emits fits the wire schema.
+// The shares are printed (npm test: FUZZ_RUNS = 200 a target; npm run fuzz: 10,000).
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { runAgentScript, type RunErrorCode, type RunEvent } from "../../src/runtime/index.ts";
+import { runAgentScript, type RunErrorCode, type RunEvent, type RunResult } from "../../src/runtime/index.ts";
 import { RunEventSchema } from "../../src/runtime/protocol.ts";
+import { FUZZ_LIMITS, fuzzTools, HOSTILE_FAMILIES, hostileCase, mixedProgram, program } from "./agentscript-grammar.ts";
 import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./runs.ts";
 
-const CODES: RunErrorCode[] = ["validation_error", "invalid_limits", "timeout", "cancelled", "cpu_limit", "memory_limit", "max_tool_calls", "max_concurrent_tool_calls", "stdout_limit", "output_limit", "output_not_json", "ref_access", "script_error"];
+const CODES: RunErrorCode[] = ["validation_error", "invalid_limits", "timeout", "cancelled", "cpu_limit", "memory_limit", "memory_budget", "max_tool_calls", "max_concurrent_tool_calls", "stdout_limit", "output_limit", "output_not_json", "ref_access", "runtime_lost", "script_error"];
+/** Programs from the grammar that must get past the validator and run to an end. */
+const MIN_RUNNING_SHARE = 0.7;
 
-const ident = fc.constantFrom("a", "b", "users", "x", "r");
-const literal = fc.oneof(fc.integer().map(String), fc.string({ maxLength: 8 }).map((s) => JSON.stringify(s)), fc.constantFrom("null", "true", "[]", "{}", "undefined", "NaN"));
-const expr: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  e: fc.oneof(
-    { depthSize: "small" },
-    literal,
-    ident,
-    fc.tuple(tie("e"), fc.constantFrom("+", "-", "*", "===", "!==", "<", "&&", "||", "??"), tie("e")).map(([a, op, b]) => `(${a} ${op} ${b})`),
-    fc.tuple(tie("e"), fc.constantFrom(".length", "[0]", ".x", ".map((v) => v)", "?.y")).map(([a, m]) => `${a}${m}`),
-    fc.tuple(fc.constantFrom("echo", "get_users", "input", "nope", "secret"), tie("e")).map(([t, a]) => `(await callTool("${t}", { v: ${a} }))`),
-    fc.array(tie("e"), { maxLength: 3 }).map((items) => `[${items.join(", ")}]`),
-    fc.constantFrom("JSON.stringify({})", "Math.max(1, 2)", "Object.keys({ a: 1 })", "String(1)", "new Date(0).toISOString()"),
-  ),
-})).e;
-const statement: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  s: fc.oneof(
-    { depthSize: "small" },
-    fc.tuple(fc.constantFrom("const", "let"), ident, expr).map(([k, n, e]) => `${k} ${n} = ${e};`),
-    expr.map((e) => `${e};`),
-    expr.map((e) => `return ${e};`),
-    fc.tuple(expr, tie("s")).map(([c, s]) => `if (${c}) { ${s} }`),
-    tie("s").map((s) => `for (let i = 0; i < 3; i++) { ${s} }`),
-    tie("s").map((s) => `try { ${s} } catch (e) { console.log("caught"); }`),
-    expr.map((e) => `console.log(${e});`),
-    fc.tuple(fc.constantFrom("debug", "info", "warn", "error"), fc.array(expr, { maxLength: 3 })).map(([level, args]) => `console.${level}(${args.join(", ")});`),
-    // hostile fragments
-    fc.constantFrom("for (;;) {}", "while (true) {}", "this.x = 1;", "eval('1');", "({}).constructor.constructor('return 1')();", "const s = 'x'.repeat(1e9);", "const f = () => f(); f();", "globalThis.a = 1;", "import('x');", "let a = []; for (;;) { a.push(new Array(1e6)); }", "__auditorRefCheck(1);"),
-  ),
-})).s;
-const program = fc.array(statement, { minLength: 1, maxLength: 6 }).map((lines) => lines.join("\n"));
+/** Runs one script and checks what every run must satisfy; returns its result. */
+async function runChecked(code: string, limits = FUZZ_LIMITS): Promise<RunResult> {
+  const started = performance.now();
+  const events: RunEvent[] = [];
+  const result = await runAgentScript(code, { toolHandler: fuzzTools, onEvent: (e) => events.push(e), limits });
+  expect(performance.now() - started).toBeLessThan(5_000); // a guard against hangs, not a benchmark
+  if (!result.ok) expect(CODES).toContain(result.error.code);
+  for (const event of events) expect(RunEventSchema.safeParse(event).success).toBe(true);
+  return result;
+}
 
-const toolHandler = async (name: string, args: unknown) => {
-  if (name === "secret") return { $ref: { id: "ref_fuzz" } };
-  if (name === "nope") throw new Error("no such tool");
-  return args;
-};
+const percent = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)} %`;
 
 describe("fuzzing AgentScript", () => {
-  test("grammar-built scripts always end with a value or a known code, within their limits, and every event fits the wire", async () => {
+  test("grammar-built programs mostly run: they reach the sandbox and end with a value or a runtime code", async () => {
+    const ends = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(program, async (code) => {
-        const t = performance.now();
-        const events: RunEvent[] = [];
-        const result = await runAgentScript(code, { toolHandler, onEvent: (e) => events.push(e), limits: { cpuMs: 50, timeoutMs: 1_000, memoryBytes: 8 * 2 ** 20, maxToolCalls: 20 } });
-        expect(performance.now() - t).toBeLessThan(5_000); // a guard against hangs, not a benchmark
-        if (!result.ok) expect(CODES).toContain(result.error.code);
-        for (const event of events) expect(RunEventSchema.safeParse(event).success).toBe(true);
+        const result = await runChecked(code);
+        const end = result.ok ? "value" : result.error.code;
+        ends.set(end, (ends.get(end) ?? 0) + 1);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    const total = [...ends.values()].reduce((a, b) => a + b, 0);
+    const running = total - (ends.get("validation_error") ?? 0);
+    console.log(`agentscript fuzz: ${total} programs, ${percent(running, total)} reached the sandbox (${percent(ends.get("value") ?? 0, total)} ended with a value); ends: ${JSON.stringify(Object.fromEntries(ends))}`);
+    expect(running / total).toBeGreaterThanOrEqual(MIN_RUNNING_SHARE);
+  }, FUZZ_TIMEOUT_MS * 5);
+
+  test("each hostile fragment family ends its run with the code it targets", async () => {
+    const hits = new Map(HOSTILE_FAMILIES.map((f) => [f.name, 0]));
+    await fc.assert(
+      fc.asyncProperty(hostileCase, async ({ family, code }) => {
+        const result = await runChecked(code, { ...FUZZ_LIMITS, ...family.limits });
+        expect({ family: family.name, code: result.ok ? "value" : result.error.code }).toEqual({ family: family.name, code: family.code });
+        hits.set(family.name, hits.get(family.name)! + 1);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    const total = [...hits.values()].reduce((a, b) => a + b, 0);
+    const byFamily = HOSTILE_FAMILIES.map((f) => `${f.name} → ${f.code}: ${hits.get(f.name)}`).join(", ");
+    console.log(`agentscript fuzz: ${total} hostile cases, ${percent(total, FUZZ_RUNS)} hit the limit their family targets (${byFamily})`);
+  }, FUZZ_TIMEOUT_MS * 5);
+
+  test("a hostile fragment anywhere in a program still ends with a value or a known code", async () => {
+    await fc.assert(
+      // The tighter wall-clock bound of the never-answering tool's family, so that one costs little.
+      fc.asyncProperty(mixedProgram, async (code) => {
+        await runChecked(code, { ...FUZZ_LIMITS, timeoutMs: 200 });
       }),
       { numRuns: FUZZ_RUNS },
     );

@@ -2,8 +2,8 @@
 // any payload, session events of any shape. They refuse with their one typed error, or parse.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { DecryptError } from "../../src/crypto/aes-gcm.ts";
-import { openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
+import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
+import { openEnvelope, sealEnvelope } from "../../sdk/crypto/envelope.ts";
 import { ndjsonLines } from "../../sdk/client/ndjson.ts";
 import { EncLineSchema, SessionEventSchema } from "../../sdk/wire/sessions.ts";
 import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./runs.ts";

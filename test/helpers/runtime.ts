@@ -2,8 +2,9 @@
 // known up front (so the middleware can pin it before the runtime starts) and the process itself.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { toBase64Url } from "../../src/crypto/encoding.ts";
-import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { baseEnv, collectLines, tempDir } from "./auditor-process.ts";
 
 export function runtimeKeyDir(): { dir: string; kid: string } {

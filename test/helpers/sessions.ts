@@ -1,6 +1,7 @@
 // Session helpers shared by suites that run the server from source and as a binary.
 import { expect } from "bun:test";
-import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 /** Starts a session and resolves with its last line once the stream ends. */

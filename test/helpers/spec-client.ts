@@ -1,5 +1,5 @@
 // An encrypted-session client written only from DESIGN "Encryption", with WebCrypto alone: it
-// shares no code with the server (no src/crypto), so a test that passes with it shows an
+// shares no code with the server (no sdk/crypto), so a test that passes with it shows an
 // independent client interoperates byte for byte.
 
 const te = new TextEncoder();

@@ -10,7 +10,7 @@ import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-p
 import { AttestationResponseSchema, DstackVerifierInputSchema, type AttestationResponse } from "../../sdk/wire/attestation.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 
-/** An independent canonical form (sorted keys, no spaces), written apart from src/crypto. */
+/** An independent canonical form (sorted keys, no spaces), written apart from sdk/crypto. */
 function sortedJson(value: unknown): string {
   const sort = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(sort) : v && typeof v === "object"

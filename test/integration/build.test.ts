@@ -65,10 +65,26 @@ describe("dist/auditor", () => {
       const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
       expect(await (await fetch(`${server.url}${manifest.js}`)).text()).toBe(await Bun.file(join(dirs[1]!, "elsewhere", "auditor-copy", "dist", manifest.js)).text());
       const declarations = await (await fetch(`${server.url}/sdk/auditor-sdk.d.ts`)).text();
-      expect(declarations).toContain('declare module "auditor-sdk"');
-      expect(declarations).toContain("export function createClient(");
+      // One module of named exports (no AMD-style `declare module` blocks), as the npm package has.
+      expect(declarations).not.toContain("declare module");
+      expect(declarations).toContain("export declare function createClient(");
+      expect(await Bun.file(join(dirs[1]!, "elsewhere", "auditor-copy", "dist", "sdk", "package", "index.d.ts")).text()).toBe(declarations);
     } finally {
       expect(await server.stop()).toBe(0);
+    }
+  });
+
+  test("one build serves one /openapi.json: the same bytes from both copies, whatever the configuration", async () => {
+    const servers = await Promise.all([
+      startAuditor({ command: [first.path], env: { AUDITOR_TEE: "dev" } }),
+      startAuditor({ command: [second.path], env: { AUDITOR_TEE: "dev", AUDITOR_API_KEYS: "k", AUDITOR_RUNTIME_KEYS: "AAAAAAAAAAAAAAAA" } }),
+    ]);
+    try {
+      const [a, b] = await Promise.all(servers.map(async (s) => (await fetch(`${s.url}/openapi.json`)).text()));
+      expect(JSON.parse(a!).openapi).toBe("3.1.1");
+      expect(b).toBe(a!);
+    } finally {
+      for (const server of servers) expect(await server.stop()).toBe(0);
     }
   });
 });

@@ -140,6 +140,8 @@ describe("network channels other than function egress", () => {
     expect(Object.keys(byName).sort()).toEqual([
       "dstack-guest-agent",
       "http-listener",
+      "peer-instances",
+      "session-directory",
       "state-store",
     ]);
     expect(byName["http-listener"]).toMatchObject({
@@ -155,6 +157,20 @@ describe("network channels other than function egress", () => {
       destination: "redis://127.0.0.1:6379",
       setBy: "AUDITOR_STATE_URL",
     });
+    // Sessions across instances: the directory in the same store, and the sealed peer channel.
+    expect(byName["session-directory"]).toMatchObject({
+      direction: "outbound",
+      destination: "redis://127.0.0.1:6379",
+      setBy: "AUDITOR_STATE_URL",
+    });
+    expect(byName["session-directory"].carries).toContain("HMAC-SHA256-hashed");
+    expect(byName["peer-instances"]).toMatchObject({
+      direction: "outbound",
+      setBy: "AUDITOR_INSTANCE_URL (each instance its own)",
+    });
+    expect(byName["peer-instances"].destination).toContain("/peer/attach");
+    expect(byName["peer-instances"].carries).toContain("K_peer");
+    expect(byName["http-listener"].carries).toContain("/peer/attach");
     expect(
       report.claims.some((c: { claim: string }) =>
         c.claim.startsWith("besides function egress, the process opens only these channels"),

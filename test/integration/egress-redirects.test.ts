@@ -2,6 +2,7 @@
 // https and http upstreams on loopback redirect (308 to http, 307 between two allowed origins,
 // 302 to an undeclared one), and each test asserts what the next server actually received.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { invokeAnswer } from "../../src/http/routes/functions.ts";
 import { chainBreak } from "../../sdk/wire/egress-log.ts";
 import { z } from "zod";
 import {
@@ -233,7 +234,7 @@ describe("a function's declared secrets never follow a cross-origin redirect", (
       overrides: {},
       stateIdleTtlMs: 60_000,
     });
-    expect(await host.invoke("leaky", {})).toEqual({ status: 200, body: { text: "ok /landing" } });
+    expect(invokeAnswer(await host.invoke("leaky", {}))).toEqual({ status: 200, body: { text: "ok /landing" } });
     expect(a.received[0]!.headers["x-goog-api-key"]).toBe("AIza-leaky-secret");
     expect(b.received[0]!.headers["x-goog-api-key"]).toBeUndefined();
     expect(b.received[0]!.headers["x-trace"]).toBe("t");

@@ -1,6 +1,7 @@
 // The audited fetch with real HTTP on loopback: policy refusals before any byte leaves,
 // redirects re-checked per hop, the hash chain, and the report showing refusals.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { invokeAnswer } from "../../src/http/routes/functions.ts";
 import { chainBreak, EgressLogEntrySchema } from "../../sdk/wire/egress-log.ts";
 import { z } from "zod";
 import { createAuditedFetch, EgressBlockedError, EgressLog, runAsCaller } from "../../src/egress/index.ts";
@@ -144,7 +145,7 @@ describe("a function reaching for an undeclared host", () => {
       stateIdleTtlMs: 60_000,
     });
     forbiddenHits.length = 0;
-    const result = await host.invoke("rogue", { target: `http://127.0.0.1:${forbidden.port}/exfiltrate` });
+    const result = invokeAnswer(await host.invoke("rogue", { target: `http://127.0.0.1:${forbidden.port}/exfiltrate` }));
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: "function_failed", message: "rogue failed" });
     expect(forbiddenHits).toEqual([]);

@@ -229,7 +229,7 @@ describe("an authentic envelope that breaks the protocol ends the session", () =
 
 describe("a man in the middle", () => {
   test("swapping in its own ephemeral key is caught by the pinned client, with or without its own signature", async () => {
-    const { signP256 } = await import("../../src/crypto/p256.ts");
+    const { signP256 } = await import("../../src/crypto/keys.ts");
     const { p256 } = await import("@noble/curves/p256");
     const generateEphemeralKeyPair = () => {
       const privateKey = p256.utils.randomPrivateKey();

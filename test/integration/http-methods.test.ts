@@ -26,6 +26,7 @@ describe("a wrong method on an existing route", () => {
     ["GET", "/refs/resolve", POST_ONLY],
     ["POST", "/report/etherea", GET_ONLY],
     ["POST", "/healthz", GET_ONLY],
+    ["POST", "/readyz", GET_ONLY],
     ["POST", "/", GET_ONLY],
     ["PUT", "/sdk/auditor-sdk.js", GET_ONLY],
   ];

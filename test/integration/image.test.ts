@@ -32,9 +32,10 @@ describe("npm run image", () => {
       builds.push(JSON.parse(run(["npm", "run", "--silent", "image", "--", "--json"], dir).trim().split("\n").at(-1)!));
     }
   }, 300_000);
+  // Two clones with their node_modules: removing them can outlast the default 5 s hook timeout.
   afterAll(() => {
     for (const dir of dirs) rmSync(dirname(dir), { recursive: true, force: true });
-  });
+  }, 60_000);
 
   test("two clean clones give the same manifest digest", () => {
     expect(builds[0]!.manifestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);

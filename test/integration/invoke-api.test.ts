@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { startFakeDstack, type FakeDstack } from "../fixtures/fake-dstack.ts";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 import { ReportSchema } from "../../sdk/wire/report.ts";
 

@@ -87,7 +87,7 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
     expect(res.status).toBe(200);
     await res.text();
     const after = await metrics();
-    const labels = { fn: "generate-prompt", status: "200", provider: "cerebras", mode: "plain" };
+    const labels = { fn: "generate-prompt", outcome: "ok", provider: "cerebras", mode: "plain" };
     expect(sample(after, "auditor_invocations_total", labels)).toBe(sample(before, "auditor_invocations_total", labels) + 1);
     const histogram = after.find((f) => f.name === "auditor_invocation_duration_seconds")!;
     expect(histogram.type).toBe("histogram");
@@ -119,7 +119,7 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
     const after = await metrics();
     expect(sample(after, "auditor_egress_requests_total", { host: "127.0.0.1:9", outcome: "blocked" })).toBe(1);
     expect(sample(after, "auditor_http_errors_total", { code: "invalid_input", status: "400" })).toBeGreaterThan(0);
-    expect(sample(after, "auditor_invocations_total", { fn: "generate-prompt", status: "400", provider: "none" })).toBeGreaterThan(0);
+    expect(sample(after, "auditor_invocations_total", { fn: "generate-prompt", outcome: "invalid_input", provider: "none" })).toBeGreaterThan(0);
   });
 
   test("labels stay bounded: unknown functions, raw paths and odd methods never become labels", async () => {

@@ -99,6 +99,41 @@ describe("runtime worker pool", () => {
     }
   });
 
+  test("a run sent at once after a hog does not queue behind it, before the hog's slice shows", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
+    try {
+      pool.warm();
+      const order: string[] = [];
+      // No pause: the hog's worker still looks calm (its slice has not run long enough to show).
+      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 1_500 } }).then((r) => (order.push("hog"), r));
+      const trivial = await pool.run(`return 1`);
+      order.push("trivial");
+      expect(trivial).toMatchObject({ ok: true, value: 1 });
+      expect(await hog).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
+      expect(order).toEqual(["trivial", "hog"]);
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  test("runs waiting for tools share a worker: a new run joins them instead of a new thread", async () => {
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
+    try {
+      const gates: (() => void)[] = [];
+      const toolHandler = () => new Promise<unknown>((resolve) => gates.push(() => resolve(1)));
+      const waiting: Promise<{ ok: boolean }>[] = [];
+      for (let i = 1; i <= 5; i++) {
+        waiting.push(pool.run(`return await callTool("wait", {})`, { toolHandler }));
+        while (gates.length < i) await Bun.sleep(2);
+      }
+      expect(pool.size).toBe(1);
+      for (const open of gates) open();
+      expect((await Promise.all(waiting)).every((r) => r.ok)).toBe(true);
+    } finally {
+      pool.terminate();
+    }
+  });
+
   test("cancel reaches a run in the middle of a long slice", async () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
     try {
@@ -112,6 +147,26 @@ describe("runtime worker pool", () => {
       pool.terminate();
     }
   });
+
+  test("cancelling several runs of one worker at once stops the one in its slice too", async () => {
+    // A shutdown cancels everything at once: the cancel of a run waiting behind the hog must not
+    // overwrite the hog's (before, the hog ran on to its CPU limit). Bounded by the test timeout.
+    const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
+    try {
+      const controllers = [new AbortController(), new AbortController(), new AbortController()];
+      const long = { limits: { cpuMs: 120_000, timeoutMs: 120_000 } };
+      const hog = pool.run(`for (;;) {}`, { ...long, signal: controllers[0]!.signal });
+      const queued = [
+        pool.run(`return await callTool("t", {})`, { ...long, signal: controllers[1]!.signal, toolHandler: () => new Promise(() => {}) }),
+        pool.run(`for (;;) {}`, { ...long, signal: controllers[2]!.signal }),
+      ];
+      await Bun.sleep(200); // the hog is in its slice; the others wait for the worker
+      for (const c of controllers) c.abort(); // the hog first: the later cancels used to overwrite it
+      for (const run of [hog, ...queued]) expect(await run).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    } finally {
+      pool.terminate();
+    }
+  }, 20_000);
 
   test("a worker still busy past its run's deadline is replaced; nothing on it hangs", async () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1, workerEntry: WEDGED_WORKER });

@@ -79,6 +79,12 @@ describe("start-up", () => {
     }
   });
 
+  test("{instanceId} in AUDITOR_INSTANCE_URL without a guest agent's instance id stops start-up", async () => {
+    const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_INSTANCE_URL: "https://{instanceId}-8787.gateway.example" } });
+    expect(code).toBe(2);
+    expect(stderr).toBe("auditor: AUDITOR_INSTANCE_URL: {instanceId} needs an instance id from the dstack guest agent, and this TEE gives none\n");
+  });
+
   test("an address that is not this machine's is one clean line too", async () => {
     const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dev", HOST: "192.0.2.1" } });
     expect(code).toBe(1);

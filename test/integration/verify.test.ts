@@ -4,7 +4,7 @@
 // image or a binary that is not the one rebuilt from the checkout, and the older ones).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { appCompose } from "../../scripts/app-compose.ts";

@@ -38,9 +38,10 @@ describe("no script code runs outside the CPU limit", () => {
     test(`${name}: stopped at the CPU limit, which its stats account for`, async () => {
       const result = await run(code);
       expect(result).toMatchObject({ ok: false, error: { code: "cpu_limit" } });
-      // cpuMs is what the limit counted: at least the limit, and never more than the run took.
+      // cpuMs is what the limit counted: at least the limit, and not more than the run took
+      // (give or take the few ms the sandbox spends on its context before the clock starts).
       expect(result.stats.cpuMs).toBeGreaterThanOrEqual(100);
-      expect(result.stats.cpuMs).toBeLessThanOrEqual(result.stats.durationMs + 1);
+      expect(result.stats.cpuMs).toBeLessThanOrEqual(result.stats.durationMs + 10);
     });
   }
 

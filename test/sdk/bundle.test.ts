@@ -36,9 +36,23 @@ describe("GET /sdk", () => {
     expect(map.sources.every((s: string) => !s.startsWith("/"))).toBe(true);
   });
 
-  test("under 60 KB gzipped", async () => {
+  test("under 30 KB gzipped", async () => {
     const code = await (await fetch(`${server.url}/sdk/auditor-sdk.js`)).arrayBuffer();
-    expect(gzipSync(new Uint8Array(code), { level: 9 }).length).toBeLessThan(60 * 1024);
+    expect(gzipSync(new Uint8Array(code), { level: 9 }).length).toBeLessThan(30 * 1024);
+  });
+
+  test("one copy of each dependency, and none of the server's", async () => {
+    const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
+    const { sources } = (await (await fetch(`${server.url}${manifest.map}`)).json()) as { sources: string[] };
+    // node_modules/<package>/… or node_modules/<a>/node_modules/<package>/…: each package once.
+    const copies = new Map<string, Set<string>>();
+    for (const source of sources) {
+      const match = /^(.*node_modules\/)((?:@[^/]+\/)?[^/]+)\//.exec(source);
+      if (match) copies.set(match[2]!, (copies.get(match[2]!) ?? new Set()).add(match[1]!));
+    }
+    expect([...copies.keys()].sort()).toEqual(["@noble/hashes", "zod"]);
+    for (const [name, roots] of copies) expect({ name, roots: [...roots] }).toEqual({ name, roots: ["node_modules/"] });
+    expect(sources.some((s) => s.startsWith("src/"))).toBe(false);
   });
 
   test("the served file works: import it and call the server", async () => {

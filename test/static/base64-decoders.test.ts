@@ -1,5 +1,5 @@
 // Static side of "one value, one spelling": every base64 text in src/, sdk/ and functions/ is
-// decoded by the strict decoders of src/crypto/encoding.ts (or checked by its zod schema), never
+// decoded by the strict decoders of sdk/crypto/encoding.ts (or checked by its zod schema), never
 // by a lenient one (Buffer, atob, the native Uint8Array.fromBase64) nor accepted by an alphabet
 // regex, which lets non-canonical spellings through. Identifiers (ref ids, channel ids) use
 // bounded alphabets and are compared as text, never decoded.
@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
-const DECODERS = "src/crypto/encoding.ts";
+const DECODERS = "sdk/crypto/encoding.ts";
 
 const LENIENT: [string, RegExp][] = [
   ["Buffer base64 decode", /Buffer\.from\([^)]*["']base64(url)?["']/],
@@ -28,7 +28,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe("base64 is decoded only by the strict decoders", () => {
-  test("no lenient decoder or alphabet regex outside src/crypto/encoding.ts", () => {
+  test("no lenient decoder or alphabet regex outside sdk/crypto/encoding.ts", () => {
     const files = ["src", "sdk", "functions"].flatMap((dir) => sourceFiles(join(ROOT, dir)));
     const found = files
       .map((file) => relative(ROOT, file))

@@ -86,7 +86,7 @@ const NETWORK_GLOBALS = new Set([
 ]);
 /** Packages with no network path of their own (checked by reading them once, when added). */
 const PURE_PACKAGES =
-  /^(zod|meriyah|hono(\/(cors|route|utils\/.*|router\/trie-router))?|@noble\/(curves|hashes)\/.*|quickjs-emscripten-core|@jitl\/quickjs-singlefile-mjs-release-sync)$/;
+  /^(zod(\/mini|\/v4\/locales\/en\.js)?|meriyah|hono(\/(cors|route|utils\/.*|router\/trie-router))?|@noble\/(curves|hashes)\/.*|quickjs-emscripten-core|@jitl\/quickjs-singlefile-mjs-release-sync)$/;
 
 /**
  * Who may open which channel, and why. Keys are repository paths; values the findings allowed.
@@ -106,15 +106,21 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "Bun.serve": "the one HTTP listener (channel http-listener)",
     "package hono/bun": "hono's WebSocket handler for that listener",
   },
-  "src/http/app.ts": { "package hono/bun": "upgrades /runtime/attach on the listener (inbound)" },
+  "src/http/app.ts": {
+    "package hono/bun": "upgrades /runtime/attach and /peer/attach on the listener (inbound)",
+  },
   "src/tee/dstack.ts": {
     "package @phala/dstack-sdk": "the guest agent socket (channel dstack-guest-agent)",
   },
   "src/store/postgres-backend.ts": { "bun SQL": "the shared state store (channel state-store)" },
-  "src/store/redis-backend.ts": {
+  "src/store/redis-connection.ts": {
     "bun RedisClient": "the shared state store (channel state-store)",
   },
   "src/runtime/pool.ts": { Worker: "the AgentScript worker threads, from our own worker.ts" },
+  "src/sessions/peer-dialer.ts": {
+    WebSocket:
+      "the peer channel to another instance of this app (channel peer-instances), each destination admitted from a sealed directory record",
+  },
   "src/runtime/remote/runtime-main.ts": {
     WebSocket: "`auditor runtime` dials its middleware (--connect); not the server process",
   },

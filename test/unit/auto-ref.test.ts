@@ -1,7 +1,7 @@
 // The auto-ref pass: which `await callTool(…)` results stay references (never read, only passed
 // on or returned) and which materialize. Conservative: anything else materializes.
 import { describe, expect, test } from "bun:test";
-import { planAutoRef } from "../../src/sidecar/auto-ref.ts";
+import { planAutoRef } from "../../src/runtime/auto-ref.ts";
 import { instrument } from "../../src/runtime/instrument.ts";
 import { REF_CALL } from "../../src/runtime/ref-prelude.ts";
 import { validateAgentScript } from "../../src/runtime/validate.ts";

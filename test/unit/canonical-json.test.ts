@@ -3,7 +3,7 @@
 // of Appendix B (IEEE 754 bit patterns and their required text). Source:
 // https://www.rfc-editor.org/rfc/rfc8785 (facts only; the encoder is ours).
 import { describe, expect, test } from "bun:test";
-import { canonicalJson } from "../../src/crypto/canonical-json.ts";
+import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
 
 const fromBits = (hex: string) =>
   new DataView(new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16))).buffer).getFloat64(0);

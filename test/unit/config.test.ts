@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError, helpText, loadConfig, OPTIONS, redacted } from "../../src/config.ts";
+import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig, OPTIONS, redacted } from "../../src/config.ts";
 import { resolveCorsOrigins } from "../../src/http/cors-origins.ts";
 
 /** The message of the ConfigError a configuration raises. */
@@ -61,6 +61,10 @@ describe("config", () => {
       [{}, ["--dstack-endpoint", "https://127.0.0.1:8090/?t=hunter2"], "--dstack-endpoint: must not carry a query"],
       [{ FIRESTORE_EMULATOR_HOST: "user:hunter2@127.0.0.1:8080" }, [], "FIRESTORE_EMULATOR_HOST: must be host:port"],
       [{}, ["--firestore-emulator-host", "user:hunter2@127.0.0.1:8080"], "--firestore-emulator-host: must be host:port"],
+      [{ AUDITOR_INSTANCE_URL: "http://peer:hunter2@10.0.0.2:8787" }, [], "AUDITOR_INSTANCE_URL: must not carry credentials"],
+      [{ AUDITOR_INSTANCE_URL: "http://10.0.0.2:8787/?hunter2" }, [], "AUDITOR_INSTANCE_URL: must not carry a query"],
+      [{}, ["--instance-url", "http://10.0.0.2:8787#hunter2"], "--instance-url: must not carry a query string or fragment"],
+      [{ AUDITOR_INSTANCE_URL: "ws://10.0.0.2:8787" }, [], "AUDITOR_INSTANCE_URL: must be an http(s) URL"],
     ];
     for (const [env, argv, expected] of cases) {
       const message = refusal(env, argv);
@@ -72,6 +76,24 @@ describe("config", () => {
     expect(loadConfig({ OPENROUTER_BASE_URL: "http://127.0.0.1:9/api/v1/" }).openrouterBaseUrl).toBe("http://127.0.0.1:9/api/v1");
     expect(loadConfig({ AUDITOR_STATE_URL: "postgres://u:pw@db:5432/x?sslmode=require" }).stateUrl).toContain("pw@");
     expect(refusal({ AUDITOR_STATE_URL: "mysql://u:hunter2@db/x" })).not.toContain("hunter2");
+  });
+
+  test("peers reach an instance at AUDITOR_INSTANCE_URL, by default at its own address unless it listens on all", () => {
+    expect(loadConfig({ AUDITOR_INSTANCE_URL: "https://10.0.0.2:8787/" }).instanceUrl).toBe("https://10.0.0.2:8787");
+    expect(defaultInstanceUrl("127.0.0.1", 8787)).toBe("http://127.0.0.1:8787");
+    expect(defaultInstanceUrl("::1", 8787)).toBe("http://[::1]:8787");
+    expect(defaultInstanceUrl("0.0.0.0", 8787)).toBeUndefined();
+    expect(defaultInstanceUrl("::", 8787)).toBeUndefined();
+  });
+
+  test("{instanceId} in AUDITOR_INSTANCE_URL is the guest agent's instance id, and nothing else", () => {
+    const template = loadConfig({ AUDITOR_INSTANCE_URL: "https://{instanceId}-8787.gateway.example" }).instanceUrl!;
+    expect(instanceUrlFor(template, "0a1b2c3d")).toBe("https://0a1b2c3d-8787.gateway.example");
+    expect(instanceUrlFor("http://10.0.0.2:8787", null)).toBe("http://10.0.0.2:8787");
+    expect(() => instanceUrlFor(template, null)).toThrow("{instanceId} needs an instance id from the dstack guest agent, and this TEE gives none");
+    for (const hostile of ["a.evil.example/x", "a@b", "", "x".repeat(64)]) {
+      expect(() => instanceUrlFor(template, hostile)).toThrow(ConfigError);
+    }
   });
 
   test("an echoed value loses its userinfo and query", () => {

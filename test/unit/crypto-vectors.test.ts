@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { hkdf } from "@noble/hashes/hkdf";
 import { sha256 } from "@noble/hashes/sha2";
 import { p256 } from "@noble/curves/p256";
-import { aesGcmOpen, aesGcmSeal, DecryptError } from "../../src/crypto/aes-gcm.ts";
-import { concatBytes, fromHex, toHex } from "../../src/crypto/encoding.ts";
-import { deriveSharedX, importEcdhPrivateKey, verifyP256 } from "../../src/crypto/p256.ts";
+import { aesGcmOpen, aesGcmSeal, DecryptError } from "../../sdk/crypto/aes-gcm.ts";
+import { concatBytes, fromHex, toHex } from "../../sdk/crypto/encoding.ts";
+import { deriveSharedX, importEcdhPrivateKey, verifyP256 } from "../../sdk/crypto/p256.ts";
 
 const VECTORS = join(import.meta.dir, "../fixtures/vectors");
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   bytesEqual, concatBytes, fromBase64, fromBase64Url, fromHex, fromUtf8, isCanonicalBase64Url, toBase64, toBase64Url, toHex, utf8,
-} from "../../src/crypto/encoding.ts";
+} from "../../sdk/crypto/encoding.ts";
 
 describe("encoding", () => {
   test("hex round-trips and matches Buffer", () => {

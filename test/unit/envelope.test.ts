@@ -1,9 +1,9 @@
 // Envelope receivers (the SDK's side of the stream): exactly the next seq, the right kid and
 // key, an intact tag, an inner seq equal to the outer; every refusal is the same DecryptError.
 import { describe, expect, test } from "bun:test";
-import { DecryptError } from "../../src/crypto/aes-gcm.ts";
-import { envelopeAad, envelopeNonce, openEnvelope, sealEnvelope } from "../../src/crypto/envelope.ts";
-import { fromBase64, toBase64, toHex } from "../../src/crypto/encoding.ts";
+import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
+import { envelopeAad, envelopeNonce, openEnvelope, sealEnvelope } from "../../sdk/crypto/envelope.ts";
+import { fromBase64, toBase64, toHex } from "../../sdk/crypto/encoding.ts";
 import { EventSealer } from "../../src/sessions/sealer.ts";
 import { openEnvelopeNative, sealEnvelopeNative } from "../../src/crypto/native-envelope.ts";
 

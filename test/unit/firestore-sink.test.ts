@@ -1,7 +1,7 @@
 // The Firestore sink's service-account path: an RS256 JWT signed with WebCrypto, exchanged once
 // for a token that is then reused, and writes that never throw into the caller.
 import { describe, expect, test } from "bun:test";
-import { fromBase64Url, toBase64 } from "../../src/crypto/encoding.ts";
+import { fromBase64Url, toBase64 } from "../../sdk/crypto/encoding.ts";
 import { FIRESTORE_DEFAULT_URL, GOOGLE_OAUTH_URL, logPrompt } from "../../functions/lib/firestore.ts";
 
 async function serviceAccount() {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { p256 } from "@noble/curves/p256";
 import { createHash } from "node:crypto";
-import { deriveP256KeyPair, deriveSymmetricKey, keyId } from "../../src/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair, deriveSymmetricKey } from "../../src/crypto/keys.ts";
 import { deriveP256KeyPairNative } from "../../src/crypto/native-keys.ts";
 import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
 

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { BUCKET_MS, LatencySketch, RecentInvocations } from "../../src/metrics/index.ts";
 
-const call = (durationMs: number, over: Partial<{ status: number; provider: string; mode: string }> = {}) => ({ fn: "f", status: 200, provider: "local", mode: "plain", durationMs, ...over });
+const call = (durationMs: number, over: Partial<{ outcome: string; provider: string; mode: string }> = {}) => ({ fn: "f", outcome: "ok", provider: "local", mode: "plain", durationMs, ...over });
 
 describe("LatencySketch", () => {
   test("quantiles are within 4 % of the exact ones", () => {
@@ -37,7 +37,7 @@ describe("RecentInvocations", () => {
     let now = 1_000 * BUCKET_MS;
     const recent = new RecentInvocations(90, () => now);
     recent.record(call(5));
-    recent.record(call(7, { status: 500, provider: "none", mode: "sealed" }));
+    recent.record(call(7, { outcome: "crashed", provider: "none", mode: "sealed" }));
     now += 20 * 60_000; // 20 minutes later: the first two left the 15-minute series
     recent.record(call(9, { provider: "cerebras" }));
     const [f] = recent.byFunction(5 * 60_000);

@@ -1,7 +1,8 @@
 // The middleware's runtime slots, in process with the real handshake over fake wires: the limits
 // (handshake deadline, idle slot cap) and the answer when no runtime is attached.
 import { describe, expect, test } from "bun:test";
-import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { createLogger } from "../../src/log.ts";
 import { RemoteRuntimes } from "../../src/runtime/remote/runtimes.ts";
 import { startRuntimeHandshake } from "../../src/runtime/remote/secure-channel.ts";

@@ -1,9 +1,10 @@
 // The sealed-invoke replay memory: bounded, and forgets an epk only after the ts window.
 import { describe, expect, test } from "bun:test";
-import { deriveP256KeyPair, keyId } from "../../src/crypto/keys.ts";
+import { keyId } from "../../sdk/crypto/keys.ts";
+import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { SealedInvoker } from "../../src/functions/sealed-invoke.ts";
 import { sealInvoke } from "../helpers/spec-client.ts";
-import { toBase64Url } from "../../src/crypto/encoding.ts";
+import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 
 const invokeKey = deriveP256KeyPair(new Uint8Array(32).fill(7), "auditor/invoke/v1");
 const kid = keyId(invokeKey.publicKey);

@@ -5,12 +5,14 @@
 // envelope (native and synchronous: src/crypto/native-envelope.ts) with its own seq per
 // direction: anything out of order, tampered or unsigned closes the channel.
 import { z } from "zod";
-import { fromBase64Url, toBase64Url } from "../../crypto/encoding.ts";
+import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
 import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
-import { deriveRuntimeKeys, runtimeTranscript } from "../../crypto/handshake.ts";
-import { keyId, type P256KeyPair } from "../../crypto/keys.ts";
-import { agreeEphemeral, deriveSharedX, signP256, validatePublicKey, verifyP256 } from "../../crypto/p256.ts";
-import { isPinned } from "../../../sdk/client/trust.ts";
+import { deriveRuntimeKeys, runtimeTranscript } from "../../../sdk/crypto/handshake.ts";
+import { keyId } from "../../../sdk/crypto/keys.ts";
+import { type P256KeyPair } from "../../crypto/keys.ts";
+import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
+import { signP256 } from "../../crypto/keys.ts";
+import { isPinned } from "../../../sdk/crypto/pin.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
@@ -24,7 +26,7 @@ export class ChannelError extends Error {
 }
 
 const KID = "K_mr";
-const B64 = CanonicalBase64Url.min(1);
+const B64 = CanonicalBase64Url.check(z.minLength(1));
 const Hello = z.object({ type: z.literal("hello"), channelId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), runtimeKey: B64, ephemeral: B64 }).strict();
 const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemeral: B64, signature: B64 }).strict();
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();
@@ -47,6 +49,8 @@ export class SecureChannel {
     private readonly receiveKey: Uint8Array,
     /** The other side's long-term key id (for logs and routing). */
     readonly peerKid: string,
+    /** The envelopes' kid: K_mr here; the instance-to-instance channel reuses this with K_peer. */
+    private readonly kid = KID,
   ) {}
 
   onMessage(handler: (message: Record<string, unknown>) => void): void {
@@ -60,7 +64,7 @@ export class SecureChannel {
   send(message: Record<string, unknown>): void {
     if (this.closed) return;
     const seq = ++this.sendSeq;
-    const payload = sealEnvelopeNative(this.sendKey, this.channelId, seq, KID, JSON.stringify({ ...message, seq }));
+    const payload = sealEnvelopeNative(this.sendKey, this.channelId, seq, this.kid, JSON.stringify({ ...message, seq }));
     this.wire.send(JSON.stringify({ seq, payload }));
   }
 
@@ -72,7 +76,7 @@ export class SecureChannel {
       const frame = Sealed.parse(JSON.parse(text));
       const expected = this.receiveSeq + 1;
       if (frame.seq !== expected) throw new ChannelError(`expected seq ${expected}, got ${frame.seq}`);
-      inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, KID, frame.payload);
+      inner = openEnvelopeNative(this.receiveKey, this.channelId, expected, this.kid, frame.payload);
       if (inner.seq !== expected) throw new ChannelError(`the sealed seq ${String(inner.seq)} is not the frame's ${expected}`);
       this.receiveSeq = expected;
     } catch (err) {

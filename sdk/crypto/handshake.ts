@@ -59,3 +59,25 @@ export function deriveRuntimeKeys(shared: Uint8Array, transcript: Uint8Array): {
     r2m: hkdf(sha256, shared, transcript, utf8("auditor/v1 r2m"), 32),
   };
 }
+
+/**
+ * Instance ↔ instance of one app (K_peer): th = SHA-256("auditor/peer/v1" ‖ 0x00 ‖ channelId ‖
+ * 0x00 ‖ dialerInstanceId ‖ 0x00 ‖ listenerInstanceId ‖ 0x00 ‖ identityKey ‖ dialerEphemeral ‖
+ * listenerEphemeral). Both ends hold the same identity key, so each signs th under its own role
+ * label (peerSignedMessage): a signature one side made can never pass as the other side's.
+ */
+export function peerTranscript(channelId: string, dialerId: string, listenerId: string, identityKey: Uint8Array, dialerEphemeral: Uint8Array, listenerEphemeral: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("auditor/peer/v1"), ZERO, utf8(channelId), ZERO, utf8(dialerId), ZERO, utf8(listenerId), ZERO, identityKey, dialerEphemeral, listenerEphemeral));
+}
+
+/** What each end signs: "auditor/peer/v1 dialer" or "… listener" ‖ 0x00 ‖ th. */
+export function peerSignedMessage(role: "dialer" | "listener", transcript: Uint8Array): Uint8Array {
+  return concatBytes(utf8(`auditor/peer/v1 ${role}`), ZERO, transcript);
+}
+
+export function derivePeerKeys(shared: Uint8Array, transcript: Uint8Array): { d2l: Uint8Array; l2d: Uint8Array } {
+  return {
+    d2l: hkdf(sha256, shared, transcript, utf8("auditor/v1 peer d2l"), 32),
+    l2d: hkdf(sha256, shared, transcript, utf8("auditor/v1 peer l2d"), 32),
+  };
+}
