@@ -117,6 +117,9 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "bun RedisClient": "the shared state store (channel state-store)",
   },
   "src/runtime/pool.ts": { Worker: "the AgentScript worker threads, from our own worker.ts" },
+  "src/self-digest.ts": {
+    Worker: "hashes the executable off the main thread, from our own self-digest-worker.ts",
+  },
   "src/sessions/peer-dialer.ts": {
     WebSocket:
       "the peer channel to another instance of this app (channel peer-instances), each destination admitted from a sealed directory record",
