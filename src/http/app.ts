@@ -265,8 +265,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", dashboardRoutes(deps.dashboard, deps.operatorKeys));
   app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));
   // Built once from code alone (never from configuration), so one build serves the same bytes:
-  // /runtime/attach and /peer/attach are stated whether or not they are configured.
-  const document = openApiDocument({
+  // /runtime/attach and /peer/attach are stated whether or not they are configured. Built when
+  // first asked for, not during start-up (it turns every route's schemas into JSON Schema).
+  const document = () => openApiDocument({
     version: deps.version,
     rateLimited: [...RATE_LIMITED_PATHS, ...OPERATOR_PATHS],
     operations: [
@@ -286,7 +287,7 @@ export function createApp(deps: AppDeps): Hono {
       ...dashboardOperations,
     ],
   });
-  app.route("/", openApiRoutes(JSON.stringify(document)));
+  app.route("/", openApiRoutes(() => JSON.stringify(document())));
 
   const wrongMethod = methodNotAllowed(app);
   app.notFound((c) => wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));

@@ -1,5 +1,5 @@
 // GET /openapi.json: the OpenAPI 3.1 document of every endpoint (src/http/openapi.ts builds it
-// once at start-up from the routes' own schemas; this serves those bytes).
+// once, at the first request, from the routes' own schemas; this serves those bytes).
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Operation } from "../operations.ts";
@@ -26,9 +26,11 @@ export const openApiOperation: Operation = {
   },
 };
 
-export function openApiRoutes(document: string) {
+/** Serves the document `build` makes, built at the first request and kept. */
+export function openApiRoutes(build: () => string) {
+  let document: string | undefined;
   return new Hono().get("/openapi.json", (c) => {
     c.header("cache-control", "no-cache");
-    return c.body(document, 200, { "content-type": "application/json" });
+    return c.body((document ??= build()), 200, { "content-type": "application/json" });
   });
 }
