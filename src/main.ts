@@ -104,7 +104,6 @@ async function main(argv: string[]): Promise<number> {
   }
 
 
-  const attestor = createAttestor(tee, await selfDigest(), SOURCE_PROVENANCE);
   let store: SealedStore;
   try {
     store = await SealedStore.open(config.dataDir, tee.sealingKey(), {
@@ -115,6 +114,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`auditor: cannot open sealed state ${config.stateUrl ? "at AUDITOR_STATE_URL" : `in ${config.dataDir}`}: ${(err as Error).message}`);
     return 1;
   }
+  // The binary has been hashing on its own thread since start-up began (src/start-early.ts);
+  // opening the store went on beside it.
+  const attestor = createAttestor(tee, await selfDigest(), SOURCE_PROVENANCE);
   const startedAt = Date.now();
   // The sessions gauge reads the manager, made below; it is only collected once /metrics is asked.
   let sessions: SessionManager | undefined;
