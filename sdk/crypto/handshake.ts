@@ -24,8 +24,14 @@ export interface SessionKeys {
   token: string;
 }
 
-export function deriveSessionKeys(shared: Uint8Array, transcript: Uint8Array): SessionKeys {
-  const key = (info: string) => hkdf(sha256, shared, transcript, utf8(info), 32);
+/** HKDF-SHA256(ikm, salt, info) to `length` bytes. */
+export type HkdfSha256 = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array;
+
+const nobleHkdf: HkdfSha256 = (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length);
+
+/** The session's keys; `derive` lets the server use its runtime's native HKDF (same bytes). */
+export function deriveSessionKeys(shared: Uint8Array, transcript: Uint8Array, derive: HkdfSha256 = nobleHkdf): SessionKeys {
+  const key = (info: string) => derive(shared, transcript, utf8(info), 32);
   return { s2c: key("auditor/v1 s2c"), c2s: key("auditor/v1 c2s"), reply: key("auditor/v1 reply"), token: toBase64Url(key("auditor/v1 token")) };
 }
 

@@ -7,8 +7,8 @@ import type { EnvelopePayload } from "../../sdk/crypto/envelope.ts";
 import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
 import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
-import { signP256 } from "../crypto/keys.ts";
 import type { P256KeyPair } from "../crypto/keys.ts";
+import { hkdfSha256Native, signP256Native } from "../crypto/native-keys.ts";
 import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
@@ -76,11 +76,11 @@ export class EncryptedChannel implements SessionChannel {
     const clientPublicKey = validatePublicKey(decodeKey(clientPublicKeyB64));
     const server = await agreeEphemeral(clientPublicKey);
     const transcript = sessionTranscript(sessionId, clientPublicKey, server.publicKey);
-    return new EncryptedChannel(sessionId, kid, deriveSessionKeys(server.sharedX, transcript), {
+    return new EncryptedChannel(sessionId, kid, deriveSessionKeys(server.sharedX, transcript, hkdfSha256Native), {
       enabled: true,
       kid,
       serverPublicKey: toBase64Url(server.publicKey),
-      signature: toBase64Url(signP256(transcript, identity.privateKey)),
+      signature: toBase64Url(signP256Native(transcript, identity)),
     });
   }
 

@@ -3,7 +3,8 @@ import { p256 } from "@noble/curves/p256";
 import { createHash } from "node:crypto";
 import { keyId } from "../../sdk/crypto/keys.ts";
 import { deriveP256KeyPair, deriveSymmetricKey } from "../../src/crypto/keys.ts";
-import { deriveP256KeyPairNative } from "../../src/crypto/native-keys.ts";
+import { deriveP256KeyPairNative, hkdfSha256Native, signP256Native } from "../../src/crypto/native-keys.ts";
+import { deriveSessionKeys } from "../../sdk/crypto/handshake.ts";
 import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
 
 const material = new Uint8Array(32).fill(7);
@@ -35,6 +36,39 @@ describe("key derivation", () => {
       const material = crypto.getRandomValues(new Uint8Array(32));
       expect(deriveP256KeyPairNative(material, "k")).toEqual(deriveP256KeyPair(material, "k"));
     }
+  });
+
+  test("native signatures verify as noble's do, and only for their key and message", async () => {
+    const other = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "other");
+    for (let i = 0; i < 20; i++) {
+      const pair = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "k");
+      const message = crypto.getRandomValues(new Uint8Array(1 + i * 7));
+      const signature = signP256Native(message, pair);
+      expect(signature.length).toBe(64);
+      const digest = createHash("sha256").update(message).digest();
+      expect(p256.verify(signature, digest, pair.publicKey)).toBe(true);
+      const webKey = await crypto.subtle.importKey("raw", pair.publicKey as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+      expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, webKey, signature as Uint8Array<ArrayBuffer>, message)).toBe(true);
+      expect(p256.verify(signature, digest, other.publicKey)).toBe(false);
+      const tampered = Uint8Array.from(message);
+      tampered[0]! ^= 1;
+      expect(p256.verify(signature, createHash("sha256").update(tampered).digest(), pair.publicKey)).toBe(false);
+    }
+  });
+
+  test("the native HKDF gives the session keys noble's does", () => {
+    for (let i = 0; i < 50; i++) {
+      const shared = crypto.getRandomValues(new Uint8Array(32));
+      const transcript = crypto.getRandomValues(new Uint8Array(i === 0 ? 0 : 32));
+      expect(deriveSessionKeys(shared, transcript, hkdfSha256Native)).toEqual(deriveSessionKeys(shared, transcript));
+    }
+  });
+
+  test("a key pair whose halves do not match is refused, never signed with", () => {
+    const a = deriveP256KeyPair(new Uint8Array(32).fill(1), "a");
+    const b = deriveP256KeyPair(new Uint8Array(32).fill(2), "b");
+    expect(() => signP256Native(new Uint8Array([1]), { privateKey: a.privateKey, publicKey: b.publicKey })).toThrow();
+    expect(() => signP256Native(new Uint8Array([1]), { privateKey: new Uint8Array(32), publicKey: a.publicKey })).toThrow();
   });
 
   test("the three TEE keys come from distinct paths", async () => {
