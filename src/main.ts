@@ -150,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
     maxSessionsPerCaller: config.maxSessionsPerCaller,
     maxima: sessionMaxima,
     heartbeatMs: config.heartbeatMs,
+    disconnectGraceMs: config.disconnectGraceMs,
   }, (code, options) => (remote ? remote.run(code, options) : pool!.run(code, options)), budget, {
     log,
     observer: {
@@ -174,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
     receipts: new ReceiptSigner(tee.identityKey(), attestor.statement.kid, statementSha256(attestor.statement)),
     corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, maxInFlightPerAddress: config.maxInFlightPerAddress,
     sessions: {
-      manager: sessions, apiKeys: config.apiKeys, disconnectGraceMs: config.disconnectGraceMs, identity: tee.identityKey(), kid: attestor.statement.kid,
+      manager: sessions, apiKeys: config.apiKeys, identity: tee.identityKey(), kid: attestor.statement.kid,
       ...(directory && peerDialer ? { remote: sessionForwarding(directory, peerDialer, log) } : {}),
     },
     ...(remote ? { runtimes: remote } : {}),

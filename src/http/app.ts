@@ -34,12 +34,8 @@ import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
 import { webOperations, webRoutes } from "./routes/web.ts";
 import { reportOperations, reportRoutes } from "./routes/report.ts";
 import type { ReportDeps } from "../report/index.ts";
-import {
-  MAX_SESSION_BODY_BYTES,
-  sessionOperations,
-  sessionRoutes,
-  type SessionRouteOptions,
-} from "./routes/sessions.ts";
+import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
+import { MAX_SESSION_BODY_BYTES, sessionOperations } from "./session-operations.ts";
 import type { PeerListener } from "../sessions/peer-listener.ts";
 import { FORWARDED_ENV } from "./session-forwarding.ts";
 
