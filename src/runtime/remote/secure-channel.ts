@@ -14,6 +14,7 @@ import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "..
 import { signP256 } from "../../crypto/keys.ts";
 import { isPinned } from "../../../sdk/crypto/pin.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
+import { EnvelopePayloadSchema } from "../../../sdk/wire/sessions.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
 export interface Wire {
@@ -30,7 +31,7 @@ const B64 = CanonicalBase64Url.check(z.minLength(1));
 const Hello = z.object({ type: z.literal("hello"), channelId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), runtimeKey: B64, ephemeral: B64 }).strict();
 const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemeral: B64, signature: B64 }).strict();
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();
-const Sealed = z.object({ seq: z.number().int().min(1), payload: z.object({ kid: z.string(), nonceB64: z.string(), ciphertextB64: z.string() }).strict() }).strict();
+const Sealed = z.object({ seq: z.number().int().min(1), payload: EnvelopePayloadSchema }).strict();
 
 /** Is this key (or its kid) one of the pins? The SDK's rule, for raw key bytes. */
 const pinned = (key: Uint8Array, pins: readonly string[]) => isPinned({ identityKey: toBase64Url(key), kid: keyId(key) }, pins);
