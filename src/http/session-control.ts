@@ -1,8 +1,9 @@
 // Who may touch a session and how its control messages arrive (DESIGN "Sessions (NDJSON)",
 // docs/protocol.md "Encrypted sessions"): a plaintext session takes its token as a Bearer header
 // and a JSON body; an encrypted one takes one `enc` envelope under the c2s key instead, and is
-// answered sealed under the reply key. routes/sessions.ts says what each control does.
-import type { Context } from "hono";
+// answered sealed under the reply key. As hono middleware and handlers: routes/sessions.ts says
+// what each control does.
+import type { Context, Handler, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
@@ -21,21 +22,31 @@ import { MAX_SESSION_BODY_BYTES } from "./session-operations.ts";
 export type ControlType = "cancel" | "input" | "refs_resolve";
 export type ControlReply = { status: number; body: unknown };
 
+/** What the session middleware leaves for the handlers after it. */
+export type SessionEnv = {
+  Variables: {
+    /** The token-authorized session (set by SessionAccess.tokenRequired). */
+    session: Session;
+    /** A control request whose route found the session in its body: that id and that body. */
+    located: { sessionId: string; body: unknown };
+  };
+};
+
 export interface Control<S extends z.core.$ZodType> {
   type: ControlType;
   /** The message body's shape (the plaintext body, or the opened envelope's `body`). */
   schema: S;
   handle: (session: Session, body: z.output<S>) => ControlReply | Promise<ControlReply>;
   /**
-   * Where the message is: `request` reads the body; `read` is a body the route read already
-   * (to find the session in it); `none` is a plaintext control without a body (any sent is
+   * Where the message is: `request` reads the body, `located` takes the body the route read to
+   * find the session (c.var.located), `none` is a plaintext control without a body (any sent is
    * ignored), whose encrypted form still reads its envelope.
    */
-  body: "request" | { read: unknown } | "none";
+  body: "request" | "located" | "none";
 }
 
 /** Session bodies are JSON (an encrypted session's control envelopes too). */
-export const refuseNonJson = (c: Context) =>
+const refuseNonJson = (c: Context) =>
   refuseUnlessMediaType(c, ["application/json"], "content-type: send application/json");
 
 /** The request's JSON body under the session body cap, or the refusal to send. */
@@ -43,69 +54,82 @@ export async function readSessionBody(c: Context): Promise<{ value: unknown; byt
   return refuseNonJson(c) ?? readJsonBody(c, MAX_SESSION_BODY_BYTES);
 }
 
+/** The session middleware: token checks and control messages, plaintext or sealed. */
 export class SessionAccess {
   constructor(
     private readonly manager: SessionManager,
     private readonly log: Logger,
   ) {}
 
-  find(c: Context, sessionId: string): Session | Response {
+  /** Sets c.var.session to the :id session if the request carries its token; else refuses. */
+  readonly tokenRequired: MiddlewareHandler<SessionEnv> = async (c, next) => {
+    const session = this.find(c, c.req.param("id") ?? "");
+    if (session instanceof Response) return session;
+    const refused = this.tokenRefusal(c, session);
+    if (refused) return refused;
+    c.set("session", session);
+    await next();
+  };
+
+  /**
+   * The handler for one control message to the :id session (or c.var.located's). An envelope
+   * that does not authenticate is refused and changes nothing; an authentic one that breaks the
+   * protocol ends the session with an `error` event. Either way the answer is the same plain 400
+   * (no oracle).
+   */
+  control<S extends z.core.$ZodType>(control: Control<S>): Handler<SessionEnv> {
+    return async (c) => {
+      const located = control.body === "located" ? c.get("located") : undefined;
+      const session = this.find(c, located?.sessionId ?? c.req.param("id") ?? "");
+      if (session instanceof Response) return session;
+      const { channel } = session;
+      if (!(channel instanceof EncryptedChannel)) return this.plaintext(c, session, control, located);
+
+      let raw: unknown;
+      if (located) raw = located.body;
+      else {
+        if (!c.req.header("content-type")) return this.envelopeRequired(c);
+        const body = await readSessionBody(c);
+        if (body instanceof Response) return body;
+        raw = body.value;
+      }
+      const envelope = EncLineSchema.safeParse(raw);
+      if (!envelope.success) return this.envelopeRequired(c);
+      let message;
+      try {
+        message = channel.openControl(envelope.data);
+        if (message.type !== control.type) throw new ControlViolation();
+      } catch (err) {
+        if (err instanceof DecryptError) {
+          // Not from the key holder: anyone could send it, so it changes nothing.
+          this.log.warn("refused an unauthenticated session control envelope", { sessionId: session.id });
+          return this.decryptFailed(c);
+        }
+        if (!(err instanceof ControlViolation)) throw err;
+        this.log.warn("an authenticated control envelope broke the protocol; ending the session", { sessionId: session.id });
+        session.failWith("encryption_error", "a control message broke the protocol; the session was closed");
+        return this.decryptFailed(c);
+      }
+      const parsed = z.safeParse(control.schema, message.body);
+      const reply = parsed.success ? await control.handle(session, parsed.data) : invalidRequest(parsed.error);
+      return c.json(channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
+    };
+  }
+
+  private find(c: Context, sessionId: string): Session | Response {
     return this.manager.get(sessionId) ?? apiError(c, 404, "not_found", "no such session (it may have ended and expired)");
   }
 
-  /** The session, if the request carries its token; otherwise the error response. */
-  authorize(c: Context, sessionId: string): Session | Response {
-    const session = this.find(c, sessionId);
-    if (session instanceof Response) return session;
-    return this.tokenRefusal(c, session) ?? session;
-  }
-
-  /**
-   * Runs one control message. An envelope that does not authenticate is refused and changes
-   * nothing; an authentic one that breaks the protocol ends the session with an `error` event.
-   * Either way the answer is the same plain 400 (no oracle).
-   */
-  async control<S extends z.core.$ZodType>(c: Context, sessionId: string, control: Control<S>): Promise<Response> {
-    const session = this.find(c, sessionId);
-    if (session instanceof Response) return session;
-    const { channel } = session;
-    if (!(channel instanceof EncryptedChannel)) return this.plaintext(c, session, control);
-
-    let raw: unknown;
-    if (typeof control.body === "object") raw = control.body.read;
-    else {
-      if (!c.req.header("content-type")) return this.envelopeRequired(c);
-      const body = await readSessionBody(c);
-      if (body instanceof Response) return body;
-      raw = body.value;
-    }
-    const envelope = EncLineSchema.safeParse(raw);
-    if (!envelope.success) return this.envelopeRequired(c);
-    let message;
-    try {
-      message = channel.openControl(envelope.data);
-      if (message.type !== control.type) throw new ControlViolation();
-    } catch (err) {
-      if (err instanceof DecryptError) {
-        // Not from the key holder: anyone could send it, so it changes nothing.
-        this.log.warn("refused an unauthenticated session control envelope", { sessionId: session.id });
-        return this.decryptFailed(c);
-      }
-      if (!(err instanceof ControlViolation)) throw err;
-      this.log.warn("an authenticated control envelope broke the protocol; ending the session", { sessionId: session.id });
-      session.failWith("encryption_error", "a control message broke the protocol; the session was closed");
-      return this.decryptFailed(c);
-    }
-    const parsed = z.safeParse(control.schema, message.body);
-    const reply = parsed.success ? await control.handle(session, parsed.data) : invalidRequest(parsed.error);
-    return c.json(channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
-  }
-
-  private async plaintext<S extends z.core.$ZodType>(c: Context, session: Session, control: Control<S>): Promise<Response> {
+  private async plaintext<S extends z.core.$ZodType>(
+    c: Context,
+    session: Session,
+    control: Control<S>,
+    located: { body: unknown } | undefined,
+  ): Promise<Response> {
     const refused = this.tokenRefusal(c, session);
     if (refused) return refused;
     let raw: unknown = {};
-    if (typeof control.body === "object") raw = control.body.read;
+    if (located) raw = located.body;
     else if (control.body === "request") {
       const body = await readSessionBody(c);
       if (body instanceof Response) return body;

@@ -25,7 +25,7 @@ import {
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readQuery } from "../query.ts";
 import { peerAddress } from "../rate-limit.ts";
-import { readSessionBody, SessionAccess, type ControlReply } from "../session-control.ts";
+import { readSessionBody, SessionAccess, type ControlReply, type SessionEnv } from "../session-control.ts";
 import { StreamQuerySchema } from "../session-operations.ts";
 import { sessionEventStream } from "../session-stream.ts";
 
@@ -66,7 +66,26 @@ export function sessionRoutes(options: SessionRouteOptions) {
     return answer ?? next();
   };
 
-  return new Hono()
+  /**
+   * /refs/resolve names its session in the body (plaintext) or by the envelope's sessionId
+   * (encrypted): read it, hand a session held elsewhere to its owner, else note where it is.
+   */
+  const locateInBody: MiddlewareHandler<SessionEnv> = async (c, next) => {
+    const body = await readSessionBody(c);
+    if (body instanceof Response) return body;
+    const located = SessionLocatorSchema.safeParse(body.value);
+    if (!located.success) return apiError(c, 400, "invalid_request", "sessionId: required");
+    const { sessionId } = located.data;
+    if (options.remote && !manager.get(sessionId)) {
+      // The owner gets the client's exact bytes.
+      const answer = await options.remote.forward(c, sessionId, body.bytes);
+      if (answer) return answer;
+    }
+    c.set("located", { sessionId, body: body.value });
+    await next();
+  };
+
+  return new Hono<SessionEnv>()
     .post("/sessions", async (c) => {
       // Who is asking, for the per-caller cap: the API key (by digest), else the client address.
       let caller = `address:${peerAddress(c.req.raw, c.env)}`;
@@ -134,9 +153,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       return stream(session, 1);
     })
-    .get("/sessions/:id", forwardUnlessHere, (c) => {
-      const session = access.authorize(c, sessionId(c));
-      if (session instanceof Response) return session;
+    .get("/sessions/:id", forwardUnlessHere, access.tokenRequired, (c) => {
+      const session = c.var.session;
       const status: SessionStatus = {
         sessionId: session.id,
         state: session.machine.state,
@@ -146,9 +164,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
       };
       return c.json(status);
     })
-    .get("/sessions/:id/stream", forwardUnlessHere, (c) => {
-      const session = access.authorize(c, sessionId(c));
-      if (session instanceof Response) return session;
+    .get("/sessions/:id/stream", forwardUnlessHere, access.tokenRequired, (c) => {
+      const session = c.var.session;
       const outOfRange = () =>
         apiError(c, 400, "bad_request", `fromSeq: an integer from 1 to ${session.lastSeq + 1}`);
       const query = readQuery(c, StreamQuerySchema, "bad_request");
@@ -160,26 +177,9 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       return stream(session, fromSeq);
     })
-    .post("/sessions/:id/input", forwardUnlessHere, (c) =>
-      access.control(c, sessionId(c), { type: "input", schema: SessionInputRequestSchema, body: "request", handle: answerInput }),
-    )
-    .post("/refs/resolve", async (c) => {
-      // The session is named in the body (plaintext) or by the envelope's sessionId (encrypted).
-      const body = await readSessionBody(c);
-      if (body instanceof Response) return body;
-      const located = SessionLocatorSchema.safeParse(body.value);
-      if (!located.success) return apiError(c, 400, "invalid_request", "sessionId: required");
-      const { sessionId } = located.data;
-      if (options.remote && !manager.get(sessionId)) {
-        // The owner gets the client's exact bytes.
-        const answer = await options.remote.forward(c, sessionId, body.bytes);
-        if (answer) return answer;
-      }
-      return access.control(c, sessionId, { type: "refs_resolve", schema: ResolveBodySchema, body: { read: body.value }, handle: resolveRefs });
-    })
-    .post("/sessions/:id/cancel", forwardUnlessHere, (c) =>
-      access.control(c, sessionId(c), { type: "cancel", schema: CancelRequestSchema, body: "none", handle: cancel }),
-    );
+    .post("/sessions/:id/input", forwardUnlessHere, access.control({ type: "input", schema: SessionInputRequestSchema, body: "request", handle: answerInput }))
+    .post("/refs/resolve", locateInBody, access.control({ type: "refs_resolve", schema: ResolveBodySchema, body: "located", handle: resolveRefs }))
+    .post("/sessions/:id/cancel", forwardUnlessHere, access.control({ type: "cancel", schema: CancelRequestSchema, body: "none", handle: cancel }));
 }
 
 function answerInput(session: Session, body: z.output<typeof SessionInputRequestSchema>): ControlReply {
