@@ -33,7 +33,7 @@ export async function benchEncryption(r: Recorder): Promise<void> {
   const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
   const limits = { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: EVENTS + 10, maxima: { ...DEFAULT_SESSION_SERVER_LIMITS.maxima, maxStdoutBytes: 64 * 2 ** 20, cpuMs: 60_000 } };
   const serve = (runner: (code: string, options: RunOptions) => Promise<RunResult>) => {
-    const app = new Hono().route("/", sessionRoutes({ manager: new SessionManager(new ToolRegistry(), limits, runner), apiKeys: [], disconnectGraceMs: 30_000, log: createLogger("error"), identity, kid }));
+    const app = new Hono().route("/", sessionRoutes({ manager: new SessionManager(new ToolRegistry(), limits, runner), apiKeys: [], log: createLogger("error"), identity, kid }));
     return Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   };
   /** Median of 5 whole streams of EVENTS events, read to the end. */

@@ -32,7 +32,9 @@ if (typecheck.code === 0) {
 }
 
 console.log("$ bun test");
-const tests = await run([process.execPath, "test", ...process.argv.slice(2)]);
+// bunfig.toml's timeout covers tests but not hooks (Bun 1.4.5: a beforeAll stops at 5 s); the
+// flag covers both, so a slow beforeAll on a loaded CI machine is not a failure.
+const tests = await run([process.execPath, "test", "--timeout=30000", ...process.argv.slice(2)]);
 const summary = readBunSummary(tests.output);
 passed += summary.passed;
 failed += summary.failed + summary.errors;

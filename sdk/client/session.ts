@@ -7,7 +7,22 @@ import { fromBase64Url, toBase64Url } from "../crypto/encoding.ts";
 import { openEnvelope, sealEnvelope } from "../crypto/envelope.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../crypto/handshake.ts";
 import { deriveSharedX, verifyP256 } from "../crypto/p256.ts";
-import { EncLineSchema, PROTOCOL_VERSION, SessionEventSchema, type RefPolicy, type SessionEvent, type SessionLimits } from "../wire/sessions.ts";
+import type { z } from "zod/mini";
+import {
+  CancelReplySchema,
+  EncLineSchema,
+  PROTOCOL_VERSION,
+  ResolveRefsReplySchema,
+  SessionEventSchema,
+  SessionInputReplySchema,
+  SessionStatusSchema,
+  type CancelReply,
+  type RefPolicy,
+  type SessionEvent,
+  type SessionInputReply,
+  type SessionLimits,
+  type SessionStatus,
+} from "../wire/sessions.ts";
 import { follow, untilAborted, type CallOptions } from "./abort.ts";
 import { AuditorError, HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
 import { httpError, send, type Fetch } from "./http.ts";
@@ -206,29 +221,29 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     return this.terminal?.type === "final" ? this.terminal : undefined;
   }
 
-  cancel(options: CallOptions = {}): Promise<{ sessionId: string; state: string }> {
-    return this.control("cancel", `/sessions/${this.id}/cancel`, {}, options.signal) as Promise<{ sessionId: string; state: string }>;
+  cancel(options: CallOptions = {}): Promise<CancelReply> {
+    return this.control("cancel", `/sessions/${this.id}/cancel`, {}, CancelReplySchema, options.signal);
   }
 
   /** Answers the script's pending `callTool("input", …)` named by callId. */
-  input(callId: string, value: unknown, options: CallOptions = {}): Promise<{ sessionId: string; callId: string; applied: boolean }> {
-    return this.control("input", `/sessions/${this.id}/input`, { callId, value }, options.signal) as Promise<{ sessionId: string; callId: string; applied: boolean }>;
+  input(callId: string, value: unknown, options: CallOptions = {}): Promise<SessionInputReply> {
+    return this.control("input", `/sessions/${this.id}/input`, { callId, value }, SessionInputReplySchema, options.signal);
   }
 
   /** Values of this session's refs (ids or tokens). */
   async resolveRefs(refs: (string | { $ref: { id: string } })[], options: CallOptions = {}): Promise<Record<string, unknown>> {
     const ids = refs.map((r) => (typeof r === "string" ? r : r.$ref.id));
     const body = this.crypto ? { refs: ids } : { sessionId: this.id, refs: ids };
-    const reply = (await this.control("refs_resolve", "/refs/resolve", body, options.signal)) as { values: Record<string, unknown> };
+    const reply = await this.control("refs_resolve", "/refs/resolve", body, ResolveRefsReplySchema, options.signal);
     return reply.values;
   }
 
   /** `{ sessionId, state, stats, lastSeq, expiresAt }` from the server. */
-  async state(options: CallOptions = {}): Promise<Record<string, unknown>> {
+  async state(options: CallOptions = {}): Promise<SessionStatus> {
     const headers = { authorization: `Bearer ${this.token}` };
     const response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}`, { headers, ...(options.signal ? { signal: options.signal } : {}) });
     if (!response.ok) throw await httpError(response);
-    return (await response.json()) as Record<string, unknown>;
+    return replyOf("state", SessionStatusSchema, await response.json().catch(() => undefined));
   }
 
   /** Stops reading (the server cancels the session if nobody resumes within its grace window). */
@@ -236,20 +251,26 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     this.stream.abort();
   }
 
-  private async control(type: "cancel" | "input" | "refs_resolve", path: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+  private async control<S extends z.ZodMiniType>(
+    type: "cancel" | "input" | "refs_resolve",
+    path: string,
+    body: unknown,
+    replySchema: S,
+    signal: AbortSignal | undefined,
+  ): Promise<z.infer<S>> {
     const url = `${this.ctx.baseUrl}${path}`;
     if (!this.crypto) {
       const headers = { "content-type": "application/json", authorization: `Bearer ${this.token}` };
       const response = await send(this.ctx.fetch, url, { method: "POST", headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!response.ok) throw await httpError(response);
-      return response.json();
+      return replyOf(type, replySchema, await response.json().catch(() => undefined));
     }
     // Envelopes must arrive in seq order: one control message at a time. An abort before this
     // one's turn takes no seq; after it, the exchange runs to its end (the server may have
     // counted the seq) and only the caller stops waiting.
-    const run = this.controlChain.then(() => {
+    const run = this.controlChain.then(async () => {
       signal?.throwIfAborted();
-      return this.sealedControl(url, type, body);
+      return replyOf(type, replySchema, await this.sealedControl(url, type, body));
     });
     this.controlChain = run.catch(() => undefined);
     return untilAborted(run, signal);
@@ -404,4 +425,11 @@ function parseEvent(text: string): SessionEvent {
   const parsed = parseWire(SessionEventSchema, safeJson(text));
   if (!parsed.success) throw new ProtocolError(`a line that is not a session event: ${text.slice(0, 80)}`);
   return parsed.data;
+}
+
+/** A control or status reply, held to its wire schema: a server that answers otherwise is broken. */
+function replyOf<S extends z.ZodMiniType>(what: string, schema: S, raw: unknown): z.infer<S> {
+  const parsed = parseWire(schema, raw);
+  if (!parsed.success) throw new ProtocolError(`the server's ${what} reply does not match the protocol`);
+  return parsed.data as z.infer<S>;
 }

@@ -4,13 +4,9 @@
 // refusal is the same DecryptError (no oracle). Browser-safe.
 import { aesGcmOpen, aesGcmSeal, DecryptError } from "./aes-gcm.ts";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.ts";
+import type { EnvelopePayload } from "../wire/sessions.ts";
 
-export interface EnvelopePayload {
-  kid: string;
-  /** Standard base64. */
-  nonceB64: string;
-  ciphertextB64: string;
-}
+export type { EnvelopePayload };
 
 export function envelopeNonce(seq: number): Uint8Array {
   if (!Number.isSafeInteger(seq) || seq < 1) throw new Error("seq must be a positive safe integer");

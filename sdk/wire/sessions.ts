@@ -170,11 +170,20 @@ export type SessionInputReply = z.infer<typeof SessionInputReplySchema>;
 export const ResolveRefsReplySchema = z.strictObject({ sessionId: z.string(), values: z.record(z.string(), z.unknown()) });
 export type ResolveRefsReply = z.infer<typeof ResolveRefsReplySchema>;
 
+/** What an envelope carries (DESIGN "Encryption"): base64 is standard, with padding. */
+export const EnvelopePayloadSchema = z.strictObject({
+  kid: z.string().check(z.maxLength(64)),
+  nonceB64: z.string().check(z.maxLength(64)),
+  ciphertextB64: z.string(),
+});
+export type EnvelopePayload = z.infer<typeof EnvelopePayloadSchema>;
+
 /** An encrypted line (DESIGN "Encryption"): server events after session_init, client control messages, replies. */
 export const EncLineSchema = z.strictObject({
   protocolVersion: z.literal(PROTOCOL_VERSION),
   sessionId: z.string().check(z.minLength(1), z.maxLength(64)),
   seq: z.number().check(z.int(), z.gte(1)),
   type: z.literal("enc"),
-  payload: z.strictObject({ kid: z.string().check(z.maxLength(64)), nonceB64: z.string().check(z.maxLength(64)), ciphertextB64: z.string() }),
+  payload: EnvelopePayloadSchema,
 });
+export type EncLine = z.infer<typeof EncLineSchema>;

@@ -9,11 +9,11 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "../log.ts";
-import type { SessionDirectory } from "../sessions/directory.ts";
-import type { PeerDialer } from "../sessions/peer-dialer.ts";
+import type { SessionDirectory, PeerDialer } from "../sessions/index.ts";
 import { apiError } from "./errors.ts";
 import { readBodyBytes } from "./json-body.ts";
-import { MAX_SESSION_BODY_BYTES, type RemoteSessions } from "./routes/sessions.ts";
+import type { RemoteSessions } from "./routes/sessions.ts";
+import { MAX_SESSION_BODY_BYTES } from "./session-operations.ts";
 
 /** The `env` of a request that came over the peer channel (the owner's side). */
 export const FORWARDED_ENV = Object.freeze({ forwarded: true });

@@ -3,14 +3,17 @@
 // messages arriving as envelopes under the c2s key and replies sealed under the reply key.
 import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
-import type { EnvelopePayload } from "../../sdk/crypto/envelope.ts";
-import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
+import {
+  hkdfSha256Native,
+  openSealedNative,
+  sealEnvelopeNative,
+  signP256Native,
+  type P256KeyPair,
+} from "../crypto/index.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
 import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
-import { hkdfSha256Native, signP256Native } from "../crypto/native-keys.ts";
 import { EventSealer } from "./sealer.ts";
-import { PROTOCOL_VERSION, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import { PROTOCOL_VERSION, type EncLine, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 export type Handshake = EventPayload<"session_init">["encryption"];
 
@@ -26,14 +29,7 @@ export interface ControlMessage {
   body: unknown;
 }
 
-/** An `enc` line: the envelope of DESIGN "Encryption". */
-export interface EncLine {
-  protocolVersion: typeof PROTOCOL_VERSION;
-  sessionId: string;
-  seq: number;
-  type: "enc";
-  payload: EnvelopePayload;
-}
+export type { EncLine };
 
 export interface SessionChannel {
   readonly encrypted: boolean;

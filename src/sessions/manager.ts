@@ -4,7 +4,7 @@
 import type { Logger } from "../log.ts";
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type Runner, type ToolRegistry } from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
-import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
+import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/index.ts";
 import { RefPolicySchema, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { INPUT_TOOL } from "./tool-calls.ts";
@@ -20,6 +20,8 @@ export interface SessionServerLimits {
   refLimits: RefLimits;
   /** Sessions one caller (API key, else client address) may have running at once. */
   maxSessionsPerCaller: number;
+  /** A session whose every reader went away is cancelled unless one comes back within this. */
+  disconnectGraceMs: number;
 }
 
 export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
@@ -30,6 +32,7 @@ export const DEFAULT_SESSION_SERVER_LIMITS: SessionServerLimits = {
   retainEndedMs: 60_000,
   refLimits: DEFAULT_REF_LIMITS,
   maxSessionsPerCaller: 100,
+  disconnectGraceMs: 30_000,
 };
 
 export interface StartRequest {
@@ -162,6 +165,19 @@ export class SessionManager {
       if (out.length >= max) break;
     }
     return out;
+  }
+
+  /**
+   * A reader of `session`'s stream went away. If none is back within the grace window (the
+   * client may resume from its last seq), the session is cancelled: nobody would see its end.
+   */
+  readerLeft(session: Session): void {
+    if (session.machine.terminal) return;
+    setTimeout(() => {
+      if (session.subscriberCount > 0 || session.machine.terminal) return;
+      session.log?.info("session cancelled after client disconnect", { sessionId: session.id });
+      session.cancel();
+    }, this.limits.disconnectGraceMs).unref?.();
   }
 
   get(id: string): Session | undefined {

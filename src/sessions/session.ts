@@ -10,7 +10,7 @@ import { currentRequest, runInRequest, type RequestContext } from "../request-co
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
 import { compiled } from "../runtime/compiled-schema.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
-import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
+import { RefSidecar, type RefLimits } from "../sidecar/index.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import type { SessionChannel } from "./channel.ts";
 import { SessionStateMachine } from "./state-machine.ts";

@@ -90,7 +90,6 @@ async function appWithEveryRoute() {
     sessions: {
       manager: new SessionManager(new ToolRegistry([])),
       apiKeys: ["k"],
-      disconnectGraceMs: 1_000,
       identity: tee.identityKey(),
       kid,
     },

@@ -36,12 +36,12 @@ const tools = new ToolRegistry([
     },
   }),
 ]);
-const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, retainEndedMs: 300 });
+const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, retainEndedMs: 300, disconnectGraceMs: 1_000 });
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(() => {
-  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 1_000, log: createLogger("error"), ...testIdentity() }));
+  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   base = `http://127.0.0.1:${server.port}`;
 });

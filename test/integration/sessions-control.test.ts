@@ -16,12 +16,12 @@ const tools = new ToolRegistry([
   ...demoTools(),
   defineTool({ name: "sleep", input: z.object({ ms: z.number() }), output: z.object({ slept: z.number() }), timeoutMs: 60_000, handler: async ({ ms }) => (await Bun.sleep(ms), { slept: ms }) }),
 ]);
-const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, maxSessionsPerCaller: 300, heartbeatMs: 50 });
+const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, maxSessionsPerCaller: 300, heartbeatMs: 50, disconnectGraceMs: 300 });
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(() => {
-  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], disconnectGraceMs: 300, log: createLogger("error"), ...testIdentity() }));
+  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   base = `http://127.0.0.1:${server.port}`;
 });
@@ -39,6 +39,20 @@ describe("session control", () => {
     const res = await fetch(`${base}/sessions/${init.sessionId}/cancel`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
     expect(await res.json()).toEqual({ sessionId: init.sessionId, state: "cancelled" });
     expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: false, error: { code: "cancelled" } } });
+  });
+
+  test("a plaintext cancel takes no body: whatever is sent is ignored, the token is still checked", async () => {
+    const iter = events(await start(`await callTool("sleep", { ms: 10000 }); return 1;`));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    const url = `${base}/sessions/${init.sessionId}/cancel`;
+    const garbage = { method: "POST", body: "not json {", headers: { "content-type": "text/plain" } };
+    const refused = await fetch(url, garbage);
+    expect(refused.status).toBe(401);
+    expect(manager.get(init.sessionId)!.machine.terminal).toBe(false);
+    const res = await fetch(url, { ...garbage, headers: { ...garbage.headers, authorization: `Bearer ${token}` } });
+    expect(await res.json()).toEqual({ sessionId: init.sessionId, state: "cancelled" });
+    expect(await untilType(iter, "final")).toMatchObject({ payload: { error: { code: "cancelled" } } });
   });
 
   test("sessionTtlMs ends a session that outlives it", async () => {
@@ -73,8 +87,8 @@ describe("session control", () => {
   });
 
   test("resuming before the buffer window is 410; limits above the server maxima are capped", async () => {
-    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error"), ...testIdentity() }));
+    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5, disconnectGraceMs: 1000 });
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
     const res = await app.request("/sessions", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -101,8 +115,8 @@ describe("session control", () => {
   });
 
   test("over capacity: 503 with Retry-After", async () => {
-    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], disconnectGraceMs: 1000, log: createLogger("error"), ...testIdentity() }));
+    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1, disconnectGraceMs: 1000 });
+    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
     const first = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `await callTool("sleep", { ms: 300 });` }) });
     const second = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1" }) });
     expect(second.status).toBe(503);

@@ -185,6 +185,39 @@ describe("a server that breaks the protocol", () => {
     }
   });
 
+  test("control and status replies that are not the protocol's → ProtocolError, not a typed lie", async () => {
+    // The stream stays open (no final) while cancel, input, refs and state get odd answers.
+    const replies: Record<string, unknown> = {
+      "/sessions/ses_fake/cancel": { sessionId: "ses_fake", state: "exploded" },
+      "/sessions/ses_fake/input": { applied: "yes" },
+      "/refs/resolve": { sessionId: "ses_fake", values: "none", extra: 1 },
+      "/sessions/ses_fake": { sessionId: "ses_fake" },
+    };
+    const fake = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => {
+        const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*" };
+        if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+        const path = new URL(req.url).pathname;
+        if (path === "/sessions") {
+          const body = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode(JSON.stringify(init) + "\n")) });
+          return new Response(body, { headers: { ...cors, "content-type": "application/x-ndjson" } });
+        }
+        return Response.json(replies[path] ?? {}, { headers: cors });
+      },
+    });
+    try {
+      const session = await createClient({ baseUrl: `http://127.0.0.1:${fake.port}`, fetch: browserFetch }).sessions.start("return 1");
+      for (const call of [() => session.cancel(), () => session.input("c1", 1), () => session.resolveRefs(["r1"]), () => session.state()]) {
+        expect(await call().catch((e) => e)).toBeInstanceOf(ProtocolError);
+      }
+      session.close();
+    } finally {
+      fake.stop(true);
+    }
+  });
+
   test("a first line that is not session_init → ProtocolError", async () => {
     const fake = fakeServer([stdout(1)]);
     try {

@@ -33,7 +33,9 @@ describe("secretEquals", () => {
 
   test("API keys and session tokens are compared through it, never as strings or raw bytes", () => {
     const routes = readFileSync(join(SRC, "http/routes/sessions.ts"), "utf8");
-    expect(routes.match(/secretEquals\(/g)?.length).toBeGreaterThanOrEqual(1);
+    // Session tokens: SessionAccess checks every token-authorized request.
+    const access = readFileSync(join(SRC, "http/session-control.ts"), "utf8");
+    expect(access).toMatch(/secretEquals\(token, session\.token\)/);
     // API keys and operator keys: keyAccepted compares against every configured key.
     expect(readFileSync(join(SRC, "http/bearer.ts"), "utf8")).toMatch(/secretEquals\(key, candidate\)/);
     expect(routes).toMatch(/keyAccepted\(/);

@@ -6,14 +6,18 @@
 // direction: anything out of order, tampered or unsigned closes the channel.
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
-import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
+import {
+  openEnvelopeNative,
+  sealEnvelopeNative,
+  signP256,
+  type P256KeyPair,
+} from "../../crypto/index.ts";
 import { deriveRuntimeKeys, runtimeTranscript } from "../../../sdk/crypto/handshake.ts";
 import { keyId } from "../../../sdk/crypto/keys.ts";
-import { type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
-import { signP256 } from "../../crypto/keys.ts";
 import { isPinned } from "../../../sdk/crypto/pin.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
+import { EnvelopePayloadSchema } from "../../../sdk/wire/sessions.ts";
 
 /** The little a channel needs from a WebSocket, on either side. */
 export interface Wire {
@@ -30,7 +34,7 @@ const B64 = CanonicalBase64Url.check(z.minLength(1));
 const Hello = z.object({ type: z.literal("hello"), channelId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), runtimeKey: B64, ephemeral: B64 }).strict();
 const Welcome = z.object({ type: z.literal("welcome"), identityKey: B64, ephemeral: B64, signature: B64 }).strict();
 const Auth = z.object({ type: z.literal("auth"), signature: B64 }).strict();
-const Sealed = z.object({ seq: z.number().int().min(1), payload: z.object({ kid: z.string(), nonceB64: z.string(), ciphertextB64: z.string() }).strict() }).strict();
+const Sealed = z.object({ seq: z.number().int().min(1), payload: EnvelopePayloadSchema }).strict();
 
 /** Is this key (or its kid) one of the pins? The SDK's rule, for raw key bytes. */
 const pinned = (key: Uint8Array, pins: readonly string[]) => isPinned({ identityKey: toBase64Url(key), kid: keyId(key) }, pins);
