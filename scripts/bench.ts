@@ -11,6 +11,7 @@ import { benchInvoke, benchSealedState } from "../bench/invoke.ts";
 import { ITERATIONS, machine, Recorder } from "../bench/lib.ts";
 import { benchRuntime } from "../bench/runtime.ts";
 import { benchScheduling } from "../bench/scheduling.ts";
+import { benchRefBreakdown } from "../bench/ref-breakdown.ts";
 import { benchSessions } from "../bench/sessions.ts";
 import { benchWorkloads } from "../bench/workloads.ts";
 
@@ -23,6 +24,7 @@ await benchSealedState(recorder);
 await benchRuntime(recorder);
 await benchWorkloads(recorder);
 await benchSessions(recorder);
+await benchRefBreakdown(recorder);
 await benchScheduling(recorder);
 await benchExtracted(recorder);
 await benchForwarding(recorder);
