@@ -1,10 +1,12 @@
 // P-256 and HKDF on the runtime's native crypto (node:crypto in Bun, BoringSSL): public keys
 // from private scalars, the same points @noble/curves computes, without building noble's
-// base-point tables (~30 ms) during start-up; and for the session handshake, its signature
-// (~20 µs against ~250 µs in noble) and key schedule (same bytes, ~5x faster). Server-only. (BoringSSL has no secp256k1, so the dstack key
+// base-point tables (~30 ms) during start-up; and for the session handshake, its ephemeral
+// ECDH (synchronous, where WebCrypto took four awaited calls), its signature (~20 µs against
+// ~250 µs in noble) and key schedule (same bytes, ~5x faster). Server-only. (BoringSSL has no secp256k1, so the dstack key
 // provenance stays on noble.)
 import { createECDH, createPrivateKey, hkdfSync, sign, type KeyObject } from "node:crypto";
 import type { HkdfSha256 } from "../../sdk/crypto/handshake.ts";
+import { validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { deriveP256PrivateKey, type P256KeyPair } from "./keys.ts";
 
@@ -37,3 +39,14 @@ export function signP256Native(message: Uint8Array, key: P256KeyPair): Uint8Arra
 
 /** HKDF-SHA256, natively: the same bytes as noble's hkdf (sdk/crypto/handshake.ts). */
 export const hkdfSha256Native: HkdfSha256 = (ikm, salt, info, length) => new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+
+/**
+ * agreeEphemeral (sdk/crypto/p256.ts) natively: a fresh P-256 key, its SEC1 uncompressed public
+ * key and the x-coordinate shared with `peerPublicKey`, which is validated first.
+ */
+export function agreeEphemeralNative(peerPublicKey: Uint8Array): { publicKey: Uint8Array; sharedX: Uint8Array } {
+  validatePublicKey(peerPublicKey);
+  const ecdh = createECDH("prime256v1");
+  const publicKey = new Uint8Array(ecdh.generateKeys());
+  return { publicKey, sharedX: new Uint8Array(ecdh.computeSecret(peerPublicKey)) };
+}

@@ -4,6 +4,7 @@
 import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import {
+  agreeEphemeralNative,
   hkdfSha256Native,
   openSealedNative,
   sealEnvelopeNative,
@@ -11,7 +12,7 @@ import {
   type P256KeyPair,
 } from "../crypto/index.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
-import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
+import { validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EncLine, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
@@ -70,7 +71,7 @@ export class EncryptedChannel implements SessionChannel {
   /** The server half of the handshake; throws InvalidPublicKeyError for a client key that is not a valid P-256 point. */
   static async create(sessionId: string, clientPublicKeyB64: string, identity: P256KeyPair, kid: string): Promise<EncryptedChannel> {
     const clientPublicKey = validatePublicKey(decodeKey(clientPublicKeyB64));
-    const server = await agreeEphemeral(clientPublicKey);
+    const server = agreeEphemeralNative(clientPublicKey);
     const transcript = sessionTranscript(sessionId, clientPublicKey, server.publicKey);
     return new EncryptedChannel(sessionId, kid, deriveSessionKeys(server.sharedX, transcript, hkdfSha256Native), {
       enabled: true,

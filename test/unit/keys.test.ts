@@ -3,7 +3,8 @@ import { p256 } from "@noble/curves/p256";
 import { createHash } from "node:crypto";
 import { keyId } from "../../sdk/crypto/keys.ts";
 import { deriveP256KeyPair, deriveSymmetricKey } from "../../src/crypto/keys.ts";
-import { deriveP256KeyPairNative, hkdfSha256Native, signP256Native } from "../../src/crypto/native-keys.ts";
+import { agreeEphemeralNative, deriveP256KeyPairNative, hkdfSha256Native, signP256Native } from "../../src/crypto/native-keys.ts";
+import { agreeEphemeral, deriveSharedX, InvalidPublicKeyError } from "../../sdk/crypto/p256.ts";
 import { deriveSessionKeys } from "../../sdk/crypto/handshake.ts";
 import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
 
@@ -62,6 +63,24 @@ describe("key derivation", () => {
       const transcript = crypto.getRandomValues(new Uint8Array(i === 0 ? 0 : 32));
       expect(deriveSessionKeys(shared, transcript, hkdfSha256Native)).toEqual(deriveSessionKeys(shared, transcript));
     }
+  });
+
+  test("the native ephemeral ECDH agrees with a WebCrypto peer, and refuses what is not a point", async () => {
+    for (let i = 0; i < 10; i++) {
+      const client = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
+      const clientPublicKey = new Uint8Array(await crypto.subtle.exportKey("raw", client.publicKey));
+      const server = agreeEphemeralNative(clientPublicKey);
+      expect(server.publicKey.length).toBe(65);
+      expect(server.sharedX).toEqual(await deriveSharedX(client.privateKey, server.publicKey));
+      // The same shapes as the WebCrypto version the SDK uses.
+      const web = await agreeEphemeral(clientPublicKey);
+      expect([web.publicKey.length, web.sharedX.length]).toEqual([server.publicKey.length, server.sharedX.length]);
+    }
+    const valid = agreeEphemeralNative(deriveP256KeyPair(material, "peer").publicKey).publicKey;
+    const offCurve = Uint8Array.from(valid);
+    offCurve[64]! ^= 1;
+    const hostile = [offCurve, valid.subarray(0, 33), new Uint8Array(65), Uint8Array.of(0x02, ...valid.subarray(1, 33)), new Uint8Array(0)];
+    for (const key of hostile) expect(() => agreeEphemeralNative(key)).toThrow(InvalidPublicKeyError);
   });
 
   test("a key pair whose halves do not match is refused, never signed with", () => {
