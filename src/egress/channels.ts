@@ -5,8 +5,7 @@
 // running, since peers come and go (src/sessions/peer-dialer.ts).
 // Function egress is the audited fetch and is described by the egress policy; everything here
 // is the rest, each with where it goes and what it carries.
-import type { ChannelAllowance } from "./channel-guard.ts";
-import { socketDestination } from "./channel-guard.ts";
+import { socketDestination, type ChannelAllowance } from "./channel-guard.ts";
 import { DIRECTORY_RENEW_MS, DIRECTORY_TTL_MS } from "../sessions/directory.ts";
 
 /** The peer channel's name, for the guard's admissions and the report. */

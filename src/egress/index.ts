@@ -4,5 +4,5 @@ export { logEgressEntries } from "./log-lines.ts";
 export {
   createAuditedFetch, installAuditedFetch, hostOf, originOf, EgressBlockedError, EgressResponseTooLargeError, MAX_EGRESS_RESPONSE_BYTES,
 } from "./audited-fetch.ts";
-export { installChannelGuards, socketDestination, type ChannelAllowance } from "./channel-guard.ts";
+export { installChannelGuards, socketDestination, type ChannelAllowance, type InstalledGuards } from "./channel-guard.ts";
 export { channelAllowances, describeChannels, peerAllowance, type ChannelDescription, type ChannelSettings } from "./channels.ts";

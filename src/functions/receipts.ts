@@ -4,7 +4,7 @@
 // identity key from the statement.
 import { createPrivateKey, sign, type KeyObject } from "node:crypto";
 import { toBase64Url } from "../../sdk/crypto/encoding.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/index.ts";
 import type { EgressEntry, LogHead } from "../egress/index.ts";
 import { receiptSigningInput, sha256Hex, type Receipt, type SignedReceipt } from "../../sdk/wire/receipt.ts";
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { aesGcmOpen, aesGcmSeal } from "../../sdk/crypto/aes-gcm.ts";
 import { fromBase64Url, fromUtf8, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../../sdk/crypto/handshake.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/index.ts";
 import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 

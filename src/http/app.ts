@@ -2,9 +2,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
-import type { FunctionHost } from "../functions/host.ts";
-import type { SealedInvoker } from "../functions/sealed-invoke.ts";
-import type { ReceiptSigner } from "../functions/receipts.ts";
+import type { FunctionHost, SealedInvoker, ReceiptSigner } from "../functions/index.ts";
 import { RECEIPT_HEADER } from "../../sdk/wire/receipt.ts";
 import { TeeDescriptionSchema } from "../../sdk/wire/attestation.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
@@ -30,13 +28,13 @@ import { dashboardOperations, dashboardRoutes } from "./routes/dashboard.ts";
 import { httpMetrics } from "./metrics.ts";
 import type { DashboardSources } from "../metrics/index.ts";
 import { upgradeWebSocket } from "hono/bun";
-import type { RemoteRuntimes } from "../runtime/remote/runtimes.ts";
+import type { RemoteRuntimes } from "../runtime/index.ts";
 import { webOperations, webRoutes } from "./routes/web.ts";
 import { reportOperations, reportRoutes } from "./routes/report.ts";
 import type { ReportDeps } from "../report/index.ts";
 import { sessionRoutes, type SessionRouteOptions } from "./routes/sessions.ts";
 import { MAX_SESSION_BODY_BYTES, sessionOperations } from "./session-operations.ts";
-import type { PeerListener } from "../sessions/peer-listener.ts";
+import type { PeerListener } from "../sessions/index.ts";
 import { FORWARDED_ENV } from "./session-forwarding.ts";
 
 export interface AppDeps {

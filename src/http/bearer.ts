@@ -1,7 +1,7 @@
 // Bearer credentials: reading `Authorization: Bearer <token>`, and checking a presented key
 // against a configured list without timing telling which key nearly matched.
 import type { Context, MiddlewareHandler } from "hono";
-import { secretEquals } from "../crypto/secret-equals.ts";
+import { secretEquals } from "../crypto/index.ts";
 import { apiError } from "./errors.ts";
 
 export function bearer(c: Context): string | undefined {

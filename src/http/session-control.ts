@@ -8,11 +8,14 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
 import { EncLineSchema } from "../../sdk/wire/sessions.ts";
-import { secretEquals } from "../crypto/secret-equals.ts";
+import { secretEquals } from "../crypto/index.ts";
 import type { Logger } from "../log.ts";
-import { ControlViolation, EncryptedChannel } from "../sessions/channel.ts";
-import type { SessionManager } from "../sessions/manager.ts";
-import type { Session } from "../sessions/session.ts";
+import {
+  ControlViolation,
+  EncryptedChannel,
+  type Session,
+  type SessionManager,
+} from "../sessions/index.ts";
 import { bearer } from "./bearer.ts";
 import { refuseUnlessMediaType } from "./content-type.ts";
 import { apiError, describeIssues, noteErrorCode, toApiIssues } from "./errors.ts";

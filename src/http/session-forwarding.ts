@@ -9,8 +9,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "../log.ts";
-import type { SessionDirectory } from "../sessions/directory.ts";
-import type { PeerDialer } from "../sessions/peer-dialer.ts";
+import type { SessionDirectory, PeerDialer } from "../sessions/index.ts";
 import { apiError } from "./errors.ts";
 import { readBodyBytes } from "./json-body.ts";
 import type { RemoteSessions } from "./routes/sessions.ts";

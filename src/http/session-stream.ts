@@ -1,7 +1,7 @@
 // A session's events as an NDJSON response: the buffered lines from a seq, then live ones, up to
 // the final (or error) line. A reader that goes away is reported, so the session can be cancelled
 // if nobody comes back for it (SessionManager.readerLeft).
-import type { Session } from "../sessions/session.ts";
+import type { Session } from "../sessions/index.ts";
 
 export function sessionEventStream(session: Session, fromSeq: number, readerLeft: () => void): Response {
   const encoder = new TextEncoder();

@@ -20,10 +20,10 @@
 // Deadlines: every run is bounded inside its worker (sandbox.ts); should a worker still be in a
 // slice past its run's deadline, the sandbox failed to stop it, and the pool terminates and
 // replaces that worker (its other runs end with runtime_lost, never hang).
-import type { RunOptions, RunResult } from "./index.ts";
+import type { RunResult, HostMessage } from "./protocol.ts";
+import type { RunOptions } from "./run.ts";
 import type { MemoryBudget } from "./memory-budget.ts";
 import { PoolMonitor } from "./pool-monitor.ts";
-import type { HostMessage } from "./protocol.ts";
 import { failedRun, RunHost } from "./run-host.ts";
 
 // A compiled binary embeds the worker (scripts/build.ts passes it as an entrypoint) under its

@@ -3,7 +3,7 @@
 // runtime), sends its tool calls back by callId and waits for the host's tool_result_submit,
 // and reports events and the result. Cancellation carries the host's reason.
 import { ToolCallError } from "./broker.ts";
-import type { Runner } from "./index.ts";
+import type { Runner } from "./run.ts";
 import {
   RUN_PROTOCOL_VERSION,
   HostMessageSchema,

@@ -5,17 +5,18 @@
 // its message and code; anything else becomes "<tool> failed", never host text. A run whose
 // guest goes away ends with runtime_lost; a run the guest does not finish by its own deadline
 // plus a grace period ends with timeout (the guest is told to cancel): nothing hangs.
-import { emptyStats, toolHandlerOf, type RunOptions } from "./index.ts";
-import { ToolCallError } from "./broker.ts";
 import {
-  RUN_PROTOCOL_VERSION,
   GuestMessageSchema,
+  RUN_PROTOCOL_VERSION,
+  emptyStats,
   type GuestMessage,
   type HostMessage,
   type RunErrorCode,
   type RunPort,
   type RunResult,
 } from "./protocol.ts";
+import { toolHandlerOf, type RunOptions } from "./run.ts";
+import { ToolCallError } from "./broker.ts";
 import { DEFAULT_LIMITS, LimitsSchema } from "./limits.ts";
 
 const MAX_TIMEOUT_MS = LimitsSchema.shape.timeoutMs.maxValue ?? 3_600_000;

@@ -3,7 +3,7 @@
 // thread, where the broker and its secrets live. Its first message (WorkerInit) gives it the
 // shared memory through which the pool watches its slices and the memory budget its sandboxes
 // count against.
-import { runAgentScript } from "./index.ts";
+import { runAgentScript } from "./run.ts";
 import { budgetView } from "./memory-budget.ts";
 import type { WorkerInit } from "./pool.ts";
 import { PoolMonitor } from "./pool-monitor.ts";

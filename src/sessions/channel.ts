@@ -3,11 +3,14 @@
 // messages arriving as envelopes under the c2s key and replies sealed under the reply key.
 import { DecryptError } from "../../sdk/crypto/aes-gcm.ts";
 import { fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
-import { openSealedNative, sealEnvelopeNative } from "../crypto/native-envelope.ts";
+import {
+  openSealedNative,
+  sealEnvelopeNative,
+  signP256,
+  type P256KeyPair,
+} from "../crypto/index.ts";
 import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
 import { agreeEphemeral, validatePublicKey } from "../../sdk/crypto/p256.ts";
-import { signP256 } from "../crypto/keys.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
 import { EventSealer } from "./sealer.ts";
 import { PROTOCOL_VERSION, type EncLine, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
 

@@ -4,7 +4,7 @@
 import type { Logger } from "../log.ts";
 import { DEFAULT_LIMITS, runAgentScript, type Limits, type Runner, type ToolRegistry } from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
-import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/refs.ts";
+import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/index.ts";
 import { RefPolicySchema, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { INPUT_TOOL } from "./tool-calls.ts";

@@ -5,7 +5,7 @@
 // down for a while (downMs): requests for its sessions are then answered at once (the caller
 // says 503 session_owner_unavailable) instead of each waiting on a dead instance.
 import { fromBase64, toBase64 } from "../../sdk/crypto/encoding.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/index.ts";
 import type { Logger } from "../log.ts";
 import type { SecureChannel } from "../runtime/remote/secure-channel.ts";
 import { ForwardedBody } from "./forwarded-body.ts";

@@ -8,7 +8,7 @@ import { bytesEqual, fromBase64Url, toBase64Url } from "../../sdk/crypto/encodin
 import { derivePeerKeys, peerSignedMessage, peerTranscript } from "../../sdk/crypto/handshake.ts";
 import { keyId } from "../../sdk/crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../sdk/crypto/p256.ts";
-import { signP256, type P256KeyPair } from "../crypto/keys.ts";
+import { signP256, type P256KeyPair } from "../crypto/index.ts";
 import { SecureChannel, type Wire } from "../runtime/remote/secure-channel.ts";
 import {
   MAX_HANDSHAKE_CHARS,

@@ -6,7 +6,7 @@
 // order), so NDJSON streams flow as they arrive and encrypted sessions' envelopes and sealed
 // replies pass through unopened. A peer that goes away cancels what it asked for.
 import { fromBase64, toBase64 } from "../../sdk/crypto/encoding.ts";
-import type { P256KeyPair } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/index.ts";
 import type { Logger } from "../log.ts";
 import type { SecureChannel, Wire } from "../runtime/remote/secure-channel.ts";
 import { answerPeerHello } from "./peer-handshake.ts";

@@ -1,6 +1,6 @@
 // The server's sealer for session event lines: native, synchronous envelopes
 // (src/crypto/native-envelope.ts), the same bytes as the WebCrypto ones clients open.
-import { sealEnvelopeNative } from "../crypto/native-envelope.ts";
+import { sealEnvelopeNative } from "../crypto/index.ts";
 import { PROTOCOL_VERSION, type EncLine } from "../../sdk/wire/sessions.ts";
 
 export class EventSealer {

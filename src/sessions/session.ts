@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import { currentRequest, runInRequest, type RequestContext } from "../request-context.ts";
 import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
-import { RefSidecar, type RefLimits } from "../sidecar/refs.ts";
+import { RefSidecar, type RefLimits } from "../sidecar/index.ts";
 import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
 import type { SessionChannel } from "./channel.ts";
 import { SessionStateMachine } from "./state-machine.ts";

@@ -8,8 +8,7 @@ import { z } from "zod";
 import { canonicalJson } from "../../sdk/crypto/canonical-json.ts";
 import { bytesEqual } from "../../sdk/crypto/encoding.ts";
 import { ToolCallError, type ToolHandler, type ToolRegistry } from "../runtime/index.ts";
-import { redactPaths } from "../sidecar/redact.ts";
-import { RefError, type RefSidecar } from "../sidecar/refs.ts";
+import { RefError, redactPaths, type RefSidecar } from "../sidecar/index.ts";
 
 /** `await callTool("input", { prompt? })` waits for the client to post a value for its callId. */
 export const INPUT_TOOL = "input";

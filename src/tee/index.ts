@@ -8,6 +8,7 @@ import type { Tee } from "./types.ts";
 export type { Tee, TeeQuote, TeeProvider } from "./types.ts";
 export { TeeError } from "./types.ts";
 export { createAttestor, type Attestor } from "./attestation.ts";
+export { resolveDstackEndpoint } from "./dstack.ts";
 
 export async function createTee(config: Pick<Config, "tee" | "dstackEndpoint" | "dataDir">): Promise<Tee> {
   const endpoint = resolveDstackEndpoint(config.dstackEndpoint);

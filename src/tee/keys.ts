@@ -1,6 +1,6 @@
 // The three long-lived keys, each from its own versioned key path and purpose label, so that
 // one path's compromise or rotation never touches the others.
-import { deriveP256KeyPair, deriveSymmetricKey, type P256KeyPair } from "../crypto/keys.ts";
+import { deriveP256KeyPair, deriveSymmetricKey, type P256KeyPair } from "../crypto/index.ts";
 
 export const KEY_PATHS = {
   identity: "auditor/identity/v1",

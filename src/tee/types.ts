@@ -1,4 +1,4 @@
-import type { P256KeyPair } from "../crypto/keys.ts";
+import type { P256KeyPair } from "../crypto/index.ts";
 import type { KeyProvenance, TeeDescription } from "../../sdk/wire/attestation.ts";
 
 export type TeeProvider = TeeDescription["provider"];

@@ -126,7 +126,9 @@ describe("runtime worker pool", () => {
         waiting.push(pool.run(`return await callTool("wait", {})`, { toolHandler }));
         while (gates.length < i) await Bun.sleep(2);
       }
-      expect(pool.size).toBe(1);
+      // Five waiting runs, not five threads. On a loaded machine one run's start-up slice can
+      // last past BUSY_AFTER_MS and the pool then starts one spare worker, as it should.
+      expect(pool.size).toBeLessThanOrEqual(2);
       for (const open of gates) open();
       expect((await Promise.all(waiting)).every((r) => r.ok)).toBe(true);
     } finally {

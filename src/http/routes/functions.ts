@@ -5,17 +5,21 @@ import { z } from "zod";
 import { canonicalJson } from "../../../sdk/crypto/canonical-json.ts";
 import { utf8 } from "../../../sdk/crypto/encoding.ts";
 import type { EgressEntry, EgressLog } from "../../egress/index.ts";
-import type { ReceiptSigner } from "../../functions/receipts.ts";
-import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";
-import { FUNCTION_FAILURE_STATUSES, FunctionErrorSchema } from "../../functions/define.ts";
-import type { FunctionHost, HostedFunction, InvokeMode } from "../../functions/host.ts";
-import type { FailureKind, InvokeOutcome } from "../../functions/outcome.ts";
 import {
+  FUNCTION_FAILURE_STATUSES,
+  FunctionErrorSchema,
   SEALED_CONTENT_TYPE,
   SealedRequestSchema,
   SealedResponseSchema,
+  type FailureKind,
+  type FunctionHost,
+  type HostedFunction,
+  type InvokeMode,
+  type InvokeOutcome,
+  type ReceiptSigner,
   type SealedInvoker,
-} from "../../functions/sealed-invoke.ts";
+} from "../../functions/index.ts";
+import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.ts";
 import { mediaType, refuseUnlessMediaType } from "../content-type.ts";
 import { apiError, noteErrorCode } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";

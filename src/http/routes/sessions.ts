@@ -3,15 +3,22 @@
 // buffered seq, and is cancelled if it does not come back within the grace window.
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { P256KeyPair } from "../../crypto/keys.ts";
+import type { P256KeyPair } from "../../crypto/index.ts";
 import { InvalidPublicKeyError } from "../../../sdk/crypto/p256.ts";
-import { EncryptedChannel, PlainChannel, type SessionChannel } from "../../sessions/channel.ts";
+import {
+  CallerLimitError,
+  CapacityError,
+  EncryptedChannel,
+  PlainChannel,
+  ToolAnswerError,
+  newSessionId,
+  type Session,
+  type SessionChannel,
+  type SessionManager,
+} from "../../sessions/index.ts";
 import { bearer, keyAccepted } from "../bearer.ts";
 import type { Logger } from "../../log.ts";
-import { CallerLimitError, CapacityError, type SessionManager } from "../../sessions/manager.ts";
-import { newSessionId, type Session } from "../../sessions/session.ts";
-import { ToolAnswerError } from "../../sessions/tool-calls.ts";
-import { RefError } from "../../sidecar/refs.ts";
+import { RefError } from "../../sidecar/index.ts";
 import {
   CancelRequestSchema,
   ResolveRefsRequestSchema,

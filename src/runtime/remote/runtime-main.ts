@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
 import { keyId } from "../../../sdk/crypto/keys.ts";
-import { deriveP256KeyPair, type P256KeyPair } from "../../crypto/keys.ts";
+import { deriveP256KeyPair, type P256KeyPair } from "../../crypto/index.ts";
 import { plainUrl } from "../../config.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { MemoryBudget } from "../memory-budget.ts";

@@ -3,10 +3,10 @@
 // by its id and runs there with the contract of runAgentScript, while its tools run here (the
 // runtime holds no secrets). A runtime that dies mid-run ends that session cleanly
 // (runtime_lost); none connected is runtime_unavailable. Nothing hangs.
-import type { P256KeyPair } from "../../crypto/keys.ts";
+import type { P256KeyPair } from "../../crypto/index.ts";
 import type { Logger } from "../../log.ts";
-import type { RunOptions, RunResult } from "../index.ts";
-import type { HostMessage } from "../protocol.ts";
+import type { RunResult, HostMessage } from "../protocol.ts";
+import type { RunOptions } from "../run.ts";
 import { failedRun, RunHost } from "../run-host.ts";
 import { answerRuntimeHello, type SecureChannel, type Wire } from "./secure-channel.ts";
 

@@ -6,12 +6,15 @@
 // direction: anything out of order, tampered or unsigned closes the channel.
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../../sdk/crypto/encoding.ts";
-import { openEnvelopeNative, sealEnvelopeNative } from "../../crypto/native-envelope.ts";
+import {
+  openEnvelopeNative,
+  sealEnvelopeNative,
+  signP256,
+  type P256KeyPair,
+} from "../../crypto/index.ts";
 import { deriveRuntimeKeys, runtimeTranscript } from "../../../sdk/crypto/handshake.ts";
 import { keyId } from "../../../sdk/crypto/keys.ts";
-import { type P256KeyPair } from "../../crypto/keys.ts";
 import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../../sdk/crypto/p256.ts";
-import { signP256 } from "../../crypto/keys.ts";
 import { isPinned } from "../../../sdk/crypto/pin.ts";
 import { CanonicalBase64Url } from "../../../sdk/wire/attestation.ts";
 import { EnvelopePayloadSchema } from "../../../sdk/wire/sessions.ts";

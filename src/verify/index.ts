@@ -1,0 +1,2 @@
+// `auditor verify`: checks a running Auditor from the outside, as any client would.
+export { runVerify } from "./cli.ts";
