@@ -63,7 +63,7 @@ export interface Services {
 const SWEEP_EVERY_MS = 60_000;
 
 /** The function host's secrets and the upstream overrides tests and emulators use. */
-export function functionSecrets(config: Config): Pick<HostDeps, "secrets" | "overrides"> {
+function functionSecrets(config: Config): Pick<HostDeps, "secrets" | "overrides"> {
   return {
     secrets: {
       OPENROUTER_API_KEY: config.openrouterApiKey,
@@ -79,7 +79,7 @@ export function functionSecrets(config: Config): Pick<HostDeps, "secrets" | "ove
 }
 
 /** Demo tools are on in dev and off under a real TEE, unless AUDITOR_DEMO_TOOLS says otherwise. */
-export const demoToolsEnabled = (config: Config, tee: Tee): boolean => config.demoTools ?? tee.provider === "dev";
+const demoToolsEnabled = (config: Config, tee: Tee): boolean => config.demoTools ?? tee.provider === "dev";
 
 export function buildServices(config: Config, tee: Tee, platform: Platform): Services {
   const { log, egressLog, attestor, store, corsOrigins } = platform;

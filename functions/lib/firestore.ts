@@ -2,9 +2,9 @@
 // prompt record to Firestore's REST API. Configured by a service account (FIRESTORE_SERVICE_ACCOUNT,
 // a JWT signed with WebCrypto and exchanged for a token) or by the emulator
 // (FIRESTORE_EMULATOR_HOST: no auth). Both hosts are declared egress, so the report shows them and
-// the audited fetch refuses any other (a service account's token_uri included). It never blocks
-// or fails the caller: writes run in the background, time out, and are dropped when too many are
-// in flight.
+// the audited fetch refuses any other (a service account's token_uri included). It never fails
+// the caller: the call that made the record waits for the write (so its receipt lists that
+// egress), up to a timeout, and a write is dropped when too many are in flight.
 import { fromBase64, toBase64Url, utf8 } from "../../sdk/crypto/encoding.ts";
 
 export const FIRESTORE_DEFAULT_URL = "https://firestore.googleapis.com";

@@ -80,6 +80,8 @@ export class CallerLimitError extends Error {
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly perCaller = new Map<string, number>();
+  /** Each session's pending disconnect-grace cancel (see readerLeft). */
+  private readonly graceTimers = new WeakMap<Session, ReturnType<typeof setTimeout>>();
   private running = 0;
 
   constructor(
@@ -170,14 +172,20 @@ export class SessionManager {
   /**
    * A reader of `session`'s stream went away. If none is back within the grace window (the
    * client may resume from its last seq), the session is cancelled: nobody would see its end.
+   * The window counts from the last reader leaving: a client that resumes and drops again gets
+   * the whole window again.
    */
   readerLeft(session: Session): void {
     if (session.machine.terminal) return;
-    setTimeout(() => {
+    clearTimeout(this.graceTimers.get(session));
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(session);
       if (session.subscriberCount > 0 || session.machine.terminal) return;
       session.log?.info("session cancelled after client disconnect", { sessionId: session.id });
       session.cancel();
-    }, this.limits.disconnectGraceMs).unref?.();
+    }, this.limits.disconnectGraceMs);
+    timer.unref?.();
+    this.graceTimers.set(session, timer);
   }
 
   get(id: string): Session | undefined {

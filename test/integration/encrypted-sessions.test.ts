@@ -9,9 +9,10 @@ import { open, seal, SpecClient, SpecRefusal, type EncLine, type SpecKeys } from
 let server: AuditorProcess;
 let identityKey: string;
 let kid: string;
+const OPERATOR_KEY = "operator-key-for-encrypted-session-tests";
 
 beforeAll(async () => {
-  server = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
+  server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_OPERATOR_KEYS: OPERATOR_KEY } });
   const { statement } = await (await fetch(`${server.url}/attestation`)).json();
   identityKey = statement.identityKey;
   kid = statement.kid;
@@ -132,6 +133,29 @@ describe("encrypted sessions", () => {
     const { status, reply } = await s.control("/refs/resolve", "refs_resolve", { refs: [id] }, 1);
     expect(status).toBe(200);
     expect(reply.values[id]).toEqual([{ id: 1, name: "Ada", email: "ada@example.com" }, { id: 2, name: "Grace", email: "grace@example.com" }]);
+  });
+
+  test("a sealed refusal's code stays out of the metrics; a plaintext one is counted", async () => {
+    const errorsOf = async (code: string) => {
+      const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } });
+      const line = (await res.text()).split("\n").find((l) => l.startsWith("auditor_http_errors_total{") && l.includes(`code="${code}"`));
+      return line ? Number(line.split(" ").at(-1)) : 0;
+    };
+    const before = await errorsOf("unknown_call");
+    const s = await startEncrypted(`await callTool('input', {}); return 1;`);
+    await s.until("tool_call");
+    const sealed = await s.control(`/sessions/${s.sessionId}/input`, "input", { callId: "call_999", value: 1 }, 1);
+    expect([sealed.status, sealed.reply.error]).toEqual([404, "unknown_call"]);
+    expect(await errorsOf("unknown_call")).toBe(before);
+
+    const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `await callTool('input', {}); return 1;` }) });
+    const init = (await ndjson(res).next()).value as { sessionId: string; payload: { sessionToken: string } };
+    const headers = { "content-type": "application/json", authorization: `Bearer ${init.payload.sessionToken}` };
+    const plain = await fetch(`${server.url}/sessions/${init.sessionId}/input`, { method: "POST", headers, body: JSON.stringify({ callId: "call_999", value: 1 }) });
+    expect([plain.status, (await plain.json()).error]).toEqual([404, "unknown_call"]);
+    expect(await errorsOf("unknown_call")).toBe(before + 1);
+    await fetch(`${server.url}/sessions/${init.sessionId}/cancel`, { method: "POST", headers });
+    await s.control(`/sessions/${s.sessionId}/cancel`, "cancel", {}, 2);
   });
 
   test("optional without a key is plaintext; a malformed, non-canonical or off-curve key is a 400 naming the field", async () => {

@@ -169,7 +169,7 @@ describe("the report and the Firestore analytics sink", () => {
     expect(report.functions[0].secrets).toContain("FIRESTORE_SERVICE_ACCOUNT");
   });
 
-  test("each generated prompt is written to Firestore in the background; a failing Firestore never fails the prompt", async () => {
+  test("each generated prompt is written to Firestore before the answer; a failing Firestore never fails the prompt", async () => {
     llm.reset();
     firestore.length = 0;
     const ok = await invoke(server, "generate-prompt", { session_id: sid("fs-1"), transcript: "amber cathedral", style_tags: "artist:turrell" });

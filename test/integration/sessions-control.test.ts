@@ -86,6 +86,26 @@ describe("session control", () => {
     expect(manager.get(init2.sessionId)!.machine.state).toBe("cancelled");
   });
 
+  test("the grace window counts from the last reader leaving, not the first", async () => {
+    // Grace is 300 ms here: the first reader leaves at 0, a second resumes and leaves at ~200.
+    const first = new AbortController();
+    const iter = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, first.signal));
+    const init = (await iter.next()).value as SessionEvent;
+    const token = (init.payload as { sessionToken: string }).sessionToken;
+    first.abort();
+    await Bun.sleep(100);
+    const second = new AbortController();
+    const resumed = events(await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, { headers: { authorization: `Bearer ${token}` }, signal: second.signal }));
+    void resumed.next().catch(() => undefined);
+    await Bun.sleep(100);
+    second.abort();
+    // Past the first reader's window (300 ms from 0), within the second's (300 ms from ~200).
+    await Bun.sleep(200);
+    expect(manager.get(init.sessionId)!.machine.terminal).toBe(false);
+    await Bun.sleep(400);
+    expect(manager.get(init.sessionId)!.machine.state).toBe("cancelled");
+  });
+
   test("resuming before the buffer window is 410; limits above the server maxima are capped", async () => {
     const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5, disconnectGraceMs: 1000 });
     const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }));

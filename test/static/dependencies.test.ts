@@ -143,6 +143,24 @@ describe("dependencies point one way", () => {
     ]);
   });
 
+  test("the sandbox worker loads only what it runs: not the pool, the runtime index or remote/", () => {
+    // Value imports only (Bun's scanner drops `import type`): what each worker evaluates.
+    const scanner = new Bun.Transpiler({ loader: "ts" });
+    const loaded = new Set<string>();
+    const pending = ["src/runtime/worker.ts"];
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      if (loaded.has(path) || !path.endsWith(".ts")) continue;
+      loaded.add(path);
+      for (const { path: specifier } of scanner.scanImports(readFileSync(join(ROOT, path), "utf8"))) {
+        if (specifier.startsWith(".")) pending.push(normalize(join(dirname(path), specifier)).replaceAll("\\", "/"));
+      }
+    }
+    expect(loaded.has("src/runtime/sandbox.ts")).toBe(true);
+    const forbidden = [...loaded].filter((path) => /^src\/runtime\/(pool|index)\.ts$|^src\/runtime\/remote\//.test(path));
+    expect(forbidden).toEqual([]);
+  });
+
   test("what the rule allows passes: leaves from src/, SDK clients, routes using src/http", () => {
     const allowed: SourceFile[] = [
       { path: "src/sessions/ok.ts", text: 'import { PROTOCOL_VERSION } from "../../sdk/wire/sessions.ts";' },
