@@ -1,6 +1,6 @@
-// npm test: the type check, then every bun test suite; closes with "N passed, N failed".
-// The type check counts as one test; each error bun reports outside any test counts as one
-// failure (a file that fails to load is then counted twice: bun lists it as a fail and an error).
+// npm test: the format and lint check, the type check, then every bun test suite; closes with
+// "N passed, N failed". Each check counts as one test; each error bun reports outside any test
+// counts as one failure (a file that fails to load is then counted twice: a fail and an error).
 import { readBunSummary } from "./test-summary.ts";
 
 async function run(cmd: string[]): Promise<{ code: number; output: string }> {
@@ -20,6 +20,19 @@ async function run(cmd: string[]): Promise<{ code: number; output: string }> {
 
 let passed = 0;
 let failed = 0;
+
+console.log("$ biome ci");
+// Read-only: a file Biome would reformat, or any lint warning, fails the step. One line per
+// finding here; npm run format rewrites the files, npm run lint explains each finding.
+const biomeCi = ["ci", "--error-on-warnings", "--reporter=concise", "--colors=off", "."];
+const style = await run(["node_modules/.bin/biome", ...biomeCi]);
+if (style.code === 0) {
+  passed++;
+  console.log("format and lint: ok");
+} else {
+  failed++;
+  console.log("format and lint: FAILED");
+}
 
 console.log("$ tsc --noEmit");
 const typecheck = await run(["node_modules/.bin/tsc", "--noEmit", "-p", "tsconfig.json"]);

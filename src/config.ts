@@ -114,7 +114,7 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (!known.has(name)) throw new ConfigError(`unknown argument "${arg}" (see --help)`);
-    let value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`${name} needs a value`);
     flags.set(name, value);
   }

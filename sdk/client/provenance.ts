@@ -3,7 +3,7 @@
 // the source listing (its tree digest recomputed and compared with the statement's). A check
 // that fails is a ProtocolError naming what broke.
 import { chainBreak, EgressLogPageSchema, EgressStreamLineSchema, type EgressLogEntry } from "../wire/egress-log.ts";
-import { LogHeadSchema, sha256Hex } from "../wire/receipt.ts";
+import { type LogHeadSchema, sha256Hex } from "../wire/receipt.ts";
 import { SourceListingSchema, treeSha256, type SourceListing } from "../wire/source.ts";
 import type { z } from "zod/mini";
 import { ProtocolError } from "./errors.ts";

@@ -40,6 +40,7 @@ export interface ChannelGuardOptions {
   allow: ChannelAllowance[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: wraps any function, whatever its signature
 type Fn = (...args: any[]) => any;
 type Via = ChannelAllowance["via"] | "none";
 

@@ -56,7 +56,7 @@ export function reportMarkdown(r: Report): string {
   lines.push("", "## Definitions", "");
   for (const [name, text] of Object.entries(r.definitions)) lines.push(`- **${name}**: ${text}`);
   lines.push("", "## How to verify", "");
-  r.verification.forEach((step, i) => lines.push(`${i + 1}. ${step}`));
+  for (const [i, step] of r.verification.entries()) lines.push(`${i + 1}. ${step}`);
   if (r.binding) {
     lines.push("", "## Fresh binding", "", `Nonce ${code(r.binding.nonce)}, report sha256 ${code(r.binding.reportSha256)} (of the JSON form), quote report data ${code(r.binding.reportData)}, attested: ${r.binding.attested}.`);
   }

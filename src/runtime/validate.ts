@@ -53,8 +53,8 @@ export function validateAgentScript(code: string): ValidatedScript {
     throw brackets.syntaxError(err);
   }
   // A script that closes the wrapper parses, but its code would run outside it.
-  const escape = brackets.escape;
-  if (escape) throw escapeError(escape);
+  const escaped = brackets.escape;
+  if (escaped) throw escapeError(escaped);
   const declared = new Set<string>();
   collectDeclarations(program, declared);
   walk(program, undefined, undefined, declared, 0);

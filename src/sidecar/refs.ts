@@ -172,7 +172,7 @@ export class RefSidecar {
     let budget = maxBytes;
     return mapRefs(value, (token) => {
       const entry = this.entries.get(token.$ref.id);
-      if (!entry || !entry.readable || entry.bytes > budget) return token;
+      if (!entry?.readable || entry.bytes > budget) return token;
       budget -= entry.bytes;
       return entry.value;
     });

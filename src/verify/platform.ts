@@ -22,7 +22,9 @@ const NO_TABLE =
 
 export function osMeasurementLines(ev: Evidence, file: OsMeasurementsFile | undefined, add: Add) {
   const names = MEASURED_REGISTERS.map((r) => r.toUpperCase());
-  const all = (status: "skipped" | "fail", detail: string) => names.forEach((n) => add(n, status, detail));
+  const all = (status: "skipped" | "fail", detail: string) => {
+    for (const n of names) add(n, status, detail);
+  };
   const { quote, attestation } = ev;
   if (!quote) return all("skipped", "no readable quote");
   const actual = { mrtd: quote.mrTd, rtmr0: quote.rtmr[0], rtmr1: quote.rtmr[1], rtmr2: quote.rtmr[2] };
@@ -35,7 +37,9 @@ export function osMeasurementLines(ev: Evidence, file: OsMeasurementsFile | unde
   }
   const image = vmConfig.os_image_hash.toLowerCase();
   if (!file) {
-    MEASURED_REGISTERS.forEach((r, i) => add(names[i]!, "skipped", `the quote has ${short(actual[r])} for OS image ${short(image)}; ${NO_TABLE}`));
+    MEASURED_REGISTERS.forEach((r, i) => {
+      add(names[i]!, "skipped", `the quote has ${short(actual[r])} for OS image ${short(image)}; ${NO_TABLE}`);
+    });
     return;
   }
   const expected = expectedMeasurements(file, vmConfig);

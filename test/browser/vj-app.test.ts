@@ -129,6 +129,7 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.startsWith("Not fixed"));
     const status = (await page.textContent("#shader-status"))!;
     expect(status).toMatch(/^Not fixed: the local fixer \(no LLM key is configured\) found nothing to change\. ERROR: 0:\d+: .*syntax error/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for them
     expect(status).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
     expect(await page.inputValue("#shader-source")).toBe(broken);
     expect(await page.isHidden("#shader-preview")).toBe(true);

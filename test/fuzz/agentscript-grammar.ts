@@ -103,6 +103,7 @@ const stmtTree: fc.Arbitrary<Stmt> = fc.letrec<{ s: Stmt }>((tie) => {
         level: fc.constantFrom("log", "info", "warn", "error", "debug"),
         args: fc.array(exprTree, { maxLength: 3 }),
       }),
+      // biome-ignore lint/suspicious/noThenProperty: a plain record of an if statement, never awaited
       fc.record({ k: fc.constant("if" as const), c: exprTree, then: block, otherwise: block }),
       fc.record({ k: fc.constant("for" as const), body: block }),
       fc.record({ k: fc.constant("forof" as const), e: exprTree, body: block }),

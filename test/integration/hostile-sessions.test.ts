@@ -49,7 +49,10 @@ describe("hostile scripts beside a trivial session", () => {
     finals.forEach((final, i) => {
       expect(final.ok).toBe(false);
       // A thrown value is described without running it: that one ends at once, as script_error.
-      if (hogs[i % hogs.length]!.startsWith("throw")) return expect(final.error.code).toBe("script_error");
+      if (hogs[i % hogs.length]!.startsWith("throw")) {
+        expect(final.error.code).toBe("script_error");
+        return;
+      }
       expect(final.error.code).toBe("cpu_limit");
       expect(order.indexOf("trivial")).toBeLessThan(order.indexOf(`hog ${i}`));
     });

@@ -17,7 +17,9 @@ import { PeerListener, type PeerRequestHandler } from "../../src/sessions/peer-l
 const appKey = deriveP256KeyPair(new Uint8Array(32).fill(7), "auditor/identity/v1");
 const otherKey = deriveP256KeyPair(new Uint8Array(32).fill(8), "auditor/identity/v1");
 const servers: { stop(force?: boolean): void }[] = [];
-afterAll(() => servers.forEach((s) => s.stop(true)));
+afterAll(() => {
+  for (const s of servers) s.stop(true);
+});
 
 function logger() {
   const lines: Record<string, any>[] = [];
@@ -56,7 +58,7 @@ async function rawSocket(url: string) {
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (socket.onclose = (e) => resolve({ code: e.code, reason: e.reason })));
   socket.onmessage = (e) => {
     frames.push(String(e.data));
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   };
   await new Promise((resolve) => (socket.onopen = resolve));
   const next = async () => {

@@ -27,6 +27,7 @@ describe("opaque references", () => {
     ["in operator", `return "a" in s;`],
     ["write", "s.a = 1; return 1;"],
     ["string concatenation", `return "x" + s;`],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: AgentScript source
     ["template literal", "return `${s}`;"],
     ["relational comparison", "return s < 1;"],
     ["loose equality", `return s == "x";`],

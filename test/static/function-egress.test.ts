@@ -38,7 +38,10 @@ export function findNetworkPaths(source: string): string[] {
   };
   const visit = (node: unknown, parent?: Node, key?: string) => {
     if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach((child) => visit(child, parent, key));
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child, parent, key);
+      return;
+    }
     const n = node as Node;
     const line = (n.loc as { start: { line: number } } | undefined)?.start.line;
     switch (n.type) {

@@ -179,8 +179,10 @@ export function networkFindings(source: string): Set<string> {
   const specifier = (value: unknown, names: string[]) => {
     if (typeof value !== "string") return found.add("computed module specifier");
     if (value.startsWith(".")) return;
-    if (value === "bun")
-      return names.filter((n) => BUN_NETWORK.has(n)).forEach((n) => found.add(`bun ${n}`));
+    if (value === "bun") {
+      for (const n of names) if (BUN_NETWORK.has(n)) found.add(`bun ${n}`);
+      return;
+    }
     if (value.startsWith("bun:")) return value === "bun:sqlite" ? undefined : found.add(value);
     const builtin = /^(?:node:)?([a-z_]+)(?:\/[a-z_]+)?$/.exec(value)?.[1];
     if (builtin && NETWORK_BUILTINS.has(builtin)) return found.add(`node:${builtin}`);
@@ -189,7 +191,10 @@ export function networkFindings(source: string): Set<string> {
   };
   const visit = (node: unknown, parent?: Node, key?: string) => {
     if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach((child) => visit(child, parent, key));
+    if (Array.isArray(node)) {
+      for (const child of node) visit(child, parent, key);
+      return;
+    }
     const n = node as Node;
     switch (n.type) {
       case "ImportDeclaration": {

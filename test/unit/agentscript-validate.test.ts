@@ -22,6 +22,7 @@ describe("AgentScript validation", () => {
       "const { a, b: [c, ...d], ...rest } = { a: 1, b: [2, 3], z: 4 }; return [a, c, d, rest];",
       "const when = new Date(0).toISOString(); return JSON.stringify({ when, n: Math.max(1, parseInt('2')) });",
       "const f = async (x = 1) => x * 2; return await f();",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: AgentScript source
       "if (isNaN(parseFloat('x'))) { return `template ${1 + 1}`; } else { return Object.keys({ a: 1 }); }",
     ];
     for (const code of ok) expect(refusal(code)).toBeUndefined();
@@ -107,7 +108,9 @@ describe("syntax errors point into the script, never into the wrapper around it"
 
   test("every truncation of real scripts fails inside the script's own lines", () => {
     const scripts = [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: AgentScript source
       "const users = await callTool('get_users', {});\nconst ids = users.map((u) => ({ id: u.id, tag: `u${u.id}` }));\nif (ids.length > 2) {\n  return [ids[0], \"many\"];\n}\nreturn ids;",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: AgentScript source
       "let total = 0;\nfor (const x of [1, [2, 3], { a: 4 }]) {\n  try { total += Number(x); } catch (e) { console.log(String(e)); }\n}\nreturn `${total}`;",
     ];
     let checked = 0;

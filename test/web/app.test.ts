@@ -246,6 +246,7 @@ describe("Fix with AI (no LLM key: the local fixer)", () => {
       expect(page.$("shader-status").textContent).toBe(
         "Not fixed: the local fixer (no LLM key is configured) found nothing to change. ERROR: 0:2: 'gl_FragColr' : undeclared identifier",
       );
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for them
       expect(page.$("shader-status").textContent).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
       expect(page.$("shader-status").dataset.ok).toBe("false");
       expect(source(page)).toBe(broken);

@@ -13,6 +13,7 @@ export type CompileResult =
  * control characters; only tabs and line breaks stay.
  */
 export function cleanCompilerLog(log: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the job
   return log.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "").trim();
 }
 
