@@ -5,9 +5,15 @@ declare const self: Worker;
 
 const pending = new Map<number, (value: unknown) => void>();
 let nextCall = 0;
-const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (...args: unknown[]) => Promise<unknown>;
+const AsyncFunction = (async () => {}).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<unknown>;
 
-self.onmessage = async (event: MessageEvent<{ type: "run"; id: number; code: string } | { type: "result"; call: number; value: unknown }>) => {
+self.onmessage = async (
+  event: MessageEvent<
+    { type: "run"; id: number; code: string } | { type: "result"; call: number; value: unknown }
+  >,
+) => {
   const message = event.data;
   if (message.type === "result") {
     pending.get(message.call)?.(message.value);

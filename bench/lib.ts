@@ -10,7 +10,11 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Sequential samples of `run` after a warm-up: p50 and p99 in ms. */
-export async function sample(run: (i: number) => Promise<unknown> | unknown, iterations = ITERATIONS, warmup = WARMUP): Promise<{ p50: number; p99: number }> {
+export async function sample(
+  run: (i: number) => Promise<unknown> | unknown,
+  iterations = ITERATIONS,
+  warmup = WARMUP,
+): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < warmup; i++) await run(-1 - i);
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
@@ -43,16 +47,32 @@ export interface Figure {
 export class Recorder {
   readonly figures: Figure[] = [];
 
-  add(id: string, label: string, value: number, unit: string, extra: { p99?: number; target?: Target } = {}): number {
-    const figure: Figure = { id, label, value: round(value), unit, ...(extra.p99 !== undefined ? { p99: round(extra.p99) } : {}) };
+  add(
+    id: string,
+    label: string,
+    value: number,
+    unit: string,
+    extra: { p99?: number; target?: Target } = {},
+  ): number {
+    const figure: Figure = {
+      id,
+      label,
+      value: round(value),
+      unit,
+      ...(extra.p99 !== undefined ? { p99: round(extra.p99) } : {}),
+    };
     if (extra.target) {
       figure.target = extra.target;
       const { op, value: bound } = extra.target;
       figure.met = op === "<" ? value < bound : op === "<=" ? value <= bound : value >= bound;
     }
     this.figures.push(figure);
-    const target = figure.target ? `   target ${figure.target.op} ${figure.target.value} (${figure.target.source}): ${figure.met ? "met" : "MISSED"}` : "";
-    console.log(`${label.padEnd(64)} ${String(figure.value).padStart(10)} ${unit}${figure.p99 !== undefined ? ` (p99 ${figure.p99})` : ""}${target}`);
+    const target = figure.target
+      ? `   target ${figure.target.op} ${figure.target.value} (${figure.target.source}): ${figure.met ? "met" : "MISSED"}`
+      : "";
+    console.log(
+      `${label.padEnd(64)} ${String(figure.value).padStart(10)} ${unit}${figure.p99 !== undefined ? ` (p99 ${figure.p99})` : ""}${target}`,
+    );
     return value;
   }
 

@@ -22,7 +22,9 @@ const STEPS = [
 ] as const;
 
 export async function benchRefBreakdown(r: Recorder): Promise<void> {
-  r.section(`Reference sidecar breakdown: the same pass-through's steps in process (fastest of ${ROUNDS})`);
+  r.section(
+    `Reference sidecar breakdown: the same pass-through's steps in process (fastest of ${ROUNDS})`,
+  );
   const tools = new ToolRegistry(demoTools());
   const get = tools.get("get_users")!;
   const process = tools.get("process_users")!;
@@ -47,12 +49,20 @@ export async function benchRefBreakdown(r: Recorder): Promise<void> {
     const input = await parseCooperatively(process.input, args.value);
     if (!input.success) throw new Error("process_users refused the users");
     lap("input_parse");
-    const result = await parseCooperatively(process.output, await process.handler(input.data, context));
+    const result = await parseCooperatively(
+      process.output,
+      await process.handler(input.data, context),
+    );
     sidecar.put(result.data, { readable: true, source: "tool process_users" });
     lap("rest");
     Bun.gc(true);
     lap("gc");
   }
   for (const [step, label] of STEPS) r.add(`sidecar_step_${step}_ms`, label, best[step]!, "ms");
-  r.add("sidecar_steps_total_ms", "the steps together (each at its fastest)", STEPS.reduce((sum, [step]) => sum + best[step]!, 0), "ms");
+  r.add(
+    "sidecar_steps_total_ms",
+    "the steps together (each at its fastest)",
+    STEPS.reduce((sum, [step]) => sum + best[step]!, 0),
+    "ms",
+  );
 }

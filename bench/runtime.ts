@@ -16,15 +16,32 @@ export async function benchRuntime(r: Recorder): Promise<void> {
     const result = await runAgentScript(TEN_CALLS, { toolHandler: add });
     if (!result.ok) throw new Error(result.error.message);
   });
-  r.add("runtime_10_calls_p50", "QuickJS sandbox (validate, instrument, fresh runtime), p50", quickjs.p50, "ms", { p99: quickjs.p99, target: { op: "<", value: 1, source: "issue 4" } });
+  r.add(
+    "runtime_10_calls_p50",
+    "QuickJS sandbox (validate, instrument, fresh runtime), p50",
+    quickjs.p50,
+    "ms",
+    { p99: quickjs.p99, target: { op: "<", value: 1, source: "issue 4" } },
+  );
 
   const vm = await sample(async () => {
     const context = createContext({ callTool: add });
     const total = await runInContext(`(async () => { ${TEN_CALLS} })()`, context);
     if (total !== 45) throw new Error("node:vm baseline gave the wrong answer");
   });
-  r.add("baseline_node_vm_p50", "baseline: node:vm, fresh context per run (no limits), p50", vm.p50, "ms", { p99: vm.p99 });
-  r.add("ratio_quickjs_vs_node_vm", "QuickJS / node:vm (same workload, same run)", quickjs.p50 / vm.p50, "×");
+  r.add(
+    "baseline_node_vm_p50",
+    "baseline: node:vm, fresh context per run (no limits), p50",
+    vm.p50,
+    "ms",
+    { p99: vm.p99 },
+  );
+  r.add(
+    "ratio_quickjs_vs_node_vm",
+    "QuickJS / node:vm (same workload, same run)",
+    quickjs.p50 / vm.p50,
+    "×",
+  );
 
   const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
   const pooled = await sample(async () => {
@@ -32,13 +49,25 @@ export async function benchRuntime(r: Recorder): Promise<void> {
     if (!result.ok) throw new Error(result.error.message);
   });
   pool.terminate();
-  r.add("runtime_pool_10_calls_p50", "QuickJS in the worker pool (as sessions run), p50", pooled.p50, "ms", { p99: pooled.p99 });
+  r.add(
+    "runtime_pool_10_calls_p50",
+    "QuickJS in the worker pool (as sessions run), p50",
+    pooled.p50,
+    "ms",
+    { p99: pooled.p99 },
+  );
 
   const worker = new Worker(new URL("./baseline-worker.ts", import.meta.url).href);
   const done = new Map<number, (value: unknown) => void>();
-  worker.onmessage = (event: MessageEvent<{ type: "tool"; call: number; args: { i: number } } | { type: "done"; id: number; value: unknown }>) => {
+  worker.onmessage = (
+    event: MessageEvent<
+      | { type: "tool"; call: number; args: { i: number } }
+      | { type: "done"; id: number; value: unknown }
+    >,
+  ) => {
     const message = event.data;
-    if (message.type === "tool") worker.postMessage({ type: "result", call: message.call, value: { n: message.args.i } });
+    if (message.type === "tool")
+      worker.postMessage({ type: "result", call: message.call, value: { n: message.args.i } });
     else done.get(message.id)?.(message.value);
   };
   let nextRun = 0;
@@ -52,18 +81,39 @@ export async function benchRuntime(r: Recorder): Promise<void> {
     if (value !== 45) throw new Error("Worker baseline gave the wrong answer");
   });
   worker.terminate();
-  r.add("baseline_worker_p50", "baseline: Bun Worker, plain async function (no sandbox), p50", plainWorker.p50, "ms", { p99: plainWorker.p99 });
-  r.add("ratio_pool_vs_worker", "QuickJS pool / plain Worker (same workload, same run)", pooled.p50 / plainWorker.p50, "×");
+  r.add(
+    "baseline_worker_p50",
+    "baseline: Bun Worker, plain async function (no sandbox), p50",
+    plainWorker.p50,
+    "ms",
+    { p99: plainWorker.p99 },
+  );
+  r.add(
+    "ratio_pool_vs_worker",
+    "QuickJS pool / plain Worker (same workload, same run)",
+    pooled.p50 / plainWorker.p50,
+    "×",
+  );
 
   // Memory: runs each waiting on a tool that has not answered yet.
   const IDLE_RUNS = 500;
   const waiting: (() => void)[] = [];
   Bun.gc(true);
   const before = process.memoryUsage().rss;
-  const runs = Array.from({ length: IDLE_RUNS }, () => runAgentScript(`const r = await callTool("wait", {}); return r.ok;`, { toolHandler: () => new Promise((resolve) => waiting.push(() => resolve({ ok: true }))) }));
+  const runs = Array.from({ length: IDLE_RUNS }, () =>
+    runAgentScript(`const r = await callTool("wait", {}); return r.ok;`, {
+      toolHandler: () => new Promise((resolve) => waiting.push(() => resolve({ ok: true }))),
+    }),
+  );
   while (waiting.length < IDLE_RUNS) await Bun.sleep(1);
   Bun.gc(true);
-  r.add("runtime_idle_run_kb", "memory per run idling on a tool (RSS delta / 500)", (process.memoryUsage().rss - before) / IDLE_RUNS / 1024, "KB", { target: { op: "<", value: 200, source: "issue 4" } });
+  r.add(
+    "runtime_idle_run_kb",
+    "memory per run idling on a tool (RSS delta / 500)",
+    (process.memoryUsage().rss - before) / IDLE_RUNS / 1024,
+    "KB",
+    { target: { op: "<", value: 200, source: "issue 4" } },
+  );
   for (const release of waiting) release();
   await Promise.all(runs);
 }

@@ -8,18 +8,35 @@ const HOG_CPU_MS = 2_000;
 const TRIVIAL_SAMPLES = 40;
 
 export async function benchScheduling(r: Recorder): Promise<void> {
-  r.section(`Scheduling: trivial sessions beside busy ones (each busy session: for (;;) {} with cpuMs ${HOG_CPU_MS})`);
-  const server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000" } });
+  r.section(
+    `Scheduling: trivial sessions beside busy ones (each busy session: for (;;) {} with cpuMs ${HOG_CPU_MS})`,
+  );
+  const server = await startAuditor({
+    env: { AUDITOR_TEE: "dev", AUDITOR_RATE_LIMIT_PER_MIN: "1000000" },
+  });
   const session = async (code: string, limits?: object) => {
-    const text = await (await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }) })).text();
-    return JSON.parse(text.trimEnd().split("\n").at(-1)!).payload as { ok: boolean; error?: { code: string }; stats: { durationMs: number } };
+    const text = await (
+      await fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ protocolVersion: 1, code, limits }),
+      })
+    ).text();
+    return JSON.parse(text.trimEnd().split("\n").at(-1)!).payload as {
+      ok: boolean;
+      error?: { code: string };
+      stats: { durationMs: number };
+    };
   };
   try {
     await session("return 1"); // warm
     for (const busy of [2, 8]) {
       const started = performance.now();
       const hogs = Array.from({ length: busy }, () =>
-        session("for (;;) {}", { cpuMs: HOG_CPU_MS, timeoutMs: 60_000 }).then((final) => ({ final, wall: performance.now() - started })),
+        session("for (;;) {}", { cpuMs: HOG_CPU_MS, timeoutMs: 60_000 }).then((final) => ({
+          final,
+          wall: performance.now() - started,
+        })),
       );
       await Bun.sleep(300); // every hog is in its slice
       const samples: number[] = [];
@@ -33,9 +50,26 @@ export async function benchScheduling(r: Recorder): Promise<void> {
       const ended = await Promise.all(hogs);
       const atLimit = ended.filter((h) => h.final.error?.code === "cpu_limit").length;
       const walls = ended.map((h) => h.wall).sort((a, b) => a - b);
-      r.add(`trivial_beside_${busy}_busy_p50`, `trivial session beside ${busy} busy ones, p50`, percentile(samples, 50), "ms", { p99: percentile(samples, 99), target: { op: "<", value: 100, source: "issue 20" } });
-      r.add(`busy_${busy}_ended_at_cpu_limit`, `of the ${busy} busy sessions, ended with cpu_limit`, atLimit, "sessions", { target: { op: ">=", value: busy, source: "issue 17" } });
-      r.add(`busy_${busy}_wall_max`, `the last of them ended after (${busy} × ${HOG_CPU_MS} ms of CPU on the machine's cores)`, walls.at(-1)!, "ms");
+      r.add(
+        `trivial_beside_${busy}_busy_p50`,
+        `trivial session beside ${busy} busy ones, p50`,
+        percentile(samples, 50),
+        "ms",
+        { p99: percentile(samples, 99), target: { op: "<", value: 100, source: "issue 20" } },
+      );
+      r.add(
+        `busy_${busy}_ended_at_cpu_limit`,
+        `of the ${busy} busy sessions, ended with cpu_limit`,
+        atLimit,
+        "sessions",
+        { target: { op: ">=", value: busy, source: "issue 17" } },
+      );
+      r.add(
+        `busy_${busy}_wall_max`,
+        `the last of them ended after (${busy} × ${HOG_CPU_MS} ms of CPU on the machine's cores)`,
+        walls.at(-1)!,
+        "ms",
+      );
     }
   } finally {
     await server.stop();

@@ -71,23 +71,37 @@ function quickjsRun(tools: ToolRegistry, code: string, limits = {}) {
 
 /** The same script in a fresh node:vm context, calling the same registry. */
 function nodeVmRun(tools: ToolRegistry, code: string): Promise<unknown> {
-  const context = createContext({ callTool: (name: string, args: unknown) => tools.call(name, args) });
+  const context = createContext({
+    callTool: (name: string, args: unknown) => tools.call(name, args),
+  });
   return runInContext(`(async () => { ${code} })()`, context);
 }
 
 export async function benchWorkloads(r: Recorder): Promise<void> {
-  r.section("The enclave-vm workloads: QuickJS sandbox vs node:vm, same script and tools, in process");
+  r.section(
+    "The enclave-vm workloads: QuickJS sandbox vs node:vm, same script and tools, in process",
+  );
   const tools = new ToolRegistry(demoTools());
   for (const w of WORKLOADS) {
-    const ours = await sample(async () => {
-      const result = await quickjsRun(tools, w.code);
-      if (!result.ok) throw new Error(`${w.id}: ${result.error.code}: ${result.error.message}`);
-      if (result.value !== w.expect) throw new Error(`${w.id} returned ${JSON.stringify(result.value)}`);
-    }, w.iterations, Math.min(50, w.iterations));
-    const vm = await sample(async () => {
-      const value = await nodeVmRun(tools, w.code);
-      if (value !== w.expect) throw new Error(`${w.id} (node:vm) returned ${JSON.stringify(value)}`);
-    }, w.iterations, Math.min(50, w.iterations));
+    const ours = await sample(
+      async () => {
+        const result = await quickjsRun(tools, w.code);
+        if (!result.ok) throw new Error(`${w.id}: ${result.error.code}: ${result.error.message}`);
+        if (result.value !== w.expect)
+          throw new Error(`${w.id} returned ${JSON.stringify(result.value)}`);
+      },
+      w.iterations,
+      Math.min(50, w.iterations),
+    );
+    const vm = await sample(
+      async () => {
+        const value = await nodeVmRun(tools, w.code);
+        if (value !== w.expect)
+          throw new Error(`${w.id} (node:vm) returned ${JSON.stringify(value)}`);
+      },
+      w.iterations,
+      Math.min(50, w.iterations),
+    );
     r.add(`${w.id}_p50`, `${w.label}, QuickJS p50`, ours.p50, "ms", { p99: ours.p99 });
     r.add(`${w.id}_node_vm_p50`, `${w.label}, node:vm p50`, vm.p50, "ms", { p99: vm.p99 });
     r.add(`${w.id}_ratio_node_vm`, `${w.label}, QuickJS / node:vm`, ours.p50 / vm.p50, "×");
@@ -98,7 +112,15 @@ export async function benchWorkloads(r: Recorder): Promise<void> {
 /** RSS per run waiting on a tool that has not answered, 200 at once, each runtime in a fresh process. */
 async function pendingMemory(r: Recorder): Promise<void> {
   const perRun = async (runtime: "quickjs" | "node-vm") => {
-    const child = Bun.spawn([process.execPath, new URL("./pending-runs.ts", import.meta.url).pathname, runtime, String(PENDING)], { stdout: "pipe", stderr: "inherit" });
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        new URL("./pending-runs.ts", import.meta.url).pathname,
+        runtime,
+        String(PENDING),
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
     const [text, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
     if (code !== 0) throw new Error(`bench/pending-runs.ts ${runtime} exited ${code}`);
     return Number(text.trim());

@@ -3,7 +3,15 @@
 // state so the music evolves instead of jumping. Without a key, a local composer answers.
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
-import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import {
+  ANSWER_META,
+  anyProvider,
+  callWithFallback,
+  extractTagged,
+  LLM_EGRESS,
+  LLM_SECRETS,
+  providersOf,
+} from "./lib/llm.ts";
 import { SessionIdSchema } from "./lib/session-id.ts";
 
 const NOTES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"] as const;
@@ -36,14 +44,21 @@ const MOOD_TEMPO: [RegExp, number][] = [
 /** The offline DJ: a plausible cue from the same inputs, deterministic for the same inputs. */
 export function composeCue(transcript: string, mood: string, previous: Cue | undefined): Cue {
   const text = `${mood} ${transcript}`;
-  const tempo = MOOD_TEMPO.find(([pattern]) => pattern.test(mood))?.[1] ?? previous?.tempo_bpm ?? 110;
+  const tempo =
+    MOOD_TEMPO.find(([pattern]) => pattern.test(mood))?.[1] ?? previous?.tempo_bpm ?? 110;
   let hash = 0;
   for (const ch of text) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
   const minor = /\b(dark|sad|tense|mysterious|brooding|calm)/i.test(mood);
   const key = previous && !mood ? previous.key : `${NOTES[hash % 12]} ${minor ? "minor" : "major"}`;
-  const words = (text.toLowerCase().match(/[a-z]{4,}/g) ?? []).filter((w, i, all) => all.indexOf(w) === i).slice(0, 5);
+  const words = (text.toLowerCase().match(/[a-z]{4,}/g) ?? [])
+    .filter((w, i, all) => all.indexOf(w) === i)
+    .slice(0, 5);
   const mood_tags = words.length ? words.map((w) => w.slice(0, 24)) : ["ambient"];
-  const prompt = `${mood || "evolving"} instrumental at ${tempo} bpm in ${key}, inspired by: ${transcript}`.slice(0, 300);
+  const prompt =
+    `${mood || "evolving"} instrumental at ${tempo} bpm in ${key}, inspired by: ${transcript}`.slice(
+      0,
+      300,
+    );
   return { tempo_bpm: tempo, key, mood_tags, prompt };
 }
 
@@ -54,7 +69,8 @@ interface DjState {
 export default defineFunction({
   name: "dj",
   app: "etherea",
-  description: "Chooses the next music cue (tempo, key, mood tags, a music-model prompt) from the transcript and a mood, keeping each session's last cues in sealed state for continuity.",
+  description:
+    "Chooses the next music cue (tempo, key, mood tags, a music-model prompt) from the transcript and a mood, keeping each session's last cues in sealed state for continuity.",
   input: z
     .object({
       session_id: SessionIdSchema,
@@ -80,20 +96,29 @@ export default defineFunction({
     if (!anyProvider(providers)) {
       cue = composeCue(input.transcript, input.mood, state.cues[0]);
     } else {
-      const previous = state.cues.length ? state.cues.map((c) => JSON.stringify(c)).join("\n") : "(none yet)";
+      const previous = state.cues.length
+        ? state.cues.map((c) => JSON.stringify(c)).join("\n")
+        : "(none yet)";
       const result = await callWithFallback(providers, {
         system: SYSTEM,
         user: `Previous cues (newest first):\n${previous}\n\nMood asked for: ${input.mood || "(none: follow the room)"}\n\nWhat the room is saying:\n${input.transcript || "(silence)"}`,
-        extract: (content) => JSON.stringify(CueSchema.parse(JSON.parse(extractTagged("cue")(content)))),
+        extract: (content) =>
+          JSON.stringify(CueSchema.parse(JSON.parse(extractTagged("cue")(content)))),
       });
       if (!result.ok) {
-        ctx.log.warn("all LLM providers failed or answered without a valid cue", { reasons: result.reasons });
+        ctx.log.warn("all LLM providers failed or answered without a valid cue", {
+          reasons: result.reasons,
+        });
         return new FunctionFailure(500, { error: "All LLM providers failed" });
       }
       cue = JSON.parse(result.text) as Cue;
       provider = result.provider;
     }
-    await ctx.state.update<DjState>(key, (current) => ({ cues: [cue, ...(current?.cues ?? [])].slice(0, RECENT_CUES) }), { ttlMs: ctx.stateIdleTtlMs });
+    await ctx.state.update<DjState>(
+      key,
+      (current) => ({ cues: [cue, ...(current?.cues ?? [])].slice(0, RECENT_CUES) }),
+      { ttlMs: ctx.stateIdleTtlMs },
+    );
     return { cue, provider_used: provider, latency_ms: Math.floor(performance.now() - started) };
   },
 });

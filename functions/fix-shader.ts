@@ -4,7 +4,15 @@
 import { z } from "zod";
 import { defineFunction, FunctionFailure } from "../src/functions/define.ts";
 import { checkFragmentShader, fixLocally, MAX_SHADER_BYTES } from "./lib/glsl.ts";
-import { ANSWER_META, anyProvider, callWithFallback, extractTagged, LLM_EGRESS, LLM_SECRETS, providersOf } from "./lib/llm.ts";
+import {
+  ANSWER_META,
+  anyProvider,
+  callWithFallback,
+  extractTagged,
+  LLM_EGRESS,
+  LLM_SECRETS,
+  providersOf,
+} from "./lib/llm.ts";
 
 const SYSTEM = `You fix GLSL fragment shaders for a live WebGL visual performance.
 You get a shader and the compiler's error log. Return the corrected shader: the same visual
@@ -15,7 +23,8 @@ code. Answer with the full corrected source between <shader> and </shader>.`;
 export default defineFunction({
   name: "fix-shader",
   app: "etherea",
-  description: "Repairs a GLSL fragment shader from its compiler error log for the ETHEREA visual stage; the answer is checked to be one fragment shader of at most 16 KB.",
+  description:
+    "Repairs a GLSL fragment shader from its compiler error log for the ETHEREA visual stage; the answer is checked to be one fragment shader of at most 16 KB.",
   input: z
     .object({
       shader: z.string().min(1).max(MAX_SHADER_BYTES),
@@ -36,7 +45,12 @@ export default defineFunction({
     const providers = providersOf(ctx);
     if (!anyProvider(providers)) {
       const local = fixLocally(input.shader);
-      return { shader: local.source, provider_used: "local" as const, latency_ms: Math.floor(performance.now() - started), notes: local.notes };
+      return {
+        shader: local.source,
+        provider_used: "local" as const,
+        latency_ms: Math.floor(performance.now() - started),
+        notes: local.notes,
+      };
     }
     const result = await callWithFallback(providers, {
       system: SYSTEM,
@@ -49,7 +63,15 @@ export default defineFunction({
       return new FunctionFailure(500, { error: "All LLM providers failed" });
     }
     const checked = checkFragmentShader(result.text);
-    if (!checked.ok) return new FunctionFailure(502, { error: "invalid_shader", message: `the model's answer is not a usable fragment shader: ${checked.reason}` });
-    return { shader: checked.source, provider_used: result.provider, latency_ms: Math.floor(performance.now() - started) };
+    if (!checked.ok)
+      return new FunctionFailure(502, {
+        error: "invalid_shader",
+        message: `the model's answer is not a usable fragment shader: ${checked.reason}`,
+      });
+    return {
+      shader: checked.source,
+      provider_used: result.provider,
+      latency_ms: Math.floor(performance.now() - started),
+    };
   },
 });

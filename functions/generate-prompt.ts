@@ -31,7 +31,11 @@ IMPORTANT GUIDELINES FOR CHARACTERS AND IP:
 Never write things like "same as before", "continue the previous style".
 Keep prompts under 300 characters. No emojis.`;
 
-export function buildSystemPrompt(styleTags: string, recentPrompts: string[], vjInstruction: VjInstruction | null): string {
+export function buildSystemPrompt(
+  styleTags: string,
+  recentPrompts: string[],
+  vjInstruction: VjInstruction | null,
+): string {
   let prompt = BASE_SYSTEM_PROMPT;
   if (styleTags) {
     prompt += `
@@ -89,7 +93,8 @@ interface SessionState {
 export default defineFunction({
   name: "generate-prompt",
   app: "etherea",
-  description: "Turns a live speech transcript into a Stable Diffusion prompt for the ETHEREA VJ visuals, keeping each session's 5 most recent prompts for continuity.",
+  description:
+    "Turns a live speech transcript into a Stable Diffusion prompt for the ETHEREA VJ visuals, keeping each session's 5 most recent prompts for continuity.",
   input: z
     .object({
       session_id: SessionIdSchema,
@@ -109,7 +114,10 @@ export default defineFunction({
   sessionTool: true,
   async handler(input, ctx) {
     const key = `sessions/${input.session_id}`;
-    const session = (await ctx.state.get<SessionState>(key)) ?? { recent_prompts: Array(RECENT_PROMPTS).fill(""), created_at: Date.now() };
+    const session = (await ctx.state.get<SessionState>(key)) ?? {
+      recent_prompts: Array(RECENT_PROMPTS).fill(""),
+      created_at: Date.now(),
+    };
     const recent = session.recent_prompts;
     const started = performance.now();
     const openrouterKey = ctx.secrets.OPENROUTER_API_KEY;
@@ -127,10 +135,10 @@ export default defineFunction({
       });
       provider = "local";
     } else {
-      const result = await callWithFallback(
-        providersOf(ctx),
-        { system: buildSystemPrompt(input.style_tags, recent, input.vj_instruction), user: buildUserMessage(input.transcript, recent) },
-      );
+      const result = await callWithFallback(providersOf(ctx), {
+        system: buildSystemPrompt(input.style_tags, recent, input.vj_instruction),
+        user: buildUserMessage(input.transcript, recent),
+      });
       if (!result.ok) {
         ctx.log.warn("all LLM providers failed", { reasons: result.reasons });
         return new FunctionFailure(500, { error: "All LLM providers failed" });
@@ -151,7 +159,13 @@ export default defineFunction({
     );
     // The seed's log_to_firestore: only when configured, never failing this call; awaited, so the
     // call's receipt lists the analytics egress too.
-    await logPrompt(ctx, { session_id: input.session_id, transcript: input.transcript, prompt, style_tags: input.style_tags, provider });
+    await logPrompt(ctx, {
+      session_id: input.session_id,
+      transcript: input.transcript,
+      prompt,
+      style_tags: input.style_tags,
+      provider,
+    });
     return { prompt, provider_used: provider, latency_ms };
   },
 });

@@ -11,7 +11,8 @@ import youtubeMetadata from "./youtube-metadata.ts";
 /** One source file's entry: its text exactly as the binary carries and serves it. */
 function source(path: string): Record<string, string> {
   const text = sourceText(path);
-  if (text === undefined) throw new Error(`functions/index.ts names ${path}, which is not in the source tree`);
+  if (text === undefined)
+    throw new Error(`functions/index.ts names ${path}, which is not in the source tree`);
   return { [path]: text };
 }
 

@@ -7,13 +7,26 @@ import { join } from "node:path";
 import { getComposeHash } from "@phala/dstack-sdk";
 
 /** The encrypted environment variables the app accepts (names are measured, values are not). */
-export const ALLOWED_ENVS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY", "AUDITOR_API_KEYS", "AUDITOR_OPERATOR_KEYS", "AUDITOR_STATE_URL"];
+export const ALLOWED_ENVS = [
+  "OPENROUTER_API_KEY",
+  "ANTHROPIC_API_KEY",
+  "AUDITOR_API_KEYS",
+  "AUDITOR_OPERATOR_KEYS",
+  "AUDITOR_STATE_URL",
+];
 
 export function appCompose(root: string, image: string) {
-  if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image)) throw new Error(`the image must be referenced by digest (name@sha256:<64 hex>), got "${image}"`);
+  if (!/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image))
+    throw new Error(
+      `the image must be referenced by digest (name@sha256:<64 hex>), got "${image}"`,
+    );
   // The template's leading comments are for whoever edits it, not part of what is deployed.
-  const compose = readFileSync(join(root, "deploy/docker-compose.yml"), "utf8").replace(/^(#.*\n)+/, "");
-  if (!compose.includes("image: AUDITOR_IMAGE")) throw new Error("deploy/docker-compose.yml has no `image: AUDITOR_IMAGE` placeholder");
+  const compose = readFileSync(join(root, "deploy/docker-compose.yml"), "utf8").replace(
+    /^(#.*\n)+/,
+    "",
+  );
+  if (!compose.includes("image: AUDITOR_IMAGE"))
+    throw new Error("deploy/docker-compose.yml has no `image: AUDITOR_IMAGE` placeholder");
   return {
     manifest_version: 2,
     name: "auditor",

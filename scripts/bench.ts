@@ -18,7 +18,9 @@ import { benchWorkloads } from "../bench/workloads.ts";
 const root = join(import.meta.dir, "..");
 const recorder = new Recorder();
 const host = machine();
-console.log(`machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}, Bun ${host.bun}; ${ITERATIONS} samples per latency figure`);
+console.log(
+  `machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}, Bun ${host.bun}; ${ITERATIONS} samples per latency figure`,
+);
 await benchInvoke(recorder);
 await benchSealedState(recorder);
 await benchRuntime(recorder);
@@ -32,7 +34,21 @@ await benchEncryption(recorder);
 await benchColdStart(recorder, root);
 
 const missed = recorder.figures.filter((f) => f.met === false);
-console.log(`\ntargets: ${recorder.figures.filter((f) => f.met).length} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => f.id).join(", ")})` : ""}`);
+console.log(
+  `\ntargets: ${recorder.figures.filter((f) => f.met).length} met, ${missed.length} missed${missed.length ? ` (${missed.map((f) => f.id).join(", ")})` : ""}`,
+);
 const path = join(root, "bench/results.json");
-writeFileSync(path, JSON.stringify({ ranAt: new Date().toISOString(), machine: host, iterations: ITERATIONS, figures: recorder.figures }, null, 2) + "\n");
+writeFileSync(
+  path,
+  JSON.stringify(
+    {
+      ranAt: new Date().toISOString(),
+      machine: host,
+      iterations: ITERATIONS,
+      figures: recorder.figures,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 console.log(`wrote ${path}`);

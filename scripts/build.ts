@@ -27,10 +27,25 @@ export async function buildBinary(root: string): Promise<{ path: string; sha256:
   // The workers are further entrypoints, embedded under their paths relative to src/: the
   // runtime's (src/runtime/pool.ts) and the one that hashes the binary (src/self-digest.ts).
   const proc = Bun.spawn(
-    [process.execPath, "build", "src/main.ts", "src/runtime/worker.ts", "src/self-digest-worker.ts", ...COMPILE_FLAGS, "--outfile", BINARY_PATH, "--define", `AUDITOR_SDK_DTS=${JSON.stringify(declarations)}`],
+    [
+      process.execPath,
+      "build",
+      "src/main.ts",
+      "src/runtime/worker.ts",
+      "src/self-digest-worker.ts",
+      ...COMPILE_FLAGS,
+      "--outfile",
+      BINARY_PATH,
+      "--define",
+      `AUDITOR_SDK_DTS=${JSON.stringify(declarations)}`,
+    ],
     { cwd: root, stdout: "pipe", stderr: "pipe" },
   );
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`bun build failed (exit ${code}):\n${stdout}${stderr}`);
   const path = join(root, BINARY_PATH);
   return { path, sha256: await sha256File(path) };
@@ -38,5 +53,7 @@ export async function buildBinary(root: string): Promise<{ path: string; sha256:
 
 if (import.meta.main) {
   const { path, sha256 } = await buildBinary(process.cwd());
-  console.log(`built ${path}\nsha256 ${sha256}\nSDK in dist/sdk/, its npm package in dist/sdk/package/`);
+  console.log(
+    `built ${path}\nsha256 ${sha256}\nSDK in dist/sdk/, its npm package in dist/sdk/package/`,
+  );
 }

@@ -63,12 +63,14 @@ function header(entry: TarEntry, mtime: number): Uint8Array {
 export function writeTar(entries: TarEntry[], mtime: number): Uint8Array {
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.path === sorted[i - 1]!.path) throw new Error(`duplicate tar entry ${sorted[i]!.path}`);
+    if (sorted[i]!.path === sorted[i - 1]!.path)
+      throw new Error(`duplicate tar entry ${sorted[i]!.path}`);
   }
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const entry of sorted) {
-    if (entry.path.startsWith("/") || entry.path.split("/").includes("..")) throw new Error(`unsafe tar path ${entry.path}`);
+    if (entry.path.startsWith("/") || entry.path.split("/").includes(".."))
+      throw new Error(`unsafe tar path ${entry.path}`);
     parts.push(header(entry, mtime));
     total += BLOCK;
     if (entry.type === "file") {
@@ -103,7 +105,8 @@ const field = (h: Uint8Array, offset: number, width: number) => {
   const end = raw.indexOf(0);
   return decoder.decode(end === -1 ? raw : raw.subarray(0, end));
 };
-const number = (h: Uint8Array, offset: number, width: number) => parseInt(field(h, offset, width).trim() || "0", 8);
+const number = (h: Uint8Array, offset: number, width: number) =>
+  parseInt(field(h, offset, width).trim() || "0", 8);
 
 /** Reads ustar, GNU long names and pax path/linkpath records; paths lose their "./". */
 export function readTar(bytes: Uint8Array): ReadEntry[] {
@@ -129,7 +132,16 @@ export function readTar(bytes: Uint8Array): ReadEntry[] {
     } else if (type !== "g") {
       const prefix = field(h, 345, 155);
       const name = longName ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
-      const kind = type === "0" || type === "\0" ? "file" : type === "5" ? "dir" : type === "2" ? "symlink" : type === "1" ? "hardlink" : "other";
+      const kind =
+        type === "0" || type === "\0"
+          ? "file"
+          : type === "5"
+            ? "dir"
+            : type === "2"
+              ? "symlink"
+              : type === "1"
+                ? "hardlink"
+                : "other";
       entries.push({
         type: kind,
         path: name.replace(/^\.?\/+/, "").replace(/\/+$/, ""),

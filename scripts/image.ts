@@ -10,7 +10,16 @@
 //   npm run image -- --json  # the same, digests as one JSON line (what `auditor verify --source` reads)
 //   bun scripts/image.ts --rootfs DIR   # the layer's files as a directory (the Dockerfile's build stage)
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { buildBinary, BINARY_PATH } from "./build.ts";
@@ -25,7 +34,13 @@ export const LIBC6 = {
 } as const;
 
 /** The shared objects `ldd dist/auditor` lists, as libc6 ships them under lib/x86_64-linux-gnu. */
-export const LIBC_FILES = ["ld-linux-x86-64.so.2", "libc.so.6", "libdl.so.2", "libm.so.6", "libpthread.so.0"];
+export const LIBC_FILES = [
+  "ld-linux-x86-64.so.2",
+  "libc.so.6",
+  "libdl.so.2",
+  "libm.so.6",
+  "libpthread.so.0",
+];
 
 export const APP_UID = 10001;
 const LIB_DIR = "usr/lib/x86_64-linux-gnu";
@@ -57,11 +72,29 @@ export interface ImageResult {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const dir = (path: string, mode = 0o755, uid = 0): TarEntry => ({ type: "dir", path, mode, uid, gid: uid });
-const file = (path: string, data: Uint8Array | string, mode = 0o644): TarEntry => ({
-  type: "file", path, mode, uid: 0, gid: 0, data: typeof data === "string" ? new TextEncoder().encode(data) : data,
+const dir = (path: string, mode = 0o755, uid = 0): TarEntry => ({
+  type: "dir",
+  path,
+  mode,
+  uid,
+  gid: uid,
 });
-const link = (path: string, target: string): TarEntry => ({ type: "symlink", path, mode: 0o777, uid: 0, gid: 0, target });
+const file = (path: string, data: Uint8Array | string, mode = 0o644): TarEntry => ({
+  type: "file",
+  path,
+  mode,
+  uid: 0,
+  gid: 0,
+  data: typeof data === "string" ? new TextEncoder().encode(data) : data,
+});
+const link = (path: string, target: string): TarEntry => ({
+  type: "symlink",
+  path,
+  mode: 0o777,
+  uid: 0,
+  gid: 0,
+  target,
+});
 
 /** Every file of the image's one layer (paths relative to /). */
 export function imageEntries(binary: Uint8Array, libc: Map<string, Uint8Array>): TarEntry[] {
@@ -74,7 +107,10 @@ export function imageEntries(binary: Uint8Array, libc: Map<string, Uint8Array>):
     dir("data", 0o755, APP_UID),
     dir("etc"),
     file("etc/group", `root:x:0:\nauditor:x:${APP_UID}:\n`),
-    file("etc/passwd", `root:x:0:0:root:/root:/usr/sbin/nologin\nauditor:x:${APP_UID}:${APP_UID}:auditor:/nonexistent:/usr/sbin/nologin\n`),
+    file(
+      "etc/passwd",
+      `root:x:0:0:root:/root:/usr/sbin/nologin\nauditor:x:${APP_UID}:${APP_UID}:auditor:/nonexistent:/usr/sbin/nologin\n`,
+    ),
     link("lib", "usr/lib"),
     link("lib64", "usr/lib64"),
     dir("tmp", 0o1777),
@@ -97,20 +133,28 @@ export function imageEntries(binary: Uint8Array, libc: Map<string, Uint8Array>):
 /** The Debian mirror apt uses here (deb822 or one-line sources), else deb.debian.org. */
 export function debianMirror(): string {
   const files = [
-    ...(existsSync("/etc/apt/sources.list.d") ? readdirSync("/etc/apt/sources.list.d").map((f) => join("/etc/apt/sources.list.d", f)) : []),
+    ...(existsSync("/etc/apt/sources.list.d")
+      ? readdirSync("/etc/apt/sources.list.d").map((f) => join("/etc/apt/sources.list.d", f))
+      : []),
     "/etc/apt/sources.list",
   ].filter((f) => existsSync(f) && /\.(sources|list)$/.test(f));
   for (const f of files) {
     const text = readFileSync(f, "utf8");
-    for (const m of text.matchAll(/^URIs:\s*(\S+)/gm)) if (!/security/.test(m[1]!)) return m[1]!.replace(/\/+$/, "");
-    for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/gm)) return m[1]!.replace(/\/+$/, "");
+    for (const m of text.matchAll(/^URIs:\s*(\S+)/gm))
+      if (!/security/.test(m[1]!)) return m[1]!.replace(/\/+$/, "");
+    for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/gm))
+      return m[1]!.replace(/\/+$/, "");
   }
   return "http://deb.debian.org/debian";
 }
 
 /** The pinned .deb, from a sha256-keyed cache or the mirror, refused unless its sha256 matches. */
 export async function fetchLibc6(): Promise<Uint8Array> {
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "auditor-image", `${LIBC6.sha256}.deb`);
+  const cache = join(
+    process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
+    "auditor-image",
+    `${LIBC6.sha256}.deb`,
+  );
   if (existsSync(cache)) {
     const cached = new Uint8Array(readFileSync(cache));
     if (sha256(cached) === LIBC6.sha256) return cached;
@@ -118,12 +162,15 @@ export async function fetchLibc6(): Promise<Uint8Array> {
   const url = `${debianMirror()}/${LIBC6.pool}`;
   const res = await fetch(url);
   if (!res.ok) {
-    throw new Error(`GET ${url}: HTTP ${res.status} (a newer point release may have replaced ${LIBC6.version}: ` +
-      "pin the version and sha256 `apt-cache show libc6` lists in scripts/image.ts)");
+    throw new Error(
+      `GET ${url}: HTTP ${res.status} (a newer point release may have replaced ${LIBC6.version}: ` +
+        "pin the version and sha256 `apt-cache show libc6` lists in scripts/image.ts)",
+    );
   }
   const deb = new Uint8Array(await res.arrayBuffer());
   const digest = sha256(deb);
-  if (digest !== LIBC6.sha256) throw new Error(`${url} has sha256 ${digest}, pinned ${LIBC6.sha256}: refusing it`);
+  if (digest !== LIBC6.sha256)
+    throw new Error(`${url} has sha256 ${digest}, pinned ${LIBC6.sha256}: refusing it`);
   mkdirSync(dirname(cache), { recursive: true });
   writeFileSync(cache, deb);
   return deb;
@@ -134,8 +181,13 @@ export function libcFiles(deb: Uint8Array, scratch: string): Map<string, Uint8Ar
   mkdirSync(scratch, { recursive: true });
   const path = join(scratch, "libc6.deb");
   writeFileSync(path, deb);
-  const result = Bun.spawnSync(["dpkg-deb", "--fsys-tarfile", path], { stdout: "pipe", stderr: "pipe", maxBuffer: 64 << 20 });
-  if (result.exitCode !== 0) throw new Error(`dpkg-deb --fsys-tarfile failed: ${result.stderr.toString()}`);
+  const result = Bun.spawnSync(["dpkg-deb", "--fsys-tarfile", path], {
+    stdout: "pipe",
+    stderr: "pipe",
+    maxBuffer: 64 << 20,
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`dpkg-deb --fsys-tarfile failed: ${result.stderr.toString()}`);
   const wanted = new Map<string, string>([
     ...LIBC_FILES.map((n): [string, string] => [`lib/x86_64-linux-gnu/${n}`, n]),
     ["usr/share/doc/libc6/copyright", "copyright"],
@@ -144,7 +196,8 @@ export function libcFiles(deb: Uint8Array, scratch: string): Map<string, Uint8Ar
   for (const entry of readTar(new Uint8Array(result.stdout))) {
     const name = wanted.get(entry.path);
     if (!name) continue;
-    if (entry.type !== "file") throw new Error(`libc6: ${entry.path} is a ${entry.type}, expected a regular file`);
+    if (entry.type !== "file")
+      throw new Error(`libc6: ${entry.path} is a ${entry.type}, expected a regular file`);
     out.set(name, entry.data.slice());
   }
   return out;
@@ -154,12 +207,18 @@ export function libcFiles(deb: Uint8Array, scratch: string): Map<string, Uint8Ar
 export function sourceDateEpoch(root: string): number {
   const fromEnv = process.env.SOURCE_DATE_EPOCH;
   if (fromEnv !== undefined) {
-    if (!/^\d+$/.test(fromEnv)) throw new Error(`SOURCE_DATE_EPOCH must be seconds since 1970, got "${fromEnv}"`);
+    if (!/^\d+$/.test(fromEnv))
+      throw new Error(`SOURCE_DATE_EPOCH must be seconds since 1970, got "${fromEnv}"`);
     return Number(fromEnv);
   }
-  const git = Bun.spawnSync(["git", "log", "-1", "--format=%ct"], { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const git = Bun.spawnSync(["git", "log", "-1", "--format=%ct"], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const text = git.stdout.toString().trim();
-  if (git.exitCode !== 0 || !/^\d+$/.test(text)) throw new Error("no commit to take the image time from: set SOURCE_DATE_EPOCH");
+  if (git.exitCode !== 0 || !/^\d+$/.test(text))
+    throw new Error("no commit to take the image time from: set SOURCE_DATE_EPOCH");
   return Number(text);
 }
 
@@ -169,7 +228,10 @@ const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
 export async function buildImage(root: string): Promise<ImageResult> {
   const epoch = sourceDateEpoch(root);
   const { path, sha256: binarySha256 } = await buildBinary(root);
-  const entries = imageEntries(new Uint8Array(readFileSync(path)), libcFiles(await fetchLibc6(), join(root, "dist/.image-scratch")));
+  const entries = imageEntries(
+    new Uint8Array(readFileSync(path)),
+    libcFiles(await fetchLibc6(), join(root, "dist/.image-scratch")),
+  );
   rmSync(join(root, "dist/.image-scratch"), { recursive: true, force: true });
 
   const layer = writeTar(entries, epoch);
@@ -184,25 +246,41 @@ export async function buildImage(root: string): Promise<ImageResult> {
   const manifest = json({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${sha256(config)}`, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size: layer.length }],
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: `sha256:${sha256(config)}`,
+      size: config.length,
+    },
+    layers: [
+      {
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        digest: layerDigest,
+        size: layer.length,
+      },
+    ],
   });
   const manifestDigest = `sha256:${sha256(manifest)}`;
-  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }
+  ).version;
   const index = json({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.index.v1+json",
-    manifests: [{
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      digest: manifestDigest,
-      size: manifest.length,
-      annotations: { "org.opencontainers.image.ref.name": version },
-    }],
+    manifests: [
+      {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: manifestDigest,
+        size: manifest.length,
+        annotations: { "org.opencontainers.image.ref.name": version },
+      },
+    ],
   });
   const layoutFiles = new Map<string, Uint8Array>([
     ["oci-layout", json({ imageLayoutVersion: "1.0.0" })],
     ["index.json", index],
-    ...[config, manifest, layer].map((blob) => [`blobs/sha256/${sha256(blob)}`, blob] as [string, Uint8Array]),
+    ...[config, manifest, layer].map(
+      (blob) => [`blobs/sha256/${sha256(blob)}`, blob] as [string, Uint8Array],
+    ),
   ]);
 
   const layout = join(root, "dist/image");
@@ -212,11 +290,17 @@ export async function buildImage(root: string): Promise<ImageResult> {
     writeFileSync(join(layout, name), data);
   }
   const archive = join(root, "dist/auditor-image.oci.tar");
-  writeFileSync(archive, writeTar([
-    dir("blobs"),
-    dir("blobs/sha256"),
-    ...[...layoutFiles].map(([name, data]) => file(name, data)),
-  ], epoch));
+  writeFileSync(
+    archive,
+    writeTar(
+      [
+        dir("blobs"),
+        dir("blobs/sha256"),
+        ...[...layoutFiles].map(([name, data]) => file(name, data)),
+      ],
+      epoch,
+    ),
+  );
   return { binarySha256, manifestDigest, layerDigest, layout, archive };
 }
 
@@ -247,8 +331,12 @@ if (import.meta.main) {
     const result = await buildImage(process.cwd());
     if (args.includes("--json")) console.log(JSON.stringify(result));
     else {
-      console.log(`binary   sha256 ${result.binarySha256}\nlayout   ${result.layout}\narchive  ${result.archive}`);
-      console.log(`image    ${result.manifestDigest}\n(next: push it, then bun scripts/app-compose.ts <name>@${result.manifestDigest})`);
+      console.log(
+        `binary   sha256 ${result.binarySha256}\nlayout   ${result.layout}\narchive  ${result.archive}`,
+      );
+      console.log(
+        `image    ${result.manifestDigest}\n(next: push it, then bun scripts/app-compose.ts <name>@${result.manifestDigest})`,
+      );
     }
   }
 }

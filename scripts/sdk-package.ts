@@ -18,7 +18,9 @@ export function sdkDeclarations(root: string): string {
     filePath: join(root, SDK_ENTRY),
     output: { noBanner: true, exportReferencedTypes: false },
   };
-  const [text] = generateDtsBundle([entry], { preferredConfigPath: join(root, "sdk/tsconfig.json") });
+  const [text] = generateDtsBundle([entry], {
+    preferredConfigPath: join(root, "sdk/tsconfig.json"),
+  });
   if (!text) throw new Error("the SDK declarations could not be emitted");
   return text;
 }
@@ -30,10 +32,21 @@ export function buildSdkPackage(
   declarations = sdkDeclarations(root),
 ): string[] {
   mkdirSync(outDir, { recursive: true });
-  const external = SDK_DEPENDENCIES.flatMap((name) => [`--external=${name}`, `--external=${name}/*`]);
+  const external = SDK_DEPENDENCIES.flatMap((name) => [
+    `--external=${name}`,
+    `--external=${name}/*`,
+  ]);
   // Run in the repository: the bundle's path comments are relative to the working directory.
   const out = join(outDir, "index.js");
-  const args = [process.execPath, "build", SDK_ENTRY, "--target=browser", "--format=esm", ...external, `--outfile=${out}`];
+  const args = [
+    process.execPath,
+    "build",
+    SDK_ENTRY,
+    "--target=browser",
+    "--format=esm",
+    ...external,
+    `--outfile=${out}`,
+  ];
   const built = Bun.spawnSync(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   if (built.exitCode !== 0) throw new Error(`the SDK package failed to build:\n${built.stderr}`);
   writeFileSync(join(outDir, "index.d.ts"), declarations);

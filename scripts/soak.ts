@@ -7,7 +7,12 @@
 // the load in which some kind of work did not complete, and on RSS growth in the load's steady
 // state beyond SOAK_MAX_RSS_GROWTH_MB (default 48).
 import { join } from "node:path";
-import { createClient, HttpError, SessionFailedError, type AuditorClient } from "../sdk/client/index.ts";
+import {
+  createClient,
+  HttpError,
+  SessionFailedError,
+  type AuditorClient,
+} from "../sdk/client/index.ts";
 import type { SessionHandle } from "../sdk/client/session.ts";
 import { buildBinary } from "./build.ts";
 import { startFakeLlm } from "../test/fixtures/fake-llm.ts";
@@ -47,7 +52,10 @@ const problem = (text: string) => {
 
 /** Every error the soak sees is counted by kind and is a failure: the load stays within every limit. */
 const failed = (what: string, err: unknown) => {
-  const kind = err instanceof HttpError ? `${err.name} ${err.status}${err.code ? ` ${err.code}` : ""}` : (err as Error)?.name ?? "unknown";
+  const kind =
+    err instanceof HttpError
+      ? `${err.name} ${err.status}${err.code ? ` ${err.code}` : ""}`
+      : ((err as Error)?.name ?? "unknown");
   errors.set(kind, (errors.get(kind) ?? 0) + 1);
   problem(`${what}: ${kind}: ${(err as Error)?.message ?? String(err)}`);
 };
@@ -55,9 +63,22 @@ const failed = (what: string, err: unknown) => {
 const binary = await buildBinary(root);
 const llm = startFakeLlm();
 const dataDir = tempDir("auditor-soak-");
-const env = { AUDITOR_TEE: "dev", OPENROUTER_API_KEY: "sk-or-soak", OPENROUTER_BASE_URL: llm.openrouterBaseUrl, AUDITOR_RATE_LIMIT_PER_MIN: "1000000", AUDITOR_MAX_SESSIONS: "5000", AUDITOR_MAX_SESSIONS_PER_CALLER: "5000", AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS: "100000", AUDITOR_DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS) };
+const env = {
+  AUDITOR_TEE: "dev",
+  OPENROUTER_API_KEY: "sk-or-soak",
+  OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+  AUDITOR_RATE_LIMIT_PER_MIN: "1000000",
+  AUDITOR_MAX_SESSIONS: "5000",
+  AUDITOR_MAX_SESSIONS_PER_CALLER: "5000",
+  AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS: "100000",
+  AUDITOR_DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
+};
 let server: AuditorProcess = await startAuditor({ command: [binary.path], env, dataDir });
-const pinned = async () => createClient({ baseUrl: server.url, pinnedKeys: [(await createClient({ baseUrl: server.url }).attestation()).statement.kid] });
+const pinned = async () =>
+  createClient({
+    baseUrl: server.url,
+    pinnedKeys: [(await createClient({ baseUrl: server.url }).attestation()).statement.kid],
+  });
 let client: AuditorClient = await pinned();
 
 /** Completed work per 10 s window of the load, by kind: a window without some kind is a stall. */
@@ -78,7 +99,15 @@ const marker = (chain: number, call: number) => `soak chain ${chain} call ${call
 async function chainCall(chain: number, call: number): Promise<void> {
   const t = performance.now();
   try {
-    const result = await client.generatePrompt({ sessionId: `soak-chain-${String(chain).padStart(12, "0")}`, transcript: `${marker(chain, call)}: lanterns over water`, styleTags: "", vjInstruction: null }, { sealed: call % 2 === 1 });
+    const result = await client.generatePrompt(
+      {
+        sessionId: `soak-chain-${String(chain).padStart(12, "0")}`,
+        transcript: `${marker(chain, call)}: lanterns over water`,
+        styleTags: "",
+        vjInstruction: null,
+      },
+      { sealed: call % 2 === 1 },
+    );
     latencies.push(performance.now() - t);
     lastPrompt.set(chain, result.prompt);
     done("invoke");
@@ -107,7 +136,8 @@ function checkContinuity(chain: number, call: number, previous: string | undefin
   if (!previous) return;
   const body = upstreamRequest(marker(chain, call));
   if (!body) return problem(`no upstream request for ${marker(chain, call)}`);
-  if (!body.includes(previous)) problem(`lost state: ${marker(chain, call)} did not see its previous prompt "${previous}"`);
+  if (!body.includes(previous))
+    problem(`lost state: ${marker(chain, call)} did not see its previous prompt "${previous}"`);
 }
 
 /** Every chain calls, one call at a time, until `enough(chain)`. */
@@ -140,7 +170,8 @@ async function checkDisconnected(session: SessionHandle, i: number) {
   await Bun.sleep(DISCONNECT_CHECK_MS);
   try {
     const { state } = await session.state();
-    if (state !== "cancelled") return problem(`session ${i}: disconnected ${DISCONNECT_CHECK_MS} ms ago, still ${state}`);
+    if (state !== "cancelled")
+      return problem(`session ${i}: disconnected ${DISCONNECT_CHECK_MS} ms ago, still ${state}`);
     outcome("disconnected, then cancelled");
     done("disconnected");
   } catch (err) {
@@ -166,19 +197,22 @@ async function oneSession(i: number) {
       }
       if (roll === 1) {
         const reply = await session.cancel();
-        if (reply.state !== "cancelled") problem(`session ${i}: the cancel answered state ${reply.state}`);
+        if (reply.state !== "cancelled")
+          problem(`session ${i}: the cancel answered state ${reply.state}`);
         break;
       }
       await session.input(event.payload.callId, i);
     }
     const result = await session.result().catch((err) => err);
     if (roll === 1) {
-      if (!(result instanceof SessionFailedError && result.code === "cancelled")) return problem(`session ${i}: cancelled, but it ended with ${describe(result)}`);
+      if (!(result instanceof SessionFailedError && result.code === "cancelled"))
+        return problem(`session ${i}: cancelled, but it ended with ${describe(result)}`);
       outcome("cancelled");
       return done("cancelled");
     }
     if (result instanceof Error) return failed(`session ${i}`, result);
-    if ((result as { answer?: number })?.answer !== i) return problem(`session ${i} returned ${describe(result)}`);
+    if ((result as { answer?: number })?.answer !== i)
+      return problem(`session ${i} returned ${describe(result)}`);
     outcome("completed");
     done("completed");
   } catch (err) {
@@ -186,7 +220,8 @@ async function oneSession(i: number) {
   }
 }
 
-const describe = (value: unknown) => (value instanceof Error ? `${value.name}: ${value.message}` : JSON.stringify(value));
+const describe = (value: unknown) =>
+  value instanceof Error ? `${value.name}: ${value.message}` : JSON.stringify(value);
 
 const started = performance.now();
 await runChains((chain) => (callsMade.get(chain) ?? 0) >= 20); // warm-up: every chain has state
@@ -195,30 +230,44 @@ const loadEnd = loadStarted + LOAD_SECONDS * 1000;
 const loading = () => performance.now() < loadEnd;
 const rss: { atS: number; mb: number }[] = [];
 const sampler = setInterval(async () => {
-  rss.push({ atS: Math.round((performance.now() - loadStarted) / 1000), mb: Math.round((await rssOf(server.proc.pid)) / 2 ** 20) });
+  rss.push({
+    atS: Math.round((performance.now() - loadStarted) / 1000),
+    mb: Math.round((await rssOf(server.proc.pid)) / 2 ** 20),
+  });
 }, RSS_EVERY_MS);
 let next = 0;
 await Promise.all([
   runChains(() => !loading()),
-  Promise.all(Array.from({ length: SESSION_CLIENTS }, async () => {
-    while (loading()) await oneSession(next++);
-  })),
+  Promise.all(
+    Array.from({ length: SESSION_CLIENTS }, async () => {
+      while (loading()) await oneSession(next++);
+    }),
+  ),
 ]);
 clearInterval(sampler);
 await Promise.all(disconnectChecks);
 
 // Steady state: the retention of ended sessions is full, so memory should stay level.
-const steady = rss.filter((s) => s.atS >= Math.max(STEADY_FROM_S, LOAD_SECONDS / 2)).map((s) => s.mb);
+const steady = rss
+  .filter((s) => s.atS >= Math.max(STEADY_FROM_S, LOAD_SECONDS / 2))
+  .map((s) => s.mb);
 const third = Math.floor(steady.length / 3);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const growth = third >= 2 ? median(steady.slice(-third)) - median(steady.slice(0, third)) : 0;
-if (third < 2) problem(`too short to judge memory: the load must run past ${STEADY_FROM_S} s with at least six RSS samples (every ${RSS_EVERY_MS / 1000} s) after it; SOAK_MAX_SECONDS >= 150`);
-if (growth > MAX_RSS_GROWTH_MB) problem(`RSS grew ${growth} MB over the load's steady state (bound ${MAX_RSS_GROWTH_MB} MB)`);
+if (third < 2)
+  problem(
+    `too short to judge memory: the load must run past ${STEADY_FROM_S} s with at least six RSS samples (every ${RSS_EVERY_MS / 1000} s) after it; SOAK_MAX_SECONDS >= 150`,
+  );
+if (growth > MAX_RSS_GROWTH_MB)
+  problem(`RSS grew ${growth} MB over the load's steady state (bound ${MAX_RSS_GROWTH_MB} MB)`);
 // Every 10 s window of the load completed each kind of work (the last, partial one excepted).
 const kinds = ["invoke", "completed", "cancelled", "disconnected"];
 const fullWindows = Math.floor((LOAD_SECONDS * 1000) / WINDOW_MS);
 for (let w = 0; w < fullWindows; w++) {
-  for (const kind of kinds) if (!windows[w]?.[kind]) problem(`the load stalled: no ${kind} completed in seconds ${w * 10}–${w * 10 + 10}`);
+  for (const kind of kinds)
+    if (!windows[w]?.[kind])
+      problem(`the load stalled: no ${kind} completed in seconds ${w * 10}–${w * 10 + 10}`);
 }
 // Memory once the load is over and every ended session has been disposed (stated, not bounded).
 await Bun.sleep(RETENTION_MS + 5_000);
@@ -243,12 +292,21 @@ const summary = {
   sessions: Object.fromEntries(sessionOutcomes),
   per10sWindowMin: Object.fromEntries(kinds.map((k) => [k, Math.min(...perWindow(k))])),
   errors: Object.fromEntries(errors),
-  rssMb: { first: rss[0]?.mb, max: Math.max(...rss.map((s) => s.mb)), steadyGrowth: growth, bound: MAX_RSS_GROWTH_MB, endOfLoad: rss.at(-1)?.mb, quiet: rssQuietMb },
+  rssMb: {
+    first: rss[0]?.mb,
+    max: Math.max(...rss.map((s) => s.mb)),
+    steadyGrowth: growth,
+    bound: MAX_RSS_GROWTH_MB,
+    endOfLoad: rss.at(-1)?.mb,
+    quiet: rssQuietMb,
+  },
   rssSamples: rss.map((s) => `${s.atS}s:${s.mb}`).join(" "),
   problems,
 };
 console.log(JSON.stringify(summary, null, 2));
 await server.stop();
 llm.close();
-console.log(problems.length === 0 ? "soak: passed" : `soak: FAILED (${problems.length} problem(s))`);
+console.log(
+  problems.length === 0 ? "soak: passed" : `soak: FAILED (${problems.length} problem(s))`,
+);
 process.exit(problems.length === 0 ? 0 : 1);

@@ -21,51 +21,265 @@ const positiveMs = z.coerce.number().int().min(1);
 export function plainUrl(protocol: RegExp, what: string) {
   return z
     .url({ protocol, error: `must be ${what}` })
-    .refine((u) => { const url = new URL(u); return url.username === "" && url.password === ""; }, "must not carry credentials (user:password@): URL settings are published; use the key's own secret variable")
-    .refine((u) => !/[?#]/.test(u), "must not carry a query string or fragment (URL settings are published)");
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === "" && url.password === "";
+    }, "must not carry credentials (user:password@): URL settings are published; use the key's own secret variable")
+    .refine(
+      (u) => !/[?#]/.test(u),
+      "must not carry a query string or fragment (URL settings are published)",
+    );
 }
 
 const httpUrl = plainUrl(/^https?$/, "an http(s) URL").transform((u) => u.replace(/\/+$/, ""));
 /** A socket path, or an http(s) URL under the rules of plainUrl. */
-const dstackEndpoint = z.string().min(1).superRefine((value, ctx) => {
-  if (!/^https?:\/\//i.test(value)) return;
-  const parsed = plainUrl(/^https?$/, "an http(s) URL").safeParse(value);
-  for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: "custom", message: issue.message });
-});
+const dstackEndpoint = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    if (!/^https?:\/\//i.test(value)) return;
+    const parsed = plainUrl(/^https?$/, "an http(s) URL").safeParse(value);
+    for (const issue of parsed.error?.issues ?? [])
+      ctx.addIssue({ code: "custom", message: issue.message });
+  });
 
 export const OPTIONS = {
-  port: { env: "PORT", flag: "--port", describe: "TCP port to listen on; 0 picks a free one (default 8787)", schema: port.default(8787) },
-  host: { env: "HOST", flag: "--host", describe: "address to bind (default 127.0.0.1; the Docker image uses 0.0.0.0)", schema: z.string().min(1).default("127.0.0.1") },
-  dataDir: { env: "AUDITOR_DATA_DIR", flag: "--data-dir", describe: "directory for sealed state and dev keys (default ./data)", schema: z.string().min(1).default("./data") },
-  tee: { env: "AUDITOR_TEE", flag: "--tee", describe: "TEE provider: dstack | dev (default: dstack when its socket exists, else dev)", schema: z.enum(["dstack", "dev"]).optional() },
-  dstackEndpoint: { env: "DSTACK_SIMULATOR_ENDPOINT", flag: "--dstack-endpoint", describe: "dstack guest agent: unix socket path or http(s) URL, no credentials or query (default /var/run/dstack.sock)", schema: dstackEndpoint.optional() },
-  logLevel: { env: "LOG_LEVEL", flag: "--log-level", describe: "debug | info | warn | error (default info)", schema: z.enum(["debug", "info", "warn", "error"]).default("info") },
-  shutdownGraceMs: { env: "AUDITOR_SHUTDOWN_GRACE_MS", flag: "--shutdown-grace-ms", describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)", schema: positiveMs.max(3_600_000).default(10_000) },
-  corsOrigins: { env: "AUDITOR_CORS_ORIGINS", flag: "--cors-origins", describe: "comma list of browser origins allowed to call the API; \"*\" (any) only with the dev TEE (default: * with dev, none with dstack)", schema: z.string().transform(splitList).optional() },
-  rateLimitPerMinute: { env: "AUDITOR_RATE_LIMIT_PER_MIN", flag: "--rate-limit-per-min", describe: "requests per minute per client address on public endpoints (default 120)", schema: z.coerce.number().int().min(1).max(1_000_000).default(120) },
-  maxInFlightPerAddress: { env: "AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS", flag: "--max-in-flight-per-address", describe: "requests one client address may have in progress at once, streams included; more get 429 with Retry-After (default 128)", schema: z.coerce.number().int().min(1).max(1_000_000).default(128) },
-  stateIdleTtlMs: { env: "AUDITOR_STATE_IDLE_TTL_MS", flag: "--state-idle-ttl-ms", describe: "idle function sessions expire after this long (default 86400000, one day)", schema: positiveMs.max(365 * 86_400_000).default(86_400_000) },
-  stateMaxBytes: { env: "AUDITOR_STATE_MAX_BYTES", flag: "--state-max-bytes", describe: "cap on the sealed state database; writes beyond it get 507 state_full, as on a full disk (default: no cap)", schema: z.coerce.number().int().min(65_536).optional() },
-  stateUrl: { env: "AUDITOR_STATE_URL", describe: "secret (may hold credentials): a shared store for sealed state, postgres://… or redis://…, so several instances share sessions (default: bun:sqlite in the data dir)", schema: z.string().regex(/^(postgres|postgresql|redis|rediss):\/\/\S+$/, "must be a postgres:// or redis:// URL").optional() },
-  instanceUrl: { env: "AUDITOR_INSTANCE_URL", flag: "--instance-url", describe: "with AUDITOR_STATE_URL: the http(s) URL at which the other instances reach this one (its own, not a load balancer's), no credentials or query; {instanceId} in it is replaced by the dstack instance id, so one compose file serves every instance (e.g. https://{instanceId}-8787.<gateway domain>); sessions started here are registered under it, so requests reaching another instance are forwarded here (default http://HOST:PORT, unless HOST is 0.0.0.0 or ::)", schema: httpUrl.optional() },
-  openrouterApiKey: { env: "OPENROUTER_API_KEY", describe: "secret: OpenRouter key for generate-prompt (Cerebras)", schema: z.string().min(1).optional() },
-  anthropicApiKey: { env: "ANTHROPIC_API_KEY", describe: "secret: Anthropic key for the Claude fallback", schema: z.string().min(1).optional() },
-  openrouterBaseUrl: { env: "OPENROUTER_BASE_URL", flag: "--openrouter-base-url", describe: "operator override of https://openrouter.ai/api/v1, no credentials or query (joins the egress policy; the report says so)", schema: httpUrl.optional() },
-  anthropicBaseUrl: { env: "ANTHROPIC_BASE_URL", flag: "--anthropic-base-url", describe: "operator override of https://api.anthropic.com, no credentials or query (joins the egress policy; the report says so)", schema: httpUrl.optional() },
-  firestoreServiceAccount: { env: "FIRESTORE_SERVICE_ACCOUNT", describe: "secret: a Google service account JSON; with it, generate-prompt also writes each prompt record to Firestore (analytics)", schema: z.string().min(1).refine((v) => { try { const a = JSON.parse(v); return typeof a.client_email === "string" && typeof a.private_key === "string" && typeof a.project_id === "string"; } catch { return false; } }, "must be a service account JSON with project_id, client_email and private_key").optional() },
-  firestoreEmulatorHost: { env: "FIRESTORE_EMULATOR_HOST", flag: "--firestore-emulator-host", describe: "host:port of a Firestore emulator: analytics go there, unauthenticated (joins the egress policy; the report says so)", schema: z.string().regex(/^[\w.-]+:\d{1,5}$/, "must be host:port (no credentials, path or query)").transform((v) => `http://${v}`).optional() },
-  apiKeys: { env: "AUDITOR_API_KEYS", describe: "secret: comma list of keys allowed to create sessions (Authorization: Bearer <key>); unset leaves creation open", schema: z.string().transform(splitList).default([]) },
-  operatorKeys: { env: "AUDITOR_OPERATOR_KEYS", describe: "secret: comma list of operator keys (each at least 24 characters) for GET /metrics and the dashboard's operational data (Authorization: Bearer <key>); unset, those answer 403", schema: z.string().transform(splitList).pipe(z.array(z.string().min(24, "each key must be at least 24 characters"))).default([]) },
-  demoTools: { env: "AUDITOR_DEMO_TOOLS", flag: "--demo-tools", describe: "1 exposes the demo tools (get_users, process, process_users, echo) to sessions; default on with the dev TEE only", schema: z.enum(["0", "1"]).transform((v) => v === "1").optional() },
-  maxSessions: { env: "AUDITOR_MAX_SESSIONS", flag: "--max-sessions", describe: "sessions running at once before POST /sessions answers 503 (default 2000)", schema: z.coerce.number().int().min(1).max(1_000_000).default(2_000) },
-  maxSessionsPerCaller: { env: "AUDITOR_MAX_SESSIONS_PER_CALLER", flag: "--max-sessions-per-caller", describe: "sessions one caller (API key, else client address) may have running at once; then 429 (default 100)", schema: z.coerce.number().int().min(1).max(1_000_000).default(100) },
-  memoryBudgetMb: { env: "AUDITOR_MEMORY_BUDGET_MB", flag: "--memory-budget-mb", describe: "MiB that all sessions together may hold: sandbox memory plus reference sidecars; a session that would exceed it fails with memory_budget, new ones get 503 (default 1024)", schema: z.coerce.number().int().min(64).max(1_048_576).default(1024) },
-  maxWorkers: { env: "AUDITOR_MAX_WORKERS", flag: "--max-workers", describe: "sandbox worker threads at most; busy scripts get their own thread while there is room, so they never delay other sessions (default 8 per core)", schema: z.coerce.number().int().min(1).max(256).optional() },
-  runtimeKeys: { env: "AUDITOR_RUNTIME_KEYS", flag: "--runtime-keys", describe: "comma list of extracted runtimes' keys (or kids) allowed to attach; set, sessions run on those runtimes (auditor runtime --connect …) instead of in this process", schema: z.string().transform(splitList).default([]) },
-  sessionMemoryMb: { env: "AUDITOR_SESSION_MEMORY_MB", flag: "--session-memory-mb", describe: "memory a session's sandbox may use; clients may ask for less (default 32)", schema: z.coerce.number().int().min(1).max(1024).default(32) },
-  sessionTtlMs: { env: "AUDITOR_SESSION_TTL_MS", flag: "--session-ttl-ms", describe: "longest a session may live; clients may ask for less (default 600000)", schema: positiveMs.max(86_400_000).default(600_000) },
-  heartbeatMs: { env: "AUDITOR_HEARTBEAT_MS", flag: "--heartbeat-ms", describe: "a heartbeat event after this long without other events (default 15000)", schema: positiveMs.min(10).max(3_600_000).default(15_000) },
-  disconnectGraceMs: { env: "AUDITOR_DISCONNECT_GRACE_MS", flag: "--disconnect-grace-ms", describe: "a session whose client disconnected is cancelled unless it resumes within this time (default 30000)", schema: positiveMs.max(3_600_000).default(30_000) },
+  port: {
+    env: "PORT",
+    flag: "--port",
+    describe: "TCP port to listen on; 0 picks a free one (default 8787)",
+    schema: port.default(8787),
+  },
+  host: {
+    env: "HOST",
+    flag: "--host",
+    describe: "address to bind (default 127.0.0.1; the Docker image uses 0.0.0.0)",
+    schema: z.string().min(1).default("127.0.0.1"),
+  },
+  dataDir: {
+    env: "AUDITOR_DATA_DIR",
+    flag: "--data-dir",
+    describe: "directory for sealed state and dev keys (default ./data)",
+    schema: z.string().min(1).default("./data"),
+  },
+  tee: {
+    env: "AUDITOR_TEE",
+    flag: "--tee",
+    describe: "TEE provider: dstack | dev (default: dstack when its socket exists, else dev)",
+    schema: z.enum(["dstack", "dev"]).optional(),
+  },
+  dstackEndpoint: {
+    env: "DSTACK_SIMULATOR_ENDPOINT",
+    flag: "--dstack-endpoint",
+    describe:
+      "dstack guest agent: unix socket path or http(s) URL, no credentials or query (default /var/run/dstack.sock)",
+    schema: dstackEndpoint.optional(),
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "--log-level",
+    describe: "debug | info | warn | error (default info)",
+    schema: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  },
+  shutdownGraceMs: {
+    env: "AUDITOR_SHUTDOWN_GRACE_MS",
+    flag: "--shutdown-grace-ms",
+    describe: "how long in-flight requests may run after SIGTERM/SIGINT (default 10000)",
+    schema: positiveMs.max(3_600_000).default(10_000),
+  },
+  corsOrigins: {
+    env: "AUDITOR_CORS_ORIGINS",
+    flag: "--cors-origins",
+    describe:
+      'comma list of browser origins allowed to call the API; "*" (any) only with the dev TEE (default: * with dev, none with dstack)',
+    schema: z.string().transform(splitList).optional(),
+  },
+  rateLimitPerMinute: {
+    env: "AUDITOR_RATE_LIMIT_PER_MIN",
+    flag: "--rate-limit-per-min",
+    describe: "requests per minute per client address on public endpoints (default 120)",
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  },
+  maxInFlightPerAddress: {
+    env: "AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS",
+    flag: "--max-in-flight-per-address",
+    describe:
+      "requests one client address may have in progress at once, streams included; more get 429 with Retry-After (default 128)",
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(128),
+  },
+  stateIdleTtlMs: {
+    env: "AUDITOR_STATE_IDLE_TTL_MS",
+    flag: "--state-idle-ttl-ms",
+    describe: "idle function sessions expire after this long (default 86400000, one day)",
+    schema: positiveMs.max(365 * 86_400_000).default(86_400_000),
+  },
+  stateMaxBytes: {
+    env: "AUDITOR_STATE_MAX_BYTES",
+    flag: "--state-max-bytes",
+    describe:
+      "cap on the sealed state database; writes beyond it get 507 state_full, as on a full disk (default: no cap)",
+    schema: z.coerce.number().int().min(65_536).optional(),
+  },
+  stateUrl: {
+    env: "AUDITOR_STATE_URL",
+    describe:
+      "secret (may hold credentials): a shared store for sealed state, postgres://… or redis://…, so several instances share sessions (default: bun:sqlite in the data dir)",
+    schema: z
+      .string()
+      .regex(
+        /^(postgres|postgresql|redis|rediss):\/\/\S+$/,
+        "must be a postgres:// or redis:// URL",
+      )
+      .optional(),
+  },
+  instanceUrl: {
+    env: "AUDITOR_INSTANCE_URL",
+    flag: "--instance-url",
+    describe:
+      "with AUDITOR_STATE_URL: the http(s) URL at which the other instances reach this one (its own, not a load balancer's), no credentials or query; {instanceId} in it is replaced by the dstack instance id, so one compose file serves every instance (e.g. https://{instanceId}-8787.<gateway domain>); sessions started here are registered under it, so requests reaching another instance are forwarded here (default http://HOST:PORT, unless HOST is 0.0.0.0 or ::)",
+    schema: httpUrl.optional(),
+  },
+  openrouterApiKey: {
+    env: "OPENROUTER_API_KEY",
+    describe: "secret: OpenRouter key for generate-prompt (Cerebras)",
+    schema: z.string().min(1).optional(),
+  },
+  anthropicApiKey: {
+    env: "ANTHROPIC_API_KEY",
+    describe: "secret: Anthropic key for the Claude fallback",
+    schema: z.string().min(1).optional(),
+  },
+  openrouterBaseUrl: {
+    env: "OPENROUTER_BASE_URL",
+    flag: "--openrouter-base-url",
+    describe:
+      "operator override of https://openrouter.ai/api/v1, no credentials or query (joins the egress policy; the report says so)",
+    schema: httpUrl.optional(),
+  },
+  anthropicBaseUrl: {
+    env: "ANTHROPIC_BASE_URL",
+    flag: "--anthropic-base-url",
+    describe:
+      "operator override of https://api.anthropic.com, no credentials or query (joins the egress policy; the report says so)",
+    schema: httpUrl.optional(),
+  },
+  firestoreServiceAccount: {
+    env: "FIRESTORE_SERVICE_ACCOUNT",
+    describe:
+      "secret: a Google service account JSON; with it, generate-prompt also writes each prompt record to Firestore (analytics)",
+    schema: z
+      .string()
+      .min(1)
+      .refine((v) => {
+        try {
+          const a = JSON.parse(v);
+          return (
+            typeof a.client_email === "string" &&
+            typeof a.private_key === "string" &&
+            typeof a.project_id === "string"
+          );
+        } catch {
+          return false;
+        }
+      }, "must be a service account JSON with project_id, client_email and private_key")
+      .optional(),
+  },
+  firestoreEmulatorHost: {
+    env: "FIRESTORE_EMULATOR_HOST",
+    flag: "--firestore-emulator-host",
+    describe:
+      "host:port of a Firestore emulator: analytics go there, unauthenticated (joins the egress policy; the report says so)",
+    schema: z
+      .string()
+      .regex(/^[\w.-]+:\d{1,5}$/, "must be host:port (no credentials, path or query)")
+      .transform((v) => `http://${v}`)
+      .optional(),
+  },
+  apiKeys: {
+    env: "AUDITOR_API_KEYS",
+    describe:
+      "secret: comma list of keys allowed to create sessions (Authorization: Bearer <key>); unset leaves creation open",
+    schema: z.string().transform(splitList).default([]),
+  },
+  operatorKeys: {
+    env: "AUDITOR_OPERATOR_KEYS",
+    describe:
+      "secret: comma list of operator keys (each at least 24 characters) for GET /metrics and the dashboard's operational data (Authorization: Bearer <key>); unset, those answer 403",
+    schema: z
+      .string()
+      .transform(splitList)
+      .pipe(z.array(z.string().min(24, "each key must be at least 24 characters")))
+      .default([]),
+  },
+  demoTools: {
+    env: "AUDITOR_DEMO_TOOLS",
+    flag: "--demo-tools",
+    describe:
+      "1 exposes the demo tools (get_users, process, process_users, echo) to sessions; default on with the dev TEE only",
+    schema: z
+      .enum(["0", "1"])
+      .transform((v) => v === "1")
+      .optional(),
+  },
+  maxSessions: {
+    env: "AUDITOR_MAX_SESSIONS",
+    flag: "--max-sessions",
+    describe: "sessions running at once before POST /sessions answers 503 (default 2000)",
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  },
+  maxSessionsPerCaller: {
+    env: "AUDITOR_MAX_SESSIONS_PER_CALLER",
+    flag: "--max-sessions-per-caller",
+    describe:
+      "sessions one caller (API key, else client address) may have running at once; then 429 (default 100)",
+    schema: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  },
+  memoryBudgetMb: {
+    env: "AUDITOR_MEMORY_BUDGET_MB",
+    flag: "--memory-budget-mb",
+    describe:
+      "MiB that all sessions together may hold: sandbox memory plus reference sidecars; a session that would exceed it fails with memory_budget, new ones get 503 (default 1024)",
+    schema: z.coerce.number().int().min(64).max(1_048_576).default(1024),
+  },
+  maxWorkers: {
+    env: "AUDITOR_MAX_WORKERS",
+    flag: "--max-workers",
+    describe:
+      "sandbox worker threads at most; busy scripts get their own thread while there is room, so they never delay other sessions (default 8 per core)",
+    schema: z.coerce.number().int().min(1).max(256).optional(),
+  },
+  runtimeKeys: {
+    env: "AUDITOR_RUNTIME_KEYS",
+    flag: "--runtime-keys",
+    describe:
+      "comma list of extracted runtimes' keys (or kids) allowed to attach; set, sessions run on those runtimes (auditor runtime --connect …) instead of in this process",
+    schema: z.string().transform(splitList).default([]),
+  },
+  sessionMemoryMb: {
+    env: "AUDITOR_SESSION_MEMORY_MB",
+    flag: "--session-memory-mb",
+    describe: "memory a session's sandbox may use; clients may ask for less (default 32)",
+    schema: z.coerce.number().int().min(1).max(1024).default(32),
+  },
+  sessionTtlMs: {
+    env: "AUDITOR_SESSION_TTL_MS",
+    flag: "--session-ttl-ms",
+    describe: "longest a session may live; clients may ask for less (default 600000)",
+    schema: positiveMs.max(86_400_000).default(600_000),
+  },
+  heartbeatMs: {
+    env: "AUDITOR_HEARTBEAT_MS",
+    flag: "--heartbeat-ms",
+    describe: "a heartbeat event after this long without other events (default 15000)",
+    schema: positiveMs.min(10).max(3_600_000).default(15_000),
+  },
+  disconnectGraceMs: {
+    env: "AUDITOR_DISCONNECT_GRACE_MS",
+    flag: "--disconnect-grace-ms",
+    describe:
+      "a session whose client disconnected is cancelled unless it resumes within this time (default 30000)",
+    schema: positiveMs.max(3_600_000).default(30_000),
+  },
 } satisfies Record<string, OptionSpec>;
 
 /** The `{instanceId}` placeholder of AUDITOR_INSTANCE_URL. */
@@ -78,7 +292,9 @@ const INSTANCE_ID_PLACEHOLDER = "{instanceId}";
 export function instanceUrlFor(template: string, instanceId: string | null): string {
   if (!template.includes(INSTANCE_ID_PLACEHOLDER)) return template;
   if (!instanceId || !/^[A-Za-z0-9-]{1,63}$/.test(instanceId)) {
-    throw new ConfigError(`AUDITOR_INSTANCE_URL: ${INSTANCE_ID_PLACEHOLDER} needs an instance id from the dstack guest agent, and this TEE gives ${instanceId ? "one that is not a DNS label" : "none"}`);
+    throw new ConfigError(
+      `AUDITOR_INSTANCE_URL: ${INSTANCE_ID_PLACEHOLDER} needs an instance id from the dstack guest agent, and this TEE gives ${instanceId ? "one that is not a DNS label" : "none"}`,
+    );
   }
   return template.replaceAll(INSTANCE_ID_PLACEHOLDER, instanceId);
 }
@@ -90,7 +306,10 @@ export function defaultInstanceUrl(host: string, port: number): string | undefin
 }
 
 function splitList(value: string): string[] {
-  return value.split(",").map((item) => item.trim()).filter(Boolean);
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 type Options = typeof OPTIONS;
@@ -107,7 +326,9 @@ export const COMMAND_FLAGS = {
 } as const;
 
 export function parseFlags(argv: readonly string[]): Map<string, string> {
-  const known = new Map((Object.values(OPTIONS) as OptionSpec[]).filter((o) => o.flag).map((o) => [o.flag!, o]));
+  const known = new Map(
+    (Object.values(OPTIONS) as OptionSpec[]).filter((o) => o.flag).map((o) => [o.flag!, o]),
+  );
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -121,7 +342,10 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
   return flags;
 }
 
-export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+): Config {
   const flags = parseFlags(argv);
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -145,7 +369,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
 
 /** A value as it may be echoed: userinfo and anything from a `?` or `#` on replaced. */
 export function redacted(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#\s]*@/i, "$1***@").replace(/[?#][\s\S]*$/, "?***");
+  return value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#\s]*@/i, "$1***@")
+    .replace(/[?#][\s\S]*$/, "?***");
 }
 
 function emptyToUndefined(value: string | undefined): string | undefined {
@@ -166,6 +392,7 @@ export function helpText(version: string): string {
   const label = (o: OptionSpec) => (o.flag ? `${o.flag}, ${o.env}` : o.env);
   const width = Math.max(...options.map((o) => label(o).length));
   for (const o of options) lines.push(`  ${label(o).padEnd(width)}  ${o.describe}`);
-  for (const [flag, describe] of Object.entries(COMMAND_FLAGS)) lines.push(`  ${flag.padEnd(width)}  ${describe}`);
+  for (const [flag, describe] of Object.entries(COMMAND_FLAGS))
+    lines.push(`  ${flag.padEnd(width)}  ${describe}`);
   return lines.join("\n");
 }

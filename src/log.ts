@@ -25,7 +25,14 @@ export function createLogger(
   const emit = (at: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[at] < RANK[level]) return;
     const requestId = currentRequest()?.requestId;
-    const line = { ts: new Date().toISOString(), level: at, msg, ...(requestId === undefined ? {} : { requestId }), ...base, ...normalize(fields) };
+    const line = {
+      ts: new Date().toISOString(),
+      level: at,
+      msg,
+      ...(requestId === undefined ? {} : { requestId }),
+      ...base,
+      ...normalize(fields),
+    };
     write(JSON.stringify(line));
   };
   return {
@@ -42,7 +49,10 @@ function normalize(fields: LogFields | undefined): LogFields | undefined {
   if (!fields) return fields;
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+    out[key] =
+      value instanceof Error
+        ? { name: value.name, message: value.message, stack: value.stack }
+        : value;
   }
   return out;
 }

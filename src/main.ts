@@ -3,7 +3,13 @@
 // server runs is built by src/services.ts.
 import "./start-early.ts"; // first: what it starts runs beside the other modules' evaluation
 import { ConfigError, defaultInstanceUrl, helpText, instanceUrlFor, loadConfig } from "./config.ts";
-import { channelAllowances, EgressLog, installAuditedFetch, installChannelGuards, logEgressEntries } from "./egress/index.ts";
+import {
+  channelAllowances,
+  EgressLog,
+  installAuditedFetch,
+  installChannelGuards,
+  logEgressEntries,
+} from "./egress/index.ts";
 import { CorsConfigError, MAX_REQUEST_BODY_BYTES, resolveCorsOrigins } from "./http/index.ts";
 import { createLogger } from "./log.ts";
 import { runRuntime } from "./runtime/index.ts";
@@ -12,7 +18,13 @@ import { startServer, type RunningServer } from "./server.ts";
 import { buildServices } from "./services.ts";
 import { SOURCE_PROVENANCE } from "./source/index.ts";
 import { SealedStore } from "./store/index.ts";
-import { createAttestor, createTee, resolveDstackEndpoint, TeeError, type Attestor } from "./tee/index.ts";
+import {
+  createAttestor,
+  createTee,
+  resolveDstackEndpoint,
+  TeeError,
+  type Attestor,
+} from "./tee/index.ts";
 import { runVerify } from "./verify/index.ts";
 import { VERSION } from "./version.ts";
 
@@ -25,7 +37,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv.includes("--version")) {
     const digest = await selfDigest();
-    console.log(`auditor ${VERSION}\nsha256 ${digest ?? "none (running from source, not a compiled binary)"}`);
+    console.log(
+      `auditor ${VERSION}\nsha256 ${digest ?? "none (running from source, not a compiled binary)"}`,
+    );
     return 0;
   }
 
@@ -47,7 +61,12 @@ async function main(argv: string[]): Promise<number> {
   const guards = installChannelGuards({
     egressLog,
     log,
-    allow: channelAllowances({ dstackEndpoint, stateUrl: config.stateUrl, host: config.host, port: config.port }),
+    allow: channelAllowances({
+      dstackEndpoint,
+      stateUrl: config.stateUrl,
+      host: config.host,
+      port: config.port,
+    }),
   });
   const auditedFetch = installAuditedFetch(egressLog);
   log.debug("network channels guarded", { unguardable: guards.unguarded });
@@ -66,7 +85,10 @@ async function main(argv: string[]): Promise<number> {
   if (teeInstanceId) egressLog.nameInstance(teeInstanceId);
   let instanceUrl: string | undefined;
   try {
-    instanceUrl = config.instanceUrl === undefined ? undefined : instanceUrlFor(config.instanceUrl, teeInstanceId);
+    instanceUrl =
+      config.instanceUrl === undefined
+        ? undefined
+        : instanceUrlFor(config.instanceUrl, teeInstanceId);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`auditor: ${err.message}`);
@@ -88,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
       ...(config.stateUrl === undefined ? {} : { url: config.stateUrl }),
     });
   } catch (err) {
-    console.error(`auditor: cannot open sealed state ${config.stateUrl ? "at AUDITOR_STATE_URL" : `in ${config.dataDir}`}: ${(err as Error).message}`);
+    console.error(
+      `auditor: cannot open sealed state ${config.stateUrl ? "at AUDITOR_STATE_URL" : `in ${config.dataDir}`}: ${(err as Error).message}`,
+    );
     return 1;
   }
   // The binary has been hashing on its own thread since start-up began (src/start-early.ts);
@@ -96,7 +120,14 @@ async function main(argv: string[]): Promise<number> {
   const attestor = createAttestor(tee, await selfDigest(), SOURCE_PROVENANCE);
   let server: RunningServer | undefined;
   const services = buildServices(config, tee, {
-    log, egressLog, guards, auditedFetch, dstackEndpoint, attestor, store, corsOrigins,
+    log,
+    egressLog,
+    guards,
+    auditedFetch,
+    dstackEndpoint,
+    attestor,
+    store,
+    corsOrigins,
     port: () => server?.port ?? config.port,
   });
   const { onShutdown } = services;
@@ -124,7 +155,9 @@ async function main(argv: string[]): Promise<number> {
   services.listening(listening, instanceUrl ?? defaultInstanceUrl(config.host, listening.port));
   // For people, beside the JSON log: where the page is and whether its claims are hardware-backed.
   const pageUrl = `${listening.url}/`;
-  void attestationSummary(attestor).then((summary) => console.error(`auditor: serving ETHEREA at ${pageUrl} (${summary})`));
+  void attestationSummary(attestor).then((summary) =>
+    console.error(`auditor: serving ETHEREA at ${pageUrl} (${summary})`),
+  );
 
   const exitCode = await new Promise<number>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -138,7 +171,8 @@ function listenFailure(err: unknown, host: string, port: number): string {
   const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
   if (code === "EADDRINUSE") return `port ${port} is already in use (set PORT or --port)`;
   if (code === "EACCES") return `no permission to listen on port ${port} (set PORT or --port)`;
-  if (code === "EADDRNOTAVAIL") return `${host} is not an address of this machine (set HOST or --host)`;
+  if (code === "EADDRNOTAVAIL")
+    return `${host} is not an address of this machine (set HOST or --host)`;
   return `cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
 }
 
@@ -146,7 +180,9 @@ function listenFailure(err: unknown, host: string, port: number): string {
 async function attestationSummary(attestor: Attestor): Promise<string> {
   try {
     const { attested, statement } = await attestor.attest();
-    return attested ? `attested: Intel TDX quote, dstack app ${statement.tee.appId ?? "unknown"}` : "dev mode: not attested";
+    return attested
+      ? `attested: Intel TDX quote, dstack app ${statement.tee.appId ?? "unknown"}`
+      : "dev mode: not attested";
   } catch (err) {
     return `not attested: the quote failed (${(err as Error).message})`;
   }

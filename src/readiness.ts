@@ -23,15 +23,31 @@ export interface ReadinessDeps {
 }
 
 const StoreHealthSchema = z
-  .object({ ok: z.boolean(), since: z.string(), lastError: z.enum(["timeout", "unreachable", "auth", "error"]).nullable() })
+  .object({
+    ok: z.boolean(),
+    since: z.string(),
+    lastError: z.enum(["timeout", "unreachable", "auth", "error"]).nullable(),
+  })
   .strict();
 
 /** GET /readyz's answer (200 when ready, else 503). */
 export const ReadinessReportSchema = z
   .object({
     ready: z.boolean(),
-    store: z.object({ ready: z.boolean(), kind: z.enum(["sqlite", "postgres", "redis"]), health: StoreHealthSchema }).strict(),
-    tee: z.object({ ready: z.boolean(), provider: z.string(), lastError: z.literal("unreachable").nullable() }).strict(),
+    store: z
+      .object({
+        ready: z.boolean(),
+        kind: z.enum(["sqlite", "postgres", "redis"]),
+        health: StoreHealthSchema,
+      })
+      .strict(),
+    tee: z
+      .object({
+        ready: z.boolean(),
+        provider: z.string(),
+        lastError: z.literal("unreachable").nullable(),
+      })
+      .strict(),
     /** True once a shutdown began: an orchestrator should stop sending traffic here. */
     shuttingDown: z.boolean(),
     /** When the dependencies were last asked (ISO 8601). */
@@ -67,7 +83,10 @@ export class Readiness {
     const { store, tee } = this.deps;
     const [health, teeReady] = await Promise.all([
       store.probe(),
-      tee.probe().then(() => true, () => false),
+      tee.probe().then(
+        () => true,
+        () => false,
+      ),
     ]);
     return {
       store: { ready: health.ok, kind: store.description.kind, health },

@@ -12,7 +12,12 @@ function sha256FileSync(path: string): string {
   try {
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     const hasher = new Bun.CryptoHasher("sha256");
-    for (let n = readSync(fd, buffer, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, buffer, 0, CHUNK_BYTES, null)) hasher.update(buffer.subarray(0, n));
+    for (
+      let n = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      n > 0;
+      n = readSync(fd, buffer, 0, CHUNK_BYTES, null)
+    )
+      hasher.update(buffer.subarray(0, n));
     return hasher.digest("hex");
   } finally {
     closeSync(fd);

@@ -19,7 +19,8 @@ export function selfDigest(): Promise<string | null> {
 export async function sha256File(path: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
   const reader = Bun.file(path).stream().getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) hasher.update(chunk.value);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+    hasher.update(chunk.value);
   return hasher.digest("hex");
 }
 
@@ -38,7 +39,11 @@ function hashOffThread(path: string): Promise<string> {
     };
     worker.onmessage = (event: MessageEvent<{ sha256: string } | { error: string }>) => {
       const answer = event.data;
-      done(() => ("sha256" in answer ? resolve(answer.sha256) : reject(new Error(`hashing the binary failed: ${answer.error}`))));
+      done(() =>
+        "sha256" in answer
+          ? resolve(answer.sha256)
+          : reject(new Error(`hashing the binary failed: ${answer.error}`)),
+      );
     };
     // A worker that cannot run: the digest is still owed, so hash here.
     worker.onerror = () => done(() => resolve(sha256File(path)));

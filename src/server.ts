@@ -40,7 +40,14 @@ export interface ServerOptions {
 export function startServer(app: Hono, options: ServerOptions): RunningServer {
   const { log, drain } = options;
   // hono's Bun WebSocket handler serves the routes that upgrade (extracted runtimes attaching).
-  const server = Bun.serve({ hostname: options.host, port: options.port, fetch: app.fetch, websocket, idleTimeout: 120, maxRequestBodySize: options.maxRequestBodySize });
+  const server = Bun.serve({
+    hostname: options.host,
+    port: options.port,
+    fetch: app.fetch,
+    websocket,
+    idleTimeout: 120,
+    maxRequestBodySize: options.maxRequestBodySize,
+  });
   const port = server.port ?? options.port;
   let stopping: Promise<void> | undefined;
 

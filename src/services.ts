@@ -7,14 +7,31 @@ import { FUNCTIONS } from "../functions/index.ts";
 import { toBase64Url } from "../sdk/crypto/encoding.ts";
 import { statementSha256 } from "../sdk/wire/receipt.ts";
 import type { Config } from "./config.ts";
-import { describeChannels, peerAllowance, type EgressLog, type InstalledGuards } from "./egress/index.ts";
-import { FunctionHost, functionTools, ReceiptSigner, SealedInvoker, type HostDeps } from "./functions/index.ts";
+import {
+  describeChannels,
+  peerAllowance,
+  type EgressLog,
+  type InstalledGuards,
+} from "./egress/index.ts";
+import {
+  FunctionHost,
+  functionTools,
+  ReceiptSigner,
+  SealedInvoker,
+  type HostDeps,
+} from "./functions/index.ts";
 import { createApp, Drain, sessionForwarding, type AppDeps } from "./http/index.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics/index.ts";
 import { Readiness } from "./readiness.ts";
 import type { SessionToolSummary } from "./report/index.ts";
-import { MemoryBudget, RemoteRuntimes, RuntimePool, ToolRegistry, type Runner } from "./runtime/index.ts";
+import {
+  MemoryBudget,
+  RemoteRuntimes,
+  RuntimePool,
+  ToolRegistry,
+  type Runner,
+} from "./runtime/index.ts";
 import {
   DEFAULT_SESSION_SERVER_LIMITS,
   demoTools,
@@ -79,7 +96,8 @@ function functionSecrets(config: Config): Pick<HostDeps, "secrets" | "overrides"
 }
 
 /** Demo tools are on in dev and off under a real TEE, unless AUDITOR_DEMO_TOOLS says otherwise. */
-const demoToolsEnabled = (config: Config, tee: Tee): boolean => config.demoTools ?? tee.provider === "dev";
+const demoToolsEnabled = (config: Config, tee: Tee): boolean =>
+  config.demoTools ?? tee.provider === "dev";
 
 export function buildServices(config: Config, tee: Tee, platform: Platform): Services {
   const { log, egressLog, attestor, store, corsOrigins } = platform;
@@ -108,7 +126,11 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
   const asFunctions = functionTools(host);
   const tools = new ToolRegistry([...demo, ...asFunctions]);
   const sessionTools: SessionToolSummary[] = [
-    { name: INPUT_TOOL, kind: "input", description: "asks the client for a value (POST /sessions/:id/input)" },
+    {
+      name: INPUT_TOOL,
+      kind: "input",
+      description: "asks the client for a value (POST /sessions/:id/input)",
+    },
     ...demo.map((t) => ({ name: t.name, kind: "demo" as const, description: t.description ?? "" })),
     ...asFunctions.map((t) => ({
       name: t.name,
@@ -119,12 +141,19 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
 
   // Sessions run in a worker pool here, or, with runtime keys, on extracted runtimes that
   // attach with a pinned key (then no pool is made).
-  const remote = config.runtimeKeys.length > 0 ? new RemoteRuntimes(tee.identityKey(), config.runtimeKeys, log) : undefined;
+  const remote =
+    config.runtimeKeys.length > 0
+      ? new RemoteRuntimes(tee.identityKey(), config.runtimeKeys, log)
+      : undefined;
   const cores = availableParallelism();
   const maxWorkers = config.maxWorkers ?? 8 * cores;
   const budget = new MemoryBudget(config.memoryBudgetMb * 1024 * 1024, maxWorkers);
-  const pool = remote ? undefined : new RuntimePool({ minWorkers: Math.min(cores, maxWorkers), maxWorkers, budget });
-  const runner: Runner = remote ? (code, options) => remote.run(code, options) : (code, options) => pool!.run(code, options);
+  const pool = remote
+    ? undefined
+    : new RuntimePool({ minWorkers: Math.min(cores, maxWorkers), maxWorkers, budget });
+  const runner: Runner = remote
+    ? (code, options) => remote.run(code, options)
+    : (code, options) => pool!.run(code, options);
   const sessionMaxima = {
     ...DEFAULT_SESSION_SERVER_LIMITS.maxima,
     sessionTtlMs: config.sessionTtlMs,
@@ -148,7 +177,11 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
       observer: {
         started: (session) => metrics.sessionStarted(session.channel.encrypted),
         ended: (session) =>
-          metrics.sessionEnded({ outcome: session.outcome ?? "unknown", toolCalls: session.stats.toolCallCount, cpuMs: session.stats.cpuMs }),
+          metrics.sessionEnded({
+            outcome: session.outcome ?? "unknown",
+            toolCalls: session.stats.toolCallCount,
+            cpuMs: session.stats.cpuMs,
+          }),
       },
     },
   );
@@ -160,14 +193,25 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
   // session, and a request reaching another instance is forwarded to it over the peer channel.
   const instanceId = `ins_${toBase64Url(crypto.getRandomValues(new Uint8Array(12)))}`;
   const directory = config.stateUrl
-    ? new SessionDirectory(store.scope("sessions/directory"), (id) => manager.get(id) !== undefined, log)
+    ? new SessionDirectory(
+        store.scope("sessions/directory"),
+        (id) => manager.get(id) !== undefined,
+        log,
+      )
     : undefined;
   const peerDialer = directory
-    ? new PeerDialer(tee.identityKey(), instanceId, log, (url) => platform.guards.admit(peerAllowance(url)))
+    ? new PeerDialer(tee.identityKey(), instanceId, log, (url) =>
+        platform.guards.admit(peerAllowance(url)),
+      )
     : undefined;
   const peerListener = directory ? new PeerListener(tee.identityKey(), instanceId, log) : undefined;
   const sweeper = setInterval(
-    () => void store.sweepExpired().catch((err) => log.warn("sweeping expired state failed", { reason: (err as Error).message })),
+    () =>
+      void store
+        .sweepExpired()
+        .catch((err) =>
+          log.warn("sweeping expired state failed", { reason: (err as Error).message }),
+        ),
     Math.min(config.stateIdleTtlMs, SWEEP_EVERY_MS),
   );
 
@@ -189,7 +233,11 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
         extractedRuntimes: remote !== undefined,
       }),
     sealedInvoker: new SealedInvoker(tee.invokeKey(), attestor.statement.kid),
-    receipts: new ReceiptSigner(tee.identityKey(), attestor.statement.kid, statementSha256(attestor.statement)),
+    receipts: new ReceiptSigner(
+      tee.identityKey(),
+      attestor.statement.kid,
+      statementSha256(attestor.statement),
+    ),
     corsOrigins,
     rateLimitPerMinute: config.rateLimitPerMinute,
     maxInFlightPerAddress: config.maxInFlightPerAddress,
@@ -215,8 +263,15 @@ export function buildServices(config: Config, tee: Tee, platform: Platform): Ser
       budget,
       store: () => {
         const health = store.health;
-        const detail = health.ok ? `answering since ${health.since}` : `not answering since ${health.since} (${health.lastError})`;
-        return { kind: storeDescription.kind, host: storeDescription.host ?? null, up: health.ok, detail };
+        const detail = health.ok
+          ? `answering since ${health.since}`
+          : `not answering since ${health.since} (${health.lastError})`;
+        return {
+          kind: storeDescription.kind,
+          host: storeDescription.host ?? null,
+          up: health.ok,
+          detail,
+        };
       },
     },
     report: {

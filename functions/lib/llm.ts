@@ -33,7 +33,10 @@ export function extractPrompt(content: string): string {
   return match ? match[1]!.trim() : content;
 }
 
-export async function callOpenRouter(settings: ProviderSettings, request: LlmRequest): Promise<Attempt> {
+export async function callOpenRouter(
+  settings: ProviderSettings,
+  request: LlmRequest,
+): Promise<Attempt> {
   const { apiKey, baseUrl } = settings.openrouter;
   if (!apiKey) return { ok: false, reason: "OPENROUTER_API_KEY not set" };
   const body = pythonJsonDumps({
@@ -46,15 +49,26 @@ export async function callOpenRouter(settings: ProviderSettings, request: LlmReq
     temperature: 0.7,
     provider: { order: ["Cerebras"], allow_fallbacks: false },
   });
-  return post(settings.fetch, `${baseUrl}/chat/completions`, body, {
-    "Content-Type": "application/json",
-    Authorization: `Bearer ${apiKey}`,
-    "HTTP-Referer": "https://etherea.ai",
-    "X-Title": "Etherea",
-  }, CEREBRAS_TIMEOUT_MS, request.extract ?? extractPrompt, (json) => (json as { choices: { message: { content: string } }[] }).choices[0]!.message.content);
+  return post(
+    settings.fetch,
+    `${baseUrl}/chat/completions`,
+    body,
+    {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${apiKey}`,
+      "HTTP-Referer": "https://etherea.ai",
+      "X-Title": "Etherea",
+    },
+    CEREBRAS_TIMEOUT_MS,
+    request.extract ?? extractPrompt,
+    (json) => (json as { choices: { message: { content: string } }[] }).choices[0]!.message.content,
+  );
 }
 
-export async function callClaude(settings: ProviderSettings, request: LlmRequest): Promise<Attempt> {
+export async function callClaude(
+  settings: ProviderSettings,
+  request: LlmRequest,
+): Promise<Attempt> {
   const { apiKey, baseUrl } = settings.anthropic;
   if (!apiKey) return { ok: false, reason: "ANTHROPIC_API_KEY not set" };
   const body = pythonJsonDumps({
@@ -63,11 +77,19 @@ export async function callClaude(settings: ProviderSettings, request: LlmRequest
     system: request.system,
     messages: [{ role: "user", content: request.user }],
   });
-  return post(settings.fetch, `${baseUrl}/v1/messages`, body, {
-    "Content-Type": "application/json",
-    "x-api-key": apiKey,
-    "anthropic-version": "2023-06-01",
-  }, CLAUDE_TIMEOUT_MS, request.extract ?? extractPrompt, (json) => (json as { content: { text: string }[] }).content[0]!.text);
+  return post(
+    settings.fetch,
+    `${baseUrl}/v1/messages`,
+    body,
+    {
+      "Content-Type": "application/json",
+      "x-api-key": apiKey,
+      "anthropic-version": "2023-06-01",
+    },
+    CLAUDE_TIMEOUT_MS,
+    request.extract ?? extractPrompt,
+    (json) => (json as { content: { text: string }[] }).content[0]!.text,
+  );
 }
 
 async function post(
@@ -81,10 +103,18 @@ async function post(
 ): Promise<Attempt> {
   let response: Response;
   try {
-    response = await fetcher(url, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetcher(url, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     const name = (err as Error).name;
-    return { ok: false, reason: name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : name };
+    return {
+      ok: false,
+      reason: name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : name,
+    };
   }
   if (response.status !== 200) return { ok: false, reason: `HTTP ${response.status}` };
   let json: unknown;
@@ -110,10 +140,15 @@ async function post(
 }
 
 export type Provider = "cerebras" | "claude-fallback";
-export type ChainResult = { ok: true; text: string; provider: Provider } | { ok: false; reasons: string[] };
+export type ChainResult =
+  | { ok: true; text: string; provider: Provider }
+  | { ok: false; reasons: string[] };
 
 /** The seed's order: up to 3 Cerebras attempts back to back, then one Claude attempt. */
-export async function callWithFallback(settings: ProviderSettings, request: LlmRequest): Promise<ChainResult> {
+export async function callWithFallback(
+  settings: ProviderSettings,
+  request: LlmRequest,
+): Promise<ChainResult> {
   const reasons: string[] = [];
   for (let attempt = 0; attempt <= CEREBRAS_MAX_RETRIES; attempt++) {
     const result = await callOpenRouter(settings, request);
@@ -128,21 +163,44 @@ export async function callWithFallback(settings: ProviderSettings, request: LlmR
 }
 
 /** Provider settings from a function's context: its declared upstreams and its own secrets. */
-export function providersOf(ctx: { fetch: typeof fetch; upstreams: Readonly<Record<string, string>>; secrets: Readonly<Record<string, string | undefined>> }): ProviderSettings {
+export function providersOf(ctx: {
+  fetch: typeof fetch;
+  upstreams: Readonly<Record<string, string>>;
+  secrets: Readonly<Record<string, string | undefined>>;
+}): ProviderSettings {
   return {
     fetch: ctx.fetch,
-    openrouter: { baseUrl: ctx.upstreams.openrouter ?? OPENROUTER_DEFAULT_URL, apiKey: ctx.secrets.OPENROUTER_API_KEY },
-    anthropic: { baseUrl: ctx.upstreams.anthropic ?? ANTHROPIC_DEFAULT_URL, apiKey: ctx.secrets.ANTHROPIC_API_KEY },
+    openrouter: {
+      baseUrl: ctx.upstreams.openrouter ?? OPENROUTER_DEFAULT_URL,
+      apiKey: ctx.secrets.OPENROUTER_API_KEY,
+    },
+    anthropic: {
+      baseUrl: ctx.upstreams.anthropic ?? ANTHROPIC_DEFAULT_URL,
+      apiKey: ctx.secrets.ANTHROPIC_API_KEY,
+    },
   };
 }
 
 /** True when at least one provider has a key; otherwise functions answer from local logic. */
-export const anyProvider = (settings: ProviderSettings) => Boolean(settings.openrouter.apiKey || settings.anthropic.apiKey);
+export const anyProvider = (settings: ProviderSettings) =>
+  Boolean(settings.openrouter.apiKey || settings.anthropic.apiKey);
 
 /** The upstreams every LLM function declares (same hosts, same operator overrides). */
 export const LLM_EGRESS = [
-  { name: "openrouter", url: OPENROUTER_DEFAULT_URL, overrideEnv: "OPENROUTER_BASE_URL", purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message", enabledWhen: ["OPENROUTER_API_KEY"] },
-  { name: "anthropic", url: ANTHROPIC_DEFAULT_URL, overrideEnv: "ANTHROPIC_BASE_URL", purpose: "Claude fallback when Cerebras fails: the same messages", enabledWhen: ["ANTHROPIC_API_KEY"] },
+  {
+    name: "openrouter",
+    url: OPENROUTER_DEFAULT_URL,
+    overrideEnv: "OPENROUTER_BASE_URL",
+    purpose: "Cerebras gpt-oss-120b via OpenRouter: the system prompt and user message",
+    enabledWhen: ["OPENROUTER_API_KEY"],
+  },
+  {
+    name: "anthropic",
+    url: ANTHROPIC_DEFAULT_URL,
+    overrideEnv: "ANTHROPIC_BASE_URL",
+    purpose: "Claude fallback when Cerebras fails: the same messages",
+    enabledWhen: ["ANTHROPIC_API_KEY"],
+  },
 ];
 export const LLM_SECRETS = ["OPENROUTER_API_KEY", "ANTHROPIC_API_KEY"];
 

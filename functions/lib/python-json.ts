@@ -20,7 +20,15 @@ export function pythonJsonDumps(value: unknown): string {
   throw new TypeError(`pythonJsonDumps: unsupported type ${typeof value}`);
 }
 
-const SHORT: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+const SHORT: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f",
+};
 
 function quote(text: string): string {
   // Everything outside printable ASCII becomes \uXXXX (UTF-16 units, lower-case hex).

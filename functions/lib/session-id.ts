@@ -11,8 +11,7 @@ const RANDOM = /^[A-Za-z0-9_-]{22,200}$/;
 export const SESSION_ID_HOLDER =
   "whoever holds a session_id can make calls in that session: its recent prompts (the last 5) shape the next prompt (evolve, remix), youtube-metadata turns them into a title, description and tags, and dj continues its last 3 cues; nothing else is keyed by it";
 
-export const SessionIdSchema = z
-  .string()
-  .refine((id) => UUID.test(id) || RANDOM.test(id), {
-    error: "must be a UUID or at least 22 characters of A-Z, a-z, 0-9, _ and - (the id is the only key to the session's state: it must be unguessable)",
-  });
+export const SessionIdSchema = z.string().refine((id) => UUID.test(id) || RANDOM.test(id), {
+  error:
+    "must be a UUID or at least 22 characters of A-Z, a-z, 0-9, _ and - (the id is the only key to the session's state: it must be unguessable)",
+});

@@ -6,7 +6,14 @@ import type { AttestationResponse } from "../wire/attestation.ts";
 import { HandshakeError, HttpError, ProtocolError } from "./errors.ts";
 import { ReportSchema, type Report } from "../wire/report.ts";
 import { httpError, send, type Fetch } from "./http.ts";
-import { fetchEgressLog, fetchSource, followEgressLog, type CheckedEgressLog, type CheckedSource, type FollowOptions } from "./provenance.ts";
+import {
+  fetchEgressLog,
+  fetchSource,
+  followEgressLog,
+  type CheckedEgressLog,
+  type CheckedSource,
+  type FollowOptions,
+} from "./provenance.ts";
 import type { EgressLogEntry } from "../wire/egress-log.ts";
 import { checkReceipt } from "./receipt.ts";
 import { decodeReceiptHeader, RECEIPT_HEADER, type Receipt } from "../wire/receipt.ts";
@@ -107,7 +114,8 @@ export function createClient(options: ClientOptions) {
    * share the one fetch, so an abort only stops its caller waiting.
    */
   const trustedStatement = async (signal?: AbortSignal) => {
-    if (pinnedKeys.length === 0) throw new HandshakeError("sealed calls and encrypted sessions need pinnedKeys");
+    if (pinnedKeys.length === 0)
+      throw new HandshakeError("sealed calls and encrypted sessions need pinnedKeys");
     trusted ??= fetchAttestation(fetchFn, baseUrl, pinnedKeys).catch((err) => {
       trusted = undefined;
       throw err;
@@ -118,29 +126,50 @@ export function createClient(options: ClientOptions) {
   const identity = async (signal?: AbortSignal) => {
     const statement = await trustedStatement(signal);
     const pinned = pinnedIdentityKey(pinnedKeys);
-    if (pinned && pinned.kid !== statement.kid) throw new HandshakeError("the pinned identity key is not the server's");
+    if (pinned && pinned.kid !== statement.kid)
+      throw new HandshakeError("the pinned identity key is not the server's");
     return { key: fromBase64Url(statement.identityKey), kid: statement.kid };
   };
 
-  const invoke = async <T = unknown>(fn: string, input: unknown, invokeOptions: InvokeOptions = {}): Promise<T> => {
+  const invoke = async <T = unknown>(
+    fn: string,
+    input: unknown,
+    invokeOptions: InvokeOptions = {},
+  ): Promise<T> => {
     const url = `${baseUrl}/invoke/${encodeURIComponent(fn)}`;
     const { onReceipt, signal } = invokeOptions;
     const aborts = signal ? { signal } : {};
     // A receipt is checked against the pinned statement: asking for one needs pinnedKeys.
-    const statement = invokeOptions.sealed || onReceipt ? await trustedStatement(signal) : undefined;
+    const statement =
+      invokeOptions.sealed || onReceipt ? await trustedStatement(signal) : undefined;
     if (!invokeOptions.sealed) {
       const request = utf8(JSON.stringify(input));
-      const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/json" }, body: request as Uint8Array<ArrayBuffer>, ...aborts });
+      const response = await send(fetchFn, url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: request as Uint8Array<ArrayBuffer>,
+        ...aborts,
+      });
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (onReceipt) {
-        onReceipt(await checkReceipt(decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)) ?? undefined, { statement: statement!, fn, status: response.status, request, response: bytes }));
+        onReceipt(
+          await checkReceipt(
+            decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)) ?? undefined,
+            { statement: statement!, fn, status: response.status, request, response: bytes },
+          ),
+        );
       }
       const body = parseJson(bytes);
       if (!response.ok) throw errorOf(response.status, body);
       return body as T;
     }
     const sealed = await sealRequest(fn, input, statement!);
-    const response = await send(fetchFn, url, { method: "POST", headers: { "content-type": "application/auditor-sealed+json" }, body: JSON.stringify(sealed.body), ...aborts });
+    const response = await send(fetchFn, url, {
+      method: "POST",
+      headers: { "content-type": "application/auditor-sealed+json" },
+      body: JSON.stringify(sealed.body),
+      ...aborts,
+    });
     const body = (await response.json().catch(() => {
       if (signal?.aborted) throw signal.reason;
       return undefined;
@@ -148,7 +177,16 @@ export function createClient(options: ClientOptions) {
     // Refusals before the server could open the request come back plain.
     if (body?.v !== 1) throw errorOf(response.status, body);
     const opened = await sealed.open(body);
-    if (onReceipt) onReceipt(await checkReceipt(opened.receipt, { statement: statement!, fn, status: response.status, request: sealed.plaintext, response: opened.bytes }));
+    if (onReceipt)
+      onReceipt(
+        await checkReceipt(opened.receipt, {
+          statement: statement!,
+          fn,
+          status: response.status,
+          request: sealed.plaintext,
+          response: opened.bytes,
+        }),
+      );
     if (!response.ok) throw errorOf(response.status, opened.value);
     return opened.value as T;
   };
@@ -158,54 +196,114 @@ export function createClient(options: ClientOptions) {
     invoke,
 
     /** The seed's lib/auditor-prompts.js contract: same request, same error text, same result. */
-    async generatePrompt(input: GeneratePromptInput, generateOptions: InvokeOptions = {}): Promise<GeneratePromptOutput> {
-      const body = { session_id: input.sessionId, transcript: input.transcript, style_tags: input.styleTags, vj_instruction: input.vjInstruction };
+    async generatePrompt(
+      input: GeneratePromptInput,
+      generateOptions: InvokeOptions = {},
+    ): Promise<GeneratePromptOutput> {
+      const body = {
+        session_id: input.sessionId,
+        transcript: input.transcript,
+        style_tags: input.styleTags,
+        vj_instruction: input.vjInstruction,
+      };
       try {
         return await invoke<GeneratePromptOutput>("generate-prompt", body, generateOptions);
       } catch (err) {
-        if (err instanceof HttpError) throw new HttpError(`Prompt generation failed: ${err.status}`, err.status, err.code, err.body);
+        if (err instanceof HttpError)
+          throw new HttpError(
+            `Prompt generation failed: ${err.status}`,
+            err.status,
+            err.code,
+            err.body,
+          );
         throw err;
       }
     },
 
     /** A corrected GLSL fragment shader from the compiler's error log. */
-    fixShader(input: { shader: string; errorLog?: string }, callOptions: InvokeOptions = {}): Promise<FixShaderOutput> {
-      return invoke<FixShaderOutput>("fix-shader", { shader: input.shader, error_log: input.errorLog ?? "" }, callOptions);
+    fixShader(
+      input: { shader: string; errorLog?: string },
+      callOptions: InvokeOptions = {},
+    ): Promise<FixShaderOutput> {
+      return invoke<FixShaderOutput>(
+        "fix-shader",
+        { shader: input.shader, error_log: input.errorLog ?? "" },
+        callOptions,
+      );
     },
 
     /** The next music cue for a session (its last cues are kept server-side for continuity). */
-    dj(input: { sessionId: string; transcript?: string; mood?: string }, callOptions: InvokeOptions = {}): Promise<DjOutput> {
-      return invoke<DjOutput>("dj", { session_id: input.sessionId, transcript: input.transcript ?? "", mood: input.mood ?? "" }, callOptions);
+    dj(
+      input: { sessionId: string; transcript?: string; mood?: string },
+      callOptions: InvokeOptions = {},
+    ): Promise<DjOutput> {
+      return invoke<DjOutput>(
+        "dj",
+        { session_id: input.sessionId, transcript: input.transcript ?? "", mood: input.mood ?? "" },
+        callOptions,
+      );
     },
 
     /** YouTube title, description and tags from a session's prompts (stored ones unless given). */
-    youtubeMetadata(input: { sessionId: string; prompts?: string[] }, callOptions: InvokeOptions = {}): Promise<YouTubeMetadataOutput> {
-      return invoke<YouTubeMetadataOutput>("youtube-metadata", { session_id: input.sessionId, ...(input.prompts ? { prompts: input.prompts } : {}) }, callOptions);
+    youtubeMetadata(
+      input: { sessionId: string; prompts?: string[] },
+      callOptions: InvokeOptions = {},
+    ): Promise<YouTubeMetadataOutput> {
+      return invoke<YouTubeMetadataOutput>(
+        "youtube-metadata",
+        { session_id: input.sessionId, ...(input.prompts ? { prompts: input.prompts } : {}) },
+        callOptions,
+      );
     },
 
     sessions: {
       start(code: string, startOptions: StartSessionOptions = {}): Promise<SessionHandle> {
-        return SessionHandle.start({ baseUrl, fetch: fetchFn, ...(options.apiKey ? { apiKey: options.apiKey } : {}), identity }, code, startOptions);
+        return SessionHandle.start(
+          {
+            baseUrl,
+            fetch: fetchFn,
+            ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+            identity,
+          },
+          code,
+          startOptions,
+        );
       },
 
       /**
        * Reattaches to a running plaintext session by its id and the sessionToken its
        * session_init carried; an encrypted session is refused (its keys stay with its handle).
        */
-      connect(id: string, token: string, connectOptions: ConnectOptions = {}): Promise<SessionHandle> {
+      connect(
+        id: string,
+        token: string,
+        connectOptions: ConnectOptions = {},
+      ): Promise<SessionHandle> {
         return SessionHandle.connect({ baseUrl, fetch: fetchFn }, id, token, connectOptions);
       },
     },
 
     refs: {
-      resolve(session: SessionHandle, refs: (string | { $ref: { id: string } })[], callOptions: CallOptions = {}): Promise<Record<string, unknown>> {
+      resolve(
+        session: SessionHandle,
+        refs: (string | { $ref: { id: string } })[],
+        callOptions: CallOptions = {},
+      ): Promise<Record<string, unknown>> {
         return session.resolveRefs(refs, callOptions);
       },
     },
 
     /** GET /attestation, checked: the identity key is pinned (when pins are set) and the quote carries the statement's hash. */
-    attestation(attestationOptions: { nonce?: string } & CallOptions = {}): Promise<AttestationResponse> {
-      return fetchAttestation(fetchFn, baseUrl, pinnedKeys, attestationOptions.nonce, attestationOptions.signal);
+    attestation(
+      attestationOptions: { nonce?: string } & CallOptions = {},
+    ): Promise<AttestationResponse> {
+      return fetchAttestation(
+        fetchFn,
+        baseUrl,
+        pinnedKeys,
+        attestationOptions.nonce,
+        attestationOptions.signal,
+      );
     },
 
     /** GET /egress-log, every page, with its hash chain and head checked. */
@@ -222,24 +320,46 @@ export function createClient(options: ClientOptions) {
      * GET /source, its tree digest recomputed and compared with the statement's (the pinned one
      * when keys are pinned); with `everyFile`, every served file is fetched and hashed too.
      */
-    async source(sourceOptions: { everyFile?: boolean } & CallOptions = {}): Promise<CheckedSource> {
+    async source(
+      sourceOptions: { everyFile?: boolean } & CallOptions = {},
+    ): Promise<CheckedSource> {
       const { signal } = sourceOptions;
-      const statement = pinnedKeys.length > 0 ? await trustedStatement(signal) : (await fetchAttestation(fetchFn, baseUrl, pinnedKeys, undefined, signal)).statement;
-      return fetchSource(fetchFn, baseUrl, statement.source.treeSha256, sourceOptions.everyFile, signal);
+      const statement =
+        pinnedKeys.length > 0
+          ? await trustedStatement(signal)
+          : (await fetchAttestation(fetchFn, baseUrl, pinnedKeys, undefined, signal)).statement;
+      return fetchSource(
+        fetchFn,
+        baseUrl,
+        statement.source.treeSha256,
+        sourceOptions.everyFile,
+        signal,
+      );
     },
 
     /** GET /report/:app, parsed; with a nonce, the binding (digest, report data, quote) is checked too. */
-    async report(app: string, reportOptions: { nonce?: string } & CallOptions = {}): Promise<Report> {
+    async report(
+      app: string,
+      reportOptions: { nonce?: string } & CallOptions = {},
+    ): Promise<Report> {
       const url = `${baseUrl}/report/${encodeURIComponent(app)}${reportOptions.nonce ? `?nonce=${encodeURIComponent(reportOptions.nonce)}` : ""}`;
       const { signal } = reportOptions;
-      const response = await send(fetchFn, url, { headers: { accept: "application/json" }, ...(signal ? { signal } : {}) });
+      const response = await send(fetchFn, url, {
+        headers: { accept: "application/json" },
+        ...(signal ? { signal } : {}),
+      });
       if (!response.ok) throw await httpError(response);
       const raw = (await response.json()) as Record<string, unknown>;
       const parsed = parseWire(ReportSchema, raw);
-      if (!parsed.success) throw new ProtocolError(`the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw new ProtocolError(
+          `the report does not match the schema: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+        );
       const report = parsed.data;
       if (pinnedKeys.length > 0 && !isPinned(report.attestation, pinnedKeys)) {
-        throw new HandshakeError("the report's attestation statement is not signed by a pinned key");
+        throw new HandshakeError(
+          "the report's attestation statement is not signed by a pinned key",
+        );
       }
       // The binding is over the report exactly as served.
       if (reportOptions.nonce) checkReportBinding(raw, reportOptions.nonce);

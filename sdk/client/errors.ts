@@ -8,7 +8,10 @@ export class AuditorError extends Error {
 /** fetch itself failed (DNS, connection refused, reset) or the stream broke and could not resume. */
 export class NetworkError extends AuditorError {
   override name = "NetworkError";
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
   }
 }
@@ -42,12 +45,23 @@ export class ReceiptError extends AuditorError {
 }
 
 /** Run failure codes that mean a limit was hit. */
-export const LIMIT_CODES = new Set(["timeout", "cpu_limit", "memory_limit", "max_tool_calls", "max_concurrent_tool_calls", "stdout_limit", "output_limit"]);
+export const LIMIT_CODES = new Set([
+  "timeout",
+  "cpu_limit",
+  "memory_limit",
+  "max_tool_calls",
+  "max_concurrent_tool_calls",
+  "stdout_limit",
+  "output_limit",
+]);
 
 /** The session hit one of its limits (`code` is the run's failure code). */
 export class LimitError extends AuditorError {
   override name = "LimitError";
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -55,7 +69,10 @@ export class LimitError extends AuditorError {
 /** The session ended without a result: the script failed, was cancelled, or the server closed it. */
 export class SessionFailedError extends AuditorError {
   override name = "SessionFailedError";
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -10,7 +10,10 @@ export async function send(fetchFn: Fetch, url: string, init: RequestInit = {}):
   } catch (err) {
     // The caller's abort is not a network failure: it rejects with the signal's reason.
     if (init.signal?.aborted) throw init.signal.reason;
-    throw new NetworkError(`could not reach ${url}: ${(err as Error)?.message ?? String(err)}`, err);
+    throw new NetworkError(
+      `could not reach ${url}: ${(err as Error)?.message ?? String(err)}`,
+      err,
+    );
   }
   return response;
 }
@@ -24,12 +27,27 @@ export async function httpError(response: Response, message?: string): Promise<H
   } catch {
     // not JSON: keep the text
   }
-  const code = typeof (body as { error?: unknown })?.error === "string" ? (body as { error: string }).error : undefined;
-  const detail = typeof (body as { message?: unknown })?.message === "string" ? `: ${(body as { message: string }).message}` : "";
-  return new HttpError(message ?? `HTTP ${response.status}${code ? ` ${code}` : ""}${detail}`, response.status, code, body);
+  const code =
+    typeof (body as { error?: unknown })?.error === "string"
+      ? (body as { error: string }).error
+      : undefined;
+  const detail =
+    typeof (body as { message?: unknown })?.message === "string"
+      ? `: ${(body as { message: string }).message}`
+      : "";
+  return new HttpError(
+    message ?? `HTTP ${response.status}${code ? ` ${code}` : ""}${detail}`,
+    response.status,
+    code,
+    body,
+  );
 }
 
-export async function json<T = unknown>(fetchFn: Fetch, url: string, init: RequestInit = {}): Promise<T> {
+export async function json<T = unknown>(
+  fetchFn: Fetch,
+  url: string,
+  init: RequestInit = {},
+): Promise<T> {
   const response = await send(fetchFn, url, init);
   if (!response.ok) throw await httpError(response);
   return (await response.json()) as T;

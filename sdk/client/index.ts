@@ -13,7 +13,16 @@ export {
 } from "./client.ts";
 export { SessionHandle, type ConnectOptions, type StartSessionOptions } from "./session.ts";
 export type { CallOptions } from "./abort.ts";
-export { AuditorError, HandshakeError, HttpError, LimitError, NetworkError, ProtocolError, ReceiptError, SessionFailedError } from "./errors.ts";
+export {
+  AuditorError,
+  HandshakeError,
+  HttpError,
+  LimitError,
+  NetworkError,
+  ProtocolError,
+  ReceiptError,
+  SessionFailedError,
+} from "./errors.ts";
 export type { CheckedEgressLog, CheckedSource, FollowOptions } from "./provenance.ts";
 export type { EgressLogEntry } from "../wire/egress-log.ts";
 export type { Receipt } from "../wire/receipt.ts";

@@ -8,7 +8,10 @@ export interface NdjsonLine {
   complete: boolean;
 }
 
-export async function* ndjsonLines(body: ReadableStream<Uint8Array>, maxLineBytes = 16 * 1024 * 1024): AsyncGenerator<NdjsonLine> {
+export async function* ndjsonLines(
+  body: ReadableStream<Uint8Array>,
+  maxLineBytes = 16 * 1024 * 1024,
+): AsyncGenerator<NdjsonLine> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
@@ -21,7 +24,8 @@ export async function* ndjsonLines(body: ReadableStream<Uint8Array>, maxLineByte
         buffered = buffered.slice(newline + 1);
         if (text.trim() !== "") yield { text, complete: true };
       }
-      if (buffered.length > maxLineBytes) throw new ProtocolError(`a line longer than ${maxLineBytes} bytes`);
+      if (buffered.length > maxLineBytes)
+        throw new ProtocolError(`a line longer than ${maxLineBytes} bytes`);
     }
     buffered += decoder.decode();
     if (buffered.trim() !== "") yield { text: buffered, complete: false };

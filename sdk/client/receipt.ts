@@ -4,7 +4,13 @@
 // server's signed word, checkable against GET /egress-log.
 import { fromBase64Url } from "../crypto/encoding.ts";
 import type { AttestationStatement } from "../wire/attestation.ts";
-import { sha256Hex, SignedReceiptSchema, statementSha256, verifyReceiptSignature, type Receipt } from "../wire/receipt.ts";
+import {
+  sha256Hex,
+  SignedReceiptSchema,
+  statementSha256,
+  verifyReceiptSignature,
+  type Receipt,
+} from "../wire/receipt.ts";
 import { ReceiptError } from "./errors.ts";
 import { parseWire } from "./parse.ts";
 
@@ -25,13 +31,19 @@ export async function checkReceipt(raw: unknown, expected: ReceiptExpectation): 
     throw new ReceiptError("the receipt is not signed by the pinned identity key");
   }
   const mismatch =
-    receipt.kid !== expected.statement.kid ? "kid"
-    : receipt.statementSha256 !== statementSha256(expected.statement) ? "statement"
-    : receipt.fn !== expected.fn ? "function"
-    : receipt.status !== expected.status ? "status"
-    : receipt.requestSha256 !== sha256Hex(expected.request) ? "request digest"
-    : receipt.responseSha256 !== sha256Hex(expected.response) ? "response digest"
-    : undefined;
+    receipt.kid !== expected.statement.kid
+      ? "kid"
+      : receipt.statementSha256 !== statementSha256(expected.statement)
+        ? "statement"
+        : receipt.fn !== expected.fn
+          ? "function"
+          : receipt.status !== expected.status
+            ? "status"
+            : receipt.requestSha256 !== sha256Hex(expected.request)
+              ? "request digest"
+              : receipt.responseSha256 !== sha256Hex(expected.response)
+                ? "response digest"
+                : undefined;
   if (mismatch) throw new ReceiptError(`the receipt's ${mismatch} is not this call's`);
   return receipt;
 }

@@ -18,7 +18,12 @@ export interface SealedRequest {
   open(response: unknown): Promise<{ value: unknown; bytes: Uint8Array; receipt?: unknown }>;
 }
 
-export async function sealRequest(fn: string, input: unknown, statement: Pick<AttestationStatement, "invokeKey" | "kid">, now = Date.now()): Promise<SealedRequest> {
+export async function sealRequest(
+  fn: string,
+  input: unknown,
+  statement: Pick<AttestationStatement, "invokeKey" | "kid">,
+  now = Date.now(),
+): Promise<SealedRequest> {
   const invokeKey = fromBase64Url(statement.invokeKey);
   const { publicKey: epk, sharedX } = await agreeEphemeral(invokeKey);
   const keys = deriveInvokeKeys(sharedX, invokeTranscript(fn, epk, invokeKey));
@@ -29,7 +34,8 @@ export async function sealRequest(fn: string, input: unknown, statement: Pick<At
     plaintext,
     async open(response) {
       const sealed = response as { v?: unknown; ct?: unknown; rct?: unknown };
-      if (sealed?.v !== 1 || typeof sealed.ct !== "string") throw new ProtocolError("the sealed response is not { v: 1, ct }");
+      if (sealed?.v !== 1 || typeof sealed.ct !== "string")
+        throw new ProtocolError("the sealed response is not { v: 1, ct }");
       let bytes: Uint8Array;
       let value: unknown;
       try {
@@ -40,7 +46,13 @@ export async function sealRequest(fn: string, input: unknown, statement: Pick<At
       }
       if (typeof sealed.rct !== "string") return { value, bytes };
       try {
-        return { value, bytes, receipt: JSON.parse(fromUtf8(await aesGcmOpen(keys.response, RECEIPT_NONCE, fromBase64Url(sealed.rct)))) };
+        return {
+          value,
+          bytes,
+          receipt: JSON.parse(
+            fromUtf8(await aesGcmOpen(keys.response, RECEIPT_NONCE, fromBase64Url(sealed.rct))),
+          ),
+        };
       } catch {
         throw new ProtocolError("the sealed receipt does not open");
       }

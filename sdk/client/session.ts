@@ -24,7 +24,16 @@ import {
   type SessionStatus,
 } from "../wire/sessions.ts";
 import { follow, untilAborted, type CallOptions } from "./abort.ts";
-import { AuditorError, HandshakeError, HttpError, LIMIT_CODES, LimitError, NetworkError, ProtocolError, SessionFailedError } from "./errors.ts";
+import {
+  AuditorError,
+  HandshakeError,
+  HttpError,
+  LIMIT_CODES,
+  LimitError,
+  NetworkError,
+  ProtocolError,
+  SessionFailedError,
+} from "./errors.ts";
 import { httpError, send, type Fetch } from "./http.ts";
 import { ndjsonLines, type NdjsonLine } from "./ndjson.ts";
 import { parseWire } from "./parse.ts";
@@ -103,23 +112,42 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
   }
 
   /** Starts a session; resolves once its session_init (and handshake) checked out. */
-  static async start(ctx: SessionContext, code: string, options: StartSessionOptions = {}): Promise<SessionHandle> {
+  static async start(
+    ctx: SessionContext,
+    code: string,
+    options: StartSessionOptions = {},
+  ): Promise<SessionHandle> {
     let client: { pair: CryptoKeyPair; publicKey: Uint8Array } | undefined;
     if (options.encryption) {
-      const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
-      client = { pair, publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)) };
+      const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, [
+        "deriveBits",
+      ])) as CryptoKeyPair;
+      client = {
+        pair,
+        publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)),
+      };
     }
     const abort = new AbortController();
     follow(options.signal, abort);
     const response = await send(ctx.fetch, `${ctx.baseUrl}/sessions`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {}),
+      },
       body: JSON.stringify({
         protocolVersion: PROTOCOL_VERSION,
         code,
         ...(options.limits ? { limits: options.limits } : {}),
         ...(options.refPolicy ? { refPolicy: options.refPolicy } : {}),
-        ...(client ? { encryption: { mode: options.encryption, clientPublicKey: toBase64Url(client.publicKey) } } : {}),
+        ...(client
+          ? {
+              encryption: {
+                mode: options.encryption,
+                clientPublicKey: toBase64Url(client.publicKey),
+              },
+            }
+          : {}),
       }),
       signal: abort.signal,
     });
@@ -127,9 +155,11 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     if (!response.body) throw new ProtocolError("the session response has no body");
     const lines = ndjsonLines(response.body);
     const first = await lines.next();
-    if (first.done || !first.value.complete) throw new ProtocolError("the stream ended before session_init");
+    if (first.done || !first.value.complete)
+      throw new ProtocolError("the stream ended before session_init");
     const init = parseEvent(first.value.text);
-    if (init.type !== "session_init" || init.seq !== 1) throw new ProtocolError("the first line is not session_init with seq 1");
+    if (init.type !== "session_init" || init.seq !== 1)
+      throw new ProtocolError("the first line is not session_init with seq 1");
     const { encryption, sessionToken } = init.payload;
 
     let sessionCrypto: Crypto | undefined;
@@ -141,7 +171,16 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
       throw new HandshakeError("the server did not encrypt a session that requires it");
     }
     if (!token) throw new ProtocolError("session_init carries no session token");
-    const handle = new SessionHandle(ctx, init.sessionId, init.payload.expiresAt, token, sessionCrypto, 1, lines, options.maxResumeAttempts ?? 5);
+    const handle = new SessionHandle(
+      ctx,
+      init.sessionId,
+      init.payload.expiresAt,
+      token,
+      sessionCrypto,
+      1,
+      lines,
+      options.maxResumeAttempts ?? 5,
+    );
     handle.stream.signal.addEventListener("abort", () => abort.abort(), { once: true });
     follow(options.signal, handle.stream);
     return handle;
@@ -152,39 +191,67 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
    * session_init (another tab, a restarted process). An encrypted session cannot be: its keys
    * never leave the handle that made the handshake, and the token alone opens nothing.
    */
-  static async connect(ctx: SessionContext, id: string, token: string, options: ConnectOptions = {}): Promise<SessionHandle> {
+  static async connect(
+    ctx: SessionContext,
+    id: string,
+    token: string,
+    options: ConnectOptions = {},
+  ): Promise<SessionHandle> {
     const fromSeq = options.fromSeq ?? 1;
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new RangeError("fromSeq must be a positive integer");
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1)
+      throw new RangeError("fromSeq must be a positive integer");
     const abort = new AbortController();
     follow(options.signal, abort);
     const path = `${ctx.baseUrl}/sessions/${encodeURIComponent(id)}`;
     const auth = { authorization: `Bearer ${token}` };
     const refused = async (response: Response) => {
       const error = await httpError(response);
-      return new HttpError(`cannot connect to session ${id}: ${error.message}`, error.status, error.code, error.body);
+      return new HttpError(
+        `cannot connect to session ${id}: ${error.message}`,
+        error.status,
+        error.code,
+        error.body,
+      );
     };
     const state = await send(ctx.fetch, path, { headers: auth, signal: abort.signal });
     if (!state.ok) throw await refused(state);
     const { expiresAt } = (await state.json()) as { expiresAt?: unknown };
-    if (typeof expiresAt !== "string") throw new ProtocolError("the session's state carries no expiresAt");
-    const response = await send(ctx.fetch, `${path}/stream?fromSeq=${fromSeq}`, { headers: auth, signal: abort.signal });
+    if (typeof expiresAt !== "string")
+      throw new ProtocolError("the session's state carries no expiresAt");
+    const response = await send(ctx.fetch, `${path}/stream?fromSeq=${fromSeq}`, {
+      headers: auth,
+      signal: abort.signal,
+    });
     if (!response.ok) throw await refused(response);
     if (!response.body) throw new ProtocolError("the session stream has no body");
     const lines = ndjsonLines(response.body);
     const first = await lines.next();
-    if (first.done || !first.value.complete) throw new ProtocolError(`the stream ended before seq ${fromSeq}`);
+    if (first.done || !first.value.complete)
+      throw new ProtocolError(`the stream ended before seq ${fromSeq}`);
     const encrypted = () => {
       abort.abort();
-      return new AuditorError(`session ${id} is encrypted: only the handle that made its handshake holds its keys, so it cannot be reattached`);
+      return new AuditorError(
+        `session ${id} is encrypted: only the handle that made its handshake holds its keys, so it cannot be reattached`,
+      );
     };
     const raw = safeJson(first.value.text);
     if (parseWire(EncLineSchema, raw).success) throw encrypted();
     const event = parseEvent(first.value.text);
-    if (event.sessionId !== id || event.seq !== fromSeq) throw new ProtocolError(`the stream does not start at seq ${fromSeq} of session ${id}`);
+    if (event.sessionId !== id || event.seq !== fromSeq)
+      throw new ProtocolError(`the stream does not start at seq ${fromSeq} of session ${id}`);
     if (event.type === "session_init" && event.payload.encryption.enabled) throw encrypted();
     // session_init is read, not yielded, as after start(); any other first event is replayed.
     const rest = event.type === "session_init" ? lines : prepend(first.value, lines);
-    const handle = new SessionHandle(ctx, id, expiresAt, token, undefined, event.type === "session_init" ? 1 : fromSeq - 1, rest, options.maxResumeAttempts ?? 5);
+    const handle = new SessionHandle(
+      ctx,
+      id,
+      expiresAt,
+      token,
+      undefined,
+      event.type === "session_init" ? 1 : fromSeq - 1,
+      rest,
+      options.maxResumeAttempts ?? 5,
+    );
     handle.stream.signal.addEventListener("abort", () => abort.abort(), { once: true });
     follow(options.signal, handle.stream);
     return handle;
@@ -209,10 +276,16 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     await this.settled;
     if (this.failure) throw this.failure;
     const terminal = this.terminal!;
-    if (terminal.type === "error") throw new SessionFailedError(terminal.payload.code, terminal.payload.message);
+    if (terminal.type === "error")
+      throw new SessionFailedError(terminal.payload.code, terminal.payload.message);
     if (terminal.payload.ok) return terminal.payload.result;
-    const { code, message } = terminal.payload.error ?? { code: "unknown", message: "the session failed" };
-    throw LIMIT_CODES.has(code) ? new LimitError(code, message) : new SessionFailedError(code, message);
+    const { code, message } = terminal.payload.error ?? {
+      code: "unknown",
+      message: "the session failed",
+    };
+    throw LIMIT_CODES.has(code)
+      ? new LimitError(code, message)
+      : new SessionFailedError(code, message);
   }
 
   /** The `final` event itself (with stats), once the session has ended. */
@@ -222,26 +295,50 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
   }
 
   cancel(options: CallOptions = {}): Promise<CancelReply> {
-    return this.control("cancel", `/sessions/${this.id}/cancel`, {}, CancelReplySchema, options.signal);
+    return this.control(
+      "cancel",
+      `/sessions/${this.id}/cancel`,
+      {},
+      CancelReplySchema,
+      options.signal,
+    );
   }
 
   /** Answers the script's pending `callTool("input", …)` named by callId. */
   input(callId: string, value: unknown, options: CallOptions = {}): Promise<SessionInputReply> {
-    return this.control("input", `/sessions/${this.id}/input`, { callId, value }, SessionInputReplySchema, options.signal);
+    return this.control(
+      "input",
+      `/sessions/${this.id}/input`,
+      { callId, value },
+      SessionInputReplySchema,
+      options.signal,
+    );
   }
 
   /** Values of this session's refs (ids or tokens). */
-  async resolveRefs(refs: (string | { $ref: { id: string } })[], options: CallOptions = {}): Promise<Record<string, unknown>> {
+  async resolveRefs(
+    refs: (string | { $ref: { id: string } })[],
+    options: CallOptions = {},
+  ): Promise<Record<string, unknown>> {
     const ids = refs.map((r) => (typeof r === "string" ? r : r.$ref.id));
     const body = this.crypto ? { refs: ids } : { sessionId: this.id, refs: ids };
-    const reply = await this.control("refs_resolve", "/refs/resolve", body, ResolveRefsReplySchema, options.signal);
+    const reply = await this.control(
+      "refs_resolve",
+      "/refs/resolve",
+      body,
+      ResolveRefsReplySchema,
+      options.signal,
+    );
     return reply.values;
   }
 
   /** `{ sessionId, state, stats, lastSeq, expiresAt }` from the server. */
   async state(options: CallOptions = {}): Promise<SessionStatus> {
     const headers = { authorization: `Bearer ${this.token}` };
-    const response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}`, { headers, ...(options.signal ? { signal: options.signal } : {}) });
+    const response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}`, {
+      headers,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     if (!response.ok) throw await httpError(response);
     return replyOf("state", SessionStatusSchema, await response.json().catch(() => undefined));
   }
@@ -261,7 +358,12 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     const url = `${this.ctx.baseUrl}${path}`;
     if (!this.crypto) {
       const headers = { "content-type": "application/json", authorization: `Bearer ${this.token}` };
-      const response = await send(this.ctx.fetch, url, { method: "POST", headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+      const response = await send(this.ctx.fetch, url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
       if (!response.ok) throw await httpError(response);
       return replyOf(type, replySchema, await response.json().catch(() => undefined));
     }
@@ -279,13 +381,34 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
   private async sealedControl(url: string, type: string, body: unknown): Promise<unknown> {
     const { keys, kid } = this.crypto!;
     const seq = ++this.controlSeq;
-    const payload = await sealEnvelope(keys.c2s, this.id, seq, kid, JSON.stringify({ seq, type, body }));
-    const response = await send(this.ctx.fetch, url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq, type: "enc", payload }) });
+    const payload = await sealEnvelope(
+      keys.c2s,
+      this.id,
+      seq,
+      kid,
+      JSON.stringify({ seq, type, body }),
+    );
+    const response = await send(this.ctx.fetch, url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        protocolVersion: PROTOCOL_VERSION,
+        sessionId: this.id,
+        seq,
+        type: "enc",
+        payload,
+      }),
+    });
     const raw = (await response.json().catch(() => undefined)) as unknown;
     const line = parseWire(EncLineSchema, raw);
     if (!line.success) {
       const code = (raw as { error?: string } | undefined)?.error;
-      throw new HttpError(`HTTP ${response.status}${code ? ` ${code}` : ""}`, response.status, code, raw);
+      throw new HttpError(
+        `HTTP ${response.status}${code ? ` ${code}` : ""}`,
+        response.status,
+        code,
+        raw,
+      );
     }
     let reply: Record<string, unknown>;
     try {
@@ -294,7 +417,8 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
       throw new ProtocolError("the server's sealed reply does not open");
     }
     const status = Number(reply.status);
-    if (status !== response.status) throw new ProtocolError("the sealed reply's status differs from the HTTP status");
+    if (status !== response.status)
+      throw new ProtocolError("the sealed reply's status differs from the HTTP status");
     if (status < 200 || status >= 300) {
       const code = (reply.body as { error?: string } | undefined)?.error;
       throw new HttpError(`HTTP ${status}${code ? ` ${code}` : ""}`, status, code, reply.body);
@@ -322,7 +446,10 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
           }
         }
         if (this.stream.signal.aborted) throw new NetworkError("the session stream was closed");
-        if (++attempts > this.maxResumeAttempts) throw new NetworkError(`the stream dropped and ${this.maxResumeAttempts} resume attempts failed`);
+        if (++attempts > this.maxResumeAttempts)
+          throw new NetworkError(
+            `the stream dropped and ${this.maxResumeAttempts} resume attempts failed`,
+          );
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** (attempts - 1))));
         current = await this.reopen();
       }
@@ -337,14 +464,23 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
   private async reopen(): Promise<AsyncGenerator<NdjsonLine> | undefined> {
     let response: Response;
     try {
-      response = await send(this.ctx.fetch, `${this.ctx.baseUrl}/sessions/${this.id}/stream?fromSeq=${this.lastSeq + 1}`, {
-        headers: { authorization: `Bearer ${this.token}` },
-        signal: this.stream.signal,
-      });
+      response = await send(
+        this.ctx.fetch,
+        `${this.ctx.baseUrl}/sessions/${this.id}/stream?fromSeq=${this.lastSeq + 1}`,
+        {
+          headers: { authorization: `Bearer ${this.token}` },
+          signal: this.stream.signal,
+        },
+      );
     } catch {
       return undefined;
     }
-    if (response.status === 410 || response.status === 404 || response.status === 401 || response.status === 403) {
+    if (
+      response.status === 410 ||
+      response.status === 404 ||
+      response.status === 401 ||
+      response.status === 403
+    ) {
       throw await httpError(response, `cannot resume session ${this.id}: HTTP ${response.status}`);
     }
     if (!response.ok || !response.body) return undefined;
@@ -356,19 +492,30 @@ export class SessionHandle implements AsyncIterable<SessionEvent> {
     let event: SessionEvent;
     if (this.crypto) {
       const line = parseWire(EncLineSchema, safeJson(text));
-      if (!line.success || line.data.sessionId !== this.id) throw new ProtocolError(`expected an encrypted line with seq ${expected}`);
+      if (!line.success || line.data.sessionId !== this.id)
+        throw new ProtocolError(`expected an encrypted line with seq ${expected}`);
       try {
         if (line.data.seq !== expected) throw new DecryptError();
-        const inner = await openEnvelope(this.crypto.keys.s2c, this.id, expected, this.crypto.kid, line.data.payload);
+        const inner = await openEnvelope(
+          this.crypto.keys.s2c,
+          this.id,
+          expected,
+          this.crypto.kid,
+          line.data.payload,
+        );
         event = parseEvent(JSON.stringify(inner));
       } catch (err) {
-        if (err instanceof DecryptError) throw new ProtocolError(`the line for seq ${expected} does not open (tampered, replayed, reordered, or a seq gap)`);
+        if (err instanceof DecryptError)
+          throw new ProtocolError(
+            `the line for seq ${expected} does not open (tampered, replayed, reordered, or a seq gap)`,
+          );
         throw err;
       }
     } else {
       event = parseEvent(text);
       if (event.sessionId !== this.id) throw new ProtocolError("an event for another session");
-      if (event.seq !== expected) throw new ProtocolError(`seq gap: expected ${expected}, got ${event.seq}`);
+      if (event.seq !== expected)
+        throw new ProtocolError(`seq gap: expected ${expected}, got ${event.seq}`);
     }
     this.lastSeq = expected;
     if (event.type === "final" || event.type === "error") this.terminal = event;
@@ -385,10 +532,17 @@ async function handshake(
   encryption: { kid?: string; serverPublicKey?: string; signature?: string },
   signal: AbortSignal,
 ): Promise<Crypto> {
-  if (!ctx.identity) throw new HandshakeError("encrypted sessions need pinnedKeys (the server identity key to trust)");
+  if (!ctx.identity)
+    throw new HandshakeError(
+      "encrypted sessions need pinnedKeys (the server identity key to trust)",
+    );
   const identity = await ctx.identity(signal);
-  if (!encryption.kid || !encryption.serverPublicKey || !encryption.signature) throw new HandshakeError("session_init lacks the handshake fields");
-  if (encryption.kid !== identity.kid) throw new HandshakeError(`the handshake names kid ${encryption.kid}, not the pinned ${identity.kid}`);
+  if (!encryption.kid || !encryption.serverPublicKey || !encryption.signature)
+    throw new HandshakeError("session_init lacks the handshake fields");
+  if (encryption.kid !== identity.kid)
+    throw new HandshakeError(
+      `the handshake names kid ${encryption.kid}, not the pinned ${identity.kid}`,
+    );
   let serverPublicKey: Uint8Array;
   let signature: Uint8Array;
   try {
@@ -398,7 +552,8 @@ async function handshake(
     throw new HandshakeError("the handshake fields are not base64url");
   }
   const transcript = sessionTranscript(sessionId, client.publicKey, serverPublicKey);
-  if (!(await verifyP256(signature, transcript, identity.key))) throw new HandshakeError("the handshake is not signed by the pinned identity key");
+  if (!(await verifyP256(signature, transcript, identity.key)))
+    throw new HandshakeError("the handshake is not signed by the pinned identity key");
   let shared: Uint8Array;
   try {
     shared = await deriveSharedX(client.pair.privateKey, serverPublicKey);
@@ -408,7 +563,10 @@ async function handshake(
   return { keys: deriveSessionKeys(shared, transcript), kid: identity.kid };
 }
 
-async function* prepend(line: NdjsonLine, rest: AsyncGenerator<NdjsonLine>): AsyncGenerator<NdjsonLine> {
+async function* prepend(
+  line: NdjsonLine,
+  rest: AsyncGenerator<NdjsonLine>,
+): AsyncGenerator<NdjsonLine> {
   yield line;
   yield* rest;
 }
@@ -423,13 +581,15 @@ function safeJson(text: string): unknown {
 
 function parseEvent(text: string): SessionEvent {
   const parsed = parseWire(SessionEventSchema, safeJson(text));
-  if (!parsed.success) throw new ProtocolError(`a line that is not a session event: ${text.slice(0, 80)}`);
+  if (!parsed.success)
+    throw new ProtocolError(`a line that is not a session event: ${text.slice(0, 80)}`);
   return parsed.data;
 }
 
 /** A control or status reply, held to its wire schema: a server that answers otherwise is broken. */
 function replyOf<S extends z.ZodMiniType>(what: string, schema: S, raw: unknown): z.infer<S> {
   const parsed = parseWire(schema, raw);
-  if (!parsed.success) throw new ProtocolError(`the server's ${what} reply does not match the protocol`);
+  if (!parsed.success)
+    throw new ProtocolError(`the server's ${what} reply does not match the protocol`);
   return parsed.data as z.infer<S>;
 }

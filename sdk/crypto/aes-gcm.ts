@@ -16,8 +16,18 @@ const importKey = (raw: Uint8Array) => {
 };
 
 /** Ciphertext with the 16-byte tag appended. */
-export async function aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array> {
-  const params: AesGcmParams = { name: "AES-GCM", iv: view(nonce), tagLength: 128, ...(aad ? { additionalData: view(aad) } : {}) };
+export async function aesGcmSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad?: Uint8Array,
+): Promise<Uint8Array> {
+  const params: AesGcmParams = {
+    name: "AES-GCM",
+    iv: view(nonce),
+    tagLength: 128,
+    ...(aad ? { additionalData: view(aad) } : {}),
+  };
   return new Uint8Array(await crypto.subtle.encrypt(params, await importKey(key), view(plaintext)));
 }
 
@@ -29,11 +39,23 @@ export class DecryptError extends Error {
   }
 }
 
-export async function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array> {
+export async function aesGcmOpen(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  aad?: Uint8Array,
+): Promise<Uint8Array> {
   if (ciphertext.length < 16) throw new DecryptError();
-  const params: AesGcmParams = { name: "AES-GCM", iv: view(nonce), tagLength: 128, ...(aad ? { additionalData: view(aad) } : {}) };
+  const params: AesGcmParams = {
+    name: "AES-GCM",
+    iv: view(nonce),
+    tagLength: 128,
+    ...(aad ? { additionalData: view(aad) } : {}),
+  };
   try {
-    return new Uint8Array(await crypto.subtle.decrypt(params, await importKey(key), view(ciphertext)));
+    return new Uint8Array(
+      await crypto.subtle.decrypt(params, await importKey(key), view(ciphertext)),
+    );
   } catch {
     throw new DecryptError();
   }

@@ -74,7 +74,8 @@ function decodeBase64(text: string): Uint8Array {
 export function fromBase64(text: string): Uint8Array {
   if (!BASE64.test(text) || text.length % 4 !== 0) throw new Error("invalid base64 string");
   const bytes = decodeBase64(text);
-  if (toBase64(bytes) !== text) throw new Error("invalid base64 string: not the canonical encoding");
+  if (toBase64(bytes) !== text)
+    throw new Error("invalid base64 string: not the canonical encoding");
   return bytes;
 }
 
@@ -88,9 +89,11 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 export function fromBase64Url(text: string): Uint8Array {
   // A length of 1 mod 4 cannot encode whole bytes.
   if (!BASE64URL.test(text) || text.length % 4 === 1) throw new Error("invalid base64url string");
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  const padded =
+    text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
   const bytes = decodeBase64(padded);
-  if (toBase64Url(bytes) !== text) throw new Error("invalid base64url string: not the canonical encoding");
+  if (toBase64Url(bytes) !== text)
+    throw new Error("invalid base64url string: not the canonical encoding");
   return bytes;
 }
 

@@ -19,14 +19,31 @@ export function envelopeAad(sessionId: string, seq: number, kid: string): Uint8A
   return utf8(`auditor/v1|${sessionId}|${seq}|${kid}`);
 }
 
-export async function sealEnvelope(key: Uint8Array, sessionId: string, seq: number, kid: string, plaintext: string): Promise<EnvelopePayload> {
+export async function sealEnvelope(
+  key: Uint8Array,
+  sessionId: string,
+  seq: number,
+  kid: string,
+  plaintext: string,
+): Promise<EnvelopePayload> {
   const nonce = envelopeNonce(seq);
-  const ciphertext = await aesGcmSeal(key, nonce, utf8(plaintext), envelopeAad(sessionId, seq, kid));
+  const ciphertext = await aesGcmSeal(
+    key,
+    nonce,
+    utf8(plaintext),
+    envelopeAad(sessionId, seq, kid),
+  );
   return { kid, nonceB64: toBase64(nonce), ciphertextB64: toBase64(ciphertext) };
 }
 
 /** Opens one envelope that must carry exactly `seq`; the plaintext JSON must repeat that seq. */
-export async function openEnvelope(key: Uint8Array, sessionId: string, seq: number, kid: string, payload: EnvelopePayload): Promise<Record<string, unknown>> {
+export async function openEnvelope(
+  key: Uint8Array,
+  sessionId: string,
+  seq: number,
+  kid: string,
+  payload: EnvelopePayload,
+): Promise<Record<string, unknown>> {
   const expectedNonce = toBase64(envelopeNonce(seq));
   if (payload.kid !== kid || payload.nonceB64 !== expectedNonce) throw new DecryptError();
   let ciphertext: Uint8Array;
@@ -35,13 +52,24 @@ export async function openEnvelope(key: Uint8Array, sessionId: string, seq: numb
   } catch {
     throw new DecryptError();
   }
-  const plaintext = await aesGcmOpen(key, fromBase64(expectedNonce), ciphertext, envelopeAad(sessionId, seq, kid));
+  const plaintext = await aesGcmOpen(
+    key,
+    fromBase64(expectedNonce),
+    ciphertext,
+    envelopeAad(sessionId, seq, kid),
+  );
   let inner: unknown;
   try {
     inner = JSON.parse(fromUtf8(plaintext));
   } catch {
     throw new DecryptError();
   }
-  if (!inner || typeof inner !== "object" || Array.isArray(inner) || (inner as { seq?: unknown }).seq !== seq) throw new DecryptError();
+  if (
+    !inner ||
+    typeof inner !== "object" ||
+    Array.isArray(inner) ||
+    (inner as { seq?: unknown }).seq !== seq
+  )
+    throw new DecryptError();
   return inner as Record<string, unknown>;
 }

@@ -21,7 +21,8 @@ const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
  * cofactor 1 every point on the curve is in the prime-order group.
  */
 export function validatePublicKey(bytes: Uint8Array): Uint8Array {
-  if (bytes.length !== 65 || bytes[0] !== 0x04) throw new InvalidPublicKeyError("a public key must be a 65-byte SEC1 uncompressed P-256 point");
+  if (bytes.length !== 65 || bytes[0] !== 0x04)
+    throw new InvalidPublicKeyError("a public key must be a 65-byte SEC1 uncompressed P-256 point");
   const x = BigInt(`0x${toHex(bytes.subarray(1, 33))}`);
   const y = BigInt(`0x${toHex(bytes.subarray(33, 65))}`);
   if (x >= P || y >= P || (y * y - (x * x * x - 3n * x + B)) % P !== 0n) {
@@ -34,7 +35,10 @@ const ECDH = { name: "ECDH", namedCurve: "P-256" } as const;
 const view = (bytes: Uint8Array) => bytes as Uint8Array<ArrayBuffer>;
 
 /** A static P-256 private key (e.g. the invoke key) as a WebCrypto ECDH key. */
-export function importEcdhPrivateKey(pair: { privateKey: Uint8Array; publicKey: Uint8Array }): Promise<CryptoKey> {
+export function importEcdhPrivateKey(pair: {
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}): Promise<CryptoKey> {
   const jwk: JsonWebKey = {
     kty: "EC",
     crv: "P-256",
@@ -46,26 +50,48 @@ export function importEcdhPrivateKey(pair: { privateKey: Uint8Array; publicKey: 
 }
 
 /** The ECDH shared secret: the x-coordinate of d·Q (32 bytes), after validating Q. */
-export async function deriveSharedX(privateKey: CryptoKey, peerPublicKey: Uint8Array): Promise<Uint8Array> {
+export async function deriveSharedX(
+  privateKey: CryptoKey,
+  peerPublicKey: Uint8Array,
+): Promise<Uint8Array> {
   validatePublicKey(peerPublicKey);
   const peer = await crypto.subtle.importKey("raw", view(peerPublicKey), ECDH, false, []);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: peer }, privateKey, 256));
+  return new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "ECDH", public: peer }, privateKey, 256),
+  );
 }
 
 /** A fresh ephemeral key agreed with `peerPublicKey`: our public key (65 bytes) and the shared x. */
-export async function agreeEphemeral(peerPublicKey: Uint8Array): Promise<{ publicKey: Uint8Array; sharedX: Uint8Array }> {
+export async function agreeEphemeral(
+  peerPublicKey: Uint8Array,
+): Promise<{ publicKey: Uint8Array; sharedX: Uint8Array }> {
   const pair = (await crypto.subtle.generateKey(ECDH, false, ["deriveBits"])) as CryptoKeyPair;
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { publicKey, sharedX: await deriveSharedX(pair.privateKey, peerPublicKey) };
 }
 
 /** Verifies 64-byte r‖s over SHA-256(message) on WebCrypto (native: ~0.1 ms against ~2 ms in noble). */
-export async function verifyP256(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+export async function verifyP256(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): Promise<boolean> {
   if (signature.length !== 64) return false;
   try {
     validatePublicKey(publicKey);
-    const key = await crypto.subtle.importKey("raw", view(publicKey), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, view(signature), view(message));
+    const key = await crypto.subtle.importKey(
+      "raw",
+      view(publicKey),
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+    return await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      key,
+      view(signature),
+      view(message),
+    );
   } catch {
     return false;
   }

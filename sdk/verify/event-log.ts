@@ -22,7 +22,11 @@ export interface ReplayedLog {
 }
 
 /** The digest dstack extends RTMR3 with: SHA-384(event_type as u32 LE ‖ ":" ‖ name ‖ ":" ‖ payload). */
-export function runtimeEventDigest(eventType: number, name: string, payloadHex: string): Uint8Array {
+export function runtimeEventDigest(
+  eventType: number,
+  name: string,
+  payloadHex: string,
+): Uint8Array {
   const type = new Uint8Array(4);
   new DataView(type.buffer).setUint32(0, eventType, true);
   return sha384(concatBytes(type, utf8(":"), utf8(name), utf8(":"), fromHex(payloadHex)));
@@ -33,7 +37,13 @@ export function parseEventLog(text: string): LogEvent[] {
   if (!Array.isArray(parsed)) throw new Error("the event log is not a JSON array");
   return parsed.map((e, i) => {
     const event = e as Partial<LogEvent>;
-    if (typeof event.imr !== "number" || typeof event.event_type !== "number" || typeof event.digest !== "string" || typeof event.event !== "string" || typeof event.event_payload !== "string") {
+    if (
+      typeof event.imr !== "number" ||
+      typeof event.event_type !== "number" ||
+      typeof event.digest !== "string" ||
+      typeof event.event !== "string" ||
+      typeof event.event_payload !== "string"
+    ) {
       throw new Error(`event ${i} does not have imr, event_type, digest, event and event_payload`);
     }
     return event as LogEvent;

@@ -11,9 +11,15 @@
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 // @noble's helpers, not src/crypto: sdk/ imports nothing from src/.
-import { bytesToHex as toHex, concatBytes, hexToBytes as fromHex, utf8ToBytes as utf8 } from "@noble/hashes/utils";
+import {
+  bytesToHex as toHex,
+  concatBytes,
+  hexToBytes as fromHex,
+  utf8ToBytes as utf8,
+} from "@noble/hashes/utils";
 
-const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const bytesEqual = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 export const KMS_ISSUED_PREFIX = "dstack-kms-issued";
 
@@ -53,11 +59,20 @@ export function recoverSigner(signatureHex: string, digest: Uint8Array): Uint8Ar
 /** Recovers the app key and the KMS root a chain ends in, for the given (measured) app id. */
 export function recoverChain(entry: ProvenanceEntry, appIdHex: string): ChainResult {
   if (entry.signatureChain.length !== 2) {
-    return { ok: false, reason: `the chain has ${entry.signatureChain.length} signatures, expected 2` };
+    return {
+      ok: false,
+      reason: `the chain has ${entry.signatureChain.length} signatures, expected 2`,
+    };
   }
   try {
-    const appKey = recoverSigner(entry.signatureChain[0]!, appKeyMessage(entry.purpose, entry.publicKey));
-    const root = recoverSigner(entry.signatureChain[1]!, kmsIssuedMessage(fromHex(appIdHex), appKey));
+    const appKey = recoverSigner(
+      entry.signatureChain[0]!,
+      appKeyMessage(entry.purpose, entry.publicKey),
+    );
+    const root = recoverSigner(
+      entry.signatureChain[1]!,
+      kmsIssuedMessage(fromHex(appIdHex), appKey),
+    );
     return { ok: true, appKey: toHex(appKey), kmsRoot: toHex(root) };
   } catch (err) {
     return { ok: false, reason: `the chain cannot be read: ${(err as Error).message}` };
@@ -74,7 +89,9 @@ export function parseKmsRoot(text: string): { publicKey: Uint8Array } | { addres
   if (bytes.length === 33 || bytes.length === 65) {
     return { publicKey: secp256k1.ProjectivePoint.fromHex(bytes).toRawBytes(true) };
   }
-  throw new Error(`a KMS root is a 33- or 65-byte public key or a 20-byte address, got ${bytes.length} bytes`);
+  throw new Error(
+    `a KMS root is a 33- or 65-byte public key or a 20-byte address, got ${bytes.length} bytes`,
+  );
 }
 
 /** The Ethereum address of a secp256k1 public key: keccak256(uncompressed x ‖ y)[12..]. */
@@ -83,7 +100,10 @@ export function ethereumAddress(compressed: Uint8Array): Uint8Array {
   return keccak_256(uncompressed.subarray(1)).subarray(12);
 }
 
-export function rootMatches(recoveredHex: string, trusted: ReturnType<typeof parseKmsRoot>): boolean {
+export function rootMatches(
+  recoveredHex: string,
+  trusted: ReturnType<typeof parseKmsRoot>,
+): boolean {
   const recovered = fromHex(recoveredHex);
   return "publicKey" in trusted
     ? bytesEqual(recovered, trusted.publicKey)

@@ -15,7 +15,9 @@ import { z } from "zod/mini";
 /** Hex of `bytes` bytes, either case, read as lowercase. */
 const lowerHex = (bytes: number) =>
   z.pipe(
-    z.string().check(z.regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `must be ${bytes} bytes as hex`)),
+    z
+      .string()
+      .check(z.regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `must be ${bytes} bytes as hex`)),
     z.transform((s: string) => s.toLowerCase()),
   );
 const Hex48 = lowerHex(48);
@@ -33,7 +35,10 @@ export const OsImageMeasurementSchema = z.strictObject({
 });
 export type OsImageMeasurement = z.infer<typeof OsImageMeasurementSchema>;
 
-export const OsMeasurementsFileSchema = z.strictObject({ v: z.literal(1), images: z.array(OsImageMeasurementSchema) });
+export const OsMeasurementsFileSchema = z.strictObject({
+  v: z.literal(1),
+  images: z.array(OsImageMeasurementSchema),
+});
 export type OsMeasurementsFile = z.infer<typeof OsMeasurementsFileSchema>;
 
 export const MEASURED_REGISTERS = ["mrtd", "rtmr0", "rtmr1", "rtmr2"] as const;
@@ -44,9 +49,14 @@ export const VmConfigSchema = z.looseObject({
   os_image_hash: z.string().check(z.regex(/^[0-9a-fA-F]{64}$/, "must be 32 bytes as hex")),
 });
 
-export function parseVmConfig(text: string): z.infer<typeof VmConfigSchema> & Record<string, unknown> {
+export function parseVmConfig(
+  text: string,
+): z.infer<typeof VmConfigSchema> & Record<string, unknown> {
   const parsed = VmConfigSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`vm_config: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `vm_config: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   return parsed.data;
 }
 
@@ -55,14 +65,23 @@ export type ExpectedLookup =
   | { ok: false; reason: string };
 
 /** The entry for this image and VM shape; an image not in the file is unknown, never a match. */
-export function expectedMeasurements(file: OsMeasurementsFile, vmConfig: Record<string, unknown>): ExpectedLookup {
+export function expectedMeasurements(
+  file: OsMeasurementsFile,
+  vmConfig: Record<string, unknown>,
+): ExpectedLookup {
   const hash = String(vmConfig.os_image_hash).toLowerCase();
   const forImage = file.images.filter((e) => e.os_image_hash === hash);
-  if (forImage.length === 0) return { ok: false, reason: `unknown OS image ${hash}: not in the expected measurements` };
-  const fits = forImage.filter((e) => Object.entries(e.vm ?? {}).every(([k, v]) => vmConfig[k] === v));
+  if (forImage.length === 0)
+    return { ok: false, reason: `unknown OS image ${hash}: not in the expected measurements` };
+  const fits = forImage.filter((e) =>
+    Object.entries(e.vm ?? {}).every(([k, v]) => vmConfig[k] === v),
+  );
   if (fits.length === 0) {
     const shapes = forImage.map((e) => JSON.stringify(e.vm ?? {})).join(", ");
-    return { ok: false, reason: `OS image ${hash} is known only for VM shapes ${shapes}, not this vm_config` };
+    return {
+      ok: false,
+      reason: `OS image ${hash} is known only for VM shapes ${shapes}, not this vm_config`,
+    };
   }
   return { ok: true, entry: fits[0]! };
 }

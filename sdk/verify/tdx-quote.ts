@@ -30,8 +30,11 @@ export function parseTdxQuote(quote: Uint8Array | string): TdxQuoteFields {
   // v5 inserts a 6-byte body descriptor (type u16, size u32) before the body.
   const body = HEADER_BYTES + (version === 5 ? 6 : 0);
   if (bytes.length < body + BODY_BYTES) throw new Error("TDX quote is too short");
-  const field = (offset: number, length: number) => bytes.subarray(body + offset, body + offset + length);
-  const rtmr = [0, 1, 2, 3].map((i) => toHex(field(RTMR0_OFFSET + i * 48, 48))) as TdxQuoteFields["rtmr"];
+  const field = (offset: number, length: number) =>
+    bytes.subarray(body + offset, body + offset + length);
+  const rtmr = [0, 1, 2, 3].map((i) =>
+    toHex(field(RTMR0_OFFSET + i * 48, 48)),
+  ) as TdxQuoteFields["rtmr"];
   return {
     version,
     teeType,

@@ -10,7 +10,12 @@ export const ATTESTATION_DOMAIN = "auditor-attestation-v1:";
 /** A verifier's freshness nonce: 1 to 32 bytes as hex (at most 64 characters). */
 export const NonceSchema = z
   .string()
-  .check(z.regex(/^(?:[0-9a-fA-F]{2}){1,32}$/, "must be an even number of hex digits, 2 to 64 characters"));
+  .check(
+    z.regex(
+      /^(?:[0-9a-fA-F]{2}){1,32}$/,
+      "must be an even number of hex digits, 2 to 64 characters",
+    ),
+  );
 
 /**
  * Unpadded base64url that is exactly what an encoder writes for its bytes: every wire field
@@ -18,7 +23,12 @@ export const NonceSchema = z
  */
 export const CanonicalBase64Url = z
   .string()
-  .check(z.refine(isCanonicalBase64Url, "must be canonical base64url without padding (no whitespace, spare bits zero)"));
+  .check(
+    z.refine(
+      isCanonicalBase64Url,
+      "must be canonical base64url without padding (no whitespace, spare bits zero)",
+    ),
+  );
 
 export const TeeDescriptionSchema = z.strictObject({
   provider: z.enum(["dstack", "dev"]),

@@ -34,7 +34,11 @@ export const EgressLogEntrySchema = z.strictObject({
 });
 export type EgressLogEntry = z.infer<typeof EgressLogEntrySchema>;
 
-export const EgressLogPageSchema = z.strictObject({ instanceId: z.string(), head: LogHeadSchema, entries: z.array(EgressLogEntrySchema) });
+export const EgressLogPageSchema = z.strictObject({
+  instanceId: z.string(),
+  head: LogHeadSchema,
+  entries: z.array(EgressLogEntrySchema),
+});
 export type EgressLogPage = z.infer<typeof EgressLogPageSchema>;
 
 /** One line of GET /egress-log/stream. */
@@ -62,7 +66,12 @@ export function chainBreak(entries: readonly EgressLogEntry[]): number | undefin
   const first = entries[0];
   let prev = first?.seq === 1 ? GENESIS_DIGEST : first?.prev;
   for (const [i, entry] of entries.entries()) {
-    if ((i > 0 && entry.seq !== entries[i - 1]!.seq + 1) || entry.prev !== prev || egressEntryDigest(entry) !== entry.digest) return entry.seq;
+    if (
+      (i > 0 && entry.seq !== entries[i - 1]!.seq + 1) ||
+      entry.prev !== prev ||
+      egressEntryDigest(entry) !== entry.digest
+    )
+      return entry.seq;
     prev = entry.digest;
   }
   return undefined;

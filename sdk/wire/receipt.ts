@@ -24,7 +24,10 @@ export const ReceiptEgressSchema = z.strictObject({
   allowed: z.boolean(),
 });
 
-export const LogHeadSchema = z.strictObject({ seq: z.number().check(z.int(), z.gte(0)), digest: Hex64 });
+export const LogHeadSchema = z.strictObject({
+  seq: z.number().check(z.int(), z.gte(0)),
+  digest: Hex64,
+});
 
 export const ReceiptSchema = z.strictObject({
   v: z.literal(1),
@@ -42,7 +45,10 @@ export const ReceiptSchema = z.strictObject({
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
-export const SignedReceiptSchema = z.strictObject({ receipt: ReceiptSchema, signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)) });
+export const SignedReceiptSchema = z.strictObject({
+  receipt: ReceiptSchema,
+  signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
+});
 export type SignedReceipt = z.infer<typeof SignedReceiptSchema>;
 
 export const sha256Hex = (bytes: Uint8Array) => toHex(sha256(bytes));
@@ -74,10 +80,24 @@ export function decodeReceiptHeader(value: string | null | undefined): SignedRec
 }
 
 /** Checks the signature with the identity key (SEC1 bytes), on WebCrypto. */
-export async function verifyReceiptSignature(signed: SignedReceipt, identityKey: Uint8Array): Promise<boolean> {
+export async function verifyReceiptSignature(
+  signed: SignedReceipt,
+  identityKey: Uint8Array,
+): Promise<boolean> {
   try {
-    const key = await crypto.subtle.importKey("raw", identityKey as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, fromBase64Url(signed.signature) as Uint8Array<ArrayBuffer>, receiptSigningInput(signed.receipt) as Uint8Array<ArrayBuffer>);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      identityKey as Uint8Array<ArrayBuffer>,
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+    return await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      key,
+      fromBase64Url(signed.signature) as Uint8Array<ArrayBuffer>,
+      receiptSigningInput(signed.receipt) as Uint8Array<ArrayBuffer>,
+    );
   } catch {
     return false;
   }

@@ -16,10 +16,20 @@ export const REPORT_DOMAIN = "auditor-report-v1:";
  * attestation), `operator` (a deployer's choice outside the measurement), and `not attested`
  * for what would lean on a quote the server does not have (dev mode).
  */
-export const KnownBySchema = z.enum(["hardware", "derived", "measured-code", "operator", "not attested"]);
+export const KnownBySchema = z.enum([
+  "hardware",
+  "derived",
+  "measured-code",
+  "operator",
+  "not attested",
+]);
 export type KnownBy = z.infer<typeof KnownBySchema>;
 
-export const ClaimSchema = z.strictObject({ claim: z.string(), knownBy: KnownBySchema, how: z.string() });
+export const ClaimSchema = z.strictObject({
+  claim: z.string(),
+  knownBy: KnownBySchema,
+  how: z.string(),
+});
 export type Claim = z.infer<typeof ClaimSchema>;
 
 const EgressUseSchema = z.strictObject({
@@ -97,14 +107,24 @@ export const ReportSchema = z.strictObject({
       enabled: z.boolean(),
     }),
   ),
-  stateStore: z.strictObject({ kind: z.enum(["sqlite", "postgres", "redis"]), host: z.nullable(z.string()), receives: z.string() }),
+  stateStore: z.strictObject({
+    kind: z.enum(["sqlite", "postgres", "redis"]),
+    host: z.nullable(z.string()),
+    receives: z.string(),
+  }),
   channels: z.array(ChannelSchema),
   /** What the server runs with right now, as the measured code states it (values, never secrets). */
   configuration: z.record(z.string(), SettingSchema),
   sessions: z.strictObject({
     endpoints: z.array(z.string()),
     creation: z.string(),
-    tools: z.array(z.strictObject({ name: z.string(), kind: z.enum(["demo", "input", "function"]), description: z.string() })),
+    tools: z.array(
+      z.strictObject({
+        name: z.string(),
+        kind: z.enum(["demo", "input", "function"]),
+        description: z.string(),
+      }),
+    ),
     maxima: z.record(z.string(), z.number()),
   }),
   sessionIds: z.strictObject({ rule: z.string(), holderCanSee: z.string() }),

@@ -29,7 +29,10 @@ export const RefPolicySchema = z.strictObject({
   /** Replace returned readable refs by their values in `final` (default true)… */
   resolveReturned: z._default(z.boolean(), true),
   /** …while their total stays within this many bytes (default 1 MiB); larger ones stay refs. */
-  maxResolvedBytes: z._default(z.number().check(z.int(), z.gte(0), z.lte(64 * 1024 * 1024)), 1024 * 1024),
+  maxResolvedBytes: z._default(
+    z.number().check(z.int(), z.gte(0), z.lte(64 * 1024 * 1024)),
+    1024 * 1024,
+  ),
   /** Let POST /refs/resolve return values tools marked runtimeReadable: false (default false). */
   allowNonReadable: z._default(z.boolean(), false),
 });
@@ -122,7 +125,9 @@ function isCanonicalizable(value: unknown): boolean {
 export const SessionInputRequestSchema = z.strictObject({
   callId: z.string().check(z.minLength(1), z.maxLength(64)),
   value: z.unknown().check(
-    z.refine((value) => value !== undefined, { error: "required: the JSON value to hand to the script" }),
+    z.refine((value) => value !== undefined, {
+      error: "required: the JSON value to hand to the script",
+    }),
     // Answers are compared by their canonical JSON (RFC 8785), which refuses lone surrogates.
     z.refine((value) => value === undefined || isCanonicalizable(value), {
       error: "must be JSON that RFC 8785 can encode (no lone surrogates)",
@@ -134,7 +139,9 @@ export type SessionInputRequest = z.infer<typeof SessionInputRequestSchema>;
 /** POST /refs/resolve (with the session's token): values for refs of that session. */
 export const ResolveRefsRequestSchema = z.strictObject({
   sessionId: z.string().check(z.minLength(1), z.maxLength(64)),
-  refs: z.array(z.string().check(z.regex(/^ref_[A-Za-z0-9_-]{1,64}$/, "must be a ref id (ref_…)"))).check(z.minLength(1), z.maxLength(100)),
+  refs: z
+    .array(z.string().check(z.regex(/^ref_[A-Za-z0-9_-]{1,64}$/, "must be a ref id (ref_…)")))
+    .check(z.minLength(1), z.maxLength(100)),
 });
 
 export const SessionStateSchema = z.enum([
@@ -159,15 +166,25 @@ export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 
 /** POST /sessions/:id/cancel takes no fields (an encrypted session's envelope carries `{}`). */
 export const CancelRequestSchema = z.strictObject({});
-export const CancelReplySchema = z.strictObject({ sessionId: z.string(), state: SessionStateSchema });
+export const CancelReplySchema = z.strictObject({
+  sessionId: z.string(),
+  state: SessionStateSchema,
+});
 export type CancelReply = z.infer<typeof CancelReplySchema>;
 
 /** POST /sessions/:id/input's answer: `applied` is false for a repeat of the same value. */
-export const SessionInputReplySchema = z.strictObject({ sessionId: z.string(), callId: z.string(), applied: z.boolean() });
+export const SessionInputReplySchema = z.strictObject({
+  sessionId: z.string(),
+  callId: z.string(),
+  applied: z.boolean(),
+});
 export type SessionInputReply = z.infer<typeof SessionInputReplySchema>;
 
 /** POST /refs/resolve's answer: each asked-for ref's value. */
-export const ResolveRefsReplySchema = z.strictObject({ sessionId: z.string(), values: z.record(z.string(), z.unknown()) });
+export const ResolveRefsReplySchema = z.strictObject({
+  sessionId: z.string(),
+  values: z.record(z.string(), z.unknown()),
+});
 export type ResolveRefsReply = z.infer<typeof ResolveRefsReplySchema>;
 
 /** What an envelope carries (DESIGN "Encryption"): base64 is standard, with padding. */

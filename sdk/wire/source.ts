@@ -35,5 +35,13 @@ export type SourceListing = z.infer<typeof SourceListingSchema>;
 
 /** SHA-256 (hex) of the canonical JSON of the file list, in path order. */
 export function treeSha256(files: readonly SourceFile[]): string {
-  return toHex(sha256(utf8(canonicalJson(files.map(({ path, sha256: digest, bytes }) => ({ path, sha256: digest, bytes }))))));
+  return toHex(
+    sha256(
+      utf8(
+        canonicalJson(
+          files.map(({ path, sha256: digest, bytes }) => ({ path, sha256: digest, bytes })),
+        ),
+      ),
+    ),
+  );
 }

@@ -2,5 +2,10 @@
 // TEE's secrets, native envelopes, and comparing secrets without leaking them.
 export { deriveP256KeyPair, deriveSymmetricKey, signP256, type P256KeyPair } from "./keys.ts";
 export { openEnvelopeNative, openSealedNative, sealEnvelopeNative } from "./native-envelope.ts";
-export { agreeEphemeralNative, deriveP256KeyPairNative, hkdfSha256Native, signP256Native } from "./native-keys.ts";
+export {
+  agreeEphemeralNative,
+  deriveP256KeyPairNative,
+  hkdfSha256Native,
+  signP256Native,
+} from "./native-keys.ts";
 export { secretEquals } from "./secret-equals.ts";

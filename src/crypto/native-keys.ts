@@ -31,20 +31,30 @@ const signingKeys = new WeakMap<P256KeyPair, KeyObject>();
 export function signP256Native(message: Uint8Array, key: P256KeyPair): Uint8Array {
   let native = signingKeys.get(key);
   if (!native) {
-    const jwk = { kty: "EC", crv: "P-256", d: toBase64Url(key.privateKey), x: toBase64Url(key.publicKey.subarray(1, 33)), y: toBase64Url(key.publicKey.subarray(33)) };
+    const jwk = {
+      kty: "EC",
+      crv: "P-256",
+      d: toBase64Url(key.privateKey),
+      x: toBase64Url(key.publicKey.subarray(1, 33)),
+      y: toBase64Url(key.publicKey.subarray(33)),
+    };
     signingKeys.set(key, (native = createPrivateKey({ key: jwk, format: "jwk" })));
   }
   return new Uint8Array(sign("sha256", message, { key: native, dsaEncoding: "ieee-p1363" }));
 }
 
 /** HKDF-SHA256, natively: the same bytes as noble's hkdf (sdk/crypto/handshake.ts). */
-export const hkdfSha256Native: HkdfSha256 = (ikm, salt, info, length) => new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
+export const hkdfSha256Native: HkdfSha256 = (ikm, salt, info, length) =>
+  new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
 
 /**
  * agreeEphemeral (sdk/crypto/p256.ts) natively: a fresh P-256 key, its SEC1 uncompressed public
  * key and the x-coordinate shared with `peerPublicKey`, which is validated first.
  */
-export function agreeEphemeralNative(peerPublicKey: Uint8Array): { publicKey: Uint8Array; sharedX: Uint8Array } {
+export function agreeEphemeralNative(peerPublicKey: Uint8Array): {
+  publicKey: Uint8Array;
+  sharedX: Uint8Array;
+} {
   validatePublicKey(peerPublicKey);
   const ecdh = createECDH("prime256v1");
   const publicKey = new Uint8Array(ecdh.generateKeys());

@@ -35,7 +35,13 @@ export function originOf(url: URL): string {
 /** Headers that carry credentials by their name; cross-origin hops never get them. */
 const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "x-api-key", "cookie"];
 /** Body headers dropped with the body when a redirect turns the request into a GET. */
-const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+];
 
 /**
  * On a hop to another origin, drops the credential headers and every header whose value
@@ -43,13 +49,19 @@ const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "con
  */
 function dropCredentials(headers: Headers, secretValues: readonly string[]): void {
   for (const name of CREDENTIAL_HEADERS) headers.delete(name);
-  const leaking = [...headers].filter(([, value]) => secretValues.some((secret) => value.includes(secret)));
+  const leaking = [...headers].filter(([, value]) =>
+    secretValues.some((secret) => value.includes(secret)),
+  );
   for (const [name] of leaking) headers.delete(name);
 }
 
 type Fetch = typeof fetch;
 
-export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseBytes = MAX_EGRESS_RESPONSE_BYTES): Fetch {
+export function createAuditedFetch(
+  upstream: Fetch,
+  log: EgressLog,
+  maxResponseBytes = MAX_EGRESS_RESPONSE_BYTES,
+): Fetch {
   const audited = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const follow = request.redirect === "follow";
@@ -63,11 +75,17 @@ export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseB
       const response = await auditedHop(url, previous, method, headers, payload, request.signal);
       const location = response.headers.get("location");
       // Redirects are followed here, hop by hop, so each new origin meets the policy too.
-      if (!follow || !location || ![301, 302, 303, 307, 308].includes(response.status)) return response;
-      if (hop >= MAX_REDIRECTS) throw new TypeError(`too many redirects (more than ${MAX_REDIRECTS})`);
+      if (!follow || !location || ![301, 302, 303, 307, 308].includes(response.status))
+        return response;
+      if (hop >= MAX_REDIRECTS)
+        throw new TypeError(`too many redirects (more than ${MAX_REDIRECTS})`);
       const next = new URL(location, url);
-      if (originOf(next) !== originOf(url)) dropCredentials(headers, currentCaller()?.secretValues ?? []);
-      if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === "POST")) {
+      if (originOf(next) !== originOf(url))
+        dropCredentials(headers, currentCaller()?.secretValues ?? []);
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === "POST")
+      ) {
         method = "GET";
         payload = undefined;
         for (const name of BODY_HEADERS) headers.delete(name);
@@ -78,19 +96,37 @@ export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseB
   };
 
   /** Why this hop may not leave, or undefined when it may. */
-  function refusal(caller: EgressCaller | undefined, url: URL, previous: URL | undefined): string | undefined {
-    const origin = url.protocol === "https:" || url.protocol === "http:" ? originOf(url) : url.protocol;
+  function refusal(
+    caller: EgressCaller | undefined,
+    url: URL,
+    previous: URL | undefined,
+  ): string | undefined {
+    const origin =
+      url.protocol === "https:" || url.protocol === "http:" ? originOf(url) : url.protocol;
     if (!caller) return `egress to ${origin} outside any function`;
-    if (url.protocol !== "https:" && url.protocol !== "http:") return `scheme ${url.protocol} is not http(s)`;
-    if (previous?.protocol === "https:" && url.protocol !== "https:") return `a redirect from https to ${origin} (no downgrade)`;
-    if (!caller.allowedOrigins.has(origin)) return `${origin} is not in the egress policy of ${caller.app}/${caller.fn}`;
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      return `scheme ${url.protocol} is not http(s)`;
+    if (previous?.protocol === "https:" && url.protocol !== "https:")
+      return `a redirect from https to ${origin} (no downgrade)`;
+    if (!caller.allowedOrigins.has(origin))
+      return `${origin} is not in the egress policy of ${caller.app}/${caller.fn}`;
     return undefined;
   }
 
-  async function auditedHop(url: URL, previous: URL | undefined, method: string, headers: Headers, body: Uint8Array | undefined, signal: AbortSignal): Promise<Response> {
+  async function auditedHop(
+    url: URL,
+    previous: URL | undefined,
+    method: string,
+    headers: Headers,
+    body: Uint8Array | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
     const caller = currentCaller();
     const started = performance.now();
-    const base: Omit<EgressRecord, "status" | "responseBytes" | "responseSha256" | "durationMs" | "allowed"> = {
+    const base: Omit<
+      EgressRecord,
+      "status" | "responseBytes" | "responseSha256" | "durationMs" | "allowed"
+    > = {
       time: new Date().toISOString(),
       app: caller?.app ?? "-",
       fn: caller?.fn ?? "-",
@@ -102,32 +138,73 @@ export function createAuditedFetch(upstream: Fetch, log: EgressLog, maxResponseB
       requestBytes: body?.length ?? 0,
       requestSha256: body ? sha256Hex(body) : null,
     };
-    const finish = (fields: Pick<EgressRecord, "status" | "responseBytes" | "responseSha256" | "allowed"> & { error?: string }) =>
-      log.record({ ...base, ...fields, durationMs: Math.round((performance.now() - started) * 100) / 100 });
+    const finish = (
+      fields: Pick<EgressRecord, "status" | "responseBytes" | "responseSha256" | "allowed"> & {
+        error?: string;
+      },
+    ) =>
+      log.record({
+        ...base,
+        ...fields,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      });
 
     const refused = refusal(caller, url, previous);
     if (refused) {
       const downgrade = previous?.protocol === "https:" && url.protocol !== "https:";
-      finish({ status: null, responseBytes: 0, responseSha256: null, allowed: false, error: downgrade ? "blocked: https to http redirect" : "blocked by egress policy" });
+      finish({
+        status: null,
+        responseBytes: 0,
+        responseSha256: null,
+        allowed: false,
+        error: downgrade ? "blocked: https to http redirect" : "blocked by egress policy",
+      });
       throw new EgressBlockedError(`egress refused: ${refused}`);
     }
 
     let response: Response;
     try {
-      response = await upstream(url, { method, headers, body: body as Uint8Array<ArrayBuffer> | undefined, signal, redirect: "manual" });
+      response = await upstream(url, {
+        method,
+        headers,
+        body: body as Uint8Array<ArrayBuffer> | undefined,
+        signal,
+        redirect: "manual",
+      });
     } catch (err) {
-      finish({ status: null, responseBytes: 0, responseSha256: null, allowed: true, error: (err as Error).name });
+      finish({
+        status: null,
+        responseBytes: 0,
+        responseSha256: null,
+        allowed: true,
+        error: (err as Error).name,
+      });
       throw err;
     }
     let bytes: Uint8Array;
     try {
       bytes = await readCapped(response, maxResponseBytes);
     } catch (err) {
-      finish({ status: response.status, responseBytes: 0, responseSha256: null, allowed: true, error: (err as Error).name });
+      finish({
+        status: response.status,
+        responseBytes: 0,
+        responseSha256: null,
+        allowed: true,
+        error: (err as Error).name,
+      });
       throw err;
     }
-    finish({ status: response.status, responseBytes: bytes.length, responseSha256: sha256Hex(bytes), allowed: true });
-    return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
+    finish({
+      status: response.status,
+      responseBytes: bytes.length,
+      responseSha256: sha256Hex(bytes),
+      allowed: true,
+    });
+    return new Response(bytes as Uint8Array<ArrayBuffer>, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   }
 
   return Object.assign(audited, { preconnect: () => {} }) as Fetch;

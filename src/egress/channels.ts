@@ -14,7 +14,11 @@ const PEER_CHANNEL = "peer-instances";
 /** The guard's allowance for one peer's WebSocket. */
 export function peerAllowance(url: URL): ChannelAllowance {
   const port = url.port || (url.protocol === "wss:" ? 443 : 80);
-  return { channel: PEER_CHANNEL, via: "websocket", destination: socketDestination(url.hostname, port) };
+  return {
+    channel: PEER_CHANNEL,
+    via: "websocket",
+    destination: socketDestination(url.hostname, port),
+  };
 }
 
 export interface ChannelDescription {
@@ -127,8 +131,7 @@ export function describeChannels(settings: ChannelSettings): ChannelDescription[
       name: "session-directory",
       direction: "outbound",
       destination: store ? `${store.protocol}//${store.host}` : null,
-      carries:
-        `for each session held here: its id HMAC-SHA256-hashed (as state names are) → a sealed owner record (this instance's random id and AUDITOR_INSTANCE_URL), expiring ${DIRECTORY_TTL_MS / 1000} s after its last renewal (every ${DIRECTORY_RENEW_MS / 1000} s); nothing else about the session`,
+      carries: `for each session held here: its id HMAC-SHA256-hashed (as state names are) → a sealed owner record (this instance's random id and AUDITOR_INSTANCE_URL), expiring ${DIRECTORY_TTL_MS / 1000} s after its last renewal (every ${DIRECTORY_RENEW_MS / 1000} s); nothing else about the session`,
       setBy: store ? "AUDITOR_STATE_URL" : null,
     },
     {

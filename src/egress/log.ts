@@ -89,10 +89,19 @@ export class EgressLog {
     const entry: EgressEntry = { ...unsigned, digest: entryDigest(unsigned) };
     this.head = entry.digest;
     this.entries.push(entry);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    if (this.entries.length > this.capacity)
+      this.entries.splice(0, this.entries.length - this.capacity);
 
     const key = `${record.app}\0${record.scheme}\0${record.host}`;
-    const stats = this.stats.get(key) ?? { scheme: record.scheme, host: record.host, calls: 0, blocked: 0, requestBytes: 0, responseBytes: 0, lastSeen: record.time };
+    const stats = this.stats.get(key) ?? {
+      scheme: record.scheme,
+      host: record.host,
+      calls: 0,
+      blocked: 0,
+      requestBytes: 0,
+      responseBytes: 0,
+      lastSeen: record.time,
+    };
     if (record.allowed) stats.calls++;
     else stats.blocked++;
     stats.requestBytes += record.requestBytes;
@@ -137,6 +146,8 @@ export class EgressLog {
   }
 
   hostStats(app: string): HostStats[] {
-    return [...this.stats.entries()].filter(([key]) => key.startsWith(`${app}\0`)).map(([, s]) => ({ ...s }));
+    return [...this.stats.entries()]
+      .filter(([key]) => key.startsWith(`${app}\0`))
+      .map(([, s]) => ({ ...s }));
   }
 }

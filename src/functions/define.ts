@@ -48,7 +48,10 @@ export class FunctionFailure {
   ) {}
 }
 
-export interface FunctionDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+export interface FunctionDefinition<
+  I extends z.ZodType = z.ZodType,
+  O extends z.ZodType = z.ZodType,
+> {
   name: string;
   app: string;
   description: string;
@@ -64,7 +67,9 @@ export interface FunctionDefinition<I extends z.ZodType = z.ZodType, O extends z
   handler(input: z.output<I>, ctx: FunctionContext): Promise<z.input<O> | FunctionFailure>;
 }
 
-export function defineFunction<I extends z.ZodType, O extends z.ZodType>(definition: FunctionDefinition<I, O>): FunctionDefinition<I, O> {
+export function defineFunction<I extends z.ZodType, O extends z.ZodType>(
+  definition: FunctionDefinition<I, O>,
+): FunctionDefinition<I, O> {
   return definition;
 }
 

@@ -48,7 +48,16 @@ export type InvokeMode = "plain" | "sealed" | "session";
 
 /** Told of every invocation of a registered function (the metrics and the dashboard). */
 export interface InvocationObserver {
-  invoked(app: string, call: { fn: string; outcome: "ok" | FailureKind; provider: string; mode: InvokeMode; durationMs: number }): void;
+  invoked(
+    app: string,
+    call: {
+      fn: string;
+      outcome: "ok" | FailureKind;
+      provider: string;
+      mode: InvokeMode;
+      durationMs: number;
+    },
+  ): void;
 }
 
 /** STATE_RETRY_AFTER_S = 2: a store that is back is found within 2 s (redis-connection.ts). */
@@ -76,10 +85,17 @@ const sha256Hex = (text: string) => new Bun.CryptoHasher("sha256").update(text).
 export class FunctionHost {
   private readonly functions = new Map<string, HostedFunction>();
 
-  constructor(registered: RegisteredFunction[], private readonly deps: HostDeps) {
+  constructor(
+    registered: RegisteredFunction[],
+    private readonly deps: HostDeps,
+  ) {
     for (const { definition, sources } of registered) {
-      if (this.functions.has(definition.name)) throw new Error(`function ${definition.name} is registered twice`);
-      const files = Object.entries(sources).map(([path, text]) => ({ path, sha256: sha256Hex(text) }));
+      if (this.functions.has(definition.name))
+        throw new Error(`function ${definition.name} is registered twice`);
+      const files = Object.entries(sources).map(([path, text]) => ({
+        path,
+        sha256: sha256Hex(text),
+      }));
       // The JSON Schemas are made when first read (by /functions or a report), not at start-up.
       let inputSchema: unknown;
       let outputSchema: unknown;
@@ -97,14 +113,26 @@ export class FunctionHost {
           const override = e.overrideEnv ? deps.overrides[e.overrideEnv] : undefined;
           const url = override ?? e.url;
           const parsed = new URL(url);
-          const set = (e.enabledWhen ?? []).filter((name) => deps.secrets[name] || deps.overrides[name]);
+          const set = (e.enabledWhen ?? []).filter(
+            (name) => deps.secrets[name] || deps.overrides[name],
+          );
           const enabled = !e.enabledWhen || set.length > 0;
           const enabledBecause = !e.enabledWhen
             ? "always used by this function"
             : enabled
               ? `${set.join(" and ")} ${set.length > 1 ? "are" : "is"} set`
               : `${e.enabledWhen.join(" or ")} ${e.enabledWhen.length > 1 ? "are" : "is"} not set: nothing is sent there`;
-          return { name: e.name, purpose: e.purpose, declaredUrl: e.url, url, host: hostOf(parsed), origin: originOf(parsed), overriddenBy: override ? e.overrideEnv! : null, enabled, enabledBecause };
+          return {
+            name: e.name,
+            purpose: e.purpose,
+            declaredUrl: e.url,
+            url,
+            host: hostOf(parsed),
+            origin: originOf(parsed),
+            overriddenBy: override ? e.overrideEnv! : null,
+            enabled,
+            enabledBecause,
+          };
         }),
       });
     }
@@ -121,7 +149,9 @@ export class FunctionHost {
   }
 
   list(app?: string): HostedFunction[] {
-    return [...this.functions.values()].filter((f) => app === undefined || f.definition.app === app);
+    return [...this.functions.values()].filter(
+      (f) => app === undefined || f.definition.app === app,
+    );
   }
 
   /** The app a function belongs to (receipts name it), or undefined for an unknown function. */
@@ -130,12 +160,23 @@ export class FunctionHost {
   }
 
   /** Runs a function; `caused` receives every egress log entry the invocation causes. */
-  async invoke(name: string, rawInput: unknown, options: { caused?: EgressEntry[]; mode?: InvokeMode } = {}): Promise<InvokeOutcome> {
+  async invoke(
+    name: string,
+    rawInput: unknown,
+    options: { caused?: EgressEntry[]; mode?: InvokeMode } = {},
+  ): Promise<InvokeOutcome> {
     const hosted = this.functions.get(name);
-    if (!hosted) return { ok: false, kind: "unknown_function", error: { error: "not_found", message: `unknown function "${name}"` } };
+    if (!hosted)
+      return {
+        ok: false,
+        kind: "unknown_function",
+        error: { error: "not_found", message: `unknown function "${name}"` },
+      };
     const started = performance.now();
     const outcome = await this.run(hosted, rawInput, options.caused);
-    const { provider_used: provider } = (outcome.ok ? outcome.output : {}) as { provider_used?: unknown };
+    const { provider_used: provider } = (outcome.ok ? outcome.output : {}) as {
+      provider_used?: unknown;
+    };
     this.deps.observer?.invoked(hosted.definition.app, {
       fn: name,
       outcome: outcome.ok ? "ok" : outcome.kind,
@@ -146,13 +187,21 @@ export class FunctionHost {
     return outcome;
   }
 
-  private async run(hosted: HostedFunction, rawInput: unknown, caused: EgressEntry[] | undefined): Promise<InvokeOutcome> {
+  private async run(
+    hosted: HostedFunction,
+    rawInput: unknown,
+    caused: EgressEntry[] | undefined,
+  ): Promise<InvokeOutcome> {
     const { definition } = hosted;
     const name = definition.name;
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues = fieldIssues(parsed.error);
-      return { ok: false, kind: "invalid_input", error: { error: "invalid_input", message: describeIssues(issues), issues } };
+      return {
+        ok: false,
+        kind: "invalid_input",
+        error: { error: "invalid_input", message: describeIssues(issues), issues },
+      };
     }
     const log = this.deps.log.child({ app: definition.app, fn: name });
     const secrets = Object.fromEntries(definition.secrets.map((s) => [s, this.deps.secrets[s]]));
@@ -160,7 +209,9 @@ export class FunctionHost {
       app: definition.app,
       fn: name,
       allowedOrigins: new Set(hosted.egress.map((e) => e.origin)),
-      secretValues: Object.values(secrets).filter((v): v is string => typeof v === "string" && v !== ""),
+      secretValues: Object.values(secrets).filter(
+        (v): v is string => typeof v === "string" && v !== "",
+      ),
       ...(caused ? { caused } : {}),
     };
     try {
@@ -174,33 +225,67 @@ export class FunctionHost {
           log,
         }),
       );
-      if (result instanceof FunctionFailure) return { ok: false, kind: "declined", error: result.body, declinedStatus: result.status };
+      if (result instanceof FunctionFailure)
+        return { ok: false, kind: "declined", error: result.body, declinedStatus: result.status };
       const output = definition.output.safeParse(result);
       if (!output.success) {
-        log.error("function output does not match its schema", { issues: z.treeifyError(output.error) });
-        return { ok: false, kind: "invalid_output", error: { error: "invalid_output", message: `${name} produced output that does not match its declared schema` } };
+        log.error("function output does not match its schema", {
+          issues: z.treeifyError(output.error),
+        });
+        return {
+          ok: false,
+          kind: "invalid_output",
+          error: {
+            error: "invalid_output",
+            message: `${name} produced output that does not match its declared schema`,
+          },
+        };
       }
       return { ok: true, output: output.data };
     } catch (err) {
       if (err instanceof SealedStateFullError) {
         log.error("sealed state full", { reason: err.message });
-        return { ok: false, kind: "state_full", error: { error: "state_full", message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space` } };
+        return {
+          ok: false,
+          kind: "state_full",
+          error: {
+            error: "state_full",
+            message: `${name} cannot save its state: the server's storage is full. Nothing was lost; the operator must free space`,
+          },
+        };
       }
       if (err instanceof StoreUnavailableError) {
         log.warn("state store unavailable", { category: err.category });
         return {
           ok: false,
           kind: "state_unreachable",
-          error: { error: "state_unavailable", message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly` },
+          error: {
+            error: "state_unavailable",
+            message: `${name} cannot reach its sealed state right now (the state store is unavailable); retry shortly`,
+          },
           retryAfterSeconds: STATE_RETRY_AFTER_S,
         };
       }
       if (err instanceof SealedStateError) {
         log.error("sealed state unavailable", { reason: err.message });
-        return { ok: false, kind: "state_unreadable", error: { error: "state_unavailable", message: "this function's sealed state cannot be opened" } };
+        return {
+          ok: false,
+          kind: "state_unreadable",
+          error: {
+            error: "state_unavailable",
+            message: "this function's sealed state cannot be opened",
+          },
+        };
       }
-      log.error("function failed", { errorName: (err as Error)?.name, reason: (err as Error)?.message });
-      return { ok: false, kind: "crashed", error: { error: "function_failed", message: `${name} failed` } };
+      log.error("function failed", {
+        errorName: (err as Error)?.name,
+        reason: (err as Error)?.message,
+      });
+      return {
+        ok: false,
+        kind: "crashed",
+        error: { error: "function_failed", message: `${name} failed` },
+      };
     }
   }
 }

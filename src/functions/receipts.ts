@@ -6,7 +6,12 @@ import { createPrivateKey, sign, type KeyObject } from "node:crypto";
 import { toBase64Url } from "../../sdk/crypto/encoding.ts";
 import type { P256KeyPair } from "../crypto/index.ts";
 import type { EgressEntry, LogHead } from "../egress/index.ts";
-import { receiptSigningInput, sha256Hex, type Receipt, type SignedReceipt } from "../../sdk/wire/receipt.ts";
+import {
+  receiptSigningInput,
+  sha256Hex,
+  type Receipt,
+  type SignedReceipt,
+} from "../../sdk/wire/receipt.ts";
 
 export interface ReceiptFacts {
   app: string;
@@ -22,7 +27,11 @@ export interface ReceiptFacts {
 export class ReceiptSigner {
   private readonly key: KeyObject;
 
-  constructor(identity: P256KeyPair, private readonly kid: string, private readonly statementSha256: string) {
+  constructor(
+    identity: P256KeyPair,
+    private readonly kid: string,
+    private readonly statementSha256: string,
+  ) {
     this.key = createPrivateKey({
       format: "jwk",
       key: {
@@ -45,11 +54,22 @@ export class ReceiptSigner {
       status: facts.status,
       requestSha256: sha256Hex(facts.request),
       responseSha256: sha256Hex(facts.response),
-      egress: facts.caused.map(({ seq, digest, host, method, path, status, allowed }) => ({ seq, digest, host, method, path, status, allowed })),
+      egress: facts.caused.map(({ seq, digest, host, method, path, status, allowed }) => ({
+        seq,
+        digest,
+        host,
+        method,
+        path,
+        status,
+        allowed,
+      })),
       logHead: facts.logHead,
       statementSha256: this.statementSha256,
     };
-    const signature = sign("sha256", receiptSigningInput(receipt), { key: this.key, dsaEncoding: "ieee-p1363" });
+    const signature = sign("sha256", receiptSigningInput(receipt), {
+      key: this.key,
+      dsaEncoding: "ieee-p1363",
+    });
     return { receipt, signature: toBase64Url(signature) };
   }
 }

@@ -10,14 +10,24 @@ import { aesGcmOpen, aesGcmSeal } from "../../sdk/crypto/aes-gcm.ts";
 import { fromBase64Url, fromUtf8, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { deriveInvokeKeys, INVOKE_NONCE, invokeTranscript } from "../../sdk/crypto/handshake.ts";
 import type { P256KeyPair } from "../crypto/index.ts";
-import { deriveSharedX, importEcdhPrivateKey, InvalidPublicKeyError, validatePublicKey } from "../../sdk/crypto/p256.ts";
+import {
+  deriveSharedX,
+  importEcdhPrivateKey,
+  InvalidPublicKeyError,
+  validatePublicKey,
+} from "../../sdk/crypto/p256.ts";
 import { CanonicalBase64Url } from "../../sdk/wire/attestation.ts";
 
 export const SEALED_CONTENT_TYPE = "application/auditor-sealed+json";
 export const SEALED_WINDOW_MS = 60_000;
 
 export const SealedRequestSchema = z
-  .object({ v: z.literal(1), kid: z.string().max(64), epk: CanonicalBase64Url.check(z.minLength(1), z.maxLength(200)), ct: CanonicalBase64Url.check(z.minLength(1)) })
+  .object({
+    v: z.literal(1),
+    kid: z.string().max(64),
+    epk: CanonicalBase64Url.check(z.minLength(1), z.maxLength(200)),
+    ct: CanonicalBase64Url.check(z.minLength(1)),
+  })
   .strict();
 const SealedPlaintextSchema = z.object({ ts: z.number().int(), input: z.unknown() }).strict();
 /** The answer to an opened request (with the function's status): its JSON and receipt, sealed. */
@@ -60,15 +70,28 @@ export class SealedInvoker {
     const parsed = SealedRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return { status: 400, error: "invalid_request", message: `${issue.path.join(".") || "body"}: ${issue.message}` };
+      return {
+        status: 400,
+        error: "invalid_request",
+        message: `${issue.path.join(".") || "body"}: ${issue.message}`,
+      };
     }
     const { kid, epk, ct } = parsed.data;
-    if (kid !== this.kid) return { status: 400, error: "unknown_kid", message: `kid: this server's key is ${this.kid}; fetch /attestation again` };
+    if (kid !== this.kid)
+      return {
+        status: 400,
+        error: "unknown_kid",
+        message: `kid: this server's key is ${this.kid}; fetch /attestation again`,
+      };
     let ephemeral: Uint8Array;
     try {
       ephemeral = validatePublicKey(fromBase64Url(epk));
     } catch (err) {
-      return { status: 400, error: "invalid_request", message: `epk: ${err instanceof InvalidPublicKeyError ? err.message : "not base64url"}` };
+      return {
+        status: 400,
+        error: "invalid_request",
+        message: `epk: ${err instanceof InvalidPublicKeyError ? err.message : "not base64url"}`,
+      };
     }
     const transcript = invokeTranscript(fn, ephemeral, this.invokeKey.publicKey);
     this.ecdhKey ??= importEcdhPrivateKey(this.invokeKey);
@@ -79,16 +102,29 @@ export class SealedInvoker {
       bytes = await aesGcmOpen(keys.request, INVOKE_NONCE, fromBase64Url(ct));
       plaintext = JSON.parse(fromUtf8(bytes));
     } catch {
-      return { status: 400, error: "decrypt_failed", message: "the request could not be decrypted" };
+      return {
+        status: 400,
+        error: "decrypt_failed",
+        message: "the request could not be decrypted",
+      };
     }
     // Opened: the epk is spent now, whatever follows, so it can never get a second response.
     // Keyed by the key's bytes (canonically re-encoded), never by the text the client sent.
     const replay = this.remember(toBase64Url(ephemeral));
     if (replay) return replay;
     const inner = SealedPlaintextSchema.safeParse(plaintext);
-    if (!inner.success) return { status: 400, error: "invalid_request", message: "the sealed plaintext must be { ts, input }" };
+    if (!inner.success)
+      return {
+        status: 400,
+        error: "invalid_request",
+        message: "the sealed plaintext must be { ts, input }",
+      };
     if (Math.abs(this.now() - inner.data.ts) > SEALED_WINDOW_MS) {
-      return { status: 400, error: "stale_request", message: `ts: more than ${SEALED_WINDOW_MS / 1000} s from the server's clock` };
+      return {
+        status: 400,
+        error: "stale_request",
+        message: `ts: more than ${SEALED_WINDOW_MS / 1000} s from the server's clock`,
+      };
     }
     return {
       input: inner.data.input,
@@ -107,8 +143,18 @@ export class SealedInvoker {
       if (until > now) break;
       this.seen.delete(key);
     }
-    if (this.seen.has(epk)) return { status: 409, error: "replayed", message: "this sealed request was already received" };
-    if (this.seen.size >= this.maxRemembered) return { status: 503, error: "busy", message: "too many sealed requests in the last two minutes; retry shortly" };
+    if (this.seen.has(epk))
+      return {
+        status: 409,
+        error: "replayed",
+        message: "this sealed request was already received",
+      };
+    if (this.seen.size >= this.maxRemembered)
+      return {
+        status: 503,
+        error: "busy",
+        message: "too many sealed requests in the last two minutes; retry shortly",
+      };
     // A ts may be up to the window ahead or behind: remember for both.
     this.seen.set(epk, now + 2 * SEALED_WINDOW_MS);
     return undefined;

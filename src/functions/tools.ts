@@ -24,8 +24,15 @@ export function functionTools(host: FunctionHost): ToolDefinition[] {
           const outcome = await host.invoke(definition.name, args, { mode: "session" });
           if (outcome.ok) return outcome.output;
           const detail = `: ${outcome.error.message ?? outcome.error.error}`;
-          if (outcome.kind === "invalid_input") throw new ToolCallError(`invalid arguments for ${definition.name}${detail}`, "invalid_args");
-          throw new ToolCallError(`${definition.name} failed (${outcome.error.error})${detail}`, "tool_failed");
+          if (outcome.kind === "invalid_input")
+            throw new ToolCallError(
+              `invalid arguments for ${definition.name}${detail}`,
+              "invalid_args",
+            );
+          throw new ToolCallError(
+            `${definition.name} failed (${outcome.error.error})${detail}`,
+            "tool_failed",
+          );
         },
       }),
     );

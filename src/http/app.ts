@@ -77,7 +77,8 @@ const OPERATOR_RATE_PER_MINUTE = 600;
  * KiB) plus 64 KiB, so that a body just over a route's cap meets that route's JSON 413 rather
  * than Bun's bare one, which only bodies no route could take ever get.
  */
-export const MAX_REQUEST_BODY_BYTES = Math.max(MAX_INVOKE_BODY_BYTES, MAX_SESSION_BODY_BYTES) + 64 * 1024;
+export const MAX_REQUEST_BODY_BYTES =
+  Math.max(MAX_INVOKE_BODY_BYTES, MAX_SESSION_BODY_BYTES) + 64 * 1024;
 
 /** The public endpoints the per-address token bucket covers (the document says which). */
 export const RATE_LIMITED_PATHS = [
@@ -124,7 +125,8 @@ const peerAttachOperation: Operation = {
   path: "/peer/attach",
   operationId: "attachPeer",
   tag: "sessions",
-  summary: "A WebSocket on which another instance of this app forwards requests for sessions held here",
+  summary:
+    "A WebSocket on which another instance of this app forwards requests for sessions held here",
   description:
     'Only with a shared store (AUDITOR_STATE_URL): both ends prove the identity key in a handshake, then requests travel sealed (README "Scaling beyond one instance", docs/protocol.md "Sessions across instances"). Without a shared store this path is 404.',
   responses: {
@@ -139,10 +141,17 @@ const readyOperation: Operation = {
   path: "/readyz",
   operationId: "getReadiness",
   tag: "meta",
-  summary: "Whether this instance can serve: the state store and the TEE answer, and no shutdown began",
+  summary:
+    "Whether this instance can serve: the state store and the TEE answer, and no shutdown began",
   responses: {
-    200: { description: "Ready", content: { "application/json": named("Readiness", ReadinessReportSchema) } },
-    503: { description: "Not ready: the report says what is missing", content: { "application/json": named("Readiness", ReadinessReportSchema) } },
+    200: {
+      description: "Ready",
+      content: { "application/json": named("Readiness", ReadinessReportSchema) },
+    },
+    503: {
+      description: "Not ready: the report says what is missing",
+      content: { "application/json": named("Readiness", ReadinessReportSchema) },
+    },
   },
 };
 
@@ -187,7 +196,10 @@ export function createApp(deps: AppDeps): Hono {
   );
   const limited = rateLimit(deps.rateLimitPerMinute, peerAddress);
   for (const path of RATE_LIMITED_PATHS) app.use(path, limited);
-  const operatorLimited = rateLimit(Math.max(OPERATOR_RATE_PER_MINUTE, deps.rateLimitPerMinute), peerAddress);
+  const operatorLimited = rateLimit(
+    Math.max(OPERATOR_RATE_PER_MINUTE, deps.rateLimitPerMinute),
+    peerAddress,
+  );
   for (const path of OPERATOR_PATHS) app.use(path, operatorLimited);
 
   app.get("/healthz", (c) => {
@@ -236,7 +248,9 @@ export function createApp(deps: AppDeps): Hono {
     // Forwarded requests meet the session routes alone: the forwarding instance already applied
     // the per-address limits, CORS and the request log for the client that made them.
     const forwarded = new Hono().route("/", sessions);
-    forwarded.notFound((c) => apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+    forwarded.notFound((c) =>
+      apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`),
+    );
     forwarded.onError((err, c) => {
       deps.log.error("unhandled error in a forwarded request", { path: c.req.path, err });
       return apiError(c, 500, "internal_error", "internal error");
@@ -246,10 +260,20 @@ export function createApp(deps: AppDeps): Hono {
       "/peer/attach",
       upgradeWebSocket(() => {
         const connection = peers.connection(handle);
-        return { onOpen: (_event, ws) => connection.onOpen(ws), onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws), onClose: () => connection.onClose() };
+        return {
+          onOpen: (_event, ws) => connection.onOpen(ws),
+          onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws),
+          onClose: () => connection.onClose(),
+        };
       }),
       // Only reached when the request was no WebSocket upgrade.
-      (c) => apiError(c, 426, "upgrade_required", "GET /peer/attach: send a WebSocket upgrade (another instance of this app attaches here)"),
+      (c) =>
+        apiError(
+          c,
+          426,
+          "upgrade_required",
+          "GET /peer/attach: send a WebSocket upgrade (another instance of this app attaches here)",
+        ),
     );
   }
   app.route("/", sdkRoutes());
@@ -257,34 +281,54 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", egressLogRoutes(deps.egressLog, deps.drain.signal));
   app.route("/", webRoutes());
   app.route("/", dashboardRoutes(deps.dashboard, deps.operatorKeys));
-  app.route("/", reportRoutes({ host: deps.host, egressLog: deps.egressLog, attestor: deps.attestor, tee: deps.tee, channels: deps.channels, ...deps.report }, deps.log));
+  app.route(
+    "/",
+    reportRoutes(
+      {
+        host: deps.host,
+        egressLog: deps.egressLog,
+        attestor: deps.attestor,
+        tee: deps.tee,
+        channels: deps.channels,
+        ...deps.report,
+      },
+      deps.log,
+    ),
+  );
   // Built once from code alone (never from configuration), so one build serves the same bytes:
   // /runtime/attach and /peer/attach are stated whether or not they are configured. Built when
   // first asked for, not during start-up (it turns every route's schemas into JSON Schema).
-  const document = () => openApiDocument({
-    version: deps.version,
-    rateLimited: [...RATE_LIMITED_PATHS, ...OPERATOR_PATHS],
-    operations: [
-      healthOperation,
-      readyOperation,
-      openApiOperation,
-      ...attestationOperations,
-      ...functionOperations(deps.host.list()),
-      ...sessionOperations,
-      runtimeAttachOperation,
-      peerAttachOperation,
-      ...sdkOperations,
-      ...sourceOperations,
-      ...egressLogOperations,
-      ...reportOperations,
-      ...webOperations,
-      ...dashboardOperations,
-    ],
-  });
-  app.route("/", openApiRoutes(() => JSON.stringify(document())));
+  const document = () =>
+    openApiDocument({
+      version: deps.version,
+      rateLimited: [...RATE_LIMITED_PATHS, ...OPERATOR_PATHS],
+      operations: [
+        healthOperation,
+        readyOperation,
+        openApiOperation,
+        ...attestationOperations,
+        ...functionOperations(deps.host.list()),
+        ...sessionOperations,
+        runtimeAttachOperation,
+        peerAttachOperation,
+        ...sdkOperations,
+        ...sourceOperations,
+        ...egressLogOperations,
+        ...reportOperations,
+        ...webOperations,
+        ...dashboardOperations,
+      ],
+    });
+  app.route(
+    "/",
+    openApiRoutes(() => JSON.stringify(document())),
+  );
 
   const wrongMethod = methodNotAllowed(app);
-  app.notFound((c) => wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+  app.notFound(
+    (c) =>
+      wrongMethod(c) ?? apiError(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`),
+  );
   app.onError((err, c) => {
     deps.log.error("unhandled error", { path: c.req.path, err });
     return apiError(c, 500, "internal_error", "internal error");

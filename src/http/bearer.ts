@@ -23,13 +23,20 @@ export function keyAccepted(key: string, keys: readonly string[]): boolean {
  */
 export function operatorOnly(keys: readonly string[]): MiddlewareHandler {
   return async (c, next) => {
-    if (keys.length === 0) return apiError(c, 403, "operator_disabled", "this needs an operator key, and none is configured (AUDITOR_OPERATOR_KEYS)");
+    if (keys.length === 0)
+      return apiError(
+        c,
+        403,
+        "operator_disabled",
+        "this needs an operator key, and none is configured (AUDITOR_OPERATOR_KEYS)",
+      );
     const key = bearer(c);
     if (!key) {
       c.header("www-authenticate", 'Bearer realm="auditor operator"');
       return apiError(c, 401, "unauthorized", "authorization: send Bearer <operator key>");
     }
-    if (!keyAccepted(key, keys)) return apiError(c, 403, "forbidden", "authorization: this operator key is not accepted");
+    if (!keyAccepted(key, keys))
+      return apiError(c, 403, "forbidden", "authorization: this operator key is not accepted");
     await next();
   };
 }

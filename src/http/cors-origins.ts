@@ -6,16 +6,25 @@ export class CorsConfigError extends Error {
   override name = "CorsConfigError";
 }
 
-export function resolveCorsOrigins(configured: string[] | undefined, provider: TeeProvider): string[] {
+export function resolveCorsOrigins(
+  configured: string[] | undefined,
+  provider: TeeProvider,
+): string[] {
   if (configured === undefined) return provider === "dev" ? ["*"] : [];
   if (configured.includes("*") && provider !== "dev") {
-    throw new CorsConfigError('AUDITOR_CORS_ORIGINS="*" is allowed only with the dev TEE; list the app\'s origins instead');
+    throw new CorsConfigError(
+      'AUDITOR_CORS_ORIGINS="*" is allowed only with the dev TEE; list the app\'s origins instead',
+    );
   }
   for (const origin of configured) {
     // No userinfo, query or fragment: an origin is scheme://host[:port] and nothing else.
     if (origin !== "*" && !/^https?:\/\/[^/\s@?#]+$/.test(origin)) {
-      const shown = origin.includes("@") ? "a value with credentials (user:password@)" : `"${origin}"`;
-      throw new CorsConfigError(`AUDITOR_CORS_ORIGINS: ${shown} is not an origin (scheme://host[:port], no path)`);
+      const shown = origin.includes("@")
+        ? "a value with credentials (user:password@)"
+        : `"${origin}"`;
+      throw new CorsConfigError(
+        `AUDITOR_CORS_ORIGINS: ${shown} is not an origin (scheme://host[:port], no path)`,
+      );
     }
   }
   return configured;

@@ -22,6 +22,11 @@ export function methodNotAllowed(app: Hono): (c: Context) => Response | undefine
     // hono answers HEAD with the GET route; every path answers the CORS preflight.
     const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"];
     c.header("allow", allow.join(", "));
-    return apiError(c, 405, "method_not_allowed", `${c.req.method} ${c.req.path}: this route takes ${allow.join(", ")}`);
+    return apiError(
+      c,
+      405,
+      "method_not_allowed",
+      `${c.req.method} ${c.req.path}: this route takes ${allow.join(", ")}`,
+    );
   };
 }

@@ -12,8 +12,17 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler {
     const started = performance.now();
     await next();
     // Middleware is registered for method ALL; the last other match is the route's handler.
-    const route = matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "unmatched";
+    const route =
+      matchedRoutes(c)
+        .filter((r) => r.method !== "ALL")
+        .at(-1)?.path ?? "unmatched";
     const method = METHODS.has(c.req.method) ? c.req.method : "other";
-    metrics.answered(route, method, c.res.status, (performance.now() - started) / 1000, errorCodeOf(c));
+    metrics.answered(
+      route,
+      method,
+      c.res.status,
+      (performance.now() - started) / 1000,
+      errorCodeOf(c),
+    );
   };
 }

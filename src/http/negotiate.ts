@@ -20,21 +20,34 @@ function parseAccept(header: string): Range[] {
   });
 }
 
-export function preferredType<T extends string>(accept: string | undefined, offers: readonly [T, ...T[]]): T {
+export function preferredType<T extends string>(
+  accept: string | undefined,
+  offers: readonly [T, ...T[]],
+): T {
   const ranges = parseAccept(accept ?? "");
   let best: { offer: T; q: number; specificity: number; position: number } | undefined;
   for (const offer of offers) {
     const [type, subtype] = offer.split("/");
     let match: { q: number; specificity: number; position: number } | undefined;
     for (const r of ranges) {
-      const specificity = r.type === type && r.subtype === subtype ? 2 : r.type === type && r.subtype === "*" ? 1 : r.type === "*" && r.subtype === "*" ? 0 : -1;
-      if (specificity >= 0 && (!match || specificity > match.specificity)) match = { q: r.q, specificity, position: r.position };
+      const specificity =
+        r.type === type && r.subtype === subtype
+          ? 2
+          : r.type === type && r.subtype === "*"
+            ? 1
+            : r.type === "*" && r.subtype === "*"
+              ? 0
+              : -1;
+      if (specificity >= 0 && (!match || specificity > match.specificity))
+        match = { q: r.q, specificity, position: r.position };
     }
     if (!match || match.q === 0) continue;
     const better =
       !best ||
       match.q > best.q ||
-      (match.q === best.q && (match.specificity > best.specificity || (match.specificity === best.specificity && match.position < best.position)));
+      (match.q === best.q &&
+        (match.specificity > best.specificity ||
+          (match.specificity === best.specificity && match.position < best.position)));
     if (better) best = { offer, ...match };
   }
   return best?.offer ?? offers[0];

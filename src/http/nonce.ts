@@ -5,9 +5,9 @@ import { z } from "zod";
 import { NonceSchema } from "../../sdk/wire/attestation.ts";
 import { apiError } from "./errors.ts";
 
-export const NonceParam = z.optional(NonceSchema).describe(
-  "A verifier's nonce, 1 to 32 bytes as hex: it goes into what the fresh quote binds",
-);
+export const NonceParam = z
+  .optional(NonceSchema)
+  .describe("A verifier's nonce, 1 to 32 bytes as hex: it goes into what the fresh quote binds");
 
 /** When the TEE cannot quote (guest agent down): a retryable 503, never a stack trace. */
 export function quoteUnavailable(c: Context) {

@@ -281,7 +281,8 @@ export function openApiDocument(input: DocumentInput): Json {
         operatorKey: {
           type: "http",
           scheme: "bearer",
-          description: "A key from AUDITOR_OPERATOR_KEYS (the operator's; with none configured, these answer 403 operator_disabled)",
+          description:
+            "A key from AUDITOR_OPERATOR_KEYS (the operator's; with none configured, these answer 403 operator_disabled)",
         },
         sessionToken: {
           type: "http",

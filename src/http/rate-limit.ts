@@ -10,7 +10,11 @@ interface Bucket {
 
 const MAX_TRACKED_CLIENTS = 100_000;
 
-export function rateLimit(perMinute: number, clientAddress: (req: Request, env: unknown) => string, now: () => number = Date.now): MiddlewareHandler {
+export function rateLimit(
+  perMinute: number,
+  clientAddress: (req: Request, env: unknown) => string,
+  now: () => number = Date.now,
+): MiddlewareHandler {
   const buckets = new Map<string, Bucket>();
   const refillPerMs = perMinute / 60_000;
   return async (c, next) => {
@@ -26,7 +30,12 @@ export function rateLimit(perMinute: number, clientAddress: (req: Request, env: 
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refillPerMs / 1000));
       c.header("retry-after", String(retryAfter));
-      return apiError(c, 429, "rate_limited", `too many requests from this address; retry after ${retryAfter} s`);
+      return apiError(
+        c,
+        429,
+        "rate_limited",
+        `too many requests from this address; retry after ${retryAfter} s`,
+      );
     }
     bucket.tokens -= 1;
     await next();

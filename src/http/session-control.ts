@@ -53,7 +53,9 @@ const refuseNonJson = (c: Context) =>
   refuseUnlessMediaType(c, ["application/json"], "content-type: send application/json");
 
 /** The request's JSON body under the session body cap, or the refusal to send. */
-export async function readSessionBody(c: Context): Promise<{ value: unknown; bytes: Uint8Array } | Response> {
+export async function readSessionBody(
+  c: Context,
+): Promise<{ value: unknown; bytes: Uint8Array } | Response> {
   return refuseNonJson(c) ?? readJsonBody(c, MAX_SESSION_BODY_BYTES);
 }
 
@@ -86,7 +88,8 @@ export class SessionAccess {
       const session = this.find(c, located?.sessionId ?? c.req.param("id") ?? "");
       if (session instanceof Response) return session;
       const { channel } = session;
-      if (!(channel instanceof EncryptedChannel)) return this.plaintext(c, session, control, located);
+      if (!(channel instanceof EncryptedChannel))
+        return this.plaintext(c, session, control, located);
 
       let raw: unknown;
       if (located) raw = located.body;
@@ -105,22 +108,37 @@ export class SessionAccess {
       } catch (err) {
         if (err instanceof DecryptError) {
           // Not from the key holder: anyone could send it, so it changes nothing.
-          this.log.warn("refused an unauthenticated session control envelope", { sessionId: session.id });
+          this.log.warn("refused an unauthenticated session control envelope", {
+            sessionId: session.id,
+          });
           return this.decryptFailed(c);
         }
         if (!(err instanceof ControlViolation)) throw err;
-        this.log.warn("an authenticated control envelope broke the protocol; ending the session", { sessionId: session.id });
-        session.failWith("encryption_error", "a control message broke the protocol; the session was closed");
+        this.log.warn("an authenticated control envelope broke the protocol; ending the session", {
+          sessionId: session.id,
+        });
+        session.failWith(
+          "encryption_error",
+          "a control message broke the protocol; the session was closed",
+        );
         return this.decryptFailed(c);
       }
       const parsed = z.safeParse(control.schema, message.body);
-      const reply = parsed.success ? await control.handle(session, parsed.data) : invalidRequest(parsed.error);
-      return c.json(channel.sealReply(message.seq, reply.status, reply.body), reply.status as ContentfulStatusCode);
+      const reply = parsed.success
+        ? await control.handle(session, parsed.data)
+        : invalidRequest(parsed.error);
+      return c.json(
+        channel.sealReply(message.seq, reply.status, reply.body),
+        reply.status as ContentfulStatusCode,
+      );
     };
   }
 
   private find(c: Context, sessionId: string): Session | Response {
-    return this.manager.get(sessionId) ?? apiError(c, 404, "not_found", "no such session (it may have ended and expired)");
+    return (
+      this.manager.get(sessionId) ??
+      apiError(c, 404, "not_found", "no such session (it may have ended and expired)")
+    );
   }
 
   private async plaintext<S extends z.core.$ZodType>(
@@ -139,7 +157,9 @@ export class SessionAccess {
       raw = body.value;
     }
     const parsed = z.safeParse(control.schema, raw);
-    const reply = parsed.success ? await control.handle(session, parsed.data) : invalidRequest(parsed.error);
+    const reply = parsed.success
+      ? await control.handle(session, parsed.data)
+      : invalidRequest(parsed.error);
     // Only the plaintext answer's code reaches the metrics: a sealed one stays the client's.
     const { error } = reply.body as { error?: unknown };
     if (typeof error === "string") noteErrorCode(c, error);
@@ -148,13 +168,30 @@ export class SessionAccess {
 
   private tokenRefusal(c: Context, session: Session): Response | undefined {
     const token = bearer(c);
-    if (!token) return apiError(c, 401, "unauthorized", "authorization: send Bearer <sessionToken> from session_init");
-    if (!secretEquals(token, session.token)) return apiError(c, 403, "forbidden", "authorization: this token does not belong to this session");
+    if (!token)
+      return apiError(
+        c,
+        401,
+        "unauthorized",
+        "authorization: send Bearer <sessionToken> from session_init",
+      );
+    if (!secretEquals(token, session.token))
+      return apiError(
+        c,
+        403,
+        "forbidden",
+        "authorization: this token does not belong to this session",
+      );
     return undefined;
   }
 
   private envelopeRequired(c: Context): Response {
-    return apiError(c, 400, "envelope_required", "this session is encrypted: send the control message as an enc envelope under the c2s key");
+    return apiError(
+      c,
+      400,
+      "envelope_required",
+      "this session is encrypted: send the control message as an enc envelope under the c2s key",
+    );
   }
 
   private decryptFailed(c: Context): Response {
@@ -164,5 +201,8 @@ export class SessionAccess {
 
 function invalidRequest(error: z.core.$ZodError): ControlReply {
   const issues = toApiIssues(error);
-  return { status: 400, body: { error: "invalid_request", message: describeIssues(issues), issues } };
+  return {
+    status: 400,
+    body: { error: "invalid_request", message: describeIssues(issues), issues },
+  };
 }

@@ -14,7 +14,13 @@ import {
   SessionStatusSchema,
   StartSessionRequestSchema,
 } from "../../sdk/wire/sessions.ts";
-import { eitherOf, named, type NamedSchema, type Operation, type ResponseSpec } from "./operations.ts";
+import {
+  eitherOf,
+  named,
+  type NamedSchema,
+  type Operation,
+  type ResponseSpec,
+} from "./operations.ts";
 
 /** Session and control bodies are at most this large. */
 export const MAX_SESSION_BODY_BYTES = 512 * 1024;

@@ -3,7 +3,11 @@
 // if nobody comes back for it (SessionManager.readerLeft).
 import type { Session } from "../sessions/index.ts";
 
-export function sessionEventStream(session: Session, fromSeq: number, readerLeft: () => void): Response {
+export function sessionEventStream(
+  session: Session,
+  fromSeq: number,
+  readerLeft: () => void,
+): Response {
   const encoder = new TextEncoder();
   let cleanup = () => {};
   const body = new ReadableStream<Uint8Array>({
@@ -33,6 +37,10 @@ export function sessionEventStream(session: Session, fromSeq: number, readerLeft
     },
   });
   return new Response(body, {
-    headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "application/x-ndjson",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
   });
 }

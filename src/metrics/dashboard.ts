@@ -24,11 +24,37 @@ export const DashboardSnapshotSchema = z
     generatedAt: z.string(),
     uptimeSeconds: z.number(),
     windowMinutes: z.number(),
-    attestation: z.object({ attested: z.boolean(), provider: z.string(), kid: z.string(), binarySha256: z.string().nullable() }).strict(),
+    attestation: z
+      .object({
+        attested: z.boolean(),
+        provider: z.string(),
+        kid: z.string(),
+        binarySha256: z.string().nullable(),
+      })
+      .strict(),
     functions: z.array(z.object({ fn: z.string(), window: Tally, sinceStart: Tally }).strict()),
     /** All functions together per 10-second bucket, oldest first. */
-    series: z.array(z.object({ t: z.number(), calls: z.number().int(), errors: z.number().int(), p95Ms: z.number().nullable() }).strict()),
-    egressHosts: z.array(z.object({ host: z.string(), allowed: z.number().int(), blocked: z.number().int(), sentBytes: z.number().int(), receivedBytes: z.number().int() }).strict()),
+    series: z.array(
+      z
+        .object({
+          t: z.number(),
+          calls: z.number().int(),
+          errors: z.number().int(),
+          p95Ms: z.number().nullable(),
+        })
+        .strict(),
+    ),
+    egressHosts: z.array(
+      z
+        .object({
+          host: z.string(),
+          allowed: z.number().int(),
+          blocked: z.number().int(),
+          sentBytes: z.number().int(),
+          receivedBytes: z.number().int(),
+        })
+        .strict(),
+    ),
     sessions: z
       .object({
         byState: z.record(z.string(), z.number().int()),
@@ -42,7 +68,14 @@ export const DashboardSnapshotSchema = z
               encrypted: z.boolean(),
               startedAt: z.string(),
               expiresAt: z.string(),
-              limits: z.object({ cpuMs: z.number(), timeoutMs: z.number(), memoryBytes: z.number(), maxToolCalls: z.number() }).strict(),
+              limits: z
+                .object({
+                  cpuMs: z.number(),
+                  timeoutMs: z.number(),
+                  memoryBytes: z.number(),
+                  maxToolCalls: z.number(),
+                })
+                .strict(),
               toolCalls: z.number().int(),
             })
             .strict(),
@@ -50,9 +83,20 @@ export const DashboardSnapshotSchema = z
       })
       .strict(),
     /** Every error answer since start, by code: refusals (rate_limited, memory_budget, …) and failures. */
-    errors: z.array(z.object({ code: z.string(), status: z.number().int(), count: z.number().int() }).strict()),
-    memoryBudget: z.object({ usedBytes: z.number(), budgetBytes: z.number(), admitting: z.boolean() }).strict(),
-    store: z.object({ kind: z.string(), host: z.string().nullable(), up: z.boolean().nullable(), detail: z.string() }).strict(),
+    errors: z.array(
+      z.object({ code: z.string(), status: z.number().int(), count: z.number().int() }).strict(),
+    ),
+    memoryBudget: z
+      .object({ usedBytes: z.number(), budgetBytes: z.number(), admitting: z.boolean() })
+      .strict(),
+    store: z
+      .object({
+        kind: z.string(),
+        host: z.string().nullable(),
+        up: z.boolean().nullable(),
+        detail: z.string(),
+      })
+      .strict(),
   })
   .strict();
 export type DashboardSnapshot = z.infer<typeof DashboardSnapshotSchema>;
@@ -61,7 +105,10 @@ export interface DashboardSources {
   metrics: Metrics;
   startedAt: number;
   attestation: () => DashboardSnapshot["attestation"];
-  sessions: { countByState(): Record<string, number>; liveSessions(max: number): DashboardSnapshot["sessions"]["live"] };
+  sessions: {
+    countByState(): Record<string, number>;
+    liveSessions(max: number): DashboardSnapshot["sessions"]["live"];
+  };
   budget?: { usedBytes: number; budgetBytes: number; admitting: boolean };
   store: () => DashboardSnapshot["store"];
 }
@@ -85,8 +132,18 @@ export function dashboardSnapshot(sources: DashboardSources, now = Date.now()): 
       endedByOutcome: Object.fromEntries(metrics.sessionOutcomes),
       live: sources.sessions.liveSessions(MAX_LISTED_SESSIONS),
     },
-    errors: [...metrics.errorCounts].map(([code, e]) => ({ code, status: e.status, count: e.count })),
-    memoryBudget: budget ? { usedBytes: budget.usedBytes, budgetBytes: budget.budgetBytes, admitting: budget.admitting } : { usedBytes: 0, budgetBytes: 0, admitting: true },
+    errors: [...metrics.errorCounts].map(([code, e]) => ({
+      code,
+      status: e.status,
+      count: e.count,
+    })),
+    memoryBudget: budget
+      ? {
+          usedBytes: budget.usedBytes,
+          budgetBytes: budget.budgetBytes,
+          admitting: budget.admitting,
+        }
+      : { usedBytes: 0, budgetBytes: 0, admitting: true },
     store: sources.store(),
   };
 }

@@ -18,7 +18,8 @@ export class LatencySketch {
   }
 
   merge(other: LatencySketch): this {
-    for (const [index, n] of other.counts) this.counts.set(index, (this.counts.get(index) ?? 0) + n);
+    for (const [index, n] of other.counts)
+      this.counts.set(index, (this.counts.get(index) ?? 0) + n);
     this.count += other.count;
     return this;
   }
@@ -66,7 +67,8 @@ class Tally {
     this.calls += other.calls;
     this.errors += other.errors;
     this.latency.merge(other.latency);
-    for (const [k, n] of Object.entries(other.providers)) this.providers[k] = (this.providers[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(other.providers))
+      this.providers[k] = (this.providers[k] ?? 0) + n;
     for (const [k, n] of Object.entries(other.modes)) this.modes[k] = (this.modes[k] ?? 0) + n;
     return this;
   }
@@ -112,7 +114,8 @@ export class RecentInvocations {
     if (!bucket) {
       bucket = new Map();
       this.buckets.set(start, bucket);
-      for (const old of this.buckets.keys()) if (old <= start - this.keep * BUCKET_MS) this.buckets.delete(old);
+      for (const old of this.buckets.keys())
+        if (old <= start - this.keep * BUCKET_MS) this.buckets.delete(old);
     }
     tallyOf(bucket, call.fn).add(call);
     tallyOf(this.sinceStart, call.fn).add(call);
@@ -123,7 +126,8 @@ export class RecentInvocations {
     const from = this.now() - windowMs;
     return [...this.sinceStart.keys()].sort().map((fn) => {
       const window = new Tally();
-      for (const [start, bucket] of this.buckets) if (start + BUCKET_MS > from) window.merge(bucket.get(fn) ?? new Tally());
+      for (const [start, bucket] of this.buckets)
+        if (start + BUCKET_MS > from) window.merge(bucket.get(fn) ?? new Tally());
       return { fn, window: window.summary(), sinceStart: this.sinceStart.get(fn)!.summary() };
     });
   }

@@ -23,26 +23,104 @@ export class Metrics {
   readonly recent = new RecentInvocations();
   /** Since start, for the dashboard: error answers by code, egress by host, sessions. */
   readonly errorCounts = new Map<string, { status: number; count: number }>();
-  readonly egressHosts = new Map<string, { allowed: number; blocked: number; sentBytes: number; receivedBytes: number }>();
+  readonly egressHosts = new Map<
+    string,
+    { allowed: number; blocked: number; sentBytes: number; receivedBytes: number }
+  >();
   readonly sessionOutcomes = new Map<string, number>();
   sessionsStartedCount = 0;
   private defaultsCollected = false;
 
-  private readonly invocations = new Counter({ name: "auditor_invocations_total", help: "Function invocations by function, outcome (ok or the kind of failure), provider and mode (plain, sealed, session).", labelNames: ["app", "fn", "outcome", "provider", "mode"], registers: [this.registry] });
-  private readonly invocationSeconds = new Histogram({ name: "auditor_invocation_duration_seconds", help: "Time a function invocation takes, input validation to output.", labelNames: ["fn"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly egress = new Counter({ name: "auditor_egress_requests_total", help: "Outbound attempts by host and whether the policy allowed them.", labelNames: ["host", "outcome"], registers: [this.registry] });
-  private readonly egressBytes = new Counter({ name: "auditor_egress_bytes_total", help: "Bytes sent to and received from each egress host.", labelNames: ["host", "direction"], registers: [this.registry] });
-  private readonly upstreamSeconds = new Histogram({ name: "auditor_upstream_duration_seconds", help: "Time an allowed outbound request takes, by host.", labelNames: ["host"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly httpRequests = new Counter({ name: "auditor_http_requests_total", help: "HTTP requests by route pattern, method and status.", labelNames: ["route", "method", "status"], registers: [this.registry] });
-  private readonly httpSeconds = new Histogram({ name: "auditor_http_request_duration_seconds", help: "Time to the response's headers, by route pattern (a stream's body runs on).", labelNames: ["route"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly errors = new Counter({ name: "auditor_http_errors_total", help: "Error answers by code and status: refusals (rate_limited, too_many_sessions, memory_budget, …) and failures.", labelNames: ["code", "status"], registers: [this.registry] });
-  private readonly sessionsStarted = new Counter({ name: "auditor_sessions_started_total", help: "AgentScript sessions started, by whether they are end-to-end encrypted.", labelNames: ["encrypted"], registers: [this.registry] });
-  private readonly sessionsEnded = new Counter({ name: "auditor_sessions_ended_total", help: "AgentScript sessions ended, by outcome (ok or the failure code).", labelNames: ["outcome"], registers: [this.registry] });
-  private readonly toolCalls = new Counter({ name: "auditor_session_tool_calls_total", help: "Tool calls made by sessions that have ended.", registers: [this.registry] });
-  private readonly sandboxCpu = new Counter({ name: "auditor_sandbox_cpu_seconds_total", help: "CPU time spent in AgentScript sandboxes by sessions that have ended.", registers: [this.registry] });
+  private readonly invocations = new Counter({
+    name: "auditor_invocations_total",
+    help: "Function invocations by function, outcome (ok or the kind of failure), provider and mode (plain, sealed, session).",
+    labelNames: ["app", "fn", "outcome", "provider", "mode"],
+    registers: [this.registry],
+  });
+  private readonly invocationSeconds = new Histogram({
+    name: "auditor_invocation_duration_seconds",
+    help: "Time a function invocation takes, input validation to output.",
+    labelNames: ["fn"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly egress = new Counter({
+    name: "auditor_egress_requests_total",
+    help: "Outbound attempts by host and whether the policy allowed them.",
+    labelNames: ["host", "outcome"],
+    registers: [this.registry],
+  });
+  private readonly egressBytes = new Counter({
+    name: "auditor_egress_bytes_total",
+    help: "Bytes sent to and received from each egress host.",
+    labelNames: ["host", "direction"],
+    registers: [this.registry],
+  });
+  private readonly upstreamSeconds = new Histogram({
+    name: "auditor_upstream_duration_seconds",
+    help: "Time an allowed outbound request takes, by host.",
+    labelNames: ["host"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly httpRequests = new Counter({
+    name: "auditor_http_requests_total",
+    help: "HTTP requests by route pattern, method and status.",
+    labelNames: ["route", "method", "status"],
+    registers: [this.registry],
+  });
+  private readonly httpSeconds = new Histogram({
+    name: "auditor_http_request_duration_seconds",
+    help: "Time to the response's headers, by route pattern (a stream's body runs on).",
+    labelNames: ["route"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: "auditor_http_errors_total",
+    help: "Error answers by code and status: refusals (rate_limited, too_many_sessions, memory_budget, …) and failures.",
+    labelNames: ["code", "status"],
+    registers: [this.registry],
+  });
+  private readonly sessionsStarted = new Counter({
+    name: "auditor_sessions_started_total",
+    help: "AgentScript sessions started, by whether they are end-to-end encrypted.",
+    labelNames: ["encrypted"],
+    registers: [this.registry],
+  });
+  private readonly sessionsEnded = new Counter({
+    name: "auditor_sessions_ended_total",
+    help: "AgentScript sessions ended, by outcome (ok or the failure code).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  private readonly toolCalls = new Counter({
+    name: "auditor_session_tool_calls_total",
+    help: "Tool calls made by sessions that have ended.",
+    registers: [this.registry],
+  });
+  private readonly sandboxCpu = new Counter({
+    name: "auditor_sandbox_cpu_seconds_total",
+    help: "CPU time spent in AgentScript sandboxes by sessions that have ended.",
+    registers: [this.registry],
+  });
 
-  constructor(options: { version: string; tee: string; binarySha256: string | null; sessionsByState?: () => Record<string, number>; storeUp?: () => boolean | undefined }) {
-    new Gauge({ name: "auditor_build_info", help: "Always 1; the labels say what runs.", labelNames: ["version", "tee", "binary_sha256"], registers: [this.registry] }).set({ version: options.version, tee: options.tee, binary_sha256: options.binarySha256 ?? "none" }, 1);
+  constructor(options: {
+    version: string;
+    tee: string;
+    binarySha256: string | null;
+    sessionsByState?: () => Record<string, number>;
+    storeUp?: () => boolean | undefined;
+  }) {
+    new Gauge({
+      name: "auditor_build_info",
+      help: "Always 1; the labels say what runs.",
+      labelNames: ["version", "tee", "binary_sha256"],
+      registers: [this.registry],
+    }).set(
+      { version: options.version, tee: options.tee, binary_sha256: options.binarySha256 ?? "none" },
+      1,
+    );
     const { sessionsByState, storeUp } = options;
     if (sessionsByState) {
       new Gauge({
@@ -70,7 +148,13 @@ export class Metrics {
   }
 
   invoked(app: string, call: Invocation): void {
-    this.invocations.inc({ app, fn: call.fn, outcome: call.outcome, provider: call.provider, mode: call.mode });
+    this.invocations.inc({
+      app,
+      fn: call.fn,
+      outcome: call.outcome,
+      provider: call.provider,
+      mode: call.mode,
+    });
     this.invocationSeconds.observe({ fn: call.fn }, call.durationMs / 1000);
     this.recent.record(call);
   }
@@ -78,8 +162,16 @@ export class Metrics {
   /** Counts every entry of the egress log as it is recorded. */
   watch(log: EgressLog): () => void {
     return log.subscribe((entry: EgressEntry) => {
-      const host = this.egressHosts.has(entry.host) || this.egressHosts.size < MAX_EGRESS_HOSTS ? entry.host : "other";
-      const totals = this.egressHosts.get(host) ?? { allowed: 0, blocked: 0, sentBytes: 0, receivedBytes: 0 };
+      const host =
+        this.egressHosts.has(entry.host) || this.egressHosts.size < MAX_EGRESS_HOSTS
+          ? entry.host
+          : "other";
+      const totals = this.egressHosts.get(host) ?? {
+        allowed: 0,
+        blocked: 0,
+        sentBytes: 0,
+        receivedBytes: 0,
+      };
       this.egressHosts.set(host, totals);
       this.egress.inc({ host, outcome: entry.allowed ? "allowed" : "blocked" });
       if (!entry.allowed) {
@@ -95,7 +187,13 @@ export class Metrics {
     });
   }
 
-  answered(route: string, method: string, status: number, seconds: number, errorCode: string | undefined): void {
+  answered(
+    route: string,
+    method: string,
+    status: number,
+    seconds: number,
+    errorCode: string | undefined,
+  ): void {
     this.httpRequests.inc({ route, method, status: String(status) });
     this.httpSeconds.observe({ route }, seconds);
     if (errorCode === undefined) return;

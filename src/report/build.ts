@@ -7,11 +7,24 @@ import { toHex } from "../../sdk/crypto/encoding.ts";
 import type { ChannelDescription, EgressLog } from "../egress/index.ts";
 import type { FunctionHost } from "../functions/host.ts";
 import type { Attestor, Tee } from "../tee/index.ts";
-import { reportBindingData, reportDigest, type Claim, type KnownBy, type Report } from "../../sdk/wire/report.ts";
+import {
+  reportBindingData,
+  reportDigest,
+  type Claim,
+  type KnownBy,
+  type Report,
+} from "../../sdk/wire/report.ts";
 import { SESSION_ID_HOLDER } from "../../functions/lib/session-id.ts";
 import { DEFINITIONS, verificationSteps } from "./guide.ts";
 
-export { REPORT_DOMAIN, reportBindingData, type Claim, type KnownBy, type Report, type ReportBinding } from "../../sdk/wire/report.ts";
+export {
+  REPORT_DOMAIN,
+  reportBindingData,
+  type Claim,
+  type KnownBy,
+  type Report,
+  type ReportBinding,
+} from "../../sdk/wire/report.ts";
 const RECENT_EGRESS_ENTRIES = 50;
 
 /** What the running server states about its own configuration (values, never secrets). */
@@ -58,7 +71,9 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
   // What leans on the quote is hardware (or measured code) only when there is a quote.
   const hardware: KnownBy = attested ? "hardware" : "not attested";
   const measured: KnownBy = attested ? "measured-code" : "not attested";
-  const devNote = attested ? "" : "not attested: the dev provider has no TDX quote, so this is only the server's word; ";
+  const devNote = attested
+    ? ""
+    : "not attested: the dev provider has no TDX quote, so this is only the server's word; ";
   const channels = deps.channels();
   const store = deps.host.stateStore;
   const egress = functions.flatMap((f) => f.egress.map((e) => ({ fn: f.definition.name, ...e })));
@@ -78,7 +93,9 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: `${devNote}the statement's SHA-512 is the report data of the TDX quote from GET /attestation; verify the quote's signature chain`,
     },
     {
-      claim: statement.binarySha256 ? `the running binary is sha256 ${statement.binarySha256}` : "the server runs from source (no binary digest)",
+      claim: statement.binarySha256
+        ? `the running binary is sha256 ${statement.binarySha256}`
+        : "the server runs from source (no binary digest)",
       knownBy: hardware,
       how: `${devNote}binarySha256 is inside the quoted statement; rebuild the commit (npm ci && npm run build) and compare`,
     },
@@ -87,11 +104,13 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       knownBy: hardware,
       how: `${devNote}source is inside the quoted statement; GET /source lists the files and serves each one, and SHA-256(JCS(files)) recomputes treeSha256`,
     },
-    ...functions.map((f): Claim => ({
-      claim: `${f.definition.name} is built from ${f.sources.map((s) => s.path).join(", ")} (sourceSha256 ${f.sourceSha256})`,
-      knownBy: "derived",
-      how: "hash each GET /source/<path>; sourceSha256 = SHA-256(JCS(sources)); the files are part of the attested source tree",
-    })),
+    ...functions.map(
+      (f): Claim => ({
+        claim: `${f.definition.name} is built from ${f.sources.map((s) => s.path).join(", ")} (sourceSha256 ${f.sourceSha256})`,
+        knownBy: "derived",
+        how: "hash each GET /source/<path>; sourceSha256 = SHA-256(JCS(sources)); the files are part of the attested source tree",
+      }),
+    ),
     {
       claim: `${app}'s functions may send data only to ${allOrigins.join(", ")}; with the configuration they run with now, only to ${enabledOrigins.length ? enabledOrigins.join(", ") : "nowhere (every answer is made inside the TEE)"}`,
       knownBy: measured,
@@ -99,11 +118,13 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
     },
     ...egress
       .filter((e) => e.overriddenBy)
-      .map((e): Claim => ({
-        claim: `the operator replaced ${e.declaredUrl} with ${e.url} through ${e.overriddenBy}`,
-        knownBy: "operator",
-        how: "operator configuration (an environment variable, encrypted in dstack); data for this upstream goes to the overriding origin instead",
-      })),
+      .map(
+        (e): Claim => ({
+          claim: `the operator replaced ${e.declaredUrl} with ${e.url} through ${e.overriddenBy}`,
+          knownBy: "operator",
+          how: "operator configuration (an environment variable, encrypted in dstack); data for this upstream goes to the overriding origin instead",
+        }),
+      ),
     {
       claim: analyticsOn
         ? `analytics are on: each generate-prompt record (session id, transcript, prompt, style tags, provider) is written to ${analytics.find((e) => e.name === "firestore")!.origin}`
@@ -119,7 +140,8 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: `${devNote}src/store seals every value with AES-256-GCM under the TEE sealing key (record name as AAD)${store.host ? " and HMACs the names before the backend sees them; the store's location is the operator's (AUDITOR_STATE_URL)" : ""}`,
     },
     {
-      claim: "secret values (API keys, service accounts, session keys) never leave the TEE: no endpoint, receipt, report or log line returns them, and a function reads only the secrets its manifest names",
+      claim:
+        "secret values (API keys, service accounts, session keys) never leave the TEE: no endpoint, receipt, report or log line returns them, and a function reads only the secrets its manifest names",
       knownBy: measured,
       how: `${devNote}read src/functions/host.ts (secrets per manifest), src/config.ts (secrets are environment-only and never echoed) and src/log.ts; the tests scan every response, report and log line for them`,
     },
@@ -129,23 +151,34 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       how: `${devNote}src/log.ts and src/http/request-log.ts are the only loggers; log level ${settings.logLevel}`,
     },
     {
-      claim: `besides function egress, the process opens only these channels: ${channels.filter((c) => c.destination).map((c) => `${c.name} (${c.destination})`).join(", ")}`,
+      claim: `besides function egress, the process opens only these channels: ${channels
+        .filter((c) => c.destination)
+        .map((c) => `${c.name} (${c.destination})`)
+        .join(", ")}`,
       knownBy: measured,
       how: `${devNote}src/egress/channel-guard.ts replaces every other network primitive at start-up with one that refuses and records the attempt in the egress log (allowed: false), and refuses them all inside a function invocation`,
     },
     {
-      claim: "every outbound attempt is in the public egress log, and every /invoke answer carries a receipt signed by the identity key that lists the log entries the call caused",
+      claim:
+        "every outbound attempt is in the public egress log, and every /invoke answer carries a receipt signed by the identity key that lists the log entries the call caused",
       knownBy: "derived",
       how: "recompute the chain over GET /egress-log and verify a receipt's signature and digests (definitions.egressLogChain, definitions.receipt); that nothing left unlogged is the measured code's promise",
     },
     {
-      claim: settings.sessionCreationNeedsKey ? "creating an AgentScript session needs an API key (AUDITOR_API_KEYS)" : "session creation is open: anyone who can reach the server may start an AgentScript session (no AUDITOR_API_KEYS)",
+      claim: settings.sessionCreationNeedsKey
+        ? "creating an AgentScript session needs an API key (AUDITOR_API_KEYS)"
+        : "session creation is open: anyone who can reach the server may start an AgentScript session (no AUDITOR_API_KEYS)",
       knownBy: "operator",
       how: "operator configuration; a session can call only the tools listed in sessions.tools, under the limits in sessions.maxima",
     },
   ];
 
-  const setting = (value: string | number | boolean | null, setBy: string | null, meaning: string, knownBy: KnownBy = measured) => ({ value, knownBy, setBy, meaning });
+  const setting = (
+    value: string | number | boolean | null,
+    setBy: string | null,
+    meaning: string,
+    knownBy: KnownBy = measured,
+  ) => ({ value, knownBy, setBy, meaning });
   return {
     v: 1,
     app,
@@ -166,33 +199,122 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       sourceSha256: f.sourceSha256,
     })),
     egressPolicy: [
-      ...egress.map((e) => ({ fn: e.fn, origin: e.origin, host: e.host, url: e.url, operatorOverride: e.overriddenBy, enabled: e.enabled })),
-      ...(store.host ? [{ fn: "(sealed state)", origin: store.origin!, host: store.host, url: store.origin!, operatorOverride: "AUDITOR_STATE_URL", enabled: true }] : []),
+      ...egress.map((e) => ({
+        fn: e.fn,
+        origin: e.origin,
+        host: e.host,
+        url: e.url,
+        operatorOverride: e.overriddenBy,
+        enabled: e.enabled,
+      })),
+      ...(store.host
+        ? [
+            {
+              fn: "(sealed state)",
+              origin: store.origin!,
+              host: store.host,
+              url: store.origin!,
+              operatorOverride: "AUDITOR_STATE_URL",
+              enabled: true,
+            },
+          ]
+        : []),
     ],
     stateStore: {
       kind: store.kind,
       host: store.host ?? null,
-      receives: store.host ? "AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times; never a key or plaintext" : "nothing leaves the instance: bun:sqlite in the data dir, AES-256-GCM ciphertext",
+      receives: store.host
+        ? "AES-256-GCM ciphertext, HMAC-SHA256-hashed record names and expiry times; never a key or plaintext"
+        : "nothing leaves the instance: bun:sqlite in the data dir, AES-256-GCM ciphertext",
     },
     channels,
     configuration: {
-      llmProviders: setting(llmOn.length ? llmOn.join(", ") : "none", "OPENROUTER_API_KEY, ANTHROPIC_API_KEY", llmOn.length ? "transcripts reach these providers (the other declared ones receive nothing)" : "no LLM key is set: every answer is made inside the TEE by the local composer, nothing leaves"),
-      analytics: setting(analyticsOn, "FIRESTORE_SERVICE_ACCOUNT, FIRESTORE_EMULATOR_HOST", analyticsOn ? "each generate-prompt record goes to Firestore" : "no analytics: no record is written anywhere"),
-      stateStore: setting(store.kind, store.host ? "AUDITOR_STATE_URL" : null, store.host ? "sealed state in a shared store (ciphertext and hashed names only)" : "sealed state in this instance's data dir"),
-      sessionCreation: setting(settings.sessionCreationNeedsKey ? "api-key" : "open", "AUDITOR_API_KEYS", settings.sessionCreationNeedsKey ? "POST /sessions needs Authorization: Bearer <API key>" : "anyone may start a session"),
-      demoTools: setting(settings.demoTools, "AUDITOR_DEMO_TOOLS", settings.demoTools ? "sessions may call the demo tools (get_users, process, process_users, echo)" : "no demo tools"),
-      extractedRuntimes: setting(settings.extractedRuntimes, "AUDITOR_RUNTIME_KEYS", settings.extractedRuntimes ? "scripts run on attached runtimes (holding no secrets); tools run here" : "scripts run in this process's sandbox workers"),
-      rateLimitPerMinute: setting(settings.rateLimitPerMinute, "AUDITOR_RATE_LIMIT_PER_MIN", "requests per minute per client address on the public API"),
-      maxInFlightPerAddress: setting(settings.maxInFlightPerAddress, "AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS", "requests one client address may have in progress"),
-      maxSessions: setting(settings.maxSessions, "AUDITOR_MAX_SESSIONS", "sessions running at once"),
-      maxSessionsPerCaller: setting(settings.maxSessionsPerCaller, "AUDITOR_MAX_SESSIONS_PER_CALLER", "sessions one caller (API key, else address) may run at once"),
-      memoryBudgetMb: setting(settings.memoryBudgetMb, "AUDITOR_MEMORY_BUDGET_MB", "what all sessions together may hold"),
-      corsOrigins: setting(settings.corsOrigins.join(", ") || "none", "AUDITOR_CORS_ORIGINS", "browser origins allowed to call the API"),
+      llmProviders: setting(
+        llmOn.length ? llmOn.join(", ") : "none",
+        "OPENROUTER_API_KEY, ANTHROPIC_API_KEY",
+        llmOn.length
+          ? "transcripts reach these providers (the other declared ones receive nothing)"
+          : "no LLM key is set: every answer is made inside the TEE by the local composer, nothing leaves",
+      ),
+      analytics: setting(
+        analyticsOn,
+        "FIRESTORE_SERVICE_ACCOUNT, FIRESTORE_EMULATOR_HOST",
+        analyticsOn
+          ? "each generate-prompt record goes to Firestore"
+          : "no analytics: no record is written anywhere",
+      ),
+      stateStore: setting(
+        store.kind,
+        store.host ? "AUDITOR_STATE_URL" : null,
+        store.host
+          ? "sealed state in a shared store (ciphertext and hashed names only)"
+          : "sealed state in this instance's data dir",
+      ),
+      sessionCreation: setting(
+        settings.sessionCreationNeedsKey ? "api-key" : "open",
+        "AUDITOR_API_KEYS",
+        settings.sessionCreationNeedsKey
+          ? "POST /sessions needs Authorization: Bearer <API key>"
+          : "anyone may start a session",
+      ),
+      demoTools: setting(
+        settings.demoTools,
+        "AUDITOR_DEMO_TOOLS",
+        settings.demoTools
+          ? "sessions may call the demo tools (get_users, process, process_users, echo)"
+          : "no demo tools",
+      ),
+      extractedRuntimes: setting(
+        settings.extractedRuntimes,
+        "AUDITOR_RUNTIME_KEYS",
+        settings.extractedRuntimes
+          ? "scripts run on attached runtimes (holding no secrets); tools run here"
+          : "scripts run in this process's sandbox workers",
+      ),
+      rateLimitPerMinute: setting(
+        settings.rateLimitPerMinute,
+        "AUDITOR_RATE_LIMIT_PER_MIN",
+        "requests per minute per client address on the public API",
+      ),
+      maxInFlightPerAddress: setting(
+        settings.maxInFlightPerAddress,
+        "AUDITOR_MAX_IN_FLIGHT_PER_ADDRESS",
+        "requests one client address may have in progress",
+      ),
+      maxSessions: setting(
+        settings.maxSessions,
+        "AUDITOR_MAX_SESSIONS",
+        "sessions running at once",
+      ),
+      maxSessionsPerCaller: setting(
+        settings.maxSessionsPerCaller,
+        "AUDITOR_MAX_SESSIONS_PER_CALLER",
+        "sessions one caller (API key, else address) may run at once",
+      ),
+      memoryBudgetMb: setting(
+        settings.memoryBudgetMb,
+        "AUDITOR_MEMORY_BUDGET_MB",
+        "what all sessions together may hold",
+      ),
+      corsOrigins: setting(
+        settings.corsOrigins.join(", ") || "none",
+        "AUDITOR_CORS_ORIGINS",
+        "browser origins allowed to call the API",
+      ),
       logLevel: setting(settings.logLevel, "LOG_LEVEL", `logs contain ${LOGS_CONTAIN}`),
     },
     sessions: {
-      endpoints: ["POST /sessions", "GET /sessions/:id", "GET /sessions/:id/stream?fromSeq=N", "POST /sessions/:id/cancel", "POST /sessions/:id/input", "POST /refs/resolve"],
-      creation: settings.sessionCreationNeedsKey ? "needs Authorization: Bearer <API key>" : "open to anyone who can reach the server",
+      endpoints: [
+        "POST /sessions",
+        "GET /sessions/:id",
+        "GET /sessions/:id/stream?fromSeq=N",
+        "POST /sessions/:id/cancel",
+        "POST /sessions/:id/input",
+        "POST /refs/resolve",
+      ],
+      creation: settings.sessionCreationNeedsKey
+        ? "needs Authorization: Bearer <API key>"
+        : "open to anyone who can reach the server",
       tools: deps.sessionTools,
       maxima: deps.sessionMaxima,
     },
@@ -206,7 +328,10 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
       head: deps.egressLog.logHead,
       headDigest: deps.egressLog.headDigest(),
       url: "/egress-log",
-      recent: deps.egressLog.list(app).slice(-RECENT_EGRESS_ENTRIES) as unknown as Record<string, unknown>[],
+      recent: deps.egressLog.list(app).slice(-RECENT_EGRESS_ENTRIES) as unknown as Record<
+        string,
+        unknown
+      >[],
     },
     claims,
     definitions: DEFINITIONS,
@@ -215,12 +340,23 @@ export function buildReport(app: string, deps: ReportDeps): Report | undefined {
 }
 
 /** Adds a fresh quote over the report's digest and the verifier's nonce. */
-export async function bindReport(report: Report, nonce: string, tee: Pick<Tee, "quote">): Promise<Report> {
+export async function bindReport(
+  report: Report,
+  nonce: string,
+  tee: Pick<Tee, "quote">,
+): Promise<Report> {
   const reportSha256 = reportDigest(report as unknown as Record<string, unknown>);
   const reportData = reportBindingData(nonce, reportSha256);
   const quote = await tee.quote(reportData);
   return {
     ...report,
-    binding: { nonce, reportSha256, reportData: toHex(reportData), quote: quote?.quote ?? null, eventLog: quote?.eventLog ?? null, attested: quote !== null },
+    binding: {
+      nonce,
+      reportSha256,
+      reportData: toHex(reportData),
+      quote: quote?.quote ?? null,
+      eventLog: quote?.eventLog ?? null,
+      attested: quote !== null,
+    },
   };
 }

@@ -23,34 +23,80 @@ export function reportMarkdown(r: Report): string {
   for (const f of r.functions) {
     lines.push("", `### ${f.name}`, "", f.description, "", "May send data to:");
     for (const e of f.egress) {
-      const override = e.overriddenBy ? ` **(operator override via ${e.overriddenBy}; declared ${e.declaredUrl})**` : "";
-      lines.push(`- ${e.origin}: ${e.purpose}${override}. **${e.enabled ? "Enabled now" : "Not in use now"}**: ${e.enabledBecause}.`);
+      const override = e.overriddenBy
+        ? ` **(operator override via ${e.overriddenBy}; declared ${e.declaredUrl})**`
+        : "";
+      lines.push(
+        `- ${e.origin}: ${e.purpose}${override}. **${e.enabled ? "Enabled now" : "Not in use now"}**: ${e.enabledBecause}.`,
+      );
     }
     if (f.egress.length === 0) lines.push("- nowhere: it answers inside the TEE");
     lines.push("", `Secrets it can read (names only): ${f.secrets.join(", ") || "none"}.`);
-    if (f.sessionTool) lines.push("", `AgentScript sessions may also call it as ${code(`callTool("${f.name}", input)`)}, under the same policy.`);
+    if (f.sessionTool)
+      lines.push(
+        "",
+        `AgentScript sessions may also call it as ${code(`callTool("${f.name}", input)`)}, under the same policy.`,
+      );
     lines.push("", `Sources (sourceSha256 ${code(f.sourceSha256)}):`);
     for (const file of f.sources) lines.push(`- ${code(file.path)}: ${code(file.sha256)}`);
-    lines.push("", "Input schema:", "```json", JSON.stringify(f.input, null, 2), "```", "Output schema:", "```json", JSON.stringify(f.output, null, 2), "```");
+    lines.push(
+      "",
+      "Input schema:",
+      "```json",
+      JSON.stringify(f.input, null, 2),
+      "```",
+      "Output schema:",
+      "```json",
+      JSON.stringify(f.output, null, 2),
+      "```",
+    );
   }
   lines.push("", "## Configuration, as the running code states it", "");
   for (const [name, c] of Object.entries(r.configuration)) {
-    lines.push(`- **${name}**: ${String(c.value)} (${c.knownBy}${c.setBy ? `; set by ${c.setBy}` : ""}): ${c.meaning}.`);
+    lines.push(
+      `- **${name}**: ${String(c.value)} (${c.knownBy}${c.setBy ? `; set by ${c.setBy}` : ""}): ${c.meaning}.`,
+    );
   }
-  lines.push("", "## Other channels", "", "Besides function egress, the process opens only these; every other network API refuses and is recorded.");
+  lines.push(
+    "",
+    "## Other channels",
+    "",
+    "Besides function egress, the process opens only these; every other network API refuses and is recorded.",
+  );
   for (const ch of r.channels) {
-    lines.push(`- ${ch.name} (${ch.direction}): ${ch.destination ?? "not used by this instance"}${ch.setBy && ch.destination ? ` (set by ${ch.setBy})` : ""}. Carries ${ch.carries}.`);
+    lines.push(
+      `- ${ch.name} (${ch.direction}): ${ch.destination ?? "not used by this instance"}${ch.setBy && ch.destination ? ` (set by ${ch.setBy})` : ""}. Carries ${ch.carries}.`,
+    );
   }
-  lines.push("", "## Sealed state", "", r.stateStore.host ? `Kept in a shared ${r.stateStore.kind} at ${r.stateStore.host} (operator setting AUDITOR_STATE_URL). It receives ${r.stateStore.receives}.` : `Kept on this instance: ${r.stateStore.receives}.`);
-  lines.push("", "## Sessions", "", `Creation: ${r.sessions.creation}. Endpoints: ${r.sessions.endpoints.join(", ")}.`, "", "Tools a session may call:");
+  lines.push(
+    "",
+    "## Sealed state",
+    "",
+    r.stateStore.host
+      ? `Kept in a shared ${r.stateStore.kind} at ${r.stateStore.host} (operator setting AUDITOR_STATE_URL). It receives ${r.stateStore.receives}.`
+      : `Kept on this instance: ${r.stateStore.receives}.`,
+  );
+  lines.push(
+    "",
+    "## Sessions",
+    "",
+    `Creation: ${r.sessions.creation}. Endpoints: ${r.sessions.endpoints.join(", ")}.`,
+    "",
+    "Tools a session may call:",
+  );
   for (const t of r.sessions.tools) lines.push(`- ${t.name} (${t.kind}): ${t.description}`);
   lines.push("", `Session ids: ${r.sessionIds.rule} ${r.sessionIds.holderCanSee}.`);
   lines.push("", "## Observed egress", "");
   if (r.observedEgress.length === 0) lines.push("No outbound calls since start-up.");
   for (const h of r.observedEgress) {
-    lines.push(`- ${h.scheme}://${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`);
+    lines.push(
+      `- ${h.scheme}://${h.host}: ${h.calls} calls, ${h.blocked} blocked attempts, ${h.requestBytes} bytes sent, ${h.responseBytes} bytes received, last ${h.lastSeen}`,
+    );
   }
-  lines.push("", `Egress log ${code(r.egressLog.instanceId)}: head seq ${r.egressLog.head.seq}, digest ${code(r.egressLog.head.digest)}; every entry at GET ${r.egressLog.url}.`);
+  lines.push(
+    "",
+    `Egress log ${code(r.egressLog.instanceId)}: head seq ${r.egressLog.head.seq}, digest ${code(r.egressLog.head.digest)}; every entry at GET ${r.egressLog.url}.`,
+  );
   lines.push("", "## Claims and how each is known", "");
   for (const c of r.claims) lines.push(`- **${c.knownBy}**: ${c.claim}. ${c.how}.`);
   lines.push("", "## Definitions", "");
@@ -58,7 +104,12 @@ export function reportMarkdown(r: Report): string {
   lines.push("", "## How to verify", "");
   for (const [i, step] of r.verification.entries()) lines.push(`${i + 1}. ${step}`);
   if (r.binding) {
-    lines.push("", "## Fresh binding", "", `Nonce ${code(r.binding.nonce)}, report sha256 ${code(r.binding.reportSha256)} (of the JSON form), quote report data ${code(r.binding.reportData)}, attested: ${r.binding.attested}.`);
+    lines.push(
+      "",
+      "## Fresh binding",
+      "",
+      `Nonce ${code(r.binding.nonce)}, report sha256 ${code(r.binding.reportSha256)} (of the JSON form), quote report data ${code(r.binding.reportData)}, attested: ${r.binding.attested}.`,
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -10,7 +10,8 @@ export function* childNodes(node: Node): Generator<[string, Node]> {
   for (const [key, value] of Object.entries(node)) {
     if (key === "loc" || key === "range") continue;
     if (Array.isArray(value)) {
-      for (const item of value) if (item && typeof item === "object" && typeof item.type === "string") yield [key, item];
+      for (const item of value)
+        if (item && typeof item === "object" && typeof item.type === "string") yield [key, item];
     } else if (value && typeof value === "object" && typeof (value as Node).type === "string") {
       yield [key, value as Node];
     }
@@ -19,12 +20,19 @@ export function* childNodes(node: Node): Generator<[string, Node]> {
 
 /** A property's name (`o.name`, `{ name: … }`) is not a variable read. */
 export function isPropertyName(node: Node, key: string): boolean {
-  return (node.type === "MemberExpression" && key === "property" && !node.computed) || (node.type === "Property" && key === "key" && !node.computed);
+  return (
+    (node.type === "MemberExpression" && key === "property" && !node.computed) ||
+    (node.type === "Property" && key === "key" && !node.computed)
+  );
 }
 
 /** Keys under which a node holds a pattern that declares names (not reads them). */
 export function isBindingPosition(node: Node, key: string): boolean {
-  return (node.type === "VariableDeclarator" && key === "id") || (node.type === "ArrowFunctionExpression" && key === "params") || (node.type === "CatchClause" && key === "param");
+  return (
+    (node.type === "VariableDeclarator" && key === "id") ||
+    (node.type === "ArrowFunctionExpression" && key === "params") ||
+    (node.type === "CatchClause" && key === "param")
+  );
 }
 
 /** The identifiers a binding pattern declares (destructuring, rest and defaults included). */
@@ -33,7 +41,9 @@ export function patternIdentifiers(pattern: Node): ESTree.Identifier[] {
     case "Identifier":
       return [pattern];
     case "ObjectPattern":
-      return pattern.properties.flatMap((p) => patternIdentifiers(p.type === "RestElement" ? p.argument : p.value));
+      return pattern.properties.flatMap((p) =>
+        patternIdentifiers(p.type === "RestElement" ? p.argument : p.value),
+      );
     case "ArrayPattern":
       return pattern.elements.flatMap((e) => (e ? patternIdentifiers(e) : []));
     case "RestElement":
@@ -50,7 +60,9 @@ export function patternExpressions(pattern: Node): Node[] {
   switch (pattern.type) {
     case "ObjectPattern":
       return pattern.properties.flatMap((p) =>
-        p.type === "RestElement" ? patternExpressions(p.argument) : [...(p.computed ? [p.key] : []), ...patternExpressions(p.value)],
+        p.type === "RestElement"
+          ? patternExpressions(p.argument)
+          : [...(p.computed ? [p.key] : []), ...patternExpressions(p.value)],
       );
     case "ArrayPattern":
       return pattern.elements.flatMap((e) => (e ? patternExpressions(e) : []));

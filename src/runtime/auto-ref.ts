@@ -4,7 +4,13 @@
 // answered with a reference, so the value never enters the sandbox. The pass is conservative:
 // anything it cannot prove to be pass-through materializes.
 import type { ESTree } from "meriyah";
-import { childNodes, isBindingPosition, isPropertyName, patternExpressions, patternIdentifiers } from "./ast.ts";
+import {
+  childNodes,
+  isBindingPosition,
+  isPropertyName,
+  patternExpressions,
+  patternIdentifiers,
+} from "./ast.ts";
 
 type Node = ESTree.Node;
 
@@ -41,18 +47,25 @@ export function planAutoRef(program: ESTree.Program): AutoRefPlan {
     }
     return undefined;
   };
-  const isGlobalCallTool = (node: Node, scope: Scope) => node.type === "Identifier" && node.name === "callTool" && !lookup(scope, "callTool");
+  const isGlobalCallTool = (node: Node, scope: Scope) =>
+    node.type === "Identifier" && node.name === "callTool" && !lookup(scope, "callTool");
 
   const declarePattern = (scope: Scope, pattern: Node, binding: () => Binding) => {
     for (const id of patternIdentifiers(pattern)) scope.vars.set(id.name, binding());
   };
   const declareStatements = (scope: Scope, statements: Node[]) => {
-    for (const statement of statements) if (statement.type === "VariableDeclaration") declareVariables(scope, statement);
+    for (const statement of statements)
+      if (statement.type === "VariableDeclaration") declareVariables(scope, statement);
   };
   const declareVariables = (scope: Scope, declaration: ESTree.VariableDeclaration) => {
     for (const declarator of declaration.declarations) {
       if (declarator.id.type === "Identifier") {
-        const binding: Binding = { declarator, kind: declaration.kind === "const" ? "const" : "let", writes: 0, reads: [] };
+        const binding: Binding = {
+          declarator,
+          kind: declaration.kind === "const" ? "const" : "let",
+          writes: 0,
+          reads: [],
+        };
         scope.vars.set(declarator.id.name, binding);
         declaratorBindings.set(declarator, binding);
       } else {
@@ -78,7 +91,10 @@ export function planAutoRef(program: ESTree.Program): AutoRefPlan {
         break;
       case "SwitchStatement":
         inner = { parent: scope, vars: new Map() };
-        declareStatements(inner, node.cases.flatMap((c) => c.consequent));
+        declareStatements(
+          inner,
+          node.cases.flatMap((c) => c.consequent),
+        );
         break;
       case "ForStatement":
         inner = { parent: scope, vars: new Map() };
@@ -91,11 +107,13 @@ export function planAutoRef(program: ESTree.Program): AutoRefPlan {
         break;
       case "ArrowFunctionExpression":
         inner = { parent: scope, vars: new Map() };
-        for (const param of node.params) declarePattern(inner, param, () => ({ kind: "other", writes: 0, reads: [] }));
+        for (const param of node.params)
+          declarePattern(inner, param, () => ({ kind: "other", writes: 0, reads: [] }));
         break;
       case "CatchClause":
         inner = { parent: scope, vars: new Map() };
-        if (node.param) declarePattern(inner, node.param, () => ({ kind: "other", writes: 0, reads: [] }));
+        if (node.param)
+          declarePattern(inner, node.param, () => ({ kind: "other", writes: 0, reads: [] }));
         break;
       case "AssignmentExpression":
         markWrites(node.left, scope);
@@ -120,7 +138,8 @@ export function planAutoRef(program: ESTree.Program): AutoRefPlan {
       if (isPropertyName(node, key)) continue;
       if (isBindingPosition(node, key)) {
         // Names being declared are not reads; default values and computed keys inside are.
-        for (const expression of patternExpressions(child)) visit(expression, [...below, child], inner);
+        for (const expression of patternExpressions(child))
+          visit(expression, [...below, child], inner);
         continue;
       }
       visit(child, below, inner);
@@ -137,9 +156,16 @@ export function planAutoRef(program: ESTree.Program): AutoRefPlan {
     if (parent?.type === "AwaitExpression" && parent.argument === call) {
       const holder = ancestors.at(-2);
       const above = ancestors.slice(0, -1);
-      if (holder?.type === "VariableDeclarator" && holder.init === parent && holder.id.type === "Identifier") {
+      if (
+        holder?.type === "VariableDeclarator" &&
+        holder.init === parent &&
+        holder.id.type === "Identifier"
+      ) {
         const binding = declaratorBindings.get(holder);
-        byRef = !!binding && binding.writes === 0 && binding.reads.every((read) => isPassThrough(read.ancestors, read.node, globalCalls));
+        byRef =
+          !!binding &&
+          binding.writes === 0 &&
+          binding.reads.every((read) => isPassThrough(read.ancestors, read.node, globalCalls));
       } else {
         byRef = isPassThrough(above, parent, globalCalls);
       }
@@ -174,7 +200,9 @@ function isPassThrough(ancestors: Node[], node: Node, globalCalls: Set<Node>): b
         return parent.arguments[1] === child && globalCalls.has(parent);
       case "ReturnStatement":
         // Only the script's own return: inside a nested arrow the value flows on to its caller.
-        return ancestors.slice(0, i).filter((n) => n.type === "ArrowFunctionExpression").length === 1;
+        return (
+          ancestors.slice(0, i).filter((n) => n.type === "ArrowFunctionExpression").length === 1
+        );
       default:
         return false;
     }

@@ -35,13 +35,23 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   handler(args: z.output<I>, ctx: ToolContext): Promise<z.input<O>>;
 }
 
-export function defineTool<I extends z.ZodType, O extends z.ZodType>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+export function defineTool<I extends z.ZodType, O extends z.ZodType>(
+  tool: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
   return tool;
 }
 
 export class ToolCallError extends Error {
   override name = "ToolError";
-  constructor(message: string, readonly code: "unknown_tool" | "invalid_args" | "invalid_result" | "tool_timeout" | "tool_failed") {
+  constructor(
+    message: string,
+    readonly code:
+      | "unknown_tool"
+      | "invalid_args"
+      | "invalid_result"
+      | "tool_timeout"
+      | "tool_failed",
+  ) {
     super(message);
   }
 }
@@ -51,7 +61,10 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
 
-  constructor(tools: ToolDefinition[] = [], private readonly secretSource: Record<string, string | undefined> = {}) {
+  constructor(
+    tools: ToolDefinition[] = [],
+    private readonly secretSource: Record<string, string | undefined> = {},
+  ) {
     for (const tool of tools) this.register(tool);
   }
 
@@ -74,7 +87,9 @@ export class ToolRegistry {
     if (!tool) throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");
     const parsed = await parseCooperatively(tool.input, args);
     if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
+      const detail = parsed.error.issues
+        .map((i) => `${i.path.join(".") || "args"}: ${i.message}`)
+        .join("; ");
       throw new ToolCallError(`invalid arguments for ${name}: ${detail}`, "invalid_args");
     }
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
@@ -92,7 +107,8 @@ export class ToolRegistry {
         }),
       ]);
     } catch (err) {
-      if (timeout.aborted) throw new ToolCallError(`${name} timed out after ${timeoutMs} ms`, "tool_timeout");
+      if (timeout.aborted)
+        throw new ToolCallError(`${name} timed out after ${timeoutMs} ms`, "tool_timeout");
       if (err instanceof ToolCallError) throw err;
       throw new ToolCallError(`${name} failed`, "tool_failed");
     } finally {
@@ -101,7 +117,11 @@ export class ToolRegistry {
       combined.removeEventListener("abort", onAbort);
     }
     const output = await parseCooperatively(tool.output, result);
-    if (!output.success) throw new ToolCallError(`${name} returned a result that does not match its schema`, "invalid_result");
+    if (!output.success)
+      throw new ToolCallError(
+        `${name} returned a result that does not match its schema`,
+        "invalid_result",
+      );
     return output.data;
   }
 }

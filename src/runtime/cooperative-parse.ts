@@ -21,11 +21,19 @@ const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** The object schema with some fields already validated (kept per schema and field set). */
 const prevalidated = new WeakMap<z.ZodObject, Map<string, z.ZodObject>>();
 
-export async function parseCooperatively<S extends z.ZodType>(schema: S, value: unknown): Promise<Result<z.output<S>>> {
+export async function parseCooperatively<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+): Promise<Result<z.output<S>>> {
   if (schema instanceof z.ZodArray && Array.isArray(value) && value.length > PARSE_CHUNK) {
     return (await parseArray(schema, value, [])) as Result<z.output<S>>;
   }
-  if (schema instanceof z.ZodObject && value !== null && typeof value === "object" && !Array.isArray(value)) {
+  if (
+    schema instanceof z.ZodObject &&
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value)
+  ) {
     const record = value as Record<string, unknown>;
     const big = Object.keys(schema.shape).filter((key) => {
       const field = schema.shape[key];
@@ -35,7 +43,9 @@ export async function parseCooperatively<S extends z.ZodType>(schema: S, value: 
     if (big.length > 0) {
       const parsed: Record<string, unknown> = { ...record };
       for (const key of big) {
-        const field = await parseArray(schema.shape[key] as z.ZodArray, record[key] as unknown[], [key]);
+        const field = await parseArray(schema.shape[key] as z.ZodArray, record[key] as unknown[], [
+          key,
+        ]);
         if (!field.success) return field as Result<z.output<S>>;
         parsed[key] = field.data;
       }
@@ -45,7 +55,11 @@ export async function parseCooperatively<S extends z.ZodType>(schema: S, value: 
   return compiled(schema).safeParse(value);
 }
 
-async function parseArray(schema: z.ZodArray, value: unknown[], path: PropertyKey[]): Promise<Result<unknown[]>> {
+async function parseArray(
+  schema: z.ZodArray,
+  value: unknown[],
+  path: PropertyKey[],
+): Promise<Result<unknown[]>> {
   const element = compiled(schema.element as z.ZodType);
   const out: unknown[] = new Array(value.length);
   for (let start = 0; start < value.length; start += PARSE_CHUNK) {
@@ -53,14 +67,27 @@ async function parseArray(schema: z.ZodArray, value: unknown[], path: PropertyKe
     const end = Math.min(value.length, start + PARSE_CHUNK);
     for (let i = start; i < end; i++) {
       const item = element.safeParse(value[i]);
-      if (!item.success) return failure(item.error.issues.map((issue: z.core.$ZodIssue) => ({ ...issue, path: [...path, i, ...issue.path] })));
+      if (!item.success)
+        return failure(
+          item.error.issues.map((issue: z.core.$ZodIssue) => ({
+            ...issue,
+            path: [...path, i, ...issue.path],
+          })),
+        );
       out[i] = item.data;
     }
   }
   // The array's own checks (min, max, length) on the validated elements.
   const checks = (schema._zod.def.checks ?? []) as z.core.$ZodCheck<unknown[]>[];
-  const own = checks.length === 0 ? { success: true as const } : z.array(z.unknown()).check(...checks).safeParse(out);
-  if (!own.success) return failure(own.error.issues.map((issue) => ({ ...issue, path: [...path, ...issue.path] })));
+  const own =
+    checks.length === 0
+      ? { success: true as const }
+      : z
+          .array(z.unknown())
+          .check(...checks)
+          .safeParse(out);
+  if (!own.success)
+    return failure(own.error.issues.map((issue) => ({ ...issue, path: [...path, ...issue.path] })));
   return { success: true, data: out };
 }
 
@@ -69,7 +96,8 @@ function withPrevalidated(schema: z.ZodObject, keys: string[]): z.ZodObject {
   if (!byKeys) prevalidated.set(schema, (byKeys = new Map()));
   const id = keys.join("\0");
   let extended = byKeys.get(id);
-  if (!extended) byKeys.set(id, (extended = schema.extend(Object.fromEntries(keys.map((k) => [k, z.any()])))));
+  if (!extended)
+    byKeys.set(id, (extended = schema.extend(Object.fromEntries(keys.map((k) => [k, z.any()])))));
   return extended;
 }
 

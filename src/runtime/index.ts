@@ -4,7 +4,13 @@
 export { runAgentScript, toolHandlerOf, type RunOptions, type Runner } from "./run.ts";
 export { ToolRegistry, defineTool, ToolCallError, type ToolDefinition } from "./broker.ts";
 export { DEFAULT_LIMITS, type Limits } from "./limits.ts";
-export { emptyStats, type RunErrorCode, type RunEvent, type RunResult, type RunStats } from "./protocol.ts";
+export {
+  emptyStats,
+  type RunErrorCode,
+  type RunEvent,
+  type RunResult,
+  type RunStats,
+} from "./protocol.ts";
 export type { SandboxHooks, ToolHandler } from "./sandbox.ts";
 export { validateAgentScript, AgentScriptValidationError } from "./validate.ts";
 export { MemoryBudget } from "./memory-budget.ts";

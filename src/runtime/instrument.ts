@@ -28,7 +28,8 @@ export function instrument(source: string, program: ESTree.Program): Instrumente
   const edits: Edit[] = [];
   const span = (node: ESTree.Node) => {
     const { start, end } = node as Ranged;
-    if (start === undefined || end === undefined) throw new Error("instrument: the parser did not record ranges");
+    if (start === undefined || end === undefined)
+      throw new Error("instrument: the parser did not record ranges");
     return { start, end };
   };
   const plan = planAutoRef(program);
@@ -50,7 +51,7 @@ export function instrument(source: string, program: ESTree.Program): Instrumente
   // Back to front, so earlier offsets stay valid; at one offset a replacement goes before an
   // insertion (the insertion then lands in front of it). Insertions sharing an offset are all
   // opening or all closing text, so their order does not matter.
-  edits.sort((a, b) => b.start - a.start || (b.end - b.start) - (a.end - a.start));
+  edits.sort((a, b) => b.start - a.start || b.end - b.start - (a.end - a.start));
   let out = source;
   for (const edit of edits) out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
   return { source: out, refCalls: plan.refCalls.length };

@@ -5,10 +5,22 @@ export const LimitsSchema = z
   .object({
     timeoutMs: z.number().int().min(1).max(3_600_000),
     cpuMs: z.number().int().min(1).max(600_000),
-    memoryBytes: z.number().int().min(1024 * 1024).max(1024 * 1024 * 1024),
+    memoryBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .max(1024 * 1024 * 1024),
     maxToolCalls: z.number().int().min(0).max(100_000),
-    maxStdoutBytes: z.number().int().min(0).max(64 * 1024 * 1024),
-    maxOutputBytes: z.number().int().min(0).max(64 * 1024 * 1024),
+    maxStdoutBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024),
+    maxOutputBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024),
     maxConcurrentToolCalls: z.number().int().min(1).max(1_000),
   })
   .strict();

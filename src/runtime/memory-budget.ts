@@ -23,7 +23,10 @@ export class MemoryBudget {
   private readonly slots: Float64Array;
 
   /** `threads` is how many sandbox threads (slots) there can be at once. */
-  constructor(budgetBytes: number, readonly threads: number) {
+  constructor(
+    budgetBytes: number,
+    readonly threads: number,
+  ) {
     this.shared = new SharedArrayBuffer((FIRST_THREAD + threads) * 8);
     this.slots = new Float64Array(this.shared);
     this.slots[BUDGET] = budgetBytes;
@@ -50,7 +53,9 @@ export class MemoryBudget {
   /** Reserves sidecar bytes; throws MemoryBudgetError when they would not fit. */
   chargeSidecar(bytes: number): void {
     if (this.usedBytes + bytes > this.budgetBytes) {
-      throw new MemoryBudgetError(`the server's memory budget (${this.budgetBytes} bytes) cannot hold ${bytes} more bytes`);
+      throw new MemoryBudgetError(
+        `the server's memory budget (${this.budgetBytes} bytes) cannot hold ${bytes} more bytes`,
+      );
     }
     this.slots[SIDECARS] = this.sidecarBytes + bytes;
   }
@@ -81,6 +86,7 @@ export function budgetView(shared: SharedArrayBuffer, slot: number): BudgetView 
 /** Sidecars plus every thread's memory, with thread `slot` counted as `bytes` instead. */
 function used(slots: Float64Array, slot: number, bytes: number): number {
   let total = slots[SIDECARS]!;
-  for (let i = FIRST_THREAD; i < slots.length; i++) total += i === FIRST_THREAD + slot ? bytes : slots[i]!;
+  for (let i = FIRST_THREAD; i < slots.length; i++)
+    total += i === FIRST_THREAD + slot ? bytes : slots[i]!;
   return total;
 }

@@ -47,13 +47,19 @@ export class PoolMonitor {
    */
   claim(slot: number, runNo: number): boolean {
     const at = slot * CLAIMS + (runNo % CLAIMS);
-    return Atomics.compareExchange(this.claims, at, cell(runNo, QUEUED), cell(runNo, STARTED)) !== cell(runNo, REVOKED);
+    return (
+      Atomics.compareExchange(this.claims, at, cell(runNo, QUEUED), cell(runNo, STARTED)) !==
+      cell(runNo, REVOKED)
+    );
   }
 
   /** Takes back run `runNo` if worker `slot` has not started it; true when it was taken back. */
   revoke(slot: number, runNo: number): boolean {
     const at = slot * CLAIMS + (runNo % CLAIMS);
-    return Atomics.compareExchange(this.claims, at, cell(runNo, QUEUED), cell(runNo, REVOKED)) === cell(runNo, QUEUED);
+    return (
+      Atomics.compareExchange(this.claims, at, cell(runNo, QUEUED), cell(runNo, REVOKED)) ===
+      cell(runNo, QUEUED)
+    );
   }
 
   /** For how long worker `slot` has been in its current slice, or 0. */

@@ -28,7 +28,9 @@ import { failedRun, RunHost } from "./run-host.ts";
 
 // A compiled binary embeds the worker (scripts/build.ts passes it as an entrypoint) under its
 // path relative to src/; from source it is the file beside this one.
-const DEFAULT_WORKER_ENTRY = Bun.main.startsWith("/$bunfs/") ? "./runtime/worker.ts" : new URL("./worker.ts", import.meta.url).href;
+const DEFAULT_WORKER_ENTRY = Bun.main.startsWith("/$bunfs/")
+  ? "./runtime/worker.ts"
+  : new URL("./worker.ts", import.meta.url).href;
 
 /** A worker whose current slice has lasted this long is busy: new runs go elsewhere. */
 export const BUSY_AFTER_MS = 20;
@@ -103,7 +105,10 @@ export class RuntimePool {
 
   constructor(private readonly options: PoolOptions) {
     this.monitor = new PoolMonitor(options.maxWorkers);
-    this.freeSlots = Array.from({ length: options.maxWorkers }, (_, i) => options.maxWorkers - 1 - i);
+    this.freeSlots = Array.from(
+      { length: options.maxWorkers },
+      (_, i) => options.maxWorkers - 1 - i,
+    );
     this.entry = options.workerEntry ?? DEFAULT_WORKER_ENTRY;
   }
 
@@ -118,7 +123,10 @@ export class RuntimePool {
 
   run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
-    if (this.closed) return Promise.resolve(failedRun("runtime_unavailable", "the runtime pool is shut down", started));
+    if (this.closed)
+      return Promise.resolve(
+        failedRun("runtime_unavailable", "the runtime pool is shut down", started),
+      );
     const sessionId = options.sessionId ?? `run_${++this.nextRun}`;
     return new Promise<RunResult>((resolve) => {
       const job: Job = { code, options, sessionId, started, resolve, cancelled: false, runNo: 0 };
@@ -143,7 +151,14 @@ export class RuntimePool {
   /** Sends `job` to the best worker now; its result resolves it unless it was taken back. */
   private dispatch(job: Job, moving = false): void {
     const target = this.pick(moving);
-    if (!target) return job.resolve(failedRun("memory_budget", "the server's memory budget has no room for another runtime worker; retry later", job.started));
+    if (!target)
+      return job.resolve(
+        failedRun(
+          "memory_budget",
+          "the server's memory budget has no room for another runtime worker; retry later",
+          job.started,
+        ),
+      );
     clearTimeout(target.retire);
     const runNo = ++target.runsSent;
     job.worker = target;
@@ -170,7 +185,9 @@ export class RuntimePool {
     for (const w of this.workers) {
       if (w.queued.size === 0 || this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS) continue;
       // Moving is only worth it to a calm worker, or a new one: never from busy to busy.
-      const elsewhere = this.workers.some((o) => this.monitor.busyFor(o.slot, now) < BUSY_AFTER_MS) || (this.workers.length < this.options.maxWorkers && this.roomForWorker());
+      const elsewhere =
+        this.workers.some((o) => this.monitor.busyFor(o.slot, now) < BUSY_AFTER_MS) ||
+        (this.workers.length < this.options.maxWorkers && this.roomForWorker());
       if (!elsewhere) return;
       for (const [runNo, job] of w.queued) {
         w.queued.delete(runNo);
@@ -193,8 +210,11 @@ export class RuntimePool {
         for (const w of this.workers) if (w.cancelled.size > 0) this.pointCancel(w);
         const now = Date.now();
         this.redistribute(now);
-        const allBusy = this.workers.every((w) => this.monitor.busyFor(w.slot, now) >= BUSY_AFTER_MS);
-        if (allBusy && this.workers.length < this.options.maxWorkers && this.roomForWorker()) this.spawn();
+        const allBusy = this.workers.every(
+          (w) => this.monitor.busyFor(w.slot, now) >= BUSY_AFTER_MS,
+        );
+        if (allBusy && this.workers.length < this.options.maxWorkers && this.roomForWorker())
+          this.spawn();
       }, WATCH_MS);
       this.watch.unref?.();
     } else if (this.inFlight === 0 && this.watch) {
@@ -226,9 +246,17 @@ export class RuntimePool {
     let any: PoolWorker | undefined;
     for (const w of this.workers) {
       if (!any || w.host.load < any.host.load) any = w;
-      if (this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS && (!calm || w.host.load < calm.host.load)) calm = w;
+      if (
+        this.monitor.busyFor(w.slot, now) < BUSY_AFTER_MS &&
+        (!calm || w.host.load < calm.host.load)
+      )
+        calm = w;
     }
-    if (calm && (calm.host.load === 0 || (!moving && this.workers.length >= this.options.minWorkers))) return calm;
+    if (
+      calm &&
+      (calm.host.load === 0 || (!moving && this.workers.length >= this.options.minWorkers))
+    )
+      return calm;
     if (this.workers.length < this.options.maxWorkers && this.roomForWorker()) return this.spawn();
     return calm ?? any;
   }
@@ -242,7 +270,13 @@ export class RuntimePool {
     const slot = this.freeSlots.pop()!;
     const worker = new Worker(this.entry);
     const { budget } = this.options;
-    const init: WorkerInit = { type: "init", slot, monitor: this.monitor.shared, workers: this.options.maxWorkers, ...(budget ? { budget: budget.shared } : {}) };
+    const init: WorkerInit = {
+      type: "init",
+      slot,
+      monitor: this.monitor.shared,
+      workers: this.options.maxWorkers,
+      ...(budget ? { budget: budget.shared } : {}),
+    };
     worker.postMessage(init);
     let onMessage: (message: unknown) => void = () => {};
     let onClose: (reason: string) => void = () => {};
@@ -262,7 +296,11 @@ export class RuntimePool {
       host: new RunHost(port, {
         validate: false,
         onOverdue: () => {
-          if (this.monitor.wedged(slot)) this.remove(entry, "a run kept its worker busy past its deadline; the worker was replaced");
+          if (this.monitor.wedged(slot))
+            this.remove(
+              entry,
+              "a run kept its worker busy past its deadline; the worker was replaced",
+            );
         },
       }),
     };
@@ -279,7 +317,8 @@ export class RuntimePool {
       return this.warm();
     }
     w.retire = setTimeout(() => {
-      if (w.host.load === 0 && this.workers.length > this.options.minWorkers) this.remove(w, "idle");
+      if (w.host.load === 0 && this.workers.length > this.options.minWorkers)
+        this.remove(w, "idle");
     }, IDLE_RETIRE_MS);
     w.retire.unref?.();
   }

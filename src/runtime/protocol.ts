@@ -36,14 +36,23 @@ export const RunEventSchema = z.discriminatedUnion("type", [
   z.strictObject({ ...EventPayloads.stdout.shape, type: z.literal("stdout") }),
   z.strictObject({ ...EventPayloads.log.shape, type: z.literal("log") }),
   z.strictObject({ ...EventPayloads.tool_call.shape, type: z.literal("tool_call") }),
-  z.strictObject({ ...EventPayloads.tool_result_applied.shape, type: z.literal("tool_result_applied") }),
+  z.strictObject({
+    ...EventPayloads.tool_result_applied.shape,
+    type: z.literal("tool_result_applied"),
+  }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 
 export type RunStats = z.infer<typeof RunStatsSchema>;
 
 /** The stats of a run that did nothing (yet): failed early, or taken back. */
-export const emptyStats = (durationMs = 0): RunStats => ({ durationMs, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 });
+export const emptyStats = (durationMs = 0): RunStats => ({
+  durationMs,
+  toolCallCount: 0,
+  stdoutBytes: 0,
+  sandboxBytesIn: 0,
+  cpuMs: 0,
+});
 
 export const RunResultSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), value: z.unknown(), stats: RunStatsSchema }).strict(),
@@ -63,7 +72,9 @@ const header = {
 };
 
 /** A tool's failure as the script sees it: a safe message, never a host stack or upstream text. */
-export const ToolErrorSchema = z.object({ message: z.string(), code: z.string().optional() }).strict();
+export const ToolErrorSchema = z
+  .object({ message: z.string(), code: z.string().optional() })
+  .strict();
 
 export const HostMessageSchema = z.discriminatedUnion("type", [
   z

@@ -25,7 +25,11 @@ export interface RunGuestOptions {
    * Runs the script; `message` is the run message (transports may derive hooks from it). null:
    * the run was taken back before it started (a pool worker's revoked run); nothing is sent.
    */
-  runner: (code: string, options: Parameters<Runner>[1], message: Extract<HostMessage, { type: "run" }>) => Promise<RunResult | null>;
+  runner: (
+    code: string,
+    options: Parameters<Runner>[1],
+    message: Extract<HostMessage, { type: "run" }>,
+  ) => Promise<RunResult | null>;
   /** The host broke the protocol: the transport closes. */
   onViolation?: (reason: string) => void;
 }
@@ -51,7 +55,8 @@ export class RunGuest {
     let message: HostMessage;
     if (this.options.validate) {
       const parsed = HostMessageSchema.safeParse(raw);
-      if (!parsed.success) return this.options.onViolation?.("the host sent a message outside the protocol");
+      if (!parsed.success)
+        return this.options.onViolation?.("the host sent a message outside the protocol");
       message = parsed.data;
     } else {
       message = raw as HostMessage;
@@ -66,7 +71,10 @@ export class RunGuest {
         if (!call) return; // the run already ended, or a repeat: the first answer stands
         calls!.delete(message.callId);
         if (message.ok) call.resolve(message.result);
-        else call.reject(new ToolCallError(message.error?.message ?? "the tool failed", "tool_failed"));
+        else
+          call.reject(
+            new ToolCallError(message.error?.message ?? "the tool failed", "tool_failed"),
+          );
         return;
       }
       case "cancel":
@@ -77,26 +85,28 @@ export class RunGuest {
 
   private start(message: Extract<HostMessage, { type: "run" }>): void {
     const { sessionId } = message;
-    if (this.runs.has(sessionId)) return this.options.onViolation?.(`run ${sessionId} started twice`);
+    if (this.runs.has(sessionId))
+      return this.options.onViolation?.(`run ${sessionId} started twice`);
     const run: GuestRun = { abort: new AbortController(), calls: new Map() };
     this.runs.set(sessionId, run);
     const header = { protocolVersion: RUN_PROTOCOL_VERSION, sessionId } as const;
     const running = this.options.runner(
-        message.code,
-        {
-          sessionId,
-          limits: message.limits,
-          signal: run.abort.signal,
-          // A tool call travels as its own message (below); the host emits its event.
-          onEvent: (event) => event.type !== "tool_call" && this.port.send({ type: "event", ...header, event }),
-          toolHandler: (toolName, args, callId, { byRef }) =>
-            new Promise((resolve, reject) => {
-              run.calls.set(callId, { resolve, reject });
-              this.port.send({ type: "tool_call", ...header, callId, toolName, args, byRef });
-            }),
-        },
-        message,
-      );
+      message.code,
+      {
+        sessionId,
+        limits: message.limits,
+        signal: run.abort.signal,
+        // A tool call travels as its own message (below); the host emits its event.
+        onEvent: (event) =>
+          event.type !== "tool_call" && this.port.send({ type: "event", ...header, event }),
+        toolHandler: (toolName, args, callId, { byRef }) =>
+          new Promise((resolve, reject) => {
+            run.calls.set(callId, { resolve, reject });
+            this.port.send({ type: "tool_call", ...header, callId, toolName, args, byRef });
+          }),
+      },
+      message,
+    );
     void running.then((result) => {
       this.runs.delete(sessionId);
       if (result) this.port.send({ type: "done", ...header, result });

@@ -69,12 +69,19 @@ export class RunHost {
   run(code: string, options: RunOptions & { sessionId: string }): Promise<RunResult> {
     const { sessionId } = options;
     const started = performance.now();
-    if (this.closed) return Promise.resolve(failedRun("runtime_lost", `the runtime is gone (${this.closed})`, started));
+    if (this.closed)
+      return Promise.resolve(
+        failedRun("runtime_lost", `the runtime is gone (${this.closed})`, started),
+      );
     if (this.runs.has(sessionId)) throw new Error(`run ${sessionId} is already on this port`);
     return new Promise<RunResult>((resolve) => {
       // Clamped: an out-of-range request fails at the guest (invalid_limits) long before this.
-      const timeoutMs = Math.min(options.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs, MAX_TIMEOUT_MS);
-      const cancel = (reason: string) => this.send({ type: "cancel", protocolVersion: RUN_PROTOCOL_VERSION, sessionId, reason });
+      const timeoutMs = Math.min(
+        options.limits?.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
+        MAX_TIMEOUT_MS,
+      );
+      const cancel = (reason: string) =>
+        this.send({ type: "cancel", protocolVersion: RUN_PROTOCOL_VERSION, sessionId, reason });
       const run: HostedRun = {
         options,
         resolve,
@@ -82,12 +89,21 @@ export class RunHost {
         onAbort: () => cancel("cancelled by the session"),
         deadline: setTimeout(() => {
           cancel("the run missed its deadline");
-          this.finish(sessionId, failedRun("timeout", `the script ran longer than ${timeoutMs} ms`, started));
+          this.finish(
+            sessionId,
+            failedRun("timeout", `the script ran longer than ${timeoutMs} ms`, started),
+          );
           this.options.onOverdue?.(sessionId);
         }, timeoutMs + GUEST_GRACE_MS),
       };
       this.runs.set(sessionId, run);
-      this.send({ type: "run", protocolVersion: RUN_PROTOCOL_VERSION, sessionId, code, limits: options.limits ?? {} });
+      this.send({
+        type: "run",
+        protocolVersion: RUN_PROTOCOL_VERSION,
+        sessionId,
+        code,
+        limits: options.limits ?? {},
+      });
       if (options.signal?.aborted) run.onAbort();
       else options.signal?.addEventListener("abort", run.onAbort, { once: true });
     });
@@ -106,7 +122,14 @@ export class RunHost {
   lost(reason: string): void {
     this.closed ??= reason;
     for (const [sessionId, run] of this.runs) {
-      this.finish(sessionId, failedRun("runtime_lost", `the runtime running this session went away (${reason})`, run.started));
+      this.finish(
+        sessionId,
+        failedRun(
+          "runtime_lost",
+          `the runtime running this session went away (${reason})`,
+          run.started,
+        ),
+      );
     }
   }
 
@@ -139,9 +162,19 @@ export class RunHost {
   private callTool(run: HostedRun, call: Extract<GuestMessage, { type: "tool_call" }>): void {
     const { sessionId, callId, toolName, args, byRef } = call;
     run.options.onEvent?.({ type: "tool_call", callId, toolName, args });
-    const submit = (answer: { ok: true; result: unknown } | { ok: false; error: { message: string; code: string } }) => {
+    const submit = (
+      answer:
+        | { ok: true; result: unknown }
+        | { ok: false; error: { message: string; code: string } },
+    ) => {
       if (this.runs.get(sessionId) !== run) return; // the run ended meanwhile
-      this.send({ type: "tool_result_submit", protocolVersion: RUN_PROTOCOL_VERSION, sessionId, callId, ...answer });
+      this.send({
+        type: "tool_result_submit",
+        protocolVersion: RUN_PROTOCOL_VERSION,
+        sessionId,
+        callId,
+        ...answer,
+      });
     };
     let answer: Promise<unknown>;
     try {
@@ -154,7 +187,10 @@ export class RunHost {
       (err) =>
         submit({
           ok: false,
-          error: err instanceof ToolCallError ? { message: err.message, code: err.code } : { message: `${toolName} failed`, code: "tool_failed" },
+          error:
+            err instanceof ToolCallError
+              ? { message: err.message, code: err.code }
+              : { message: `${toolName} failed`, code: "tool_failed" },
         }),
     );
   }

@@ -29,7 +29,9 @@ export interface RunOptions {
 export type Runner = (code: string, options: RunOptions) => Promise<RunResult>;
 
 /** The tool handler a run uses: the caller's, a registry's, or one that knows no tools. */
-export function toolHandlerOf(options: Pick<RunOptions, "toolHandler" | "tools" | "signal">): ToolHandler {
+export function toolHandlerOf(
+  options: Pick<RunOptions, "toolHandler" | "tools" | "signal">,
+): ToolHandler {
   if (options.toolHandler) return options.toolHandler;
   const { tools, signal } = options;
   if (tools) return (name, args) => tools.call(name, args, signal);
@@ -37,7 +39,6 @@ export function toolHandlerOf(options: Pick<RunOptions, "toolHandler" | "tools" 
     throw new ToolCallError(`unknown tool "${name}"`, "unknown_tool");
   };
 }
-
 
 export async function runAgentScript(code: string, options: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
@@ -48,7 +49,10 @@ export async function runAgentScript(code: string, options: RunOptions = {}): Pr
   });
   const limits = LimitsSchema.safeParse({ ...DEFAULT_LIMITS, ...options.limits });
   if (!limits.success) {
-    return early("invalid_limits", limits.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    return early(
+      "invalid_limits",
+      limits.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
   }
   let source: string;
   try {

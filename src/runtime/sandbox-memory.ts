@@ -8,7 +8,11 @@
 // memory budget. Emscripten retries smaller growth steps when one is refused, so a run near its
 // limit gets exactly the growth it needs if that fits. Memory freed by one run and reused by
 // another is not charged again: the charge is the memory the run made this thread take.
-import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-singlefile-mjs-release-sync";
 
 const PAGE = 65_536;
@@ -72,9 +76,10 @@ export class SandboxMemory {
 
   /** The QuickJS WebAssembly module on this memory, made once. */
   quickjs(): Promise<QuickJSWASMModule> {
-    return (this.module ??= newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmMemory: this.memory })));
+    return (this.module ??= newQuickJSWASMModuleFromVariant(
+      newVariant(variant, { wasmMemory: this.memory }),
+    ));
   }
-
 }
 
 let threadMemory: SandboxMemory | undefined;

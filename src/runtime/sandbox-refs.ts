@@ -9,7 +9,9 @@ import { REF_PRELUDE } from "./ref-prelude.ts";
 
 type Helper = "revive" | "encode" | "forLog";
 
-export type FromSandbox = { ok: true; text: string | undefined } | { ok: false; error: QuickJSHandle };
+export type FromSandbox =
+  | { ok: true; text: string | undefined }
+  | { ok: false; error: QuickJSHandle };
 
 export class SandboxRefs {
   private readonly parse: QuickJSHandle;
@@ -36,7 +38,9 @@ export class SandboxRefs {
     const str = this.vm.newString(text);
     try {
       const fn = helpers ? helpers.revive : this.parse;
-      return this.vm.unwrapResult(this.slice(() => this.vm.callFunction(fn, this.vm.undefined, str)));
+      return this.vm.unwrapResult(
+        this.slice(() => this.vm.callFunction(fn, this.vm.undefined, str)),
+      );
     } finally {
       str.dispose();
     }
@@ -51,13 +55,15 @@ export class SandboxRefs {
     const fn = this.helpers ? this.helpers[purpose] : this.stringify;
     const result = this.slice(() => this.vm.callFunction(fn, this.vm.undefined, handle));
     if (result.error) return { ok: false, error: result.error };
-    const text = this.vm.typeof(result.value) === "string" ? this.vm.getString(result.value) : undefined;
+    const text =
+      this.vm.typeof(result.value) === "string" ? this.vm.getString(result.value) : undefined;
     result.value.dispose();
     return { ok: true, text };
   }
 
   dispose(): void {
-    for (const handle of [this.parse, this.stringify, ...Object.values(this.helpers ?? {})]) handle.dispose();
+    for (const handle of [this.parse, this.stringify, ...Object.values(this.helpers ?? {})])
+      handle.dispose();
   }
 
   private load(): Record<Helper, QuickJSHandle> {
@@ -65,12 +71,18 @@ export class SandboxRefs {
     const made = this.slice(() => {
       const factory = vm.unwrapResult(vm.evalCode(REF_PRELUDE, "auditor-refs.js"));
       try {
-        return vm.unwrapResult(vm.callFunction(factory, vm.undefined, this.violation, this.captured));
+        return vm.unwrapResult(
+          vm.callFunction(factory, vm.undefined, this.violation, this.captured),
+        );
       } finally {
         factory.dispose();
       }
     });
-    const helpers = { revive: vm.getProp(made, "revive"), encode: vm.getProp(made, "encode"), forLog: vm.getProp(made, "forLog") };
+    const helpers = {
+      revive: vm.getProp(made, "revive"),
+      encode: vm.getProp(made, "encode"),
+      forLog: vm.getProp(made, "forLog"),
+    };
     made.dispose();
     return (this.helpers = helpers);
   }

@@ -10,20 +10,41 @@
 // one it enforces the CPU limit, the wall-clock deadline and cancellation at every check.
 // Values leave the sandbox only as JSON text or as strings read by the runtime's own captured
 // functions; no getter, `toJSON` or `then` the script planted can run unaccounted.
-import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
+import type {
+  QuickJSContext,
+  QuickJSDeferredPromise,
+  QuickJSHandle,
+  QuickJSRuntime,
+} from "quickjs-emscripten-core";
 import { ToolCallError } from "./broker.ts";
 import type { Limits } from "./limits.ts";
 import { HELPERS_SOURCE, LOCKDOWN_SOURCE } from "./lockdown.ts";
-import { emptyStats, type RunErrorCode, type RunEvent, type RunResult, type RunStats } from "./protocol.ts";
+import {
+  emptyStats,
+  type RunErrorCode,
+  type RunEvent,
+  type RunResult,
+  type RunStats,
+} from "./protocol.ts";
 import { REF_CALL } from "./ref-prelude.ts";
-import { discardSandboxMemory, RunMemory, sandboxMemory, type SandboxMemory } from "./sandbox-memory.ts";
+import {
+  discardSandboxMemory,
+  RunMemory,
+  sandboxMemory,
+  type SandboxMemory,
+} from "./sandbox-memory.ts";
 import { SandboxRefs } from "./sandbox-refs.ts";
 
 /**
  * Answers one tool call; `callId` is the id the run's `tool_call` event carries. With `byRef`
  * (the auto-ref pass proved the script never reads the result) the answer should be a ref token.
  */
-export type ToolHandler = (name: string, args: unknown, callId: string, options: { byRef: boolean }) => Promise<unknown>;
+export type ToolHandler = (
+  name: string,
+  args: unknown,
+  callId: string,
+  options: { byRef: boolean },
+) => Promise<unknown>;
 
 /** How a thread that hosts runs (a pool worker) watches them from the outside. */
 export interface SandboxHooks {
@@ -87,7 +108,12 @@ const threadCpuMs: () => number =
 export async function runInSandbox(options: SandboxRunOptions): Promise<RunResult> {
   const memory = sandboxMemory();
   const module = await memory.quickjs();
-  if (options.hooks?.claim && !options.hooks.claim()) return { ok: false, error: { code: "cancelled", message: "taken back before it started" }, stats: emptyStats() };
+  if (options.hooks?.claim && !options.hooks.claim())
+    return {
+      ok: false,
+      error: { code: "cancelled", message: "taken back before it started" },
+      stats: emptyStats(),
+    };
   return new SandboxRun(memory, module.newRuntime(), options).run();
 }
 
@@ -137,7 +163,10 @@ class SandboxRun {
 
   async run(): Promise<RunResult> {
     const { signal } = this.options;
-    this.timer = setTimeout(() => this.fail("timeout", `the script ran longer than ${this.limits.timeoutMs} ms`), this.limits.timeoutMs);
+    this.timer = setTimeout(
+      () => this.fail("timeout", `the script ran longer than ${this.limits.timeoutMs} ms`),
+      this.limits.timeoutMs,
+    );
     const onAbort = () => this.fail("cancelled", "the run was cancelled");
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -157,7 +186,9 @@ class SandboxRun {
     this.inSlice = true;
     this.memory.current = this.runMemory;
     this.sliceCpuStart = threadCpuMs();
-    this.options.hooks?.sliceStarted(Date.now() + Math.max(0, this.wallDeadline - performance.now()));
+    this.options.hooks?.sliceStarted(
+      Date.now() + Math.max(0, this.wallDeadline - performance.now()),
+    );
     try {
       return fn();
     } finally {
@@ -170,14 +201,23 @@ class SandboxRun {
 
   private shouldInterrupt(): boolean {
     if (!this.inSlice) {
-      this.failure ??= { code: "script_error", message: "the script tried to run outside the runtime's accounting" };
+      this.failure ??= {
+        code: "script_error",
+        message: "the script tried to run outside the runtime's accounting",
+      };
       return true;
     }
     if (this.failure) return true;
     if (performance.now() >= this.wallDeadline) {
-      this.failure = { code: "timeout", message: `the script ran longer than ${this.limits.timeoutMs} ms` };
+      this.failure = {
+        code: "timeout",
+        message: `the script ran longer than ${this.limits.timeoutMs} ms`,
+      };
     } else if (this.cpuSpentMs + threadCpuMs() - this.sliceCpuStart > this.limits.cpuMs) {
-      this.failure = { code: "cpu_limit", message: `the script used more than ${this.limits.cpuMs} ms of CPU` };
+      this.failure = {
+        code: "cpu_limit",
+        message: `the script used more than ${this.limits.cpuMs} ms of CPU`,
+      };
     } else if (this.options.hooks?.cancelRequested()) {
       this.failure = { code: "cancelled", message: "the run was cancelled" };
     }
@@ -191,7 +231,10 @@ class SandboxRun {
     const violation = this.own(
       vm.newFunction("violation", (whatHandle) => {
         const what = vm.typeof(whatHandle) === "string" ? vm.getString(whatHandle) : "use";
-        this.failure ??= { code: "ref_access", message: `the script tried to ${what} a reference; refs can only be passed to callTool or returned` };
+        this.failure ??= {
+          code: "ref_access",
+          message: `the script tried to ${what} a reference; refs can only be passed to callTool or returned`,
+        };
         throw new Error("aborted");
       }),
     );
@@ -214,7 +257,11 @@ class SandboxRun {
   }
 
   /** Evaluates `source` (a function expression) and calls it with `args`, in one slice. */
-  private call(source: string, filename: string, ...args: QuickJSHandle[]): QuickJSHandle | undefined {
+  private call(
+    source: string,
+    filename: string,
+    ...args: QuickJSHandle[]
+  ): QuickJSHandle | undefined {
     const { vm } = this;
     const result = this.slice(() => {
       const fn = vm.evalCode(source, filename);
@@ -238,7 +285,10 @@ class SandboxRun {
       this.helpersTried = true; // compiling them can fail (a limit): never try twice
       const made = this.call(HELPERS_SOURCE, "auditor-helpers.js", this.captured);
       if (!made) return undefined;
-      this.helpers = { describe: this.own(this.vm.getProp(made, "describe")), toolError: this.own(this.vm.getProp(made, "toolError")) };
+      this.helpers = {
+        describe: this.own(this.vm.getProp(made, "describe")),
+        toolError: this.own(this.vm.getProp(made, "toolError")),
+      };
       made.dispose();
     }
     return this.helpers?.[name];
@@ -274,7 +324,10 @@ class SandboxRun {
     const line = texts.join(" ") + "\n";
     this.stats.stdoutBytes += Buffer.byteLength(line);
     if (this.stats.stdoutBytes > this.limits.maxStdoutBytes) {
-      this.failure ??= { code: "stdout_limit", message: `the script wrote more than ${this.limits.maxStdoutBytes} bytes to the console` };
+      this.failure ??= {
+        code: "stdout_limit",
+        message: `the script wrote more than ${this.limits.maxStdoutBytes} bytes to the console`,
+      };
       throw new Error("aborted");
     }
     if (method === "log") {
@@ -282,7 +335,12 @@ class SandboxRun {
       return;
     }
     const data = args.length > 1 ? this.dataOf(args.slice(1), texts.slice(1)) : undefined;
-    this.options.onEvent?.({ type: "log", level: method, message: texts[0] ?? "", ...(data ? { data } : {}) });
+    this.options.onEvent?.({
+      type: "log",
+      level: method,
+      message: texts[0] ?? "",
+      ...(data ? { data } : {}),
+    });
   }
 
   /** The extra arguments of a log call as JSON values (strings stay strings). */
@@ -296,14 +354,17 @@ class SandboxRun {
       }
     });
     const only = values.length === 1 ? values[0] : undefined;
-    return only !== null && typeof only === "object" && !Array.isArray(only) ? (only as Record<string, unknown>) : { args: values };
+    return only !== null && typeof only === "object" && !Array.isArray(only)
+      ? (only as Record<string, unknown>)
+      : { args: values };
   }
 
   private textOf(arg: QuickJSHandle): string {
     const { vm } = this;
     const type = vm.typeof(arg);
     if (type === "string") return vm.getString(arg);
-    if (type === "undefined" || type === "function" || type === "symbol") return type === "undefined" ? "undefined" : `[${type}]`;
+    if (type === "undefined" || type === "function" || type === "symbol")
+      return type === "undefined" ? "undefined" : `[${type}]`;
     const logged = this.refs.fromSandbox(arg, "forLog");
     if (!logged.ok) logged.error.dispose();
     if (this.failure) throw new Error("aborted");
@@ -317,18 +378,27 @@ class SandboxRun {
     return vm.newFunction(byRef ? REF_CALL : "callTool", (nameHandle, argsHandle) => {
       const deferred = vm.newPromise();
       const name = vm.typeof(nameHandle) === "string" ? vm.getString(nameHandle) : undefined;
-      if (name === undefined) return this.rejectNow(deferred, "callTool: the tool name must be a string");
+      if (name === undefined)
+        return this.rejectNow(deferred, "callTool: the tool name must be a string");
       if (this.stats.toolCallCount >= this.limits.maxToolCalls) {
         deferred.dispose();
-        this.failure ??= { code: "max_tool_calls", message: `the script made more than ${this.limits.maxToolCalls} tool calls` };
+        this.failure ??= {
+          code: "max_tool_calls",
+          message: `the script made more than ${this.limits.maxToolCalls} tool calls`,
+        };
         throw new Error("aborted");
       }
       if (this.inFlight >= this.limits.maxConcurrentToolCalls) {
         deferred.dispose();
-        this.failure ??= { code: "max_concurrent_tool_calls", message: `the script ran more than ${this.limits.maxConcurrentToolCalls} tool calls at once` };
+        this.failure ??= {
+          code: "max_concurrent_tool_calls",
+          message: `the script ran more than ${this.limits.maxConcurrentToolCalls} tool calls at once`,
+        };
         throw new Error("aborted");
       }
-      const encoded = argsHandle ? this.refs.fromSandbox(argsHandle, "encode") : { ok: true as const, text: undefined };
+      const encoded = argsHandle
+        ? this.refs.fromSandbox(argsHandle, "encode")
+        : { ok: true as const, text: undefined };
       if (this.failure) {
         if (!encoded.ok) encoded.error.dispose();
         deferred.dispose();
@@ -344,27 +414,38 @@ class SandboxRun {
       this.pending.add(deferred);
       this.options.onEvent?.({ type: "tool_call", callId, toolName: name, args });
       this.options.toolHandler(name, args, callId, { byRef }).then(
-        (value) => this.answer(deferred, callId, () => {
-          let handle: QuickJSHandle;
-          try {
-            handle = this.toSandbox(value);
-          } catch {
-            const why = this.runMemory.refused ? "a result too large for the script's memory" : "a value that is not JSON";
-            return this.rejectWith(deferred, `${name} returned ${why}`);
-          }
-          deferred.resolve(handle);
-          handle.dispose();
-        }),
-        (error) => this.answer(deferred, callId, () =>
-          this.rejectWith(deferred, error instanceof ToolCallError ? error.message : `${name} failed`),
-        ),
+        (value) =>
+          this.answer(deferred, callId, () => {
+            let handle: QuickJSHandle;
+            try {
+              handle = this.toSandbox(value);
+            } catch {
+              const why = this.runMemory.refused
+                ? "a result too large for the script's memory"
+                : "a value that is not JSON";
+              return this.rejectWith(deferred, `${name} returned ${why}`);
+            }
+            deferred.resolve(handle);
+            handle.dispose();
+          }),
+        (error) =>
+          this.answer(deferred, callId, () =>
+            this.rejectWith(
+              deferred,
+              error instanceof ToolCallError ? error.message : `${name} failed`,
+            ),
+          ),
       );
       return deferred.handle;
     });
   }
 
   /** A tool answered: settle its promise and run what it unblocks, in one slice. */
-  private answer(deferred: QuickJSDeferredPromise, callId: string, settleInSandbox: () => void): void {
+  private answer(
+    deferred: QuickJSDeferredPromise,
+    callId: string,
+    settleInSandbox: () => void,
+  ): void {
     this.inFlight--;
     if (this.finished) return; // torn down: the run disposed this deferred
     this.pending.delete(deferred);
@@ -386,11 +467,16 @@ class SandboxRun {
     const text = vm.newString(message);
     const make = this.helper("toolError");
     this.slice(() => {
-      const error = make ? vm.callFunction(make, vm.undefined, text) : { error: vm.newError("the runtime could not make a ToolError") };
+      const error = make
+        ? vm.callFunction(make, vm.undefined, text)
+        : { error: vm.newError("the runtime could not make a ToolError") };
       if (error.error) {
         // A limit was hit while making it (the interrupt set the failure): the run ends with it.
         error.error.dispose();
-        this.failure ??= { code: "script_error", message: "the runtime could not deliver a tool error" };
+        this.failure ??= {
+          code: "script_error",
+          message: "the runtime could not deliver a tool error",
+        };
         return;
       }
       deferred.reject(error.value);
@@ -438,7 +524,10 @@ class SandboxRun {
     }
     const text = encoded.text;
     if (text !== undefined && Buffer.byteLength(text) > this.limits.maxOutputBytes) {
-      return this.fail("output_limit", `the script returned more than ${this.limits.maxOutputBytes} bytes`);
+      return this.fail(
+        "output_limit",
+        `the script returned more than ${this.limits.maxOutputBytes} bytes`,
+      );
     }
     this.finish({ ok: true, value: text === undefined ? undefined : JSON.parse(text) });
   }
@@ -451,11 +540,18 @@ class SandboxRun {
     }
     const refused = this.runMemory.refused;
     const describe = refused ? undefined : this.helper("describe");
-    const described = describe ? this.slice(() => this.vm.callFunction(describe, this.vm.undefined, error)) : undefined;
+    const described = describe
+      ? this.slice(() => this.vm.callFunction(describe, this.vm.undefined, error))
+      : undefined;
     error.dispose();
     if (refused) {
       described?.dispose();
-      return this.fail(refused, refused === "memory_budget" ? "the server's memory budget for scripts is exhausted; retry later" : `the script used more than ${this.limits.memoryBytes} bytes of memory`);
+      return this.fail(
+        refused,
+        refused === "memory_budget"
+          ? "the server's memory budget for scripts is exhausted; retry later"
+          : `the script used more than ${this.limits.memoryBytes} bytes of memory`,
+      );
     }
     if (!described || described.error) {
       described?.dispose();
@@ -466,9 +562,15 @@ class SandboxRun {
     const name = this.stringProp(described.value, "name");
     const message = this.stringProp(described.value, "message");
     described.value.dispose();
-    if (name === "InternalError" && message.includes("stack overflow")) return this.fail("memory_limit", "the script overflowed its stack");
-    if (name === "InternalError" && message.includes("string too long")) return this.fail("memory_limit", "the script built a string longer than the sandbox allows");
-    if (message.includes("out of memory")) return this.fail("memory_limit", `the script used more than ${this.limits.memoryBytes} bytes of memory`);
+    if (name === "InternalError" && message.includes("stack overflow"))
+      return this.fail("memory_limit", "the script overflowed its stack");
+    if (name === "InternalError" && message.includes("string too long"))
+      return this.fail("memory_limit", "the script built a string longer than the sandbox allows");
+    if (message.includes("out of memory"))
+      return this.fail(
+        "memory_limit",
+        `the script used more than ${this.limits.memoryBytes} bytes of memory`,
+      );
     this.fail("script_error", `${name}: ${message}`);
   }
 

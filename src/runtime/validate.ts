@@ -7,13 +7,36 @@ import { childNodes, forEachNode, isPropertyName, patternIdentifiers } from "./a
 import { RESERVED_PREFIX } from "./ref-prelude.ts";
 
 export const AGENTSCRIPT_GLOBALS = new Set([
-  "callTool", "console", "Math", "JSON", "Array", "Object", "String", "Number", "Boolean", "Date",
-  "parseInt", "parseFloat", "isNaN", "isFinite", "undefined", "NaN", "Infinity",
+  "callTool",
+  "console",
+  "Math",
+  "JSON",
+  "Array",
+  "Object",
+  "String",
+  "Number",
+  "Boolean",
+  "Date",
+  "parseInt",
+  "parseFloat",
+  "isNaN",
+  "isFinite",
+  "undefined",
+  "NaN",
+  "Infinity",
 ]);
 
 const GLOBALS_LIST = [...AGENTSCRIPT_GLOBALS].join(", ");
 
-const FORBIDDEN_PROPERTIES = new Set(["constructor", "__proto__", "prototype", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
+const FORBIDDEN_PROPERTIES = new Set([
+  "constructor",
+  "__proto__",
+  "prototype",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+]);
 
 /** Wrapped so that top-level await and return parse; the wrapper adds one line. */
 const WRAP_PREFIX = "(async () => {\n";
@@ -22,7 +45,11 @@ const WRAP_SUFFIX = "\n})";
 export class AgentScriptValidationError extends Error {
   override name = "AgentScriptValidationError";
   constructor(
-    readonly code: "parse_error" | "forbidden_syntax" | "forbidden_identifier" | "forbidden_property",
+    readonly code:
+      | "parse_error"
+      | "forbidden_syntax"
+      | "forbidden_identifier"
+      | "forbidden_property",
     message: string,
     readonly line: number,
     readonly column: number,
@@ -159,7 +186,13 @@ const FORBIDDEN_NODES: Partial<Record<string, string>> = {
   Super: "super is not allowed",
 };
 
-function walk(n: Node, parent: Node | undefined, key: string | undefined, declared: Set<string>, depth: number): void {
+function walk(
+  n: Node,
+  parent: Node | undefined,
+  key: string | undefined,
+  declared: Set<string>,
+  depth: number,
+): void {
   if (depth > 500) fail(n, "forbidden_syntax", "the script is nested too deeply");
   const forbidden = FORBIDDEN_NODES[n.type];
   if (forbidden) fail(n, "forbidden_syntax", forbidden);
@@ -168,25 +201,45 @@ function walk(n: Node, parent: Node | undefined, key: string | undefined, declar
       if (n.kind === "var") fail(n, "forbidden_syntax", "`var` is not allowed; use const or let");
       break;
     case "Property":
-      if (n.kind === "get" || n.kind === "set") fail(n, "forbidden_syntax", "getters and setters are not allowed");
-      if (n.method) fail(n, "forbidden_syntax", "object methods are not allowed; use an arrow function property");
+      if (n.kind === "get" || n.kind === "set")
+        fail(n, "forbidden_syntax", "getters and setters are not allowed");
+      if (n.method)
+        fail(
+          n,
+          "forbidden_syntax",
+          "object methods are not allowed; use an arrow function property",
+        );
       checkPropertyName(n.key, n.computed, n);
       break;
     case "MemberExpression":
       checkPropertyName(n.property, n.computed, n);
       break;
     case "ArrowFunctionExpression":
-      if ((n as ESTree.ArrowFunctionExpression & { generator?: boolean }).generator) fail(n, "forbidden_syntax", "generators are not allowed");
+      if ((n as ESTree.ArrowFunctionExpression & { generator?: boolean }).generator)
+        fail(n, "forbidden_syntax", "generators are not allowed");
       break;
     case "NewExpression":
-      if (n.callee.type !== "Identifier" || n.callee.name !== "Date") fail(n, "forbidden_syntax", "`new` is allowed only as new Date(…)");
+      if (n.callee.type !== "Identifier" || n.callee.name !== "Date")
+        fail(n, "forbidden_syntax", "`new` is allowed only as new Date(…)");
       break;
     case "Identifier":
       if (n.name.startsWith(RESERVED_PREFIX) && isReference(n, parent, key)) {
-        fail(n, "forbidden_identifier", `names starting with ${RESERVED_PREFIX} are reserved for the runtime`);
+        fail(
+          n,
+          "forbidden_identifier",
+          `names starting with ${RESERVED_PREFIX} are reserved for the runtime`,
+        );
       }
-      if (isReference(n, parent, key) && !declared.has(n.name) && !AGENTSCRIPT_GLOBALS.has(n.name)) {
-        fail(n, "forbidden_identifier", `\`${n.name}\` is not defined in AgentScript (globals: ${GLOBALS_LIST})`);
+      if (
+        isReference(n, parent, key) &&
+        !declared.has(n.name) &&
+        !AGENTSCRIPT_GLOBALS.has(n.name)
+      ) {
+        fail(
+          n,
+          "forbidden_identifier",
+          `\`${n.name}\` is not defined in AgentScript (globals: ${GLOBALS_LIST})`,
+        );
       }
       break;
   }
@@ -195,21 +248,36 @@ function walk(n: Node, parent: Node | undefined, key: string | undefined, declar
 
 function checkPropertyName(property: ESTree.Node, computed: boolean, node: Node): void {
   const name =
-    !computed && property.type === "Identifier" ? property.name
-    : property.type === "Literal" && typeof property.value === "string" ? property.value
-    : property.type === "TemplateLiteral" && property.expressions.length === 0 ? (property.quasis[0]?.value.cooked ?? undefined)
-    : undefined;
-  if (name !== undefined && FORBIDDEN_PROPERTIES.has(name)) fail(node, "forbidden_property", `access to \`${name}\` is not allowed`);
+    !computed && property.type === "Identifier"
+      ? property.name
+      : property.type === "Literal" && typeof property.value === "string"
+        ? property.value
+        : property.type === "TemplateLiteral" && property.expressions.length === 0
+          ? (property.quasis[0]?.value.cooked ?? undefined)
+          : undefined;
+  if (name !== undefined && FORBIDDEN_PROPERTIES.has(name))
+    fail(node, "forbidden_property", `access to \`${name}\` is not allowed`);
 }
 
 /** An identifier that names a variable (not a property name or object key). */
-function isReference(_identifier: ESTree.Identifier, parent: Node | undefined, key: string | undefined): boolean {
+function isReference(
+  _identifier: ESTree.Identifier,
+  parent: Node | undefined,
+  key: string | undefined,
+): boolean {
   return !parent || key === undefined || !isPropertyName(parent, key);
 }
 
 function collectDeclarations(root: Node, out: Set<string>): void {
   forEachNode(root, (n) => {
-    const patterns = n.type === "VariableDeclarator" ? [n.id] : n.type === "ArrowFunctionExpression" ? n.params : n.type === "CatchClause" && n.param ? [n.param] : [];
+    const patterns =
+      n.type === "VariableDeclarator"
+        ? [n.id]
+        : n.type === "ArrowFunctionExpression"
+          ? n.params
+          : n.type === "CatchClause" && n.param
+            ? [n.param]
+            : [];
     for (const pattern of patterns) for (const id of patternIdentifiers(pattern)) out.add(id.name);
   });
 }

@@ -33,7 +33,10 @@ self.onmessage = (event: MessageEvent<WorkerInit>) => {
       runner: async (code, options) => {
         const runNo = ++runsReceived;
         let takenBack = false;
-        const hooks = { ...monitor.hooks(init.slot, runNo), claim: () => !(takenBack = !monitor.claim(init.slot, runNo)) };
+        const hooks = {
+          ...monitor.hooks(init.slot, runNo),
+          claim: () => !(takenBack = !monitor.claim(init.slot, runNo)),
+        };
         const result = await runAgentScript(code, { ...options, hooks });
         return takenBack ? null : result;
       },

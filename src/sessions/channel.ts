@@ -11,10 +11,19 @@ import {
   signP256Native,
   type P256KeyPair,
 } from "../crypto/index.ts";
-import { deriveSessionKeys, sessionTranscript, type SessionKeys } from "../../sdk/crypto/handshake.ts";
+import {
+  deriveSessionKeys,
+  sessionTranscript,
+  type SessionKeys,
+} from "../../sdk/crypto/handshake.ts";
 import { validatePublicKey } from "../../sdk/crypto/p256.ts";
 import { EventSealer } from "./sealer.ts";
-import { PROTOCOL_VERSION, type EncLine, type EventPayload, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import {
+  PROTOCOL_VERSION,
+  type EncLine,
+  type EventPayload,
+  type SessionEvent,
+} from "../../sdk/wire/sessions.ts";
 
 export type Handshake = EventPayload<"session_init">["encryption"];
 
@@ -69,16 +78,26 @@ export class EncryptedChannel implements SessionChannel {
   }
 
   /** The server half of the handshake; throws InvalidPublicKeyError for a client key that is not a valid P-256 point. */
-  static async create(sessionId: string, clientPublicKeyB64: string, identity: P256KeyPair, kid: string): Promise<EncryptedChannel> {
+  static async create(
+    sessionId: string,
+    clientPublicKeyB64: string,
+    identity: P256KeyPair,
+    kid: string,
+  ): Promise<EncryptedChannel> {
     const clientPublicKey = validatePublicKey(decodeKey(clientPublicKeyB64));
     const server = agreeEphemeralNative(clientPublicKey);
     const transcript = sessionTranscript(sessionId, clientPublicKey, server.publicKey);
-    return new EncryptedChannel(sessionId, kid, deriveSessionKeys(server.sharedX, transcript, hkdfSha256Native), {
-      enabled: true,
+    return new EncryptedChannel(
+      sessionId,
       kid,
-      serverPublicKey: toBase64Url(server.publicKey),
-      signature: toBase64Url(signP256Native(transcript, identity)),
-    });
+      deriveSessionKeys(server.sharedX, transcript, hkdfSha256Native),
+      {
+        enabled: true,
+        kid,
+        serverPublicKey: toBase64Url(server.publicKey),
+        signature: toBase64Url(signP256Native(transcript, identity)),
+      },
+    );
   }
 
   encode(event: SessionEvent): string {
@@ -95,7 +114,8 @@ export class EncryptedChannel implements SessionChannel {
    * with the outer seq) is a ControlViolation: only the key holder can send one.
    */
   openControl(line: EncLine): ControlMessage {
-    if (line.sessionId !== this.sessionId || line.seq !== this.nextControlSeq) throw new DecryptError();
+    if (line.sessionId !== this.sessionId || line.seq !== this.nextControlSeq)
+      throw new DecryptError();
     // Synchronous from the check to the increment: a concurrent duplicate finds the seq spent.
     const plain = openSealedNative(this.keys.c2s, this.sessionId, line.seq, this.kid, line.payload);
     this.nextControlSeq++;
@@ -105,7 +125,13 @@ export class EncryptedChannel implements SessionChannel {
     } catch {
       throw new ControlViolation();
     }
-    if (!inner || typeof inner !== "object" || inner.seq !== line.seq || typeof inner.type !== "string" || !("body" in inner)) {
+    if (
+      !inner ||
+      typeof inner !== "object" ||
+      inner.seq !== line.seq ||
+      typeof inner.type !== "string" ||
+      !("body" in inner)
+    ) {
       throw new ControlViolation();
     }
     return { seq: line.seq, type: inner.type, body: inner.body };
@@ -113,8 +139,20 @@ export class EncryptedChannel implements SessionChannel {
 
   /** The reply to control message `seq`: `{ seq, status, body }` under the reply key. */
   sealReply(seq: number, status: number, body: unknown): EncLine {
-    const payload = sealEnvelopeNative(this.keys.reply, this.sessionId, seq, this.kid, JSON.stringify({ seq, status, body }));
-    return { protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq, type: "enc", payload };
+    const payload = sealEnvelopeNative(
+      this.keys.reply,
+      this.sessionId,
+      seq,
+      this.kid,
+      JSON.stringify({ seq, status, body }),
+    );
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: this.sessionId,
+      seq,
+      type: "enc",
+      payload,
+    };
   }
 }
 

@@ -8,8 +8,21 @@ const User = z.object({ id: z.number().int(), name: z.string(), email: z.string(
 // Up to 250,000 users (about 14 MB of JSON): large enough to show auto-ref keeping a big result out of the sandbox.
 const MAX_USERS = 250_000;
 const ProcessUsersInput = z.object({ users: z.array(User).max(MAX_USERS) }).strict();
-const ProcessUsersOutput = z.object({ count: z.number().int(), ids: z.array(z.number().int()) }).strict();
-const NAMES = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Donald", "Margaret", "Ken", "Radia"];
+const ProcessUsersOutput = z
+  .object({ count: z.number().int(), ids: z.array(z.number().int()) })
+  .strict();
+const NAMES = [
+  "Ada",
+  "Grace",
+  "Alan",
+  "Barbara",
+  "Edsger",
+  "Frances",
+  "Donald",
+  "Margaret",
+  "Ken",
+  "Radia",
+];
 
 const processUsers = (name: string) =>
   defineTool({
@@ -30,7 +43,11 @@ export function demoTools(): ToolDefinition[] {
       handler: async ({ count = 3 }) =>
         Array.from({ length: count }, (_, i) => {
           const name = NAMES[i % NAMES.length]!;
-          return { id: i + 1, name, email: `${name.toLowerCase()}${i >= NAMES.length ? i + 1 : ""}@example.com` };
+          return {
+            id: i + 1,
+            name,
+            email: `${name.toLowerCase()}${i >= NAMES.length ? i + 1 : ""}@example.com`,
+          };
         }),
     }),
     processUsers("process"),

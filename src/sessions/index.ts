@@ -9,7 +9,12 @@ export {
   type SessionServerLimits,
 } from "./manager.ts";
 export { newSessionId, type Session } from "./session.ts";
-export { ControlViolation, EncryptedChannel, PlainChannel, type SessionChannel } from "./channel.ts";
+export {
+  ControlViolation,
+  EncryptedChannel,
+  PlainChannel,
+  type SessionChannel,
+} from "./channel.ts";
 export { demoTools } from "./demo-tools.ts";
 export { INPUT_TOOL, ToolAnswerError } from "./tool-calls.ts";
 export { DIRECTORY_RENEW_MS, DIRECTORY_TTL_MS, SessionDirectory } from "./directory.ts";

@@ -2,7 +2,13 @@
 // capped by server maxima), lookup, and clean-up once a session has ended and its buffer is no
 // longer useful.
 import type { Logger } from "../log.ts";
-import { DEFAULT_LIMITS, runAgentScript, type Limits, type Runner, type ToolRegistry } from "../runtime/index.ts";
+import {
+  DEFAULT_LIMITS,
+  runAgentScript,
+  type Limits,
+  type Runner,
+  type ToolRegistry,
+} from "../runtime/index.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { DEFAULT_REF_LIMITS, type RefLimits } from "../sidecar/index.ts";
 import { RefPolicySchema, type RefPolicy, type SessionLimits } from "../../sdk/wire/sessions.ts";
@@ -67,7 +73,10 @@ export interface SessionSummary {
 /** The server cannot take a session now: 503 with Retry-After. */
 export class CapacityError extends Error {
   override name = "CapacityError";
-  constructor(readonly code: "at_capacity" | "memory_budget", message: string) {
+  constructor(
+    readonly code: "at_capacity" | "memory_budget",
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -97,7 +106,10 @@ export class SessionManager {
       observer?: SessionObserver;
     } = {},
   ) {
-    if (tools.has(INPUT_TOOL)) throw new Error(`a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`);
+    if (tools.has(INPUT_TOOL))
+      throw new Error(
+        `a tool may not be named "${INPUT_TOOL}": sessions reserve it for client input`,
+      );
   }
 
   get activeCount(): number {
@@ -108,22 +120,55 @@ export class SessionManager {
    * Creates a session (it starts running at once) or throws CapacityError.
    */
   start(request: StartRequest): Session {
-    const { id, code, caller, limits: requested = {}, init, refPolicy = RefPolicySchema.parse({}), channel } = request;
+    const {
+      id,
+      code,
+      caller,
+      limits: requested = {},
+      init,
+      refPolicy = RefPolicySchema.parse({}),
+      channel,
+    } = request;
     if (this.running >= this.limits.maxConcurrentSessions) {
-      throw new CapacityError("at_capacity", `the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`);
+      throw new CapacityError(
+        "at_capacity",
+        `the server is running its maximum of ${this.limits.maxConcurrentSessions} sessions`,
+      );
     }
     if (this.budget && !this.budget.admitting) {
-      throw new CapacityError("memory_budget", "the server's memory budget for sessions is nearly used up; retry shortly");
+      throw new CapacityError(
+        "memory_budget",
+        "the server's memory budget for sessions is nearly used up; retry shortly",
+      );
     }
     const callerCount = this.perCaller.get(caller) ?? 0;
     if (callerCount >= this.limits.maxSessionsPerCaller) {
-      throw new CallerLimitError(`this caller already runs ${callerCount} sessions, the most one caller may; end one or retry later`);
+      throw new CallerLimitError(
+        `this caller already runs ${callerCount} sessions, the most one caller may; end one or retry later`,
+      );
     }
     const { maxima } = this.limits;
     const capped = Object.fromEntries(
-      Object.entries(maxima).map(([key, max]) => [key, Math.min(max, requested[key as keyof SessionLimits] ?? max)]),
+      Object.entries(maxima).map(([key, max]) => [
+        key,
+        Math.min(max, requested[key as keyof SessionLimits] ?? max),
+      ]),
     ) as Limits & { sessionTtlMs: number };
-    const session = new Session({ id, code, limits: capped, tools: this.tools, runner: this.runner, bufferEvents: this.limits.bufferEvents, heartbeatMs: this.limits.heartbeatMs, init, refLimits: this.limits.refLimits, refPolicy, channel, ...(this.budget ? { budget: this.budget } : {}), ...(this.hooks.log ? { log: this.hooks.log } : {}) });
+    const session = new Session({
+      id,
+      code,
+      limits: capped,
+      tools: this.tools,
+      runner: this.runner,
+      bufferEvents: this.limits.bufferEvents,
+      heartbeatMs: this.limits.heartbeatMs,
+      init,
+      refLimits: this.limits.refLimits,
+      refPolicy,
+      channel,
+      ...(this.budget ? { budget: this.budget } : {}),
+      ...(this.hooks.log ? { log: this.hooks.log } : {}),
+    });
     this.sessions.set(session.id, session);
     this.running++;
     this.perCaller.set(caller, callerCount + 1);
@@ -145,7 +190,8 @@ export class SessionManager {
   /** Sessions held now (running, or ended and still readable), by state. */
   countByState(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const session of this.sessions.values()) counts[session.machine.state] = (counts[session.machine.state] ?? 0) + 1;
+    for (const session of this.sessions.values())
+      counts[session.machine.state] = (counts[session.machine.state] ?? 0) + 1;
     return counts;
   }
 

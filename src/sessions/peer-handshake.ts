@@ -7,7 +7,12 @@
 import { bytesEqual, fromBase64Url, toBase64Url } from "../../sdk/crypto/encoding.ts";
 import { derivePeerKeys, peerSignedMessage, peerTranscript } from "../../sdk/crypto/handshake.ts";
 import { keyId } from "../../sdk/crypto/keys.ts";
-import { agreeEphemeral, deriveSharedX, validatePublicKey, verifyP256 } from "../../sdk/crypto/p256.ts";
+import {
+  agreeEphemeral,
+  deriveSharedX,
+  validatePublicKey,
+  verifyP256,
+} from "../../sdk/crypto/p256.ts";
 import { signP256, type P256KeyPair } from "../crypto/index.ts";
 import { SecureChannel, type Wire } from "../runtime/remote/secure-channel.ts";
 import {

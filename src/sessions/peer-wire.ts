@@ -14,7 +14,8 @@ const MAX_PATH_CHARS = 2_048;
 const MAX_BODY_B64_CHARS = Math.ceil((512 * 1024) / 3) * 4;
 
 /** What may be forwarded: the session requests of docs/protocol.md, nothing else. */
-const FORWARDED_PATH = /^\/(sessions\/ses_[A-Za-z0-9_-]{22}(\/(stream|input|cancel))?|refs\/resolve)(\?[^#]*)?$/;
+const FORWARDED_PATH =
+  /^\/(sessions\/ses_[A-Za-z0-9_-]{22}(\/(stream|input|cancel))?|refs\/resolve)(\?[^#]*)?$/;
 
 /** Response headers that mean something to a session client; no other crosses. */
 export const FORWARDED_RESPONSE_HEADERS = [

@@ -4,12 +4,22 @@ import { sealEnvelopeNative } from "../crypto/index.ts";
 import { PROTOCOL_VERSION, type EncLine } from "../../sdk/wire/sessions.ts";
 
 export class EventSealer {
-  constructor(private readonly key: Uint8Array, private readonly sessionId: string, private readonly kid: string) {}
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly sessionId: string,
+    private readonly kid: string,
+  ) {}
 
   /** The whole `enc` line for one event's JSON. */
   sealLine(seq: number, plaintext: string): string {
     const payload = sealEnvelopeNative(this.key, this.sessionId, seq, this.kid, plaintext);
-    const line: EncLine = { protocolVersion: PROTOCOL_VERSION, sessionId: this.sessionId, seq, type: "enc", payload };
+    const line: EncLine = {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: this.sessionId,
+      seq,
+      type: "enc",
+      payload,
+    };
     return JSON.stringify(line);
   }
 }

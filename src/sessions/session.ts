@@ -11,7 +11,14 @@ import type { Limits, RunEvent, Runner, RunStats, ToolRegistry } from "../runtim
 import { compiled } from "../runtime/compiled-schema.ts";
 import type { MemoryBudget } from "../runtime/memory-budget.ts";
 import { RefSidecar, type RefLimits } from "../sidecar/index.ts";
-import { EventPayloads, PROTOCOL_VERSION, type EventPayload, type EventType, type RefPolicy, type SessionEvent } from "../../sdk/wire/sessions.ts";
+import {
+  EventPayloads,
+  PROTOCOL_VERSION,
+  type EventPayload,
+  type EventType,
+  type RefPolicy,
+  type SessionEvent,
+} from "../../sdk/wire/sessions.ts";
 import type { SessionChannel } from "./channel.ts";
 import { SessionStateMachine } from "./state-machine.ts";
 import { ToolCallLedger } from "./tool-calls.ts";
@@ -73,7 +80,13 @@ export class Session {
   readonly sidecar: RefSidecar;
   private seq = 0;
   private pendingTools = 0;
-  stats: RunStats = { durationMs: 0, toolCallCount: 0, stdoutBytes: 0, sandboxBytesIn: 0, cpuMs: 0 };
+  stats: RunStats = {
+    durationMs: 0,
+    toolCallCount: 0,
+    stdoutBytes: 0,
+    sandboxBytesIn: 0,
+    cpuMs: 0,
+  };
   lastEventAt = Date.now();
   readonly startedAt = new Date();
   /** How the session ended: `ok`, or the failure code of its final (or error) event. */
@@ -86,7 +99,10 @@ export class Session {
     this.id = options.id;
     this.channel = options.channel;
     this.expiresAt = new Date(Date.now() + options.limits.sessionTtlMs);
-    this.log = options.log?.child({ sessionId: this.id, ...(this.origin ? { requestId: this.origin.requestId } : {}) });
+    this.log = options.log?.child({
+      sessionId: this.id,
+      ...(this.origin ? { requestId: this.origin.requestId } : {}),
+    });
     this.sidecar = new RefSidecar(options.refLimits, options.budget);
     this.ledger = new ToolCallLedger(options.tools, this.sidecar, this.abort.signal, (message) => {
       this.stoppedFor ??= { code: "memory_budget", message };
@@ -129,7 +145,13 @@ export class Session {
   }
 
   emit<T extends EventType>(type: T, payload: EventPayload<T>): void {
-    const event = { protocolVersion: PROTOCOL_VERSION, sessionId: this.id, seq: ++this.seq, type, payload: compiled(EventPayloads[type] as ZodMiniType).parse(payload) } as SessionEvent;
+    const event = {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: this.id,
+      seq: ++this.seq,
+      type,
+      payload: compiled(EventPayloads[type] as ZodMiniType).parse(payload),
+    } as SessionEvent;
     this.lastEventAt = Date.now();
     const entry: SessionLine = { seq: event.seq, type, line: this.channel.encode(event) };
     this.buffer.push(entry);
@@ -167,10 +189,17 @@ export class Session {
     const { sessionTtlMs, ...runLimits } = this.options.limits;
     this.emit("session_init", this.options.init(this));
     this.machine.apply("start");
-    this.log?.info("session started", { encrypted: this.channel.encrypted, limits: this.options.limits });
-    const heartbeat = setInterval(() => {
-      if (Date.now() - this.lastEventAt >= this.options.heartbeatMs) this.emit("heartbeat", { ts: new Date().toISOString() });
-    }, Math.max(10, Math.floor(this.options.heartbeatMs / 2)));
+    this.log?.info("session started", {
+      encrypted: this.channel.encrypted,
+      limits: this.options.limits,
+    });
+    const heartbeat = setInterval(
+      () => {
+        if (Date.now() - this.lastEventAt >= this.options.heartbeatMs)
+          this.emit("heartbeat", { ts: new Date().toISOString() });
+      },
+      Math.max(10, Math.floor(this.options.heartbeatMs / 2)),
+    );
     const result = await this.options.runner(this.options.code, {
       // Tool calls may arrive from a worker or a remote runtime, outside any request: they run
       // in the starting request's context, so function and egress lines name it.
@@ -195,7 +224,9 @@ export class Session {
     } else if (result.ok) {
       this.outcome = "ok";
       this.machine.apply("complete");
-      const value = resolveReturned ? this.sidecar.resolveReadable(result.value, maxResolvedBytes) : result.value;
+      const value = resolveReturned
+        ? this.sidecar.resolveReadable(result.value, maxResolvedBytes)
+        : result.value;
       this.emit("final", { ok: true, result: value, stats: result.stats });
     } else {
       const error = this.stoppedFor ?? result.error;
@@ -204,7 +235,11 @@ export class Session {
       this.emit("final", { ok: false, error, stats: result.stats });
       code = error.code;
     }
-    this.log?.info("session ended", { state: this.machine.state, ...(code ? { code } : {}), stats: result.stats });
+    this.log?.info("session ended", {
+      state: this.machine.state,
+      ...(code ? { code } : {}),
+      stats: result.stats,
+    });
     this.endedResolve();
   }
 
@@ -215,14 +250,22 @@ export class Session {
         this.emit("stdout", { chunk: event.chunk });
         break;
       case "log":
-        this.emit("log", { level: event.level, message: event.message, ...(event.data ? { data: event.data } : {}) });
+        this.emit("log", {
+          level: event.level,
+          message: event.message,
+          ...(event.data ? { data: event.data } : {}),
+        });
         break;
       case "tool_call":
         this.pendingTools++;
         this.stats.toolCallCount++;
         this.machine.apply("tool_called");
         this.ledger.open(event.callId, event.toolName);
-        this.emit("tool_call", { callId: event.callId, toolName: event.toolName, args: event.args });
+        this.emit("tool_call", {
+          callId: event.callId,
+          toolName: event.toolName,
+          args: event.args,
+        });
         break;
       case "tool_result_applied":
         this.settleTool();
@@ -233,6 +276,7 @@ export class Session {
 
   private settleTool(): void {
     this.pendingTools = Math.max(0, this.pendingTools - 1);
-    if (this.pendingTools === 0 && this.machine.state === "waiting_for_tool") this.machine.apply("tools_settled");
+    if (this.pendingTools === 0 && this.machine.state === "waiting_for_tool")
+      this.machine.apply("tools_settled");
   }
 }

@@ -5,14 +5,34 @@
 import type { SessionState } from "../../sdk/wire/sessions.ts";
 
 export type { SessionState };
-export type SessionTransition = "start" | "tool_called" | "tools_settled" | "complete" | "cancel" | "fail";
+export type SessionTransition =
+  | "start"
+  | "tool_called"
+  | "tools_settled"
+  | "complete"
+  | "cancel"
+  | "fail";
 
-export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set(["completed", "cancelled", "failed"]);
+export const TERMINAL_STATES: ReadonlySet<SessionState> = new Set([
+  "completed",
+  "cancelled",
+  "failed",
+]);
 
 const TRANSITIONS: Record<SessionState, Partial<Record<SessionTransition, SessionState>>> = {
   starting: { start: "running", cancel: "cancelled", fail: "failed" },
-  running: { tool_called: "waiting_for_tool", complete: "completed", cancel: "cancelled", fail: "failed" },
-  waiting_for_tool: { tool_called: "waiting_for_tool", tools_settled: "running", cancel: "cancelled", fail: "failed" },
+  running: {
+    tool_called: "waiting_for_tool",
+    complete: "completed",
+    cancel: "cancelled",
+    fail: "failed",
+  },
+  waiting_for_tool: {
+    tool_called: "waiting_for_tool",
+    tools_settled: "running",
+    cancel: "cancelled",
+    fail: "failed",
+  },
   completed: {},
   cancelled: {},
   failed: {},
@@ -24,7 +44,9 @@ export class IllegalTransitionError extends Error {
 
 export class SessionStateMachine {
   private current: SessionState = "starting";
-  private readonly listeners: Array<(from: SessionState, to: SessionState, via: SessionTransition) => void> = [];
+  private readonly listeners: Array<
+    (from: SessionState, to: SessionState, via: SessionTransition) => void
+  > = [];
 
   get state(): SessionState {
     return this.current;
@@ -40,7 +62,8 @@ export class SessionStateMachine {
 
   apply(transition: SessionTransition): SessionState {
     const next = TRANSITIONS[this.current][transition];
-    if (next === undefined) throw new IllegalTransitionError(`cannot ${transition} a session that is ${this.current}`);
+    if (next === undefined)
+      throw new IllegalTransitionError(`cannot ${transition} a session that is ${this.current}`);
     const from = this.current;
     this.current = next;
     for (const listener of this.listeners) listener(from, next, transition);
@@ -53,8 +76,21 @@ export class SessionStateMachine {
 }
 
 /** Every (state, transition) pair and where it leads, for tests and documentation. */
-export function transitionTable(): Array<{ from: SessionState; via: SessionTransition; to: SessionState | null }> {
+export function transitionTable(): Array<{
+  from: SessionState;
+  via: SessionTransition;
+  to: SessionState | null;
+}> {
   const states = Object.keys(TRANSITIONS) as SessionState[];
-  const vias: SessionTransition[] = ["start", "tool_called", "tools_settled", "complete", "cancel", "fail"];
-  return states.flatMap((from) => vias.map((via) => ({ from, via, to: TRANSITIONS[from][via] ?? null })));
+  const vias: SessionTransition[] = [
+    "start",
+    "tool_called",
+    "tools_settled",
+    "complete",
+    "cancel",
+    "fail",
+  ];
+  return states.flatMap((from) =>
+    vias.map((via) => ({ from, via, to: TRANSITIONS[from][via] ?? null })),
+  );
 }

@@ -15,12 +15,18 @@ export const INPUT_TOOL = "input";
 export const InputArgsSchema = z.object({ prompt: z.string().max(1_000).optional() }).strict();
 
 /** An answer; `tainted`: a non-readable value went into the call, so its result stays non-readable. */
-export type Outcome = { ok: true; value: unknown; tainted?: boolean } | { ok: false; message: string };
+export type Outcome =
+  | { ok: true; value: unknown; tainted?: boolean }
+  | { ok: false; message: string };
 
 /** Why an answer was not applied; `status` is the HTTP status the route answers with. */
 export class ToolAnswerError extends Error {
   override name = "ToolAnswerError";
-  constructor(readonly status: 404 | 409, readonly code: "unknown_call" | "not_input" | "conflict" | "session_ended", message: string) {
+  constructor(
+    readonly status: 404 | 409,
+    readonly code: "unknown_call" | "not_input" | "conflict" | "session_ended",
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -46,7 +52,8 @@ const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).dig
  * SHA-256 of an answer. Client answers are canonicalized (a client may reorder keys); broker
  * answers can be megabytes and a repeat would come from the same serializer, so plain JSON does.
  */
-const digestOf = (outcome: Outcome, from: "client" | "broker") => sha256(from === "client" ? canonicalJson(outcome) : JSON.stringify(outcome));
+const digestOf = (outcome: Outcome, from: "client" | "broker") =>
+  sha256(from === "client" ? canonicalJson(outcome) : JSON.stringify(outcome));
 
 /** The applied answer's digest, computed now if it was deferred. */
 function appliedDigest(record: CallRecord): Uint8Array | undefined {
@@ -79,16 +86,35 @@ export class ToolCallLedger {
   /** The run's tool handler: registry tools go to the broker, `input` waits for the client. */
   readonly handler: ToolHandler = async (name, args, callId, { byRef }) => {
     const record = this.open(callId, name);
-    const answer = record.outcome ? Promise.resolve(record.outcome) : new Promise<Outcome>((resolve) => (record.resolve = resolve));
+    const answer = record.outcome
+      ? Promise.resolve(record.outcome)
+      : new Promise<Outcome>((resolve) => (record.resolve = resolve));
     if (name === INPUT_TOOL) {
       const parsed = InputArgsSchema.safeParse(args);
-      if (!parsed.success) this.apply(callId, { ok: false, message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}` }, "broker");
+      if (!parsed.success)
+        this.apply(
+          callId,
+          {
+            ok: false,
+            message: `invalid arguments for input: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}`,
+          },
+          "broker",
+        );
     } else {
       // A tool that finishes after the run ended (cancelled, timed out) has nobody to answer.
-      const answerFromBroker = (outcome: Outcome) => void (this.closed || this.apply(callId, outcome, "broker", true));
+      const answerFromBroker = (outcome: Outcome) =>
+        void (this.closed || this.apply(callId, outcome, "broker", true));
       this.callBroker(name, args).then(
-        ({ value, tainted }) => answerFromBroker({ ok: true, value, ...(tainted ? { tainted } : {}) }),
-        (error) => answerFromBroker({ ok: false, message: error instanceof ToolCallError || error instanceof RefError ? error.message : `${name} failed` }),
+        ({ value, tainted }) =>
+          answerFromBroker({ ok: true, value, ...(tainted ? { tainted } : {}) }),
+        (error) =>
+          answerFromBroker({
+            ok: false,
+            message:
+              error instanceof ToolCallError || error instanceof RefError
+                ? error.message
+                : `${name} failed`,
+          }),
       );
     }
     const outcome = await answer;
@@ -119,9 +145,15 @@ export class ToolCallLedger {
     if (typeof record.digest === "function" && !kept) record.digest = record.digest();
   }
 
-  private async callBroker(name: string, args: unknown): Promise<{ value: unknown; tainted: boolean }> {
+  private async callBroker(
+    name: string,
+    args: unknown,
+  ): Promise<{ value: unknown; tainted: boolean }> {
     const tool = this.tools.get(name);
-    const resolved = this.sidecar.resolveArgs(args, { name, accepts: tool?.acceptsNonReadable ?? [] });
+    const resolved = this.sidecar.resolveArgs(args, {
+      name,
+      accepts: tool?.acceptsNonReadable ?? [],
+    });
     const value = await this.tools.call(name, resolved.value, this.signal);
     return { value, tainted: resolved.tainted && tool?.declassifies !== true };
   }
@@ -131,12 +163,24 @@ export class ToolCallLedger {
    * need not hold (`kept`: the sidecar now holds the whole value). A result made from
    * non-readable values is non-readable as a whole.
    */
-  private present(name: string, value: unknown, byRef: boolean, tainted: boolean): { value: unknown; kept: boolean } {
+  private present(
+    name: string,
+    value: unknown,
+    byRef: boolean,
+    tainted: boolean,
+  ): { value: unknown; kept: boolean } {
     const tool = this.tools.get(name);
     const source = `tool ${name}`;
-    const keep = (shown: unknown, readable: boolean, from = source) => ({ value: this.sidecar.put(shown, { readable, source: from }), kept: shown === value });
+    const keep = (shown: unknown, readable: boolean, from = source) => ({
+      value: this.sidecar.put(shown, { readable, source: from }),
+      kept: shown === value,
+    });
     if (tainted) return keep(value, false, `${source} (from non-readable input)`);
-    const shown = tool?.redact?.length ? redactPaths(value, tool.redact, (secret) => this.sidecar.put(secret, { readable: false, source })) : value;
+    const shown = tool?.redact?.length
+      ? redactPaths(value, tool.redact, (secret) =>
+          this.sidecar.put(secret, { readable: false, source }),
+        )
+      : value;
     if (tool?.runtimeReadable === false) return keep(shown, false);
     if (byRef) return keep(shown, true);
     return { value: shown, kept: false };
@@ -145,8 +189,18 @@ export class ToolCallLedger {
   /** The client's value for a pending `input` call. Returns whether it was applied now (false: a repeat). */
   provideInput(callId: string, value: unknown): boolean {
     const record = this.calls.get(callId);
-    if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
-    if (record.toolName !== INPUT_TOOL) throw new ToolAnswerError(409, "not_input", `callId: ${callId} is a call to the tool "${record.toolName}", which the broker answers; only input calls take client values`);
+    if (!record)
+      throw new ToolAnswerError(
+        404,
+        "unknown_call",
+        `callId: this session has made no call "${callId}"`,
+      );
+    if (record.toolName !== INPUT_TOOL)
+      throw new ToolAnswerError(
+        409,
+        "not_input",
+        `callId: ${callId} is a call to the tool "${record.toolName}", which the broker answers; only input calls take client values`,
+      );
     return this.apply(callId, { ok: true, value }, "client");
   }
 
@@ -157,13 +211,27 @@ export class ToolCallLedger {
    */
   apply(callId: string, outcome: Outcome, from: "client" | "broker", deferDigest = false): boolean {
     const record = this.calls.get(callId);
-    if (!record) throw new ToolAnswerError(404, "unknown_call", `callId: this session has made no call "${callId}"`);
+    if (!record)
+      throw new ToolAnswerError(
+        404,
+        "unknown_call",
+        `callId: this session has made no call "${callId}"`,
+      );
     const applied = appliedDigest(record);
     if (applied) {
       if (bytesEqual(applied, digestOf(outcome, from))) return false;
-      throw new ToolAnswerError(409, "conflict", `callId: ${callId} already has a different answer; answers cannot be changed`);
+      throw new ToolAnswerError(
+        409,
+        "conflict",
+        `callId: ${callId} already has a different answer; answers cannot be changed`,
+      );
     }
-    if (this.closed) throw new ToolAnswerError(409, "session_ended", "the session has ended; it takes no more answers");
+    if (this.closed)
+      throw new ToolAnswerError(
+        409,
+        "session_ended",
+        "the session has ended; it takes no more answers",
+      );
     record.outcome = outcome;
     record.digest = deferDigest ? () => digestOf(outcome, from) : digestOf(outcome, from);
     record.resolve?.(outcome);

@@ -3,7 +3,11 @@
 // reaches the sandbox. The script can still pass the field to another tool; it cannot read it.
 
 /** A copy of `value` with every value at `paths` replaced by `toRef(value)`; the input is untouched. */
-export function redactPaths(value: unknown, paths: readonly string[], toRef: (secret: unknown) => unknown): unknown {
+export function redactPaths(
+  value: unknown,
+  paths: readonly string[],
+  toRef: (secret: unknown) => unknown,
+): unknown {
   let out = value;
   for (const path of paths) out = redactAt(out, path.split("."), toRef);
   return out;

@@ -17,7 +17,11 @@ export interface RefLimits {
   maxRefs: number;
 }
 
-export const DEFAULT_REF_LIMITS: RefLimits = { maxRefBytes: 32 * 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxRefs: 10_000 };
+export const DEFAULT_REF_LIMITS: RefLimits = {
+  maxRefBytes: 32 * 1024 * 1024,
+  maxTotalBytes: 128 * 1024 * 1024,
+  maxRefs: 10_000,
+};
 
 export type RefErrorCode = "ref_limit" | "unknown_ref" | "not_readable" | "memory_budget";
 
@@ -30,7 +34,10 @@ export interface SidecarBudget {
 
 export class RefError extends Error {
   override name = "RefError";
-  constructor(readonly code: RefErrorCode, message: string) {
+  constructor(
+    readonly code: RefErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -43,7 +50,11 @@ export function isRefToken(value: unknown): value is RefToken {
   const inner = (value as { $ref: unknown }).$ref;
   if (!inner || typeof inner !== "object" || Array.isArray(inner)) return false;
   const innerKeys = Object.keys(inner);
-  return innerKeys.length === 1 && innerKeys[0] === "id" && typeof (inner as { id: unknown }).id === "string";
+  return (
+    innerKeys.length === 1 &&
+    innerKeys[0] === "id" &&
+    typeof (inner as { id: unknown }).id === "string"
+  );
 }
 
 /**
@@ -52,11 +63,16 @@ export function isRefToken(value: unknown): value is RefToken {
  * quarter of a million records, so the walk keeps one stack of keys and spells a path out only
  * where it finds a token.
  */
-export function mapRefs(value: unknown, fn: (token: RefToken, path: readonly string[]) => unknown, path: readonly string[] = []): unknown {
+export function mapRefs(
+  value: unknown,
+  fn: (token: RefToken, path: readonly string[]) => unknown,
+  path: readonly string[] = [],
+): unknown {
   const keys: (string | number)[] = [];
   const walk = (node: object): unknown => {
     // An own "$ref" is necessary for a token, and cheap to rule out before isRefToken's keys.
-    if (Object.hasOwn(node, "$ref") && isRefToken(node)) return fn(node, [...path, ...keys.map(String)]);
+    if (Object.hasOwn(node, "$ref") && isRefToken(node))
+      return fn(node, [...path, ...keys.map(String)]);
     if (Array.isArray(node)) {
       const out: unknown[] = [];
       for (let i = 0; i < node.length; i++) {
@@ -122,16 +138,33 @@ export class RefSidecar {
   put(value: unknown, options: { readable: boolean; source: string }): RefToken {
     const text = JSON.stringify(value ?? null);
     const bytes = Buffer.byteLength(text);
-    if (bytes > this.limits.maxRefBytes) throw new RefError("ref_limit", `${options.source} returned ${bytes} bytes; a stored reference holds at most ${this.limits.maxRefBytes}`);
-    if (this.totalBytes + bytes > this.limits.maxTotalBytes) throw new RefError("ref_limit", `the session's references would exceed ${this.limits.maxTotalBytes} bytes`);
-    if (this.entries.size >= this.limits.maxRefs) throw new RefError("ref_limit", `the session holds its maximum of ${this.limits.maxRefs} references`);
+    if (bytes > this.limits.maxRefBytes)
+      throw new RefError(
+        "ref_limit",
+        `${options.source} returned ${bytes} bytes; a stored reference holds at most ${this.limits.maxRefBytes}`,
+      );
+    if (this.totalBytes + bytes > this.limits.maxTotalBytes)
+      throw new RefError(
+        "ref_limit",
+        `the session's references would exceed ${this.limits.maxTotalBytes} bytes`,
+      );
+    if (this.entries.size >= this.limits.maxRefs)
+      throw new RefError(
+        "ref_limit",
+        `the session holds its maximum of ${this.limits.maxRefs} references`,
+      );
     try {
       this.budget?.chargeSidecar(bytes);
     } catch (err) {
       throw new RefError("memory_budget", (err as Error).message);
     }
     const id = `ref_${toBase64Url(crypto.getRandomValues(new Uint8Array(16)))}`;
-    this.entries.set(id, { value: value ?? null, bytes, readable: options.readable, source: options.source });
+    this.entries.set(id, {
+      value: value ?? null,
+      bytes,
+      readable: options.readable,
+      source: options.source,
+    });
     this.totalBytes += bytes;
     return { $ref: { id } };
   }
@@ -141,29 +174,43 @@ export class RefSidecar {
    * non-readable value may only go where the tool declares it accepts one (`accepts`, dotted
    * paths as in redact); `tainted` says whether any did, so the result can stay non-readable.
    */
-  resolveArgs(args: unknown, tool: { name: string; accepts: readonly string[] }): { value: unknown; tainted: boolean } {
+  resolveArgs(
+    args: unknown,
+    tool: { name: string; accepts: readonly string[] },
+  ): { value: unknown; tainted: boolean } {
     let tainted = false;
     // A stored value may hold tokens itself (a by-ref result with redacted fields): those are
     // resolved too, at their place in the arguments. Values only hold older tokens: no cycles.
     const resolve = (value: unknown, at: readonly string[]): unknown =>
-      mapRefs(value, (token, path) => {
-        const entry = this.entry(token.$ref.id);
-        if (!entry.readable) {
-          if (!tool.accepts.some((pattern) => pathMatches(path, pattern))) {
-            const where = path.join(".") || "(the arguments)";
-            throw new RefError("not_readable", `${token.$ref.id} holds a value from ${entry.source} that is not readable, and ${tool.name} does not accept one at ${where}`);
+      mapRefs(
+        value,
+        (token, path) => {
+          const entry = this.entry(token.$ref.id);
+          if (!entry.readable) {
+            if (!tool.accepts.some((pattern) => pathMatches(path, pattern))) {
+              const where = path.join(".") || "(the arguments)";
+              throw new RefError(
+                "not_readable",
+                `${token.$ref.id} holds a value from ${entry.source} that is not readable, and ${tool.name} does not accept one at ${where}`,
+              );
+            }
+            tainted = true;
           }
-          tainted = true;
-        }
-        return resolve(entry.value, path);
-      }, at);
+          return resolve(entry.value, path);
+        },
+        at,
+      );
     return { value: resolve(args, []), tainted };
   }
 
   /** For a client: the value of one ref, if it may have it. */
   resolveForClient(id: string, allowNonReadable: boolean): unknown {
     const entry = this.entry(id);
-    if (!entry.readable && !allowNonReadable) throw new RefError("not_readable", `${id} holds a value from ${entry.source} that is not readable outside the tools`);
+    if (!entry.readable && !allowNonReadable)
+      throw new RefError(
+        "not_readable",
+        `${id} holds a value from ${entry.source} that is not readable outside the tools`,
+      );
     return entry.value;
   }
 

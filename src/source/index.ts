@@ -9,12 +9,25 @@ const EMBEDDED = embeddedSource();
 const texts = new Map(EMBEDDED.files.map((f) => [f.path, f.text]));
 const files = EMBEDDED.files.map(({ path, text }) => {
   const bytes = new TextEncoder().encode(text);
-  return { path, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+  return {
+    path,
+    sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex"),
+    bytes: bytes.length,
+  };
 });
 
-export const SOURCE_LISTING: SourceListing = { repository: EMBEDDED.repository, commit: EMBEDDED.commit, files, treeSha256: treeSha256(files) };
+export const SOURCE_LISTING: SourceListing = {
+  repository: EMBEDDED.repository,
+  commit: EMBEDDED.commit,
+  files,
+  treeSha256: treeSha256(files),
+};
 
-export const SOURCE_PROVENANCE: SourceProvenance = { repository: SOURCE_LISTING.repository, commit: SOURCE_LISTING.commit, treeSha256: SOURCE_LISTING.treeSha256 };
+export const SOURCE_PROVENANCE: SourceProvenance = {
+  repository: SOURCE_LISTING.repository,
+  commit: SOURCE_LISTING.commit,
+  treeSha256: SOURCE_LISTING.treeSha256,
+};
 
 /** The exact text of one listed file, or undefined for anything not listed. */
 export function sourceText(path: string): string | undefined {

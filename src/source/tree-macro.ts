@@ -7,7 +7,17 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 /** What determines the binary: DESIGN's list, relative to the repository root. */
-export const SOURCE_ROOTS = ["src", "sdk", "functions", "scripts", "package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "Dockerfile"];
+export const SOURCE_ROOTS = [
+  "src",
+  "sdk",
+  "functions",
+  "scripts",
+  "package.json",
+  "package-lock.json",
+  "bunfig.toml",
+  "tsconfig.json",
+  "Dockerfile",
+];
 
 export interface EmbeddedFile {
   path: string;
@@ -39,17 +49,28 @@ export function embeddedSource(): EmbeddedSource {
     try {
       text = utf8.decode(bytes);
     } catch {
-      throw new Error(`${path} is not UTF-8 text; the source tree served by /source holds text only`);
+      throw new Error(
+        `${path} is not UTF-8 text; the source tree served by /source holds text only`,
+      );
     }
-    return { path, sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex"), bytes: bytes.length, text };
+    return {
+      path,
+      sha256: new Bun.CryptoHasher("sha256").update(bytes).digest("hex"),
+      bytes: bytes.length,
+      text,
+    };
   });
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { repository?: unknown };
-  if (typeof pkg.repository !== "string") throw new Error("package.json must name its repository (a string): the statement carries it");
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    repository?: unknown;
+  };
+  if (typeof pkg.repository !== "string")
+    throw new Error("package.json must name its repository (a string): the statement carries it");
   return { repository: pkg.repository, commit: commitOf(), files };
 }
 
 function commitOf(): string | null {
-  const git = (...args: string[]) => Bun.spawnSync(["git", "-C", ROOT, ...args], { stdout: "pipe", stderr: "pipe" });
+  const git = (...args: string[]) =>
+    Bun.spawnSync(["git", "-C", ROOT, ...args], { stdout: "pipe", stderr: "pipe" });
   const head = git("rev-parse", "HEAD");
   if (head.exitCode !== 0) return process.env.AUDITOR_SOURCE_COMMIT?.trim() || null;
   const commit = head.stdout.toString().trim();

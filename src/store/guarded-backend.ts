@@ -38,8 +38,18 @@ export class GuardedBackend implements RecordBackend {
     // refuse, so it unwinds (PostgreSQL rolls back, Redis releases its lock).
     let abandoned = false;
     const ops: RecordOps = {
-      read: (k) => this.sectionCall(() => section!.read(k), () => abandoned, "a read"),
-      write: (k, row) => this.sectionCall(() => section!.write(k, row), () => abandoned, "a write"),
+      read: (k) =>
+        this.sectionCall(
+          () => section!.read(k),
+          () => abandoned,
+          "a read",
+        ),
+      write: (k, row) =>
+        this.sectionCall(
+          () => section!.write(k, row),
+          () => abandoned,
+          "a write",
+        ),
     };
     let section: RecordOps | undefined;
     let fromCaller: { error: unknown } | undefined;

@@ -18,15 +18,28 @@ const SESSION_LIMITS = {
 };
 
 type Sql = InstanceType<typeof SQL>;
-type Query = (strings: TemplateStringsArray, ...values: unknown[]) => Promise<Record<string, unknown>[]>;
+type Query = (
+  strings: TemplateStringsArray,
+  ...values: unknown[]
+) => Promise<Record<string, unknown>[]>;
 
 const rowOf = (r: Record<string, unknown> | undefined): SealedRow | undefined =>
-  r ? { iv: new Uint8Array(r.iv as Uint8Array), ct: new Uint8Array(r.ct as Uint8Array), expiresAt: (r.expires_at as number | null) ?? null } : undefined;
+  r
+    ? {
+        iv: new Uint8Array(r.iv as Uint8Array),
+        ct: new Uint8Array(r.ct as Uint8Array),
+        expiresAt: (r.expires_at as number | null) ?? null,
+      }
+    : undefined;
 
 function opsOn(query: Query): RecordOps {
   return {
     async read(key) {
-      return rowOf((await query`SELECT iv, ct, expires_at::float8 AS expires_at FROM auditor_sealed WHERE key = ${key}`)[0]);
+      return rowOf(
+        (
+          await query`SELECT iv, ct, expires_at::float8 AS expires_at FROM auditor_sealed WHERE key = ${key}`
+        )[0],
+      );
     },
     async write(key, row) {
       try {
@@ -34,7 +47,11 @@ function opsOn(query: Query): RecordOps {
           ON CONFLICT (key) DO UPDATE SET iv = excluded.iv, ct = excluded.ct, expires_at = excluded.expires_at, updated_at = excluded.updated_at`;
       } catch (err) {
         // 53100: disk_full. The statement was rolled back: the previous value stays.
-        if ((err as { errno?: string; code?: string }).errno === "53100" || /disk full|No space left/i.test((err as Error).message)) throw new SealedStateFullError("sealed state is full (the PostgreSQL disk)");
+        if (
+          (err as { errno?: string; code?: string }).errno === "53100" ||
+          /disk full|No space left/i.test((err as Error).message)
+        )
+          throw new SealedStateFullError("sealed state is full (the PostgreSQL disk)");
         throw err;
       }
     },
@@ -45,8 +62,16 @@ export class PostgresBackend implements RecordBackend {
   readonly description;
   private readonly ops: RecordOps;
 
-  private constructor(private readonly sql: Sql, url: URL) {
-    this.description = { kind: "postgres" as const, host: url.host, origin: storeOrigin(url), hashedNames: true };
+  private constructor(
+    private readonly sql: Sql,
+    url: URL,
+  ) {
+    this.description = {
+      kind: "postgres" as const,
+      host: url.host,
+      origin: storeOrigin(url),
+      hashedNames: true,
+    };
     this.ops = opsOn(sql as unknown as Query);
   }
 
@@ -86,7 +111,10 @@ export class PostgresBackend implements RecordBackend {
   }
 
   async sweepExpired(now: number): Promise<number> {
-    return (await this.sql`DELETE FROM auditor_sealed WHERE expires_at IS NOT NULL AND expires_at <= ${now} RETURNING 1`).length;
+    return (
+      await this
+        .sql`DELETE FROM auditor_sealed WHERE expires_at IS NOT NULL AND expires_at <= ${now} RETURNING 1`
+    ).length;
   }
 
   async close(): Promise<void> {

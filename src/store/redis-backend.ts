@@ -48,7 +48,10 @@ export class RedisBackend implements RecordBackend {
   readonly description;
   private readonly local = new KeyedMutex();
 
-  private constructor(private readonly redis: RedisConnection, url: URL) {
+  private constructor(
+    private readonly redis: RedisConnection,
+    url: URL,
+  ) {
     this.description = {
       kind: "redis" as const,
       host: url.host,

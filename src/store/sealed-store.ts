@@ -51,14 +51,26 @@ export class SealedStore implements StateView {
     private readonly now: () => number,
   ) {}
 
-  static async open(dataDir: string, sealingKey: Uint8Array, options: OpenOptions = {}): Promise<SealedStore> {
+  static async open(
+    dataDir: string,
+    sealingKey: Uint8Array,
+    options: OpenOptions = {},
+  ): Promise<SealedStore> {
     const inner = options.url
       ? await openShared(options.url)
       : SqliteBackend.open(dataDir, options.maxBytes);
     const backend = new GuardedBackend(inner);
-    const key = await crypto.subtle.importKey("raw", sealingKey as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["encrypt", "decrypt"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      sealingKey as Uint8Array<ArrayBuffer>,
+      "AES-GCM",
+      false,
+      ["encrypt", "decrypt"],
+    );
     const namesKey = hkdf(sha256, sealingKey, utf8("auditor/state/v1"), utf8("record names"), 32);
-    const nameOf = backend.description.hashedNames ? (name: string) => toHex(hmac(sha256, namesKey, utf8(name))) : (name: string) => name;
+    const nameOf = backend.description.hashedNames
+      ? (name: string) => toHex(hmac(sha256, namesKey, utf8(name)))
+      : (name: string) => name;
     return new SealedStore(backend, key, nameOf, options.now ?? Date.now);
   }
 
@@ -89,7 +101,11 @@ export class SealedStore implements StateView {
     await this.backend.remove(this.nameOf(key));
   }
 
-  update<T>(key: string, change: (current: T | undefined) => T, options: PutOptions = {}): Promise<T> {
+  update<T>(
+    key: string,
+    change: (current: T | undefined) => T,
+    options: PutOptions = {},
+  ): Promise<T> {
     const name = this.nameOf(key);
     return this.backend.atomically(name, async (ops) => {
       const value = change(await this.open<T>(key, await ops.read(name)));
@@ -121,18 +137,37 @@ export class SealedStore implements StateView {
     const text = JSON.stringify(value);
     if (text === undefined) throw new SealedStateError(`value for "${key}" is not JSON`);
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: utf8(key) as Uint8Array<ArrayBuffer> }, this.key, utf8(text) as Uint8Array<ArrayBuffer>));
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: utf8(key) as Uint8Array<ArrayBuffer> },
+        this.key,
+        utf8(text) as Uint8Array<ArrayBuffer>,
+      ),
+    );
     return { iv, ct, expiresAt: options.ttlMs === undefined ? null : this.now() + options.ttlMs };
   }
 
-  private async open<T>(key: string, row: { iv: Uint8Array; ct: Uint8Array; expiresAt: number | null } | undefined): Promise<T | undefined> {
+  private async open<T>(
+    key: string,
+    row: { iv: Uint8Array; ct: Uint8Array; expiresAt: number | null } | undefined,
+  ): Promise<T | undefined> {
     if (!row) return undefined;
     if (row.expiresAt !== null && row.expiresAt <= this.now()) return undefined; // swept later
     let plain: ArrayBuffer;
     try {
-      plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: row.iv as Uint8Array<ArrayBuffer>, additionalData: utf8(key) as Uint8Array<ArrayBuffer> }, this.key, row.ct as Uint8Array<ArrayBuffer>);
+      plain = await crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: row.iv as Uint8Array<ArrayBuffer>,
+          additionalData: utf8(key) as Uint8Array<ArrayBuffer>,
+        },
+        this.key,
+        row.ct as Uint8Array<ArrayBuffer>,
+      );
     } catch {
-      throw new SealedStateError(`sealed record "${key}" cannot be opened: wrong sealing key or tampered data`);
+      throw new SealedStateError(
+        `sealed record "${key}" cannot be opened: wrong sealing key or tampered data`,
+      );
     }
     return JSON.parse(fromUtf8(new Uint8Array(plain))) as T;
   }
@@ -142,5 +177,7 @@ async function openShared(url: string): Promise<RedisBackend | PostgresBackend> 
   const scheme = new URL(url).protocol;
   if (scheme === "postgres:" || scheme === "postgresql:") return PostgresBackend.open(url);
   if (scheme === "redis:" || scheme === "rediss:") return RedisBackend.open(url);
-  throw new SealedStateError(`AUDITOR_STATE_URL: unsupported scheme ${scheme} (postgres:// or redis://)`);
+  throw new SealedStateError(
+    `AUDITOR_STATE_URL: unsupported scheme ${scheme} (postgres:// or redis://)`,
+  );
 }

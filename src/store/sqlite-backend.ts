@@ -33,18 +33,25 @@ export class SqliteBackend implements RecordBackend {
   }
 
   async read(key: string): Promise<SealedRow | undefined> {
-    const row = this.db.query<{ iv: Uint8Array; ct: Uint8Array; expires_at: number | null }, [string]>("SELECT iv, ct, expires_at FROM sealed WHERE key = ?").get(key);
+    const row = this.db
+      .query<{ iv: Uint8Array; ct: Uint8Array; expires_at: number | null }, [string]>(
+        "SELECT iv, ct, expires_at FROM sealed WHERE key = ?",
+      )
+      .get(key);
     return row ? { iv: row.iv, ct: row.ct, expiresAt: row.expires_at } : undefined;
   }
 
   async write(key: string, row: SealedRow): Promise<void> {
     try {
       this.db
-        .query("INSERT INTO sealed (key, iv, ct, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET iv = excluded.iv, ct = excluded.ct, expires_at = excluded.expires_at, updated_at = excluded.updated_at")
+        .query(
+          "INSERT INTO sealed (key, iv, ct, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET iv = excluded.iv, ct = excluded.ct, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        )
         .run(key, row.iv, row.ct, row.expiresAt, Date.now());
     } catch (err) {
       // The statement is rolled back as a whole: the previous value stays as it was.
-      if ((err as { code?: string }).code === "SQLITE_FULL") throw new SealedStateFullError("sealed state is full (disk or AUDITOR_STATE_MAX_BYTES)");
+      if ((err as { code?: string }).code === "SQLITE_FULL")
+        throw new SealedStateFullError("sealed state is full (disk or AUDITOR_STATE_MAX_BYTES)");
       throw err;
     }
   }
@@ -59,7 +66,9 @@ export class SqliteBackend implements RecordBackend {
   }
 
   async sweepExpired(now: number): Promise<number> {
-    return this.db.query("DELETE FROM sealed WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes;
+    return this.db
+      .query("DELETE FROM sealed WHERE expires_at IS NOT NULL AND expires_at <= ?")
+      .run(now).changes;
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,11 @@ export interface Attestor {
   attest(nonce?: string): Promise<AttestationResponse>;
 }
 
-export function createAttestor(tee: Tee, binarySha256: string | null, source: SourceProvenance): Attestor {
+export function createAttestor(
+  tee: Tee,
+  binarySha256: string | null,
+  source: SourceProvenance,
+): Attestor {
   const identityKey = tee.identityKey().publicKey;
   const statement: AttestationStatement = {
     v: 1,

@@ -14,7 +14,12 @@ export async function createDevTee(dataDir: string): Promise<Tee> {
   const root = loadOrCreateRootKey(dataDir);
   // Stands in for dstack's GetKey: independent material per key path.
   const keys = await deriveTeeKeys(async (path) => hmac(sha256, root, utf8(path)));
-  const description = { provider: "dev" as const, appId: null, composeHash: null, instanceId: null };
+  const description = {
+    provider: "dev" as const,
+    appId: null,
+    composeHash: null,
+    instanceId: null,
+  };
   return {
     provider: "dev",
     identityKey: () => keys.identity,
@@ -32,7 +37,9 @@ function loadOrCreateRootKey(dataDir: string): Uint8Array {
   if (existsSync(file)) {
     const key = new Uint8Array(readFileSync(file));
     if (key.length !== 32) {
-      throw new TeeError(`${file} holds ${key.length} bytes, expected 32: refusing to replace it (delete it to start over with new keys)`);
+      throw new TeeError(
+        `${file} holds ${key.length} bytes, expected 32: refusing to replace it (delete it to start over with new keys)`,
+      );
     }
     return key;
   }

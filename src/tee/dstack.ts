@@ -44,7 +44,9 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
     try {
       return await call();
     } catch (err) {
-      throw new TeeError(`dstack guest agent at ${endpoint}: ${what} failed: ${(err as Error).message}`);
+      throw new TeeError(
+        `dstack guest agent at ${endpoint}: ${what} failed: ${(err as Error).message}`,
+      );
     }
   };
 
@@ -53,8 +55,11 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
   // root; the signed public key is the secp256k1 key of the material, as the agent computes it.
   const provenance: KeyProvenance = {};
   const keys = await deriveTeeKeys(async (path) => {
-    const { key, signature_chain } = await rpc(`GetKey(${path})`, () => client.getKey(path, KEY_PURPOSE));
-    if (key.length < 32) throw new TeeError(`dstack guest agent returned a ${key.length}-byte key for ${path}`);
+    const { key, signature_chain } = await rpc(`GetKey(${path})`, () =>
+      client.getKey(path, KEY_PURPOSE),
+    );
+    if (key.length < 32)
+      throw new TeeError(`dstack guest agent returned a ${key.length}-byte key for ${path}`);
     provenance[path] = {
       purpose: KEY_PURPOSE,
       publicKey: toHex(secp256k1.getPublicKey(key.subarray(0, 32), true)),
@@ -92,7 +97,11 @@ export async function createDstackTee(endpoint: string): Promise<Tee> {
       if (reportData.length > 64) throw new TeeError("report data is at most 64 bytes");
       // Bytes, not a string: the SDK would UTF-8-encode a string rather than hex-decode it.
       const result = await rpc("GetQuote", () => client.getQuote(reportData));
-      return { quote: result.quote, eventLog: result.event_log, vmConfig: result.vm_config ?? null };
+      return {
+        quote: result.quote,
+        eventLog: result.event_log,
+        vmConfig: result.vm_config ?? null,
+      };
     },
   };
 }

@@ -10,7 +10,9 @@ export { TeeError } from "./types.ts";
 export { createAttestor, type Attestor } from "./attestation.ts";
 export { resolveDstackEndpoint } from "./dstack.ts";
 
-export async function createTee(config: Pick<Config, "tee" | "dstackEndpoint" | "dataDir">): Promise<Tee> {
+export async function createTee(
+  config: Pick<Config, "tee" | "dstackEndpoint" | "dataDir">,
+): Promise<Tee> {
   const endpoint = resolveDstackEndpoint(config.dstackEndpoint);
   const provider = config.tee ?? (dstackEndpointExists(endpoint) ? "dstack" : "dev");
   return provider === "dstack" ? createDstackTee(endpoint) : createDevTee(config.dataDir);

@@ -15,7 +15,9 @@ export interface TeeKeys {
 }
 
 /** `getKey` returns raw per-path key material (dstack: 32 secp256k1 bytes). */
-export async function deriveTeeKeys(getKey: (path: string) => Promise<Uint8Array>): Promise<TeeKeys> {
+export async function deriveTeeKeys(
+  getKey: (path: string) => Promise<Uint8Array>,
+): Promise<TeeKeys> {
   const [identity, invoke, sealing] = await Promise.all([
     getKey(KEY_PATHS.identity),
     getKey(KEY_PATHS.invoke),

@@ -7,7 +7,11 @@
 // The evidence is gathered once; then each section adds its named lines. A new check is one
 // more section in SECTIONS.
 import { fromHex, toHex } from "../../sdk/crypto/encoding.ts";
-import { AttestationResponseSchema, attestationReportData, type AttestationResponse } from "../../sdk/wire/attestation.ts";
+import {
+  AttestationResponseSchema,
+  attestationReportData,
+  type AttestationResponse,
+} from "../../sdk/wire/attestation.ts";
 import { parseEventLog, replayRtmr3, type ReplayedLog } from "../../sdk/verify/event-log.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 import type { OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
@@ -47,7 +51,10 @@ export interface VerifyOptions {
 }
 
 /** Verifies the TDX quote's Intel signature chain; throws when collateral cannot be fetched. */
-export type QuoteSignatureVerifier = (quote: Uint8Array, pccsUrl: string | undefined) => Promise<{ status: string }>;
+export type QuoteSignatureVerifier = (
+  quote: Uint8Array,
+  pccsUrl: string | undefined,
+) => Promise<{ status: string }>;
 
 export interface VerifyDeps {
   verifyQuoteSignature: QuoteSignatureVerifier;
@@ -56,7 +63,12 @@ export interface VerifyDeps {
 
 export type { Check, CheckStatus } from "./lines.ts";
 
-type Section = (ev: Evidence, options: VerifyOptions, deps: VerifyDeps, add: Add) => void | Promise<void>;
+type Section = (
+  ev: Evidence,
+  options: VerifyOptions,
+  deps: VerifyDeps,
+  add: Add,
+) => void | Promise<void>;
 
 // In chain order: silicon, the statement, the OS, RTMR3, the KMS, the deployment, the source.
 const SECTIONS: Section[] = [
@@ -116,7 +128,8 @@ const baseUrl = (options: VerifyOptions) => options.url.replace(/\/+$/, "");
 async function quoteSection(ev: Evidence, options: VerifyOptions, deps: VerifyDeps, add: Add) {
   const name = "TDX quote (Intel signature chain)";
   const { attestation } = ev;
-  if (!attestation.quote) return add(name, "fail", `not attested: no quote (provider ${ev.statement.tee.provider})`);
+  if (!attestation.quote)
+    return add(name, "fail", `not attested: no quote (provider ${ev.statement.tee.provider})`);
   if (!ev.quote) {
     const why = (() => {
       try {
@@ -130,7 +143,11 @@ async function quoteSection(ev: Evidence, options: VerifyOptions, deps: VerifyDe
   }
   const read = `TDX quote v${ev.quote.version}`;
   if (options.offline) {
-    return add(name, "skipped", `${read} read, but --offline: its Intel signature chain was not checked, so every line proven against the quote holds only if the quote is genuine`);
+    return add(
+      name,
+      "skipped",
+      `${read} read, but --offline: its Intel signature chain was not checked, so every line proven against the quote holds only if the quote is genuine`,
+    );
   }
   try {
     const result = await deps.verifyQuoteSignature(fromHex(attestation.quote), options.pccsUrl);
@@ -147,14 +164,40 @@ function statementSection(ev: Evidence, options: VerifyOptions, _deps: VerifyDep
   const { statement, nonce } = ev;
   const known = ev.bound ? "proven" : "stated";
   if (!ev.quote) add("statement bound to the quote", "skipped", "no readable quote");
-  else if (ev.bound) add("statement bound to the quote", "proven", `report data = SHA-512(statement) = ${short(toHex(ev.quote.reportData))}`);
-  else add("statement bound to the quote", "fail", `the quote's report data ${short(toHex(ev.quote.reportData))} is not SHA-512 of the statement ${short(toHex(attestationReportData(statement)))}`);
+  else if (ev.bound)
+    add(
+      "statement bound to the quote",
+      "proven",
+      `report data = SHA-512(statement) = ${short(toHex(ev.quote.reportData))}`,
+    );
+  else
+    add(
+      "statement bound to the quote",
+      "fail",
+      `the quote's report data ${short(toHex(ev.quote.reportData))} is not SHA-512 of the statement ${short(toHex(attestationReportData(statement)))}`,
+    );
 
-  if (statement.nonce !== nonce) add("fresh statement", "fail", `expected nonce ${nonce}, got ${statement.nonce ?? "none"} (a replayed or cached statement)`);
-  else add("fresh statement", known, `carries this run's nonce ${nonce}${ev.bound ? "" : " (not bound to a quote)"}`);
+  if (statement.nonce !== nonce)
+    add(
+      "fresh statement",
+      "fail",
+      `expected nonce ${nonce}, got ${statement.nonce ?? "none"} (a replayed or cached statement)`,
+    );
+  else
+    add(
+      "fresh statement",
+      known,
+      `carries this run's nonce ${nonce}${ev.bound ? "" : " (not bound to a quote)"}`,
+    );
 
-  if (options.pins.length === 0) add("identity key pinned", "skipped", `kid ${statement.kid}; pass --pin <kid> to require a key you already trust`);
-  else if (!isPinned(statement, options.pins)) add("identity key pinned", "fail", `kid ${statement.kid} is NOT among the pinned keys`);
+  if (options.pins.length === 0)
+    add(
+      "identity key pinned",
+      "skipped",
+      `kid ${statement.kid}; pass --pin <kid> to require a key you already trust`,
+    );
+  else if (!isPinned(statement, options.pins))
+    add("identity key pinned", "fail", `kid ${statement.kid} is NOT among the pinned keys`);
   else add("identity key pinned", known, `kid ${statement.kid} is among the pinned keys`);
 }
 
@@ -164,7 +207,11 @@ function rtmr3Section(ev: Evidence, _options: VerifyOptions, _deps: VerifyDeps, 
   if (!quote) {
     add(name, "skipped", "no readable quote");
   } else if (ev.rtmr3) {
-    add(name, "proven", `RTMR3 ${short(ev.rtmr3.rtmr3)} recomputed from ${ev.rtmr3.payloads.size} runtime events`);
+    add(
+      name,
+      "proven",
+      `RTMR3 ${short(ev.rtmr3.rtmr3)} recomputed from ${ev.rtmr3.payloads.size} runtime events`,
+    );
   } else if (!attestation.eventLog) {
     add(name, "fail", "the server sent no event log");
   } else {
@@ -175,20 +222,38 @@ function rtmr3Section(ev: Evidence, _options: VerifyOptions, _deps: VerifyDeps, 
       add(name, "fail", `the event log cannot be read: ${(err as Error).message}`);
       return measuredLines(ev, statement.tee, add);
     }
-    if (replayed.forged.length > 0) add(name, "fail", `event digests that are not the digest of their own content: ${replayed.forged.join(", ")}`);
-    else add(name, "fail", `replayed RTMR3 ${short(replayed.rtmr3)} ≠ the quote's ${short(quote.rtmr[3])}`);
+    if (replayed.forged.length > 0)
+      add(
+        name,
+        "fail",
+        `event digests that are not the digest of their own content: ${replayed.forged.join(", ")}`,
+      );
+    else
+      add(
+        name,
+        "fail",
+        `replayed RTMR3 ${short(replayed.rtmr3)} ≠ the quote's ${short(quote.rtmr[3])}`,
+      );
   }
   measuredLines(ev, statement.tee, add);
 }
 
-function measuredLines(ev: Evidence, tee: { appId: string | null; composeHash: string | null }, add: Add) {
-  for (const [event, value] of [["app-id", tee.appId], ["compose-hash", tee.composeHash]] as const) {
+function measuredLines(
+  ev: Evidence,
+  tee: { appId: string | null; composeHash: string | null },
+  add: Add,
+) {
+  for (const [event, value] of [
+    ["app-id", tee.appId],
+    ["compose-hash", tee.composeHash],
+  ] as const) {
     const name = `statement ${event} is the measured one`;
     const measured = ev.rtmr3?.payloads.get(event);
     if (!ev.quote) add(name, "skipped", "no readable quote");
     else if (!ev.rtmr3) add(name, "fail", "no event log that replays to RTMR3");
     else if (!measured) add(name, "fail", `the event log has no ${event} event`);
-    else if (value === null || measured !== value.toLowerCase()) add(name, "fail", `measured ${measured}, the statement says ${value}`);
+    else if (value === null || measured !== value.toLowerCase())
+      add(name, "fail", `measured ${measured}, the statement says ${value}`);
     else add(name, "proven", `${event} ${value} is in RTMR3`);
   }
 }
@@ -196,15 +261,32 @@ function measuredLines(ev: Evidence, tee: { appId: string | null; composeHash: s
 function deploymentSection(ev: Evidence, options: VerifyOptions, _deps: VerifyDeps, add: Add) {
   const measured = (event: string) => ev.rtmr3?.payloads.get(event);
   compare(add, "app id", ev.statement.tee.appId, measured("app-id"), options.appId, "--app-id");
-  compare(add, "compose hash", ev.statement.tee.composeHash, measured("compose-hash"), options.composeHash, "--compose-hash or --app-compose");
+  compare(
+    add,
+    "compose hash",
+    ev.statement.tee.composeHash,
+    measured("compose-hash"),
+    options.composeHash,
+    "--compose-hash or --app-compose",
+  );
 }
 
 /** A statement value against the user's: proven when RTMR3 carries it too, else stated. */
-function compare(add: Add, name: string, stated: string | null, measured: string | undefined, expected: string | undefined, flag: string) {
+function compare(
+  add: Add,
+  name: string,
+  stated: string | null,
+  measured: string | undefined,
+  expected: string | undefined,
+  flag: string,
+) {
   if (stated === null) return add(name, "fail", `the statement has no ${name}`);
-  if (expected === undefined) return add(name, "skipped", `the server says ${stated}; pass ${flag} to compare with yours`);
-  if (stated.toLowerCase() !== expected.toLowerCase()) return add(name, "fail", `the server says ${stated}, you expect ${expected}`);
-  if (measured === stated.toLowerCase()) add(name, "proven", `${stated} is the one you expect, and RTMR3 carries it`);
+  if (expected === undefined)
+    return add(name, "skipped", `the server says ${stated}; pass ${flag} to compare with yours`);
+  if (stated.toLowerCase() !== expected.toLowerCase())
+    return add(name, "fail", `the server says ${stated}, you expect ${expected}`);
+  if (measured === stated.toLowerCase())
+    add(name, "proven", `${stated} is the one you expect, and RTMR3 carries it`);
   else add(name, "stated", `${stated} is the one you expect, but no replayed RTMR3 carries it`);
 }
 
@@ -213,12 +295,21 @@ async function reportSection(ev: Evidence, options: VerifyOptions, _deps: Verify
   const name = `report /report/${options.app} bound`;
   const nonce = toHex(crypto.getRandomValues(new Uint8Array(16)));
   try {
-    const res = await (options.fetch ?? fetch)(`${baseUrl(options)}/report/${encodeURIComponent(options.app)}?nonce=${nonce}`, { headers: { accept: "application/json" } });
+    const res = await (options.fetch ?? fetch)(
+      `${baseUrl(options)}/report/${encodeURIComponent(options.app)}?nonce=${nonce}`,
+      { headers: { accept: "application/json" } },
+    );
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const report = (await res.json()) as Record<string, unknown>;
     checkReportBinding(report, nonce);
-    const reported = report.attestation as { identityKey?: string; binarySha256?: string | null } | undefined;
-    if (reported?.identityKey !== statement.identityKey || reported?.binarySha256 !== statement.binarySha256) throw new Error("the report names another identity key or binary than /attestation");
+    const reported = report.attestation as
+      | { identityKey?: string; binarySha256?: string | null }
+      | undefined;
+    if (
+      reported?.identityKey !== statement.identityKey ||
+      reported?.binarySha256 !== statement.binarySha256
+    )
+      throw new Error("the report names another identity key or binary than /attestation");
     const binding = report.binding as { quote: string | null; attested: boolean };
     if (binding.attested) add(name, "proven", "digest and fresh nonce in a quote's report data");
     else add(name, "stated", "digest and nonce consistent, but not attested: no quote binds them");

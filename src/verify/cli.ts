@@ -4,9 +4,17 @@
 import { getComposeHash } from "@phala/dstack-sdk";
 import { z } from "zod";
 import { sha256File } from "../self-digest.ts";
-import { OsMeasurementsFileSchema, type OsMeasurementsFile } from "../../sdk/verify/os-measurements.ts";
+import {
+  OsMeasurementsFileSchema,
+  type OsMeasurementsFile,
+} from "../../sdk/verify/os-measurements.ts";
 import { parseKmsRoot } from "../../sdk/verify/key-provenance.ts";
-import { verifyDeployment, type Check, type QuoteSignatureVerifier, type VerifyDeps } from "./checks.ts";
+import {
+  verifyDeployment,
+  type Check,
+  type QuoteSignatureVerifier,
+  type VerifyDeps,
+} from "./checks.ts";
 import { rebuildFromCheckout, type AppComposeManifest } from "./source-chain.ts";
 
 export const VERIFY_HELP = `auditor verify <url> [options]
@@ -47,7 +55,10 @@ const ArgsSchema = z.object({
   binary: z.string().optional(),
   composeHash: Hex64.optional(),
   appCompose: z.string().optional(),
-  appId: z.string().regex(/^[0-9a-fA-F]+$/, "must be hex").optional(),
+  appId: z
+    .string()
+    .regex(/^[0-9a-fA-F]+$/, "must be hex")
+    .optional(),
   pin: z.array(z.string()).default([]),
   offline: z.boolean().default(false),
   pccsUrl: z.url().optional(),
@@ -80,7 +91,10 @@ const ArgsSchema = z.object({
   json: z.boolean().default(false),
 });
 
-const FLAGS: Record<string, { key: keyof z.input<typeof ArgsSchema>; takesValue: boolean; repeat?: boolean }> = {
+const FLAGS: Record<
+  string,
+  { key: keyof z.input<typeof ArgsSchema>; takesValue: boolean; repeat?: boolean }
+> = {
   "--app": { key: "app", takesValue: true },
   "--binary-sha256": { key: "binarySha256", takesValue: true },
   "--binary": { key: "binary", takesValue: true },
@@ -118,7 +132,10 @@ export function parseVerifyArgs(argv: string[]): z.output<typeof ArgsSchema> {
     raw[flag.key] = flag.repeat ? [...((raw[flag.key] as string[]) ?? []), value] : value;
   }
   const parsed = ArgsSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`).join("; "));
+  if (!parsed.success)
+    throw new Error(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`).join("; "),
+    );
   return parsed.data;
 }
 
@@ -130,7 +147,9 @@ const dcapVerifier: QuoteSignatureVerifier = async (quote, pccsUrl) => {
 
 export function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
-  const lines = checks.map((c) => `${c.status.toUpperCase().padEnd(7)}  ${c.name.padEnd(width)}  ${c.detail}`);
+  const lines = checks.map(
+    (c) => `${c.status.toUpperCase().padEnd(7)}  ${c.name.padEnd(width)}  ${c.detail}`,
+  );
   const count = (status: Check["status"]) => checks.filter((c) => c.status === status).length;
   const failed = count("fail");
   lines.push(
@@ -152,13 +171,24 @@ async function readJsonFile(path: string, flag: string): Promise<unknown> {
 
 async function readOsMeasurements(path: string): Promise<OsMeasurementsFile> {
   const parsed = OsMeasurementsFileSchema.safeParse(await readJsonFile(path, "--os-measurements"));
-  if (!parsed.success) throw new Error(`--os-measurements ${path}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `--os-measurements ${path}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   return parsed.data;
 }
 
-const DEFAULT_DEPS: VerifyDeps = { verifyQuoteSignature: dcapVerifier, rebuild: rebuildFromCheckout };
+const DEFAULT_DEPS: VerifyDeps = {
+  verifyQuoteSignature: dcapVerifier,
+  rebuild: rebuildFromCheckout,
+};
 
-export async function runVerify(argv: string[], out: (text: string) => void = console.log, err: (text: string) => void = console.error, deps: VerifyDeps = DEFAULT_DEPS): Promise<number> {
+export async function runVerify(
+  argv: string[],
+  out: (text: string) => void = console.log,
+  err: (text: string) => void = console.error,
+  deps: VerifyDeps = DEFAULT_DEPS,
+): Promise<number> {
   if (argv.includes("--help")) {
     out(VERIFY_HELP);
     return 0;
@@ -167,7 +197,9 @@ export async function runVerify(argv: string[], out: (text: string) => void = co
   let args;
   try {
     args = parseVerifyArgs(argv);
-    const appCompose = args.appCompose ? ((await readJsonFile(args.appCompose, "--app-compose")) as AppComposeManifest) : undefined;
+    const appCompose = args.appCompose
+      ? ((await readJsonFile(args.appCompose, "--app-compose")) as AppComposeManifest)
+      : undefined;
     options = {
       url: args.url,
       app: args.app,
@@ -178,7 +210,9 @@ export async function runVerify(argv: string[], out: (text: string) => void = co
       pins: args.pin,
       offline: args.offline,
       pccsUrl: args.pccsUrl,
-      osMeasurements: args.osMeasurements ? await readOsMeasurements(args.osMeasurements) : undefined,
+      osMeasurements: args.osMeasurements
+        ? await readOsMeasurements(args.osMeasurements)
+        : undefined,
       kmsRoot: args.kmsRoot,
       source: args.source,
       invoke: args.invoke ? { fn: args.invoke, input: JSON.parse(args.input ?? "{}") } : undefined,
@@ -189,6 +223,14 @@ export async function runVerify(argv: string[], out: (text: string) => void = co
     return 2;
   }
   const checks = await verifyDeployment(options, deps);
-  out(args.json ? JSON.stringify({ url: args.url, verified: checks.every((c) => c.status !== "fail"), checks }, null, 2) : formatChecks(checks));
+  out(
+    args.json
+      ? JSON.stringify(
+          { url: args.url, verified: checks.every((c) => c.status !== "fail"), checks },
+          null,
+          2,
+        )
+      : formatChecks(checks),
+  );
   return checks.some((c) => c.status === "fail") ? 1 : 0;
 }

@@ -27,4 +27,5 @@ export interface Evidence {
   rtmr3?: ReplayedLog;
 }
 
-export const short = (hex: string) => (hex.length > 24 ? `${hex.slice(0, 16)}…${hex.slice(-8)}` : hex);
+export const short = (hex: string) =>
+  hex.length > 24 ? `${hex.slice(0, 16)}…${hex.slice(-8)}` : hex;

@@ -27,8 +27,14 @@ export function osMeasurementLines(ev: Evidence, file: OsMeasurementsFile | unde
   };
   const { quote, attestation } = ev;
   if (!quote) return all("skipped", "no readable quote");
-  const actual = { mrtd: quote.mrTd, rtmr0: quote.rtmr[0], rtmr1: quote.rtmr[1], rtmr2: quote.rtmr[2] };
-  if (attestation.vmConfig === null) return all("fail", "the server sent no vm_config: the OS image is not named");
+  const actual = {
+    mrtd: quote.mrTd,
+    rtmr0: quote.rtmr[0],
+    rtmr1: quote.rtmr[1],
+    rtmr2: quote.rtmr[2],
+  };
+  if (attestation.vmConfig === null)
+    return all("fail", "the server sent no vm_config: the OS image is not named");
   let vmConfig;
   try {
     vmConfig = parseVmConfig(attestation.vmConfig);
@@ -38,7 +44,11 @@ export function osMeasurementLines(ev: Evidence, file: OsMeasurementsFile | unde
   const image = vmConfig.os_image_hash.toLowerCase();
   if (!file) {
     MEASURED_REGISTERS.forEach((r, i) => {
-      add(names[i]!, "skipped", `the quote has ${short(actual[r])} for OS image ${short(image)}; ${NO_TABLE}`);
+      add(
+        names[i]!,
+        "skipped",
+        `the quote has ${short(actual[r])} for OS image ${short(image)}; ${NO_TABLE}`,
+      );
     });
     return;
   }
@@ -46,8 +56,18 @@ export function osMeasurementLines(ev: Evidence, file: OsMeasurementsFile | unde
   if (!expected.ok) return all("fail", expected.reason);
   const source = expected.entry.description ? ` (${expected.entry.description})` : "";
   MEASURED_REGISTERS.forEach((r, i) => {
-    if (actual[r] === expected.entry[r]) add(names[i]!, "proven", `${short(actual[r])} is the expected value for OS image ${short(image)}${source}`);
-    else add(names[i]!, "fail", `the quote has ${short(actual[r])}, OS image ${short(image)} expects ${short(expected.entry[r])}`);
+    if (actual[r] === expected.entry[r])
+      add(
+        names[i]!,
+        "proven",
+        `${short(actual[r])} is the expected value for OS image ${short(image)}${source}`,
+      );
+    else
+      add(
+        names[i]!,
+        "fail",
+        `the quote has ${short(actual[r])}, OS image ${short(image)} expects ${short(expected.entry[r])}`,
+      );
   });
 }
 
@@ -68,11 +88,30 @@ export function keyProvenanceLines(ev: Evidence, kmsRoot: string | undefined, ad
     if (!chain.ok) return add(name, "fail", `${path}: ${chain.reason}`);
     roots.add(chain.kmsRoot);
   }
-  if (roots.size !== 1) return add(name, "fail", `the key paths' chains end in different roots: ${[...roots].join(", ")}`);
+  if (roots.size !== 1)
+    return add(
+      name,
+      "fail",
+      `the key paths' chains end in different roots: ${[...roots].join(", ")}`,
+    );
   const root = [...roots][0]!;
   const described = `KMS root ${root} (address 0x${toHex(ethereumAddress(fromHex(root)))})`;
   const scope = `the key material of ${Object.keys(KEY_PATHS).length} key paths was issued for the measured app id ${appId}`;
-  if (!kmsRoot) return add(name, "skipped", `the chains end in ${described}; pass --kms-root to require the root you trust`);
-  if (!rootMatches(root, parseKmsRoot(kmsRoot))) return add(name, "fail", `the chains end in ${described}, not in the root you trust (${kmsRoot})`);
-  add(name, "proven", `${scope} by the ${described} you trust; that the P-256 keys are derived from it is stated by the measured code`);
+  if (!kmsRoot)
+    return add(
+      name,
+      "skipped",
+      `the chains end in ${described}; pass --kms-root to require the root you trust`,
+    );
+  if (!rootMatches(root, parseKmsRoot(kmsRoot)))
+    return add(
+      name,
+      "fail",
+      `the chains end in ${described}, not in the root you trust (${kmsRoot})`,
+    );
+  add(
+    name,
+    "proven",
+    `${scope} by the ${described} you trust; that the P-256 keys are derived from it is stated by the measured code`,
+  );
 }

@@ -43,8 +43,11 @@ function pageAssets(dir: string, urlDir: string, style: string, what: string): P
 function staticPage(name: string, style: string, what: string): StaticPage {
   const dir = join(import.meta.dir, name);
   const page = pageAssets(dir, name, style, what);
-  const indexHtml = readFileSync(join(dir, "index.html"), "utf8").replace(`src="/${name}/main.js"`, `src="${page.scriptPath}"`).replace(`href="/${name}/${style}"`, `href="${page.stylePath}"`);
-  if (!indexHtml.includes(page.scriptPath) || !indexHtml.includes(page.stylePath)) throw new Error(`${what}: index.html must load /${name}/main.js and /${name}/${style}`);
+  const indexHtml = readFileSync(join(dir, "index.html"), "utf8")
+    .replace(`src="/${name}/main.js"`, `src="${page.scriptPath}"`)
+    .replace(`href="/${name}/${style}"`, `href="${page.stylePath}"`);
+  if (!indexHtml.includes(page.scriptPath) || !indexHtml.includes(page.stylePath))
+    throw new Error(`${what}: index.html must load /${name}/main.js and /${name}/${style}`);
   return { ...page, indexHtml };
 }
 
@@ -57,5 +60,10 @@ export function dashboardPage(): StaticPage {
 }
 
 export function reportPage(): PageAssets {
-  return pageAssets(join(import.meta.dir, "report-page"), "report-page", "report.css", "the report page");
+  return pageAssets(
+    join(import.meta.dir, "report-page"),
+    "report-page",
+    "report.css",
+    "the report page",
+  );
 }

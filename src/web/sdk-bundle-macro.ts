@@ -12,7 +12,11 @@ export interface SdkBundle {
 }
 
 export function sdkBundle(): SdkBundle {
-  const { code, map } = buildForBrowser(join(import.meta.dir, "../../sdk/client/index.ts"), "the SDK bundle", true);
+  const { code, map } = buildForBrowser(
+    join(import.meta.dir, "../../sdk/client/index.ts"),
+    "the SDK bundle",
+    true,
+  );
   const body = code.replace(/\n?\/\/# sourceMappingURL=.*\s*$/, "");
   const hash = shortHash(body);
   return { js: `${body}\n//# sourceMappingURL=auditor-sdk.${hash}.js.map\n`, map: map!, hash };

@@ -15,7 +15,8 @@ const SCREENSHOTS = join(import.meta.dir, "../../dist/screenshots");
 const available = existsSync(CHROMIUM);
 const OPERATOR_KEY = "dashboard-operator-key-0123456789";
 
-if (!available && process.env.CI) test("Chromium is installed", () => expect(existsSync(CHROMIUM)).toBe(true));
+if (!available && process.env.CI)
+  test("Chromium is installed", () => expect(existsSync(CHROMIUM)).toBe(true));
 
 describe.skipIf(!available)("the dashboard in Chromium", () => {
   let browser: Browser;
@@ -24,9 +25,25 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
 
   beforeAll(async () => {
     llm = startFakeLlm();
-    server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_OPERATOR_KEYS: OPERATOR_KEY, OPENROUTER_API_KEY: "sk-or-dashboard-test", OPENROUTER_BASE_URL: llm.openrouterBaseUrl } });
+    server = await startAuditor({
+      env: {
+        AUDITOR_TEE: "dev",
+        AUDITOR_OPERATOR_KEYS: OPERATOR_KEY,
+        OPENROUTER_API_KEY: "sk-or-dashboard-test",
+        OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+      },
+    });
     const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run"] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+      ],
+    });
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {
@@ -38,15 +55,24 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
   async function open() {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
-    page.on("console", (m) => void (m.type() === "error" && problems.push(`${m.text()} ${m.location().url}`)));
+    page.on(
+      "console",
+      (m) => void (m.type() === "error" && problems.push(`${m.text()} ${m.location().url}`)),
+    );
     page.on("pageerror", (e) => problems.push(String(e)));
     await page.goto(`${server.url}/dashboard`);
-    await page.waitForFunction(() => document.getElementById("chain")!.dataset.state === "verified");
+    await page.waitForFunction(
+      () => document.getElementById("chain")!.dataset.state === "verified",
+    );
     return { page, problems };
   }
 
   const invoke = async (transcript: string) => {
-    const res = await fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: sid("dashboard"), transcript }) });
+    const res = await fetch(`${server.url}/invoke/generate-prompt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ session_id: sid("dashboard"), transcript }),
+    });
     await res.text();
     return res.status;
   };
@@ -75,8 +101,16 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
 
     expect(await invoke("a ship of lanterns")).toBe(200);
     // Both the streamed egress entry and the next snapshot arrive within a second of the answer.
-    await page.waitForFunction((n) => document.querySelectorAll("#egress tbody tr").length > n, seen, { timeout: 1_000 });
-    await page.waitForFunction(() => /generate-prompt/.test(document.querySelector("#functions tbody")?.textContent ?? ""), undefined, { timeout: 1_000 });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("#egress tbody tr").length > n,
+      seen,
+      { timeout: 1_000 },
+    );
+    await page.waitForFunction(
+      () => /generate-prompt/.test(document.querySelector("#functions tbody")?.textContent ?? ""),
+      undefined,
+      { timeout: 1_000 },
+    );
     const entry = (await page.textContent("#egress tbody tr:first-child"))!;
     expect(entry).toContain("generate-prompt");
     expect(entry).toContain(`POST http://${new URL(llm.url).host}/api/v1/chat/completions`);
@@ -104,7 +138,9 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
   test("a wrong key is refused and the operational parts stay hidden", async () => {
     const { page } = await open();
     await unlock(page, "not-the-operator-key-0123456789");
-    await page.waitForFunction(() => /not accepted/.test(document.getElementById("key-status")!.textContent ?? ""));
+    await page.waitForFunction(() =>
+      /not accepted/.test(document.getElementById("key-status")!.textContent ?? ""),
+    );
     expect(await page.isHidden("#operator")).toBe(true);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, "dashboard-public.png") });

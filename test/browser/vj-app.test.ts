@@ -36,12 +36,20 @@ async function onScreen(page: Page, selector: string) {
     const style = getComputedStyle(el);
     // The middle of its first line box: an inline element that wraps has gaps in its bounding box.
     const first = el.getClientRects()[0] ?? box;
-    const hit = document.elementFromPoint(first.left + first.width / 2, first.top + first.height / 2);
+    const hit = document.elementFromPoint(
+      first.left + first.width / 2,
+      first.top + first.height / 2,
+    );
     return {
       selector: sel,
       found: true,
-      rendered: style.display !== "none" && style.visibility !== "hidden" && box.width > 0 && box.height > 0,
-      inViewport: box.left >= 0 && box.top >= 0 && box.right <= innerWidth && box.bottom <= innerHeight,
+      rendered:
+        style.display !== "none" &&
+        style.visibility !== "hidden" &&
+        box.width > 0 &&
+        box.height > 0,
+      inViewport:
+        box.left >= 0 && box.top >= 0 && box.right <= innerWidth && box.bottom <= innerHeight,
       uncovered: hit !== null && (hit === el || el.contains(hit)),
     };
   }, selector);
@@ -49,14 +57,21 @@ async function onScreen(page: Page, selector: string) {
 
 async function expectOnScreen(page: Page, selectors: string[]) {
   for (const selector of selectors) {
-    expect(await onScreen(page, selector)).toEqual({ selector, found: true, rendered: true, inViewport: true, uncovered: true });
+    expect(await onScreen(page, selector)).toEqual({
+      selector,
+      found: true,
+      rendered: true,
+      inViewport: true,
+      uncovered: true,
+    });
   }
 }
 
 /** Opens a <details> section of the tools panel by its summary, if it is closed. */
 async function openSection(page: Page, name: string) {
   const summary = page.locator(`summary:has-text('${name}')`);
-  if (!(await summary.evaluate((s) => (s.parentElement as HTMLDetailsElement).open))) await summary.click();
+  if (!(await summary.evaluate((s) => (s.parentElement as HTMLDetailsElement).open)))
+    await summary.click();
 }
 
 describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () => {
@@ -71,7 +86,15 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 120_000);
@@ -103,7 +126,9 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     page.on("pageerror", (e) => problems.push(String(e)));
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => document.getElementById("trust-kid")?.textContent !== "…");
-    const stageBefore = await page.evaluate(() => (document.getElementById("stage") as HTMLCanvasElement).toDataURL());
+    const stageBefore = await page.evaluate(() =>
+      (document.getElementById("stage") as HTMLCanvasElement).toDataURL(),
+    );
 
     await page.fill("#transcript", TRANSCRIPT);
     await page.fill("#style-tags", "artist:moebius");
@@ -113,7 +138,11 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
 
     expect(await page.textContent("#prompt")).toContain(TRANSCRIPT);
     expect(await page.textContent("#prompt-meta")).toContain("local");
-    expect(await page.evaluate(() => (document.getElementById("stage") as HTMLCanvasElement).toDataURL())).not.toBe(stageBefore);
+    expect(
+      await page.evaluate(() =>
+        (document.getElementById("stage") as HTMLCanvasElement).toDataURL(),
+      ),
+    ).not.toBe(stageBefore);
     expect(await page.textContent("#trust-binary")).toBe(binarySha256);
     expect(await page.textContent("#trust-mode")).toContain("Dev mode");
     expect(await page.textContent("#trust-connection")).toContain("End-to-end sealed");
@@ -123,23 +152,33 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     // A syntax error the local fixer (no keys) cannot repair: said plainly, source kept,
     // no preview, and the compiler log's trailing NUL is not shown.
     await openSection(page, "Shader");
-    const broken = "precision mediump float;\nvoid main() {\n  gl_FragColor = vec4(0.6, 0.2, 1.0, 1.0)\n}";
+    const broken =
+      "precision mediump float;\nvoid main() {\n  gl_FragColor = vec4(0.6, 0.2, 1.0, 1.0)\n}";
     await page.fill("#shader-source", broken);
     await page.click("#shader-fix");
-    await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.startsWith("Not fixed"));
+    await page.waitForFunction(() =>
+      document.getElementById("shader-status")!.textContent!.startsWith("Not fixed"),
+    );
     const status = (await page.textContent("#shader-status"))!;
-    expect(status).toMatch(/^Not fixed: the local fixer \(no LLM key is configured\) found nothing to change\. ERROR: 0:\d+: .*syntax error/);
+    expect(status).toMatch(
+      /^Not fixed: the local fixer \(no LLM key is configured\) found nothing to change\. ERROR: 0:\d+: .*syntax error/,
+    );
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for them
     expect(status).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
     expect(await page.inputValue("#shader-source")).toBe(broken);
     expect(await page.isHidden("#shader-preview")).toBe(true);
 
     // GLSL ES 3.00 removed gl_FragColor: WebGL2 refuses this one, and the local fix compiles.
-    await page.fill("#shader-source", "#version 300 es\nvoid main() {\n  gl_FragColor = vec4(0.6, 0.2, 1.0, 1.0);\n}");
+    await page.fill(
+      "#shader-source",
+      "#version 300 es\nvoid main() {\n  gl_FragColor = vec4(0.6, 0.2, 1.0, 1.0);\n}",
+    );
     await page.click("#shader-compile");
     expect(await page.getAttribute("#shader-status", "data-ok")).toBe("false");
     await page.click("#shader-fix");
-    await page.waitForFunction(() => document.getElementById("shader-status")!.textContent!.startsWith("Fixed by"));
+    await page.waitForFunction(() =>
+      document.getElementById("shader-status")!.textContent!.startsWith("Fixed by"),
+    );
     expect(await page.getAttribute("#shader-status", "data-ok")).toBe("true");
     expect(await page.inputValue("#shader-source")).toContain("out vec4 fragColor;");
     await expectOnScreen(page, ["#shader-preview"]);
@@ -147,7 +186,9 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     await openSection(page, "Music cue");
     await page.fill("#mood", "euphoric");
     await page.click("#dj-button");
-    await page.waitForFunction(() => document.getElementById("dj-output")!.textContent!.includes("bpm"));
+    await page.waitForFunction(() =>
+      document.getElementById("dj-output")!.textContent!.includes("bpm"),
+    );
     await openSection(page, "YouTube");
     await page.click("#yt-button");
     await page.waitForFunction(() => document.getElementById("yt-title")!.textContent !== "");
@@ -163,10 +204,21 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     trust: ["#trust-mode", "#trust-binary", "#trust-egress li", "#trust-report"],
     history: ["#history li"],
     tools: ["#dj-button", "#shader-source", "#shader-fix", "#yt-button"],
-    controls: ["#transcript", "#mic", "#style-tags", "input[name='vj'][value='remix']", "#generate", "#live"],
+    controls: [
+      "#transcript",
+      "#mic",
+      "#style-tags",
+      "input[name='vj'][value='remix']",
+      "#generate",
+      "#live",
+    ],
   } as const;
 
-  for (const [width, height] of [[1280, 800], [768, 1024], [390, 844]] as const) {
+  for (const [width, height] of [
+    [1280, 800],
+    [768, 1024],
+    [390, 844],
+  ] as const) {
     test(`at ${width}×${height} every panel is reachable and its content on screen`, async () => {
       const { page, problems } = await openGenerated(width, height);
       const narrow = width <= 900;
@@ -176,9 +228,16 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
           await page.click(toggle);
           expect(await page.getAttribute(toggle, "aria-expanded")).toBe("true");
           // Focus moved into the drawer.
-          expect(await page.evaluate((id) => document.getElementById(id)!.contains(document.activeElement), panel === "trust" ? "trust" : `${panel}-panel`)).toBe(true);
+          expect(
+            await page.evaluate(
+              (id) => document.getElementById(id)!.contains(document.activeElement),
+              panel === "trust" ? "trust" : `${panel}-panel`,
+            ),
+          ).toBe(true);
         }
-        if (panel === "tools") for (const section of ["Music cue", "Shader", "YouTube"]) await openSection(page, section);
+        if (panel === "tools")
+          for (const section of ["Music cue", "Shader", "YouTube"])
+            await openSection(page, section);
         await expectOnScreen(page, [...selectors]);
         await page.screenshot({ path: join(SCREENSHOTS, `vj-${width}x${height}-${panel}.png`) });
         if (narrow && panel !== "controls") {
@@ -217,20 +276,33 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
         }
         stop() {}
       }
-      Object.assign(window, { SpeechRecognition: RefusedRecognition, webkitSpeechRecognition: RefusedRecognition, speech });
+      Object.assign(window, {
+        SpeechRecognition: RefusedRecognition,
+        webkitSpeechRecognition: RefusedRecognition,
+        speech,
+      });
     });
     await page.evaluate(() => {
       const counter = { writes: 0 };
-      new MutationObserver((records) => void (counter.writes += records.length)).observe(document.getElementById("error-text")!, { childList: true, characterData: true, subtree: true });
+      new MutationObserver((records) => void (counter.writes += records.length)).observe(
+        document.getElementById("error-text")!,
+        { childList: true, characterData: true, subtree: true },
+      );
       Object.assign(window, { counter });
     });
-    const counts = () => page.evaluate(() => ({ writes: (window as any).counter.writes as number, starts: (window as any).speech.starts as number }));
+    const counts = () =>
+      page.evaluate(() => ({
+        writes: (window as any).counter.writes as number,
+        starts: (window as any).speech.starts as number,
+      }));
     await page.click("#mic");
     await page.waitForSelector("#error", { state: "visible" });
     await page.waitForTimeout(500); // a restart loop would rewrite the message thousands of times meanwhile
     expect(await counts()).toEqual({ writes: 1, starts: 1 });
     expect(await page.getAttribute("#mic", "aria-pressed")).toBe("false");
-    expect(await page.textContent("#error-text")).toContain("The microphone is blocked for this page");
+    expect(await page.textContent("#error-text")).toContain(
+      "The microphone is blocked for this page",
+    );
     await expectOnScreen(page, ["#error-text", "#error-retry"]);
     await page.screenshot({ path: join(SCREENSHOTS, "vj-390x844-mic-denied.png") });
 

@@ -20,7 +20,11 @@ export const fuzzTools: ToolHandler = async (name, args) => {
   if (name === "secret") return { $ref: { id: "ref_fuzz" } };
   if (name === "nope") throw new Error("no such tool");
   if (name === "hang") return new Promise(() => {});
-  if (name === "get_users") return [{ id: 1, name: "ada" }, { id: 2, name: "grace" }];
+  if (name === "get_users")
+    return [
+      { id: 1, name: "ada" },
+      { id: 2, name: "grace" },
+    ];
   return args;
 };
 
@@ -58,7 +62,14 @@ const OPS = ["+", "-", "*", "===", "!==", "<", ">=", "&&", "||", "??"];
 const SAFE_MEMBERS = ["?.length", "?.[0]", "?.a", "?.name", "?.v"];
 const RISKY_MEMBERS = [".length", "[0].id", ".a.b"];
 const SAFE_CALLS = [
-  "JSON.stringify", "String", "Number", "Boolean", "Array.isArray", "isNaN", "Math.abs", "Object.keys",
+  "JSON.stringify",
+  "String",
+  "Number",
+  "Boolean",
+  "Array.isArray",
+  "isNaN",
+  "Math.abs",
+  "Object.keys",
 ];
 
 /** Mostly `common`, sometimes `rare`. */
@@ -75,9 +86,22 @@ const exprTree: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
     literal.map((v) => ({ k: "lit" as const, v })),
     fc.nat().map((i) => ({ k: "var" as const, i })),
     fc.nat().map((i) => ({ k: "var" as const, i })),
-    fc.record({ k: fc.constant("bin" as const), op: fc.constantFrom(...OPS), a: tie("e"), b: tie("e") }),
-    fc.record({ k: fc.constant("member" as const), m: mostly(SAFE_MEMBERS, RISKY_MEMBERS, 12), a: tie("e") }),
-    fc.record({ k: fc.constant("call" as const), f: mostly(SAFE_CALLS, RISKY_CALLS, 16), a: tie("e") }),
+    fc.record({
+      k: fc.constant("bin" as const),
+      op: fc.constantFrom(...OPS),
+      a: tie("e"),
+      b: tie("e"),
+    }),
+    fc.record({
+      k: fc.constant("member" as const),
+      m: mostly(SAFE_MEMBERS, RISKY_MEMBERS, 12),
+      a: tie("e"),
+    }),
+    fc.record({
+      k: fc.constant("call" as const),
+      f: mostly(SAFE_CALLS, RISKY_CALLS, 16),
+      a: tie("e"),
+    }),
     fc.record({
       k: fc.constant("tool" as const),
       t: mostly(["echo", "get_users"], ["nope", "secret"], 16),
@@ -147,7 +171,8 @@ class Writer {
       }
       case "call": {
         if (e.f === "Object.keys") return `Object.keys(${this.expr(e.a, scope)} ?? {})`;
-        if (this.safe && RISKY_CALLS.includes(e.f)) return `JSON.stringify(${this.expr(e.a, scope)})`;
+        if (this.safe && RISKY_CALLS.includes(e.f))
+          return `JSON.stringify(${this.expr(e.a, scope)})`;
         return `${e.f}(${this.expr(e.a, scope)})`;
       }
       case "tool": {
@@ -286,7 +311,10 @@ export const HOSTILE_FAMILIES: HostileFamily[] = [
   {
     name: "oversized output",
     code: "output_limit",
-    fragments: [`return "x".repeat(1100 * 1024);`, `return [1, 2, 3].map(() => "y".repeat(400 * 1024));`],
+    fragments: [
+      `return "x".repeat(1100 * 1024);`,
+      `return [1, 2, 3].map(() => "y".repeat(400 * 1024));`,
+    ],
   },
   {
     name: "output that is not JSON",
@@ -307,7 +335,10 @@ export const HOSTILE_FAMILIES: HostileFamily[] = [
   {
     name: "a tool that never answers",
     code: "timeout",
-    fragments: [`await callTool("hang", {});`, `const late = await callTool("hang", { v: 1 });\nreturn late;`],
+    fragments: [
+      `await callTool("hang", {});`,
+      `const late = await callTool("hang", { v: 1 });\nreturn late;`,
+    ],
     limits: { timeoutMs: 200 },
   },
   {

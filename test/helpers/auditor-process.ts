@@ -28,7 +28,13 @@ export function tempDir(prefix = "auditor-test-"): string {
 
 /** A minimal, explicit environment: nothing from the developer's shell leaks into a test. */
 export function baseEnv(dataDir: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", PORT: "0", HOST: "127.0.0.1", AUDITOR_DATA_DIR: dataDir };
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    AUDITOR_DATA_DIR: dataDir,
+  };
 }
 
 export function spawnAuditor(options: StartOptions = {}) {
@@ -46,7 +52,11 @@ export function spawnAuditor(options: StartOptions = {}) {
 /** Runs the command to completion: for flags like --help, and for start-up failures. */
 export async function runAuditor(options: StartOptions = {}) {
   const proc = spawnAuditor(options);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -57,19 +67,32 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
   void (async () => {
     const decoder = new TextDecoder();
     const reader = proc.stderr.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) stderr += decoder.decode(chunk.value, { stream: true });
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      stderr += decoder.decode(chunk.value, { stream: true });
   })();
 
   const url = await new Promise<string>((resolve, reject) => {
     // The server logs "listening" at info level; a run that never says it must not hang forever.
-    const timer = setTimeout(() => reject(new Error(`auditor did not log "listening" within 15 s:\n${lines.join("\n")}\n${stderr}`)), 15_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`auditor did not log "listening" within 15 s:\n${lines.join("\n")}\n${stderr}`),
+        ),
+      15_000,
+    );
     void collectLines(proc.stdout, lines, (line) => {
       const entry = safeJson(line);
       if (entry?.msg === "listening") {
         clearTimeout(timer);
         resolve(`http://127.0.0.1:${entry.port}`);
       }
-    }).then(async () => reject(new Error(`auditor exited before listening (code ${await proc.exited}):\n${lines.join("\n")}\n${stderr}`)));
+    }).then(async () =>
+      reject(
+        new Error(
+          `auditor exited before listening (code ${await proc.exited}):\n${lines.join("\n")}\n${stderr}`,
+        ),
+      ),
+    );
   });
 
   return {
@@ -85,7 +108,11 @@ export async function startAuditor(options: StartOptions = {}): Promise<AuditorP
 }
 
 /** Appends each line of a process's output to `lines` as it arrives; resolves when the stream ends. */
-export async function collectLines(stream: ReadableStream<Uint8Array>, lines: string[], onLine: (line: string) => void = () => {}): Promise<void> {
+export async function collectLines(
+  stream: ReadableStream<Uint8Array>,
+  lines: string[],
+  onLine: (line: string) => void = () => {},
+): Promise<void> {
   const decoder = new TextDecoder();
   const reader = stream.getReader();
   let partial = "";

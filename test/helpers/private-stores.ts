@@ -31,7 +31,9 @@ export function freePort(): number {
 
 /** Why the private Redis cannot run here, or undefined. */
 export function redisMissing(): string | undefined {
-  return Bun.which("redis-server") ? undefined : "redis-server is not installed (apt-get install redis-server)";
+  return Bun.which("redis-server")
+    ? undefined
+    : "redis-server is not installed (apt-get install redis-server)";
 }
 
 export async function startPrivateRedis(): Promise<PrivateStore> {
@@ -40,9 +42,31 @@ export async function startPrivateRedis(): Promise<PrivateStore> {
   let proc: Bun.Subprocess | undefined;
   const start = async () => {
     // AOF with fsync on every write: a stop and start keep every acknowledged write.
-    proc = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"], { stdout: "ignore", stderr: "ignore" });
+    proc = Bun.spawn(
+      [
+        "redis-server",
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    );
     for (let i = 0; i < 200; i++) {
-      if (Bun.spawnSync(["redis-cli", "-p", String(port), "ping"]).stdout.toString().trim() === "PONG") return;
+      if (
+        Bun.spawnSync(["redis-cli", "-p", String(port), "ping"])
+          .stdout.toString()
+          .trim() === "PONG"
+      )
+        return;
       await Bun.sleep(25);
     }
     throw new Error(`private redis-server on port ${port} did not start`);
@@ -78,7 +102,9 @@ const PG_BIN = (() => {
 
 /** Why the private PostgreSQL cannot run here, or undefined. */
 export function postgresMissing(): string | undefined {
-  return PG_BIN && existsSync(join(PG_BIN, "initdb")) ? undefined : "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
+  return PG_BIN && existsSync(join(PG_BIN, "initdb"))
+    ? undefined
+    : "PostgreSQL's server binaries are not installed (apt-get install postgresql)";
 }
 
 export async function startPrivatePostgres(): Promise<PrivateStore> {
@@ -93,24 +119,54 @@ export async function startPrivatePostgres(): Promise<PrivateStore> {
   const run = (args: string[]) => {
     const command = asRoot ? ["runuser", "-u", "postgres", "--", ...args] : args;
     const result = Bun.spawnSync(command, { stdout: "pipe", stderr: "pipe" });
-    if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr.toString()}${result.stdout.toString()}`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `${args.join(" ")} failed: ${result.stderr.toString()}${result.stdout.toString()}`,
+      );
     return result.stdout.toString();
   };
   const data = join(dir, "data");
-  run([join(PG_BIN!, "initdb"), "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-N"]);
+  run([
+    join(PG_BIN!, "initdb"),
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    "-N",
+  ]);
   const ctl = (action: string) =>
-    run([join(PG_BIN!, "pg_ctl"), "-D", data, "-l", join(dir, "log"), "-w", "-m", "fast", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, action]);
+    run([
+      join(PG_BIN!, "pg_ctl"),
+      "-D",
+      data,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "-m",
+      "fast",
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+      action,
+    ]);
   const pid = () => Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
   // The postmaster and every backend it forked: connections are served by the backends.
   const family = () => {
     const parent = pid();
-    const children = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1] === String(parent);
-      } catch {
-        return false;
-      }
-    });
+    const children = readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return (
+            readFileSync(`/proc/${d}/stat`, "utf8")
+              .replace(/^.*\) /, "")
+              .split(" ")[1] === String(parent)
+          );
+        } catch {
+          return false;
+        }
+      });
     return [parent, ...children.map(Number)];
   };
   const signal = (name: NodeJS.Signals) => {
@@ -121,7 +177,8 @@ export async function startPrivatePostgres(): Promise<PrivateStore> {
     }
   };
   ctl("start");
-  const psql = (sql: string) => run(["psql", "-h", dir, "-p", String(port), "-U", "postgres", "-qc", sql]);
+  const psql = (sql: string) =>
+    run(["psql", "-h", dir, "-p", String(port), "-U", "postgres", "-qc", sql]);
   psql("CREATE ROLE auditor LOGIN PASSWORD 'auditor'");
   psql("CREATE DATABASE auditor OWNER auditor");
   let running = true;

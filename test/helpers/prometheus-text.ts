@@ -22,10 +22,18 @@ export interface Family {
 }
 
 export const prometheusParserAvailable =
-  existsSync(PYTHON) && Bun.spawnSync([PYTHON, "-c", "import prometheus_client"], { stderr: "ignore" }).exitCode === 0;
+  existsSync(PYTHON) &&
+  Bun.spawnSync([PYTHON, "-c", "import prometheus_client"], { stderr: "ignore" }).exitCode === 0;
 
 export function parsePrometheusText(text: string): Family[] {
-  const run = Bun.spawnSync([PYTHON, "-c", SCRIPT], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
-  if (run.exitCode !== 0) throw new Error(`the Prometheus parser refused the text: ${run.stderr.toString().trim().split("\n").at(-1)}`);
+  const run = Bun.spawnSync([PYTHON, "-c", SCRIPT], {
+    stdin: new TextEncoder().encode(text),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (run.exitCode !== 0)
+    throw new Error(
+      `the Prometheus parser refused the text: ${run.stderr.toString().trim().split("\n").at(-1)}`,
+    );
   return JSON.parse(run.stdout.toString()) as Family[];
 }

@@ -22,13 +22,28 @@ export interface RuntimeProcess {
 
 /** `auditor runtime` from source, attached to `url` with `pin`, its log lines collected. */
 export function startRuntime(url: string, pin: string, dir: string, slots = 2): RuntimeProcess {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "runtime", "--connect", url, "--pin", pin, "--slots", String(slots), "--data-dir", dir], {
-    cwd: join(import.meta.dir, "../.."),
-    env: baseEnv(dir),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      "src/main.ts",
+      "runtime",
+      "--connect",
+      url,
+      "--pin",
+      pin,
+      "--slots",
+      String(slots),
+      "--data-dir",
+      dir,
+    ],
+    {
+      cwd: join(import.meta.dir, "../.."),
+      env: baseEnv(dir),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const lines: string[] = [];
   void collectLines(proc.stdout, lines);
   return { proc, lines };

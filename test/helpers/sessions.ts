@@ -5,8 +5,16 @@ import { deriveP256KeyPair } from "../../src/crypto/keys.ts";
 import { SessionEventSchema, type SessionEvent } from "../../sdk/wire/sessions.ts";
 
 /** Starts a session and resolves with its last line once the stream ends. */
-async function sessionFinal(url: string, code: string, limits?: object): Promise<Record<string, any>> {
-  const res = await fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }) });
+async function sessionFinal(
+  url: string,
+  code: string,
+  limits?: object,
+): Promise<Record<string, any>> {
+  const res = await fetch(`${url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ protocolVersion: 1, code, limits }),
+  });
   const lines = (await res.text()).trimEnd().split("\n");
   return JSON.parse(lines.at(-1)!);
 }
@@ -14,7 +22,9 @@ async function sessionFinal(url: string, code: string, limits?: object): Promise
 /** A CPU-bound session must not delay /healthz or a quick session (checked by order, not time). */
 export async function hogDoesNotStall(url: string) {
   const order: string[] = [];
-  const hog = sessionFinal(url, "for (;;) {}", { cpuMs: 1500 }).then((final) => (order.push("hog"), final));
+  const hog = sessionFinal(url, "for (;;) {}", { cpuMs: 1500 }).then(
+    (final) => (order.push("hog"), final),
+  );
   await Bun.sleep(100); // the hog is burning CPU in a worker now
   const health = await fetch(`${url}/healthz`);
   order.push(`healthz ${health.status}`);
@@ -45,14 +55,21 @@ export async function* ndjson(res: Response): AsyncGenerator<any> {
   }
 }
 
-export async function untilType(iter: AsyncGenerator<SessionEvent>, type: SessionEvent["type"]): Promise<SessionEvent> {
+export async function untilType(
+  iter: AsyncGenerator<SessionEvent>,
+  type: SessionEvent["type"],
+): Promise<SessionEvent> {
   // next() rather than for-await: leaving a for-await loop would close the generator.
-  for (let r = await iter.next(); !r.done; r = await iter.next()) if (r.value.type === type) return r.value;
+  for (let r = await iter.next(); !r.done; r = await iter.next())
+    if (r.value.type === type) return r.value;
   throw new Error(`stream ended before a ${type} event`);
 }
 
 /** A server identity for in-process session routes: the key that signs handshakes, and its kid. */
 export function testIdentity() {
-  const identity = deriveP256KeyPair(crypto.getRandomValues(new Uint8Array(32)), "auditor/identity/v1");
+  const identity = deriveP256KeyPair(
+    crypto.getRandomValues(new Uint8Array(32)),
+    "auditor/identity/v1",
+  );
   return { identity, kid: keyId(identity.publicKey) };
 }

@@ -7,20 +7,32 @@ import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { startFakeDstack, type FakeDstack } from "../fixtures/fake-dstack.ts";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
-import { AttestationResponseSchema, DstackVerifierInputSchema, type AttestationResponse } from "../../sdk/wire/attestation.ts";
+import {
+  AttestationResponseSchema,
+  DstackVerifierInputSchema,
+  type AttestationResponse,
+} from "../../sdk/wire/attestation.ts";
 import { parseTdxQuote } from "../../sdk/verify/tdx-quote.ts";
 
 /** An independent canonical form (sorted keys, no spaces), written apart from sdk/crypto. */
 function sortedJson(value: unknown): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === "object"
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
-      : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(sort(value));
 }
 
 function expectedReportData(statement: unknown): string {
-  return createHash("sha512").update("auditor-attestation-v1:" + sortedJson(statement)).digest("hex");
+  return createHash("sha512")
+    .update("auditor-attestation-v1:" + sortedJson(statement))
+    .digest("hex");
 }
 
 async function getAttestation(base: string, query = ""): Promise<AttestationResponse> {
@@ -33,7 +45,10 @@ async function getAttestation(base: string, query = ""): Promise<AttestationResp
 /** Recovers a 65-byte r‖s‖v signature's signer, written apart from sdk/verify. */
 function signer(signatureHex: string, message: Uint8Array): string {
   const sig = Buffer.from(signatureHex, "hex");
-  return secp256k1.Signature.fromCompact(sig.subarray(0, 64)).addRecoveryBit(sig[64]!).recoverPublicKey(keccak_256(message)).toHex(true);
+  return secp256k1.Signature.fromCompact(sig.subarray(0, 64))
+    .addRecoveryBit(sig[64]!)
+    .recoverPublicKey(keccak_256(message))
+    .toHex(true);
 }
 
 describe("dstack provider (real SDK, fake guest agent)", () => {
@@ -53,14 +68,22 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
   });
 
   test("start-up tells people, on stderr, the VJ page's URL and that it is attested", async () => {
-    for (let i = 0; i < 500 && !server.stderr().includes("auditor: serving"); i++) await Bun.sleep(10);
-    expect(server.stderr()).toContain(`auditor: serving ETHEREA at ${server.url}/ (attested: Intel TDX quote, dstack app ${fake.appId})\n`);
+    for (let i = 0; i < 500 && !server.stderr().includes("auditor: serving"); i++)
+      await Bun.sleep(10);
+    expect(server.stderr()).toContain(
+      `auditor: serving ETHEREA at ${server.url}/ (attested: Intel TDX quote, dstack app ${fake.appId})\n`,
+    );
   });
 
   test("the quote's report data is SHA-512 of the domain-separated canonical statement", async () => {
     const body = await getAttestation(server.url);
     expect(body.attested).toBe(true);
-    expect(body.statement.tee).toEqual({ provider: "dstack", appId: fake.appId, composeHash: fake.composeHash, instanceId: fake.instanceId });
+    expect(body.statement.tee).toEqual({
+      provider: "dstack",
+      appId: fake.appId,
+      composeHash: fake.composeHash,
+      instanceId: fake.instanceId,
+    });
     const quote = parseTdxQuote(body.quote!);
     expect(Buffer.from(quote.reportData).toString("hex")).toBe(expectedReportData(body.statement));
   });
@@ -69,26 +92,42 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
     const nonce = createHash("sha256").update("verifier").digest("hex");
     const body = await getAttestation(server.url, `?nonce=${nonce}`);
     expect(body.statement.nonce).toBe(nonce);
-    expect(Buffer.from(parseTdxQuote(body.quote!).reportData).toString("hex")).toBe(expectedReportData(body.statement));
+    expect(Buffer.from(parseTdxQuote(body.quote!).reportData).toString("hex")).toBe(
+      expectedReportData(body.statement),
+    );
     const plain = await getAttestation(server.url);
     expect(plain.quote).not.toBe(body.quote);
   });
 
   test("the event log replays to the quote's RTMR3 and carries the compose hash", async () => {
     const body = await getAttestation(server.url);
-    const events = JSON.parse(body.eventLog!) as { imr: number; digest: string; event: string; event_payload: string }[];
+    const events = JSON.parse(body.eventLog!) as {
+      imr: number;
+      digest: string;
+      event: string;
+      event_payload: string;
+    }[];
     let mr = Buffer.alloc(48);
-    for (const e of events.filter((e) => e.imr === 3)) mr = createHash("sha384").update(Buffer.concat([mr, Buffer.from(e.digest, "hex")])).digest();
+    for (const e of events.filter((e) => e.imr === 3))
+      mr = createHash("sha384")
+        .update(Buffer.concat([mr, Buffer.from(e.digest, "hex")]))
+        .digest();
     expect(mr.toString("hex")).toBe(parseTdxQuote(body.quote!).rtmr[3]);
-    expect(events.find((e) => e.event === "compose-hash")?.event_payload).toBe(body.statement.tee.composeHash!);
+    expect(events.find((e) => e.event === "compose-hash")?.event_payload).toBe(
+      body.statement.tee.composeHash!,
+    );
   });
 
   test("keys are valid P-256 points and the kid matches the identity key", async () => {
     const { statement } = await getAttestation(server.url);
     const identity = Buffer.from(statement.identityKey, "base64url");
     expect(() => p256.ProjectivePoint.fromHex(identity).assertValidity()).not.toThrow();
-    expect(() => p256.ProjectivePoint.fromHex(Buffer.from(statement.invokeKey, "base64url")).assertValidity()).not.toThrow();
-    expect(statement.kid).toBe(createHash("sha256").update(identity).digest("base64url").slice(0, 16));
+    expect(() =>
+      p256.ProjectivePoint.fromHex(Buffer.from(statement.invokeKey, "base64url")).assertValidity(),
+    ).not.toThrow();
+    expect(statement.kid).toBe(
+      createHash("sha256").update(identity).digest("base64url").slice(0, 16),
+    );
     expect(statement.binarySha256).toBeNull(); // running from source
   });
 
@@ -100,15 +139,26 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
 
   test("keyProvenance holds each key path's signature chain, which ends in the KMS root", async () => {
     const { keyProvenance, statement } = await getAttestation(server.url);
-    expect(Object.keys(keyProvenance!).sort()).toEqual(["auditor/identity/v1", "auditor/invoke/v1", "auditor/sealing/v1"]);
+    expect(Object.keys(keyProvenance!).sort()).toEqual([
+      "auditor/identity/v1",
+      "auditor/invoke/v1",
+      "auditor/sealing/v1",
+    ]);
     const appKeys = new Set<string>();
     for (const entry of Object.values(keyProvenance!)) {
       expect(entry.purpose).toBe("auditor");
       expect(entry.signatureChain).toHaveLength(2);
       // dstack: the app key signs "purpose:pubkeyhex"; the KMS root signs
       // "dstack-kms-issued:" ‖ app id ‖ app key.
-      const appKey = signer(entry.signatureChain[0]!, Buffer.from(`${entry.purpose}:${entry.publicKey}`));
-      const issued = Buffer.concat([Buffer.from("dstack-kms-issued:"), Buffer.from(statement.tee.appId!, "hex"), Buffer.from(appKey, "hex")]);
+      const appKey = signer(
+        entry.signatureChain[0]!,
+        Buffer.from(`${entry.purpose}:${entry.publicKey}`),
+      );
+      const issued = Buffer.concat([
+        Buffer.from("dstack-kms-issued:"),
+        Buffer.from(statement.tee.appId!, "hex"),
+        Buffer.from(appKey, "hex"),
+      ]);
       expect(signer(entry.signatureChain[1]!, issued)).toBe(fake.kmsRootPublicKey);
       appKeys.add(appKey);
     }
@@ -121,14 +171,18 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
     expect(res.status).toBe(200);
     const input = DstackVerifierInputSchema.parse(await res.json());
     expect(input.vm_config).toBe(fake.vmConfig);
-    expect(JSON.parse(input.event_log).some((e: { event: string }) => e.event === "compose-hash")).toBe(true);
+    expect(
+      JSON.parse(input.event_log).some((e: { event: string }) => e.event === "compose-hash"),
+    ).toBe(true);
     expect(parseTdxQuote(input.quote).rtmr[3]).toMatch(/^[0-9a-f]{96}$/);
     for (const bad of ["json", "DSTACK", ""]) {
       const refused = await fetch(`${server.url}/attestation?format=${bad}`);
       expect(refused.status).toBe(400);
       expect((await refused.json()).message).toStartWith("format:");
     }
-    expect((await fetch(`${server.url}/attestation?format=dstack&format=auditor`)).status).toBe(400);
+    expect((await fetch(`${server.url}/attestation?format=dstack&format=auditor`)).status).toBe(
+      400,
+    );
   });
 
   test("bad nonces are refused with 400 and a message naming the field", async () => {
@@ -153,7 +207,9 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
     }
     const otherSocket = join(dir, "other.sock");
     const other = await startFakeDstack({ socketPath: otherSocket, seed: "app-two" });
-    const otherServer = await startAuditor({ env: { ...env, DSTACK_SIMULATOR_ENDPOINT: otherSocket } });
+    const otherServer = await startAuditor({
+      env: { ...env, DSTACK_SIMULATOR_ENDPOINT: otherSocket },
+    });
     try {
       const statement = (await getAttestation(otherServer.url)).statement;
       expect(statement.identityKey).not.toBe(before.identityKey);
@@ -165,8 +221,14 @@ describe("dstack provider (real SDK, fake guest agent)", () => {
   });
 
   test("the SDK asked the guest agent for the three versioned key paths, and quotes with 64 bytes", () => {
-    const keyPaths = fake.calls.filter((c) => c.rpc === "/GetKey").map((c) => (c.body as { path: string }).path);
-    expect([...new Set(keyPaths)].sort()).toEqual(["auditor/identity/v1", "auditor/invoke/v1", "auditor/sealing/v1"]);
+    const keyPaths = fake.calls
+      .filter((c) => c.rpc === "/GetKey")
+      .map((c) => (c.body as { path: string }).path);
+    expect([...new Set(keyPaths)].sort()).toEqual([
+      "auditor/identity/v1",
+      "auditor/invoke/v1",
+      "auditor/sealing/v1",
+    ]);
     expect(fake.calls.some((c) => c.rpc === "/Info")).toBe(true);
     for (const call of fake.calls.filter((c) => c.rpc === "/GetQuote")) {
       expect((call.body as { report_data: string }).report_data).toMatch(/^[0-9a-f]{128}$/);
@@ -201,7 +263,12 @@ describe("dev provider", () => {
     expect(a.quote).toBeUndefined();
     expect(a.vmConfig).toBeNull();
     expect(a.keyProvenance).toBeNull();
-    expect(a.statement.tee).toEqual({ provider: "dev", appId: null, composeHash: null, instanceId: null });
+    expect(a.statement.tee).toEqual({
+      provider: "dev",
+      appId: null,
+      composeHash: null,
+      instanceId: null,
+    });
 
     const second = await startAuditor({ dataDir, env: { AUDITOR_TEE: "dev" } });
     const b = await getAttestation(second.url, "?nonce=0a0b");
@@ -221,14 +288,19 @@ describe("dev provider", () => {
     try {
       const res = await fetch(`${s.url}/attestation?format=dstack`);
       expect(res.status).toBe(409);
-      expect(await res.json()).toEqual({ error: "not_attested", message: "not attested: the dev provider has no TDX quote and no vm_config" });
+      expect(await res.json()).toEqual({
+        error: "not_attested",
+        message: "not attested: the dev provider has no TDX quote and no vm_config",
+      });
     } finally {
       await s.stop();
     }
   });
 
   test("is chosen when AUDITOR_TEE is unset and no dstack socket exists", async () => {
-    const s = await startAuditor({ env: { DSTACK_SIMULATOR_ENDPOINT: join(tempDir(), "absent.sock") } });
+    const s = await startAuditor({
+      env: { DSTACK_SIMULATOR_ENDPOINT: join(tempDir(), "absent.sock") },
+    });
     try {
       expect((await getAttestation(s.url)).statement.tee.provider).toBe("dev");
     } finally {

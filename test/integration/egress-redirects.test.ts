@@ -234,7 +234,10 @@ describe("a function's declared secrets never follow a cross-origin redirect", (
       overrides: {},
       stateIdleTtlMs: 60_000,
     });
-    expect(invokeAnswer(await host.invoke("leaky", {}))).toEqual({ status: 200, body: { text: "ok /landing" } });
+    expect(invokeAnswer(await host.invoke("leaky", {}))).toEqual({
+      status: 200,
+      body: { text: "ok /landing" },
+    });
     expect(a.received[0]!.headers["x-goog-api-key"]).toBe("AIza-leaky-secret");
     expect(b.received[0]!.headers["x-goog-api-key"]).toBeUndefined();
     expect(b.received[0]!.headers["x-trace"]).toBe("t");

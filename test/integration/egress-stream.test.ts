@@ -6,7 +6,23 @@ import { EgressLog } from "../../src/egress/index.ts";
 import { egressLogRoutes, MAX_STREAM_BACKLOG } from "../../src/http/routes/egress-log.ts";
 import { EgressStreamLineSchema } from "../../sdk/wire/egress-log.ts";
 
-const record = (i: number) => ({ time: new Date().toISOString(), app: "a", fn: "f", method: "POST", scheme: "https", host: "example.com", path: `/p/${"x".repeat(400)}/${i}`, queryKeys: [], status: 200, requestBytes: 1, responseBytes: 1, requestSha256: null, responseSha256: null, durationMs: 1, allowed: true });
+const record = (i: number) => ({
+  time: new Date().toISOString(),
+  app: "a",
+  fn: "f",
+  method: "POST",
+  scheme: "https",
+  host: "example.com",
+  path: `/p/${"x".repeat(400)}/${i}`,
+  queryKeys: [],
+  status: 200,
+  requestBytes: 1,
+  responseBytes: 1,
+  requestSha256: null,
+  responseSha256: null,
+  durationMs: 1,
+  allowed: true,
+});
 
 let log: EgressLog;
 let server: ReturnType<typeof Bun.serve>;
@@ -26,11 +42,17 @@ describe("a stream whose reader stalls", () => {
     for (let i = 0; i < 60_000; i++) log.record(record(i));
     const decoder = new TextDecoder();
     let text = "";
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
-    const lines = text.trim().split("\n").map((l) => EgressStreamLineSchema.parse(JSON.parse(l)));
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += decoder.decode(chunk.value, { stream: true });
+    const lines = text
+      .trim()
+      .split("\n")
+      .map((l) => EgressStreamLineSchema.parse(JSON.parse(l)));
     const last = lines.at(-1)!;
     expect(last.type).toBe("lagging");
-    const entries = lines.filter((l) => l.type === "entry").map((l) => (l.type === "entry" ? l.entry.seq : 0));
+    const entries = lines
+      .filter((l) => l.type === "entry")
+      .map((l) => (l.type === "entry" ? l.entry.seq : 0));
     expect(entries.length).toBeLessThan(60_000);
     expect(entries.length).toBeGreaterThanOrEqual(MAX_STREAM_BACKLOG);
     expect(entries).toEqual(entries.map((_, i) => entries[0]! + i));

@@ -8,7 +8,11 @@ import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts
 import { events, untilType } from "../helpers/sessions.ts";
 
 const start = (url: string, code: string, limits?: object) =>
-  fetch(`${url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }) });
+  fetch(`${url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ protocolVersion: 1, code, limits }),
+  });
 
 async function finalOf(res: Response) {
   const iter = events(res);
@@ -39,7 +43,9 @@ describe("hostile scripts beside a trivial session", () => {
     const order: string[] = [];
     // 2.5 s of CPU each: room for a loaded machine to start the trivial session's worker first.
     const running = hogs.concat(hogs.slice(0, Math.max(0, cores - hogs.length))).map((code, i) =>
-      start(server.url, code, { cpuMs: 2_500 }).then(finalOf).then((r) => (order.push(`hog ${i}`), r.final)),
+      start(server.url, code, { cpuMs: 2_500 })
+        .then(finalOf)
+        .then((r) => (order.push(`hog ${i}`), r.final)),
     );
     await Bun.sleep(300); // the hogs are in their slices now
     const trivial = await finalOf(await start(server.url, `return 1 + 1`));
@@ -64,17 +70,30 @@ describe("hostile scripts beside a trivial session", () => {
     const init = await untilType(iter, "session_init");
     const token = (init.payload as { sessionToken: string }).sessionToken;
     await Bun.sleep(200);
-    const cancel = await fetch(`${server.url}/sessions/${init.sessionId}/cancel`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const cancel = await fetch(`${server.url}/sessions/${init.sessionId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(cancel.status).toBe(200);
     expect(await cancel.json()).toMatchObject({ state: "cancelled" });
-    expect((await untilType(iter, "final")).payload).toMatchObject({ ok: false, error: { code: "cancelled" } });
+    expect((await untilType(iter, "final")).payload).toMatchObject({
+      ok: false,
+      error: { code: "cancelled" },
+    });
   });
 });
 
 describe("the server-wide memory budget and the per-caller cap", () => {
   let server: AuditorProcess;
   beforeAll(async () => {
-    server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_MEMORY_BUDGET_MB: "160", AUDITOR_MAX_SESSIONS_PER_CALLER: "12", AUDITOR_MAX_WORKERS: "2" } });
+    server = await startAuditor({
+      env: {
+        AUDITOR_TEE: "dev",
+        AUDITOR_MEMORY_BUDGET_MB: "160",
+        AUDITOR_MAX_SESSIONS_PER_CALLER: "12",
+        AUDITOR_MAX_WORKERS: "2",
+      },
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -96,7 +115,12 @@ describe("the server-wide memory budget and the per-caller cap", () => {
       const init = await untilType(iter, "session_init");
       const next = await Promise.race([untilType(iter, "tool_call"), untilType(iter, "final")]);
       if (next.type === "final") refused = next.payload as Record<string, any>;
-      else parked.push({ sessionId: init.sessionId, token: (init.payload as { sessionToken: string }).sessionToken, callId: (next.payload as { callId: string }).callId });
+      else
+        parked.push({
+          sessionId: init.sessionId,
+          token: (init.payload as { sessionToken: string }).sessionToken,
+          callId: (next.payload as { callId: string }).callId,
+        });
     }
     expect(parked.length).toBeGreaterThan(1);
     if (refused) expect(refused).toMatchObject({ ok: false, error: { code: "memory_budget" } });
@@ -126,7 +150,9 @@ describe("the server-wide memory budget and the per-caller cap", () => {
   });
 
   test("one caller may run only its share of sessions at once (429 with Retry-After)", async () => {
-    const open = await Promise.all(Array.from({ length: 12 }, () => start(server.url, `await callTool("input", {}); return 1`)));
+    const open = await Promise.all(
+      Array.from({ length: 12 }, () => start(server.url, `await callTool("input", {}); return 1`)),
+    );
     expect(open.every((r) => r.status === 200)).toBe(true);
     const thirteenth = await start(server.url, `return 1`);
     expect(thirteenth.status).toBe(429);

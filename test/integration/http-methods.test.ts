@@ -36,7 +36,10 @@ describe("a wrong method on an existing route", () => {
       expect(res.status).toBe(405);
       expect(res.headers.get("allow")).toBe(allow);
       expect(res.headers.get("content-type")).toContain("application/json");
-      expect(await res.json()).toEqual({ error: "method_not_allowed", message: `${method} ${path}: this route takes ${allow}` });
+      expect(await res.json()).toEqual({
+        error: "method_not_allowed",
+        message: `${method} ${path}: this route takes ${allow}`,
+      });
     });
   }
 
@@ -50,11 +53,19 @@ describe("a wrong method on an existing route", () => {
   });
 
   test("a path no method serves is still 404, trailing slash and look-alikes included", async () => {
-    for (const path of ["/no/such/route", "/attestation/", "/sdk/manifestXjson", "/sessions/a/b/c"]) {
+    for (const path of [
+      "/no/such/route",
+      "/attestation/",
+      "/sdk/manifestXjson",
+      "/sessions/a/b/c",
+    ]) {
       const res = await fetch(`${server.url}${path}`, { method: "POST" });
       expect(res.status).toBe(404);
       expect(res.headers.get("allow")).toBeNull();
-      expect(await res.json()).toEqual({ error: "not_found", message: `no route for POST ${path}` });
+      expect(await res.json()).toEqual({
+        error: "not_found",
+        message: `no route for POST ${path}`,
+      });
     }
   });
 });

@@ -9,11 +9,23 @@ import { dirname, join } from "node:path";
 import { tempDir } from "../helpers/auditor-process.ts";
 
 const root = join(import.meta.dir, "../..");
-type Built = { binarySha256: string; manifestDigest: string; layerDigest: string; layout: string; archive: string };
+type Built = {
+  binarySha256: string;
+  manifestDigest: string;
+  layerDigest: string;
+  layout: string;
+  archive: string;
+};
 
 function run(cmd: string[], cwd: string) {
-  const result = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, TZ: "UTC" } });
-  if (result.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed in ${cwd}:\n${result.stderr.toString()}`);
+  const result = Bun.spawnSync(cmd, {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, TZ: "UTC" },
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`${cmd.join(" ")} failed in ${cwd}:\n${result.stderr.toString()}`);
   return result.stdout.toString();
 }
 
@@ -22,7 +34,8 @@ function run(cmd: string[], cwd: string) {
 const missingOciTools = ["skopeo", "umoci"].filter((tool) => !Bun.which(tool));
 if (missingOciTools.length > 0) {
   const message = `${missingOciTools.join(" and ")} not installed (apt-get install skopeo umoci)`;
-  if (process.env.CI) test("skopeo and umoci are installed", () => expect(message).toBe("both present"));
+  if (process.env.CI)
+    test("skopeo and umoci are installed", () => expect(message).toBe("both present"));
   else console.warn(`skipping the image checks by Debian's OCI tools: ${message}`);
 }
 const withOciTools = test.skipIf(missingOciTools.length > 0);
@@ -39,7 +52,11 @@ describe("npm run image", () => {
       dirs.push(dir);
       run(["git", "clone", "--quiet", root, dir], root);
       run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], dir);
-      builds.push(JSON.parse(run(["npm", "run", "--silent", "image", "--", "--json"], dir).trim().split("\n").at(-1)!));
+      builds.push(
+        JSON.parse(
+          run(["npm", "run", "--silent", "image", "--", "--json"], dir).trim().split("\n").at(-1)!,
+        ),
+      );
     }
   }, 300_000);
   // Two clones with their node_modules: removing them can outlast the default 5 s hook timeout.
@@ -55,8 +72,14 @@ describe("npm run image", () => {
   });
 
   test("the layer holds exactly the expected files, owners, modes and times", () => {
-    const layer = join(builds[0]!.layout, "blobs/sha256", builds[0]!.layerDigest.slice("sha256:".length));
-    const listing = run(["tar", "--numeric-owner", "--full-time", "-tvf", layer], root).trim().split("\n");
+    const layer = join(
+      builds[0]!.layout,
+      "blobs/sha256",
+      builds[0]!.layerDigest.slice("sha256:".length),
+    );
+    const listing = run(["tar", "--numeric-owner", "--full-time", "-tvf", layer], root)
+      .trim()
+      .split("\n");
     const stamp = new Date(commitTime * 1000).toISOString().replace("T", " ").slice(0, 19);
     const rows = listing.map((line) => {
       const [mode, owner, , date, time, ...rest] = line.split(/\s+/);
@@ -94,25 +117,37 @@ describe("npm run image", () => {
     expect(run(["tar", "-xOf", layer, "usr/local/bin/auditor"], root).length).toBeGreaterThan(0);
   });
 
-  withOciTools("the config runs the binary as 10001:10001, dstack-only, listening on all interfaces", () => {
-    const out = JSON.parse(run(["skopeo", "inspect", "--config", `oci-archive:${builds[0]!.archive}`], root));
-    expect(out.config.User).toBe("10001:10001");
-    expect(out.config.Entrypoint).toEqual(["/usr/local/bin/auditor"]);
-    expect(out.config.Env).toEqual(expect.arrayContaining(["AUDITOR_TEE=dstack", "HOST=0.0.0.0"]));
-    expect(out.created).toBe(new Date(commitTime * 1000).toISOString().replace(".000Z", "Z"));
-  });
+  withOciTools(
+    "the config runs the binary as 10001:10001, dstack-only, listening on all interfaces",
+    () => {
+      const out = JSON.parse(
+        run(["skopeo", "inspect", "--config", `oci-archive:${builds[0]!.archive}`], root),
+      );
+      expect(out.config.User).toBe("10001:10001");
+      expect(out.config.Entrypoint).toEqual(["/usr/local/bin/auditor"]);
+      expect(out.config.Env).toEqual(
+        expect.arrayContaining(["AUDITOR_TEE=dstack", "HOST=0.0.0.0"]),
+      );
+      expect(out.created).toBe(new Date(commitTime * 1000).toISOString().replace(".000Z", "Z"));
+    },
+  );
 
-  withOciTools("skopeo computes the same digest from the archive, and umoci unpacks an image the binary runs in", () => {
-    const inspected = JSON.parse(run(["skopeo", "inspect", `oci-archive:${builds[0]!.archive}`], root));
-    expect(inspected.Digest).toBe(builds[0]!.manifestDigest);
-    const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
-    const bundle = join(tempDir("auditor-umoci-"), "bundle");
-    run(["umoci", "unpack", "--image", `${builds[0]!.layout}:${version}`, bundle], root);
-    // A container runtime mounts /proc (the binary reads its own /proc/self/exe).
-    mkdirSync(join(bundle, "rootfs/proc"));
-    const script = `mount -t proc proc ${bundle}/rootfs/proc && exec chroot --userspec=10001:10001 ${bundle}/rootfs /usr/local/bin/auditor --version`;
-    const out = run(["unshare", "--mount", "--pid", "--fork", "sh", "-c", script], root);
-    expect(out).toBe(`auditor ${version}\nsha256 ${builds[0]!.binarySha256}\n`);
-    rmSync(dirname(bundle), { recursive: true, force: true });
-  });
+  withOciTools(
+    "skopeo computes the same digest from the archive, and umoci unpacks an image the binary runs in",
+    () => {
+      const inspected = JSON.parse(
+        run(["skopeo", "inspect", `oci-archive:${builds[0]!.archive}`], root),
+      );
+      expect(inspected.Digest).toBe(builds[0]!.manifestDigest);
+      const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+      const bundle = join(tempDir("auditor-umoci-"), "bundle");
+      run(["umoci", "unpack", "--image", `${builds[0]!.layout}:${version}`, bundle], root);
+      // A container runtime mounts /proc (the binary reads its own /proc/self/exe).
+      mkdirSync(join(bundle, "rootfs/proc"));
+      const script = `mount -t proc proc ${bundle}/rootfs/proc && exec chroot --userspec=10001:10001 ${bundle}/rootfs /usr/local/bin/auditor --version`;
+      const out = run(["unshare", "--mount", "--pid", "--fork", "sh", "-c", script], root);
+      expect(out).toBe(`auditor ${version}\nsha256 ${builds[0]!.binarySha256}\n`);
+      rmSync(dirname(bundle), { recursive: true, force: true });
+    },
+  );
 });

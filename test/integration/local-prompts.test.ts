@@ -22,7 +22,12 @@ async function playSet(): Promise<string[]> {
     const res = await fetch(`${server.url}/invoke/generate-prompt`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ session_id: SESSION, transcript: TRANSCRIPT, style_tags: "artist:moebius", vj_instruction: vj }),
+      body: JSON.stringify({
+        session_id: SESSION,
+        transcript: TRANSCRIPT,
+        style_tags: "artist:moebius",
+        vj_instruction: vj,
+      }),
     });
     const body = await res.json();
     expect(res.status).toBe(200);
@@ -44,7 +49,8 @@ describe("offline prompts (no LLM key)", () => {
     for (const word of sceneWords(TRANSCRIPT)) expect(sceneWords(jump1!)).not.toContain(word);
     for (const word of sceneWords(sceneOf(jump1!))) expect(sceneWords(jump2!)).not.toContain(word);
     expect(sceneOf(last!)).toBe(TRANSCRIPT); // no instruction: back to what the room says
-    for (const prompt of [first, evolve1, remix1, jump1]) expect(prompt).toContain("artist:moebius");
+    for (const prompt of [first, evolve1, remix1, jump1])
+      expect(prompt).toContain("artist:moebius");
 
     expect(await playSet()).toEqual(set);
   });

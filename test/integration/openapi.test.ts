@@ -517,50 +517,44 @@ describe("real answers match the document", () => {
     );
   });
 
-  test(
-    "refusals every route shares: 405 with Allow, 404, 401 without the API key, 429 past the rate limit",
-    { timeout: 30_000 },
-    async () => {
-      const wrong = await fetch(`${server.url}/healthz`, { method: "POST" });
-      expect(wrong.status).toBe(405);
-      const notAllowed = doc.components.responses.MethodNotAllowed;
-      expectValid(notAllowed.content["application/json"].schema, await wrong.json(), "405");
-      expectValid(
-        resolve(notAllowed.headers.allow).schema,
-        wrong.headers.get("allow"),
-        "405 Allow",
-      );
-      const missing = await fetch(`${server.url}/no/such/path`);
-      expectValid(
-        doc.components.responses.NotFound.content["application/json"].schema,
-        await missing.json(),
-        "404",
-      );
+  test("refusals every route shares: 405 with Allow, 404, 401 without the API key, 429 past the rate limit", {
+    timeout: 30_000,
+  }, async () => {
+    const wrong = await fetch(`${server.url}/healthz`, { method: "POST" });
+    expect(wrong.status).toBe(405);
+    const notAllowed = doc.components.responses.MethodNotAllowed;
+    expectValid(notAllowed.content["application/json"].schema, await wrong.json(), "405");
+    expectValid(resolve(notAllowed.headers.allow).schema, wrong.headers.get("allow"), "405 Allow");
+    const missing = await fetch(`${server.url}/no/such/path`);
+    expectValid(
+      doc.components.responses.NotFound.content["application/json"].schema,
+      await missing.json(),
+      "404",
+    );
 
-      const strict = await startAuditor({
-        env: { AUDITOR_TEE: "dev", AUDITOR_API_KEYS: "k1", AUDITOR_RATE_LIMIT_PER_MIN: "2" },
-      });
-      try {
-        await expectDocumented(
-          "post",
-          "/sessions",
-          await fetch(`${strict.url}/sessions`, json({ protocolVersion: 1, code: "return 1" })),
-        );
-        await expectDocumented(
-          "post",
-          "/sessions",
-          await fetch(
-            `${strict.url}/sessions`,
-            json({ protocolVersion: 1, code: "return 1" }, { authorization: "Bearer nope" }),
-          ),
-        );
-        const limited = await fetch(`${strict.url}/functions`);
-        expect(limited.status).toBe(429);
-        expect(limited.headers.get("retry-after")).not.toBeNull();
-        await expectDocumented("get", "/functions", limited);
-      } finally {
-        await strict.stop();
-      }
-    },
-  );
+    const strict = await startAuditor({
+      env: { AUDITOR_TEE: "dev", AUDITOR_API_KEYS: "k1", AUDITOR_RATE_LIMIT_PER_MIN: "2" },
+    });
+    try {
+      await expectDocumented(
+        "post",
+        "/sessions",
+        await fetch(`${strict.url}/sessions`, json({ protocolVersion: 1, code: "return 1" })),
+      );
+      await expectDocumented(
+        "post",
+        "/sessions",
+        await fetch(
+          `${strict.url}/sessions`,
+          json({ protocolVersion: 1, code: "return 1" }, { authorization: "Bearer nope" }),
+        ),
+      );
+      const limited = await fetch(`${strict.url}/functions`);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).not.toBeNull();
+      await expectDocumented("get", "/functions", limited);
+    } finally {
+      await strict.stop();
+    }
+  });
 });

@@ -7,7 +7,11 @@ import { DashboardSnapshotSchema } from "../../src/metrics/index.ts";
 import { EgressStreamLineSchema, chainBreak } from "../../sdk/wire/egress-log.ts";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
-import { parsePrometheusText, prometheusParserAvailable, type Family } from "../helpers/prometheus-text.ts";
+import {
+  parsePrometheusText,
+  prometheusParserAvailable,
+  type Family,
+} from "../helpers/prometheus-text.ts";
 import { sid } from "../helpers/session-id.ts";
 
 const OPERATOR_KEY = "operator-key-for-tests-0123456789";
@@ -21,7 +25,14 @@ let bare: AuditorProcess;
 beforeAll(async () => {
   llm = startFakeLlm();
   [server, bare] = await Promise.all([
-    startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_OPERATOR_KEYS: `${OPERATOR_KEY},another-operator-key-0123456789`, OPENROUTER_API_KEY: OPENROUTER_KEY, OPENROUTER_BASE_URL: llm.openrouterBaseUrl } }),
+    startAuditor({
+      env: {
+        AUDITOR_TEE: "dev",
+        AUDITOR_OPERATOR_KEYS: `${OPERATOR_KEY},another-operator-key-0123456789`,
+        OPENROUTER_API_KEY: OPENROUTER_KEY,
+        OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+      },
+    }),
     startAuditor({ env: { AUDITOR_TEE: "dev" } }),
   ]);
 });
@@ -30,8 +41,14 @@ afterAll(async () => {
   llm?.close();
 });
 
-const asOperator = (url: string, key = OPERATOR_KEY) => fetch(url, { headers: { authorization: `Bearer ${key}` } });
-const invoke = (body: unknown) => fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const asOperator = (url: string, key = OPERATOR_KEY) =>
+  fetch(url, { headers: { authorization: `Bearer ${key}` } });
+const invoke = (body: unknown) =>
+  fetch(`${server.url}/invoke/generate-prompt`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 /** Every sample of GET /metrics, read by the Prometheus client's own parser. */
 async function metrics(): Promise<Family[]> {
@@ -43,23 +60,40 @@ async function metrics(): Promise<Family[]> {
 
 /** The value of the sample named `name` whose labels include `labels` (0 when absent). */
 const sample = (families: Family[], name: string, labels: Record<string, string> = {}) =>
-  families.flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value ?? 0;
+  families
+    .flatMap((f) => f.samples)
+    .find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value ?? 0;
 
-if (!prometheusParserAvailable && process.env.CI) test("the Prometheus text parser is installed", () => expect(prometheusParserAvailable).toBe(true));
+if (!prometheusParserAvailable && process.env.CI)
+  test("the Prometheus text parser is installed", () =>
+    expect(prometheusParserAvailable).toBe(true));
 
 describe("operator credentials", () => {
-  test.each(["/metrics", "/dashboard/data"])("%s: none, wrong, malformed and near-miss keys are refused", async (path) => {
-    const none = await fetch(`${server.url}${path}`);
-    expect(none.status).toBe(401);
-    expect(none.headers.get("www-authenticate")).toContain("Bearer");
-    expect(await none.json()).toMatchObject({ error: "unauthorized" });
-    for (const header of [`Bearer ${OPERATOR_KEY}x`, `Bearer ${OPERATOR_KEY.slice(0, -1)}`, `Basic ${btoa(`op:${OPERATOR_KEY}`)}`, `Bearer  `, `Bearer ${OPERATOR_KEY} extra`, OPERATOR_KEY]) {
-      const res = await fetch(`${server.url}${path}`, { headers: { authorization: header } });
-      expect([401, 403]).toContain(res.status);
-      expect(await res.text()).not.toContain(OPERATOR_KEY);
-    }
-    expect((await asOperator(`${server.url}${path}`, "another-operator-key-0123456789")).status).toBe(200);
-  });
+  test.each(["/metrics", "/dashboard/data"])(
+    "%s: none, wrong, malformed and near-miss keys are refused",
+    async (path) => {
+      const none = await fetch(`${server.url}${path}`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get("www-authenticate")).toContain("Bearer");
+      expect(await none.json()).toMatchObject({ error: "unauthorized" });
+      for (const header of [
+        `Bearer ${OPERATOR_KEY}x`,
+        `Bearer ${OPERATOR_KEY.slice(0, -1)}`,
+        `Basic ${btoa(`op:${OPERATOR_KEY}`)}`,
+        `Bearer  `,
+        `Bearer ${OPERATOR_KEY} extra`,
+        OPERATOR_KEY,
+      ]) {
+        const res = await fetch(`${server.url}${path}`, { headers: { authorization: header } });
+        expect([401, 403]).toContain(res.status);
+        expect(await res.text()).not.toContain(OPERATOR_KEY);
+      }
+      expect(
+        (await asOperator(`${server.url}${path}`, "another-operator-key-0123456789")).status,
+      ).toBe(200);
+    },
+  );
 
   test("without AUDITOR_OPERATOR_KEYS the operational parts are off (403), the page and the public log are not", async () => {
     for (const path of ["/metrics", "/dashboard/data"]) {
@@ -73,7 +107,9 @@ describe("operator credentials", () => {
 
   test("a key shorter than 24 characters stops start-up, without echoing it", async () => {
     const { runAuditor } = await import("../helpers/auditor-process.ts");
-    const run = await runAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_OPERATOR_KEYS: "short-secret-key" } });
+    const run = await runAuditor({
+      env: { AUDITOR_TEE: "dev", AUDITOR_OPERATOR_KEYS: "short-secret-key" },
+    });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("AUDITOR_OPERATOR_KEYS: each key must be at least 24 characters");
     expect(run.stderr + run.stdout).not.toContain("short-secret-key");
@@ -88,15 +124,37 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
     await res.text();
     const after = await metrics();
     const labels = { fn: "generate-prompt", outcome: "ok", provider: "cerebras", mode: "plain" };
-    expect(sample(after, "auditor_invocations_total", labels)).toBe(sample(before, "auditor_invocations_total", labels) + 1);
+    expect(sample(after, "auditor_invocations_total", labels)).toBe(
+      sample(before, "auditor_invocations_total", labels) + 1,
+    );
     const histogram = after.find((f) => f.name === "auditor_invocation_duration_seconds")!;
     expect(histogram.type).toBe("histogram");
-    expect(sample(after, "auditor_invocation_duration_seconds_count", { fn: "generate-prompt" })).toBe(sample(before, "auditor_invocation_duration_seconds_count", { fn: "generate-prompt" }) + 1);
-    expect(sample(after, "auditor_invocation_duration_seconds_bucket", { fn: "generate-prompt", le: "+Inf" })).toBeGreaterThan(0);
+    expect(
+      sample(after, "auditor_invocation_duration_seconds_count", { fn: "generate-prompt" }),
+    ).toBe(
+      sample(before, "auditor_invocation_duration_seconds_count", { fn: "generate-prompt" }) + 1,
+    );
+    expect(
+      sample(after, "auditor_invocation_duration_seconds_bucket", {
+        fn: "generate-prompt",
+        le: "+Inf",
+      }),
+    ).toBeGreaterThan(0);
     const egress = { host: new URL(llm.url).host, outcome: "allowed" };
-    expect(sample(after, "auditor_egress_requests_total", egress)).toBe(sample(before, "auditor_egress_requests_total", egress) + 1);
-    expect(sample(after, "auditor_http_requests_total", { route: "/invoke/:fn", method: "POST", status: "200" })).toBeGreaterThan(0);
-    expect(after.find((f) => f.name === "auditor_build_info")!.samples[0]!.labels).toMatchObject({ tee: "dev", binary_sha256: "none" });
+    expect(sample(after, "auditor_egress_requests_total", egress)).toBe(
+      sample(before, "auditor_egress_requests_total", egress) + 1,
+    );
+    expect(
+      sample(after, "auditor_http_requests_total", {
+        route: "/invoke/:fn",
+        method: "POST",
+        status: "200",
+      }),
+    ).toBeGreaterThan(0);
+    expect(after.find((f) => f.name === "auditor_build_info")!.samples[0]!.labels).toMatchObject({
+      tee: "dev",
+      binary_sha256: "none",
+    });
     expect(sample(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
   });
 
@@ -106,7 +164,9 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
     for (const family of families) {
       expect(family.name).toMatch(/^auditor_[a-z][a-z0-9_]*$/);
       expect(family.documentation.length).toBeGreaterThan(10);
-      if (family.type === "counter") for (const s of family.samples.filter((s) => !s.name.endsWith("_created"))) expect(s.name).toEndWith("_total");
+      if (family.type === "counter")
+        for (const s of family.samples.filter((s) => !s.name.endsWith("_created")))
+          expect(s.name).toEndWith("_total");
       if (family.type === "histogram") expect(family.name).toMatch(/_(seconds|bytes)$/);
       expect(family.name).not.toMatch(/_(ms|milliseconds|kb|mb)(_|$)/);
     }
@@ -117,14 +177,30 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
     await (await invoke({ session_id: sid("blocked"), transcript: "x" })).text();
     await (await invoke({ session_id: "short", transcript: "x" })).text();
     const after = await metrics();
-    expect(sample(after, "auditor_egress_requests_total", { host: "127.0.0.1:9", outcome: "blocked" })).toBe(1);
-    expect(sample(after, "auditor_http_errors_total", { code: "invalid_input", status: "400" })).toBeGreaterThan(0);
-    expect(sample(after, "auditor_invocations_total", { fn: "generate-prompt", outcome: "invalid_input", provider: "none" })).toBeGreaterThan(0);
+    expect(
+      sample(after, "auditor_egress_requests_total", { host: "127.0.0.1:9", outcome: "blocked" }),
+    ).toBe(1);
+    expect(
+      sample(after, "auditor_http_errors_total", { code: "invalid_input", status: "400" }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(after, "auditor_invocations_total", {
+        fn: "generate-prompt",
+        outcome: "invalid_input",
+        provider: "none",
+      }),
+    ).toBeGreaterThan(0);
   });
 
   test("labels stay bounded: unknown functions, raw paths and odd methods never become labels", async () => {
     for (let i = 0; i < 20; i++) {
-      await (await fetch(`${server.url}/invoke/fn-${crypto.randomUUID()}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).text();
+      await (
+        await fetch(`${server.url}/invoke/fn-${crypto.randomUUID()}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        })
+      ).text();
       await (await fetch(`${server.url}/no/such/path/${crypto.randomUUID()}`)).text();
     }
     await (await fetch(`${server.url}/healthz`, { method: "PROPFIND" })).text();
@@ -139,7 +215,8 @@ describe.skipIf(!prometheusParserAvailable)("GET /metrics", () => {
   test("never a transcript, prompt or secret", async () => {
     await (await invoke({ session_id: sid("private"), transcript: TRANSCRIPT })).text();
     const text = await (await asOperator(`${server.url}/metrics`)).text();
-    for (const secret of ["orange submarine", OPENROUTER_KEY, OPERATOR_KEY, "prompt 1"]) expect(text).not.toContain(secret);
+    for (const secret of ["orange submarine", OPENROUTER_KEY, OPERATOR_KEY, "prompt 1"])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -154,18 +231,31 @@ describe("GET /dashboard/data", () => {
     expect(fn.window.providers.cerebras).toBeGreaterThan(0);
     expect(fn.window.modes.plain).toBeGreaterThan(0);
     expect(snapshot.series).toHaveLength(90);
-    expect(snapshot.egressHosts.some((h) => h.host === new URL(llm.url).host && h.allowed > 0)).toBe(true);
+    expect(
+      snapshot.egressHosts.some((h) => h.host === new URL(llm.url).host && h.allowed > 0),
+    ).toBe(true);
     expect(snapshot.attestation).toMatchObject({ attested: false, provider: "dev" });
     expect(snapshot.store.kind).toBe("sqlite");
     const text = JSON.stringify(raw);
-    for (const secret of ["orange submarine", OPENROUTER_KEY, OPERATOR_KEY]) expect(text).not.toContain(secret);
+    for (const secret of ["orange submarine", OPENROUTER_KEY, OPERATOR_KEY])
+      expect(text).not.toContain(secret);
   });
 
   test("a running session is listed with its state and limits, never its code", async () => {
-    const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `const secretMarker = "zebra"; await callTool("input", {}); return 1`, limits: { cpuMs: 1234 } }) });
+    const res = await fetch(`${server.url}/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        protocolVersion: 1,
+        code: `const secretMarker = "zebra"; await callTool("input", {}); return 1`,
+        limits: { cpuMs: 1234 },
+      }),
+    });
     const reader = res.body!.getReader();
     await reader.read();
-    const snapshot = DashboardSnapshotSchema.parse(await (await asOperator(`${server.url}/dashboard/data`)).json());
+    const snapshot = DashboardSnapshotSchema.parse(
+      await (await asOperator(`${server.url}/dashboard/data`)).json(),
+    );
     const live = snapshot.sessions.live.find((s) => s.limits.cpuMs === 1234)!;
     expect(live).toBeDefined();
     expect(live.idPrefix).toHaveLength(12);
@@ -211,7 +301,13 @@ describe("GET /egress-log/stream", () => {
 
   test("fromSeq: past the head and older than a page are 400 naming fromSeq; non-numbers too", async () => {
     const { head } = await (await fetch(`${server.url}/egress-log`)).json();
-    for (const query of [`fromSeq=${head.seq + 2}`, "fromSeq=abc", "fromSeq=-1", "fromSeq=1.5", "other=1"]) {
+    for (const query of [
+      `fromSeq=${head.seq + 2}`,
+      "fromSeq=abc",
+      "fromSeq=-1",
+      "fromSeq=1.5",
+      "other=1",
+    ]) {
       const res = await fetch(`${server.url}/egress-log/stream?${query}`);
       expect(res.status).toBe(400);
       expect(await res.text()).toMatch(/fromSeq|other/);

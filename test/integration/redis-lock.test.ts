@@ -13,7 +13,11 @@ import { collectLines } from "../helpers/auditor-process.ts";
 import { redisMissing, startPrivateRedis, type PrivateStore } from "../helpers/private-stores.ts";
 
 const HOLDER = join(import.meta.dir, "../fixtures/lock-holder.ts");
-const row = (n: number) => ({ iv: new Uint8Array(12).fill(n), ct: new Uint8Array(16).fill(n), expiresAt: null });
+const row = (n: number) => ({
+  iv: new Uint8Array(12).fill(n),
+  ct: new Uint8Array(16).fill(n),
+  expiresAt: null,
+});
 
 const missing = redisMissing();
 if (missing) {
@@ -35,11 +39,16 @@ describe.skipIf(missing !== undefined)("Redis update locks", () => {
 
   test("a live holder keeps its lock past its lease; killed mid-update, it costs the next writer at most about one lease", async () => {
     const key = `lock-${crypto.randomUUID()}`;
-    const holder = Bun.spawn([process.execPath, HOLDER, redis.url, key], { stdout: "pipe", stderr: "pipe" });
+    const holder = Bun.spawn([process.execPath, HOLDER, redis.url, key], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     try {
       const lines: string[] = [];
       await new Promise<void>((resolve, reject) => {
-        void collectLines(holder.stdout, lines, (line) => line === "holding" && resolve()).then(() => reject(new Error("the holder exited before holding the lock")));
+        void collectLines(holder.stdout, lines, (line) => line === "holding" && resolve()).then(
+          () => reject(new Error("the holder exited before holding the lock")),
+        );
       });
       // While the holder lives, its renewed lease outlasts a writer's whole update bound.
       const blocked = await writer.atomically(key, async () => "acquired").catch((err) => err);
@@ -51,7 +60,9 @@ describe.skipIf(missing !== undefined)("Redis update locks", () => {
       const killed = performance.now();
       await writer.atomically(key, (ops) => ops.write(key, row(1)));
       const waitedMs = performance.now() - killed;
-      console.log(`the next writer waited ${Math.round(waitedMs)} ms after the holder's SIGKILL (lease ${LOCK_LEASE_MS} ms)`);
+      console.log(
+        `the next writer waited ${Math.round(waitedMs)} ms after the holder's SIGKILL (lease ${LOCK_LEASE_MS} ms)`,
+      );
       expect(waitedMs).toBeLessThan(2 * LOCK_LEASE_MS);
       expect(await writer.read(key)).toEqual(row(1));
     } finally {
@@ -69,7 +80,10 @@ describe.skipIf(missing !== undefined)("Redis update locks", () => {
           await ops.read(key);
           // The lease lapsed meanwhile and another writer took the lock and wrote.
           await raw.send("SET", [`auditor:lock:${key}`, "another-holder"]);
-          await raw.send("SET", [`auditor:sealed:${key}`, "BwcHBwcHBwcHBwcH.BwcHBwcHBwcHBwcHBwcHBw==."]);
+          await raw.send("SET", [
+            `auditor:sealed:${key}`,
+            "BwcHBwcHBwcHBwcH.BwcHBwcHBwcHBwcHBwcHBw==.",
+          ]);
           await ops.write(key, row(9));
         })
         .catch((err) => err);

@@ -262,7 +262,8 @@ describe("in-flight requests per client address", () => {
 
   test("HEAD requests free their slot (Bun sends no body for them): ten in a row never lock the address out", async () => {
     // Before, each HEAD kept its slot for ever: three locked this address out until a restart.
-    for (let i = 0; i < 10; i++) expect((await fetch(`${capped.url}/healthz`, { method: "HEAD" })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await fetch(`${capped.url}/healthz`, { method: "HEAD" })).status).toBe(200);
     expect((await fetch(`${capped.url}/healthz`)).status).toBe(200);
   });
 });

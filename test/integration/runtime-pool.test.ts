@@ -2,7 +2,12 @@
 // sessions, and the pool itself bounds a worker whose sandbox failed to stop a script.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RuntimePool } from "../../src/runtime/pool.ts";
-import { runAgentScript, ToolCallError, type RunOptions, type RunResult } from "../../src/runtime/index.ts";
+import {
+  runAgentScript,
+  ToolCallError,
+  type RunOptions,
+  type RunResult,
+} from "../../src/runtime/index.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
 import { hogDoesNotStall } from "../helpers/sessions.ts";
 
@@ -26,21 +31,32 @@ describe("runtime worker pool", () => {
   test("tool errors, unknown tools and cancellation cross the thread boundary", async () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
     try {
-      const failing = await pool.run(`try { await callTool("t", {}); } catch (e) { return e.message; }`, {
-        toolHandler: async () => {
-          throw new ToolCallError("quota exceeded", "tool_failed");
+      const failing = await pool.run(
+        `try { await callTool("t", {}); } catch (e) { return e.message; }`,
+        {
+          toolHandler: async () => {
+            throw new ToolCallError("quota exceeded", "tool_failed");
+          },
         },
-      });
+      );
       expect(failing).toMatchObject({ ok: true, value: "quota exceeded" });
-      const hidden = await pool.run(`try { await callTool("t", {}); } catch (e) { return e.message; }`, {
-        toolHandler: async () => {
-          throw new Error("internal path /srv/x");
+      const hidden = await pool.run(
+        `try { await callTool("t", {}); } catch (e) { return e.message; }`,
+        {
+          toolHandler: async () => {
+            throw new Error("internal path /srv/x");
+          },
         },
-      });
+      );
       expect(hidden).toMatchObject({ ok: true, value: "t failed" });
-      expect(await pool.run(`try { await callTool("nope", {}); } catch (e) { return e.message; }`)).toMatchObject({ ok: true, value: 'unknown tool "nope"' });
+      expect(
+        await pool.run(`try { await callTool("nope", {}); } catch (e) { return e.message; }`),
+      ).toMatchObject({ ok: true, value: 'unknown tool "nope"' });
       const controller = new AbortController();
-      const waiting = pool.run(`await callTool("hang", {}); return 1;`, { toolHandler: () => new Promise(() => {}), signal: controller.signal });
+      const waiting = pool.run(`await callTool("hang", {}); return 1;`, {
+        toolHandler: () => new Promise(() => {}),
+        signal: controller.signal,
+      });
       await Bun.sleep(50);
       controller.abort();
       expect(await waiting).toMatchObject({ ok: false, error: { code: "cancelled" } });
@@ -72,8 +88,14 @@ describe("runtime worker pool", () => {
     try {
       for (const code of scripts) {
         const events: { local: unknown[]; pooled: unknown[] } = { local: [], pooled: [] };
-        const local = await runAgentScript(code, { ...options(), onEvent: (e) => events.local.push(e) });
-        const pooled = await pool.run(code, { ...options(), onEvent: (e) => events.pooled.push(e) });
+        const local = await runAgentScript(code, {
+          ...options(),
+          onEvent: (e) => events.local.push(e),
+        });
+        const pooled = await pool.run(code, {
+          ...options(),
+          onEvent: (e) => events.pooled.push(e),
+        });
         expect(withoutTimes(pooled)).toEqual(withoutTimes(local));
         expect(events.pooled).toEqual(events.local);
       }
@@ -86,7 +108,9 @@ describe("runtime worker pool", () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 4 });
     try {
       const order: string[] = [];
-      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 1_500 } }).then((r) => (order.push("hog"), r));
+      const hog = pool
+        .run(`for (;;) {}`, { limits: { cpuMs: 1_500 } })
+        .then((r) => (order.push("hog"), r));
       await Bun.sleep(200); // the hog is in its slice now
       const trivial = await pool.run(`return 1`);
       order.push("trivial");
@@ -105,7 +129,9 @@ describe("runtime worker pool", () => {
       pool.warm();
       const order: string[] = [];
       // No pause: the hog's worker still looks calm (its slice has not run long enough to show).
-      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 1_500 } }).then((r) => (order.push("hog"), r));
+      const hog = pool
+        .run(`for (;;) {}`, { limits: { cpuMs: 1_500 } })
+        .then((r) => (order.push("hog"), r));
       const trivial = await pool.run(`return 1`);
       order.push("trivial");
       expect(trivial).toMatchObject({ ok: true, value: 1 });
@@ -140,7 +166,10 @@ describe("runtime worker pool", () => {
     const pool = new RuntimePool({ minWorkers: 1, maxWorkers: 1 });
     try {
       const controller = new AbortController();
-      const hog = pool.run(`for (;;) {}`, { limits: { cpuMs: 120_000, timeoutMs: 120_000 }, signal: controller.signal });
+      const hog = pool.run(`for (;;) {}`, {
+        limits: { cpuMs: 120_000, timeoutMs: 120_000 },
+        signal: controller.signal,
+      });
       await Bun.sleep(200);
       controller.abort();
       expect(await hog).toMatchObject({ ok: false, error: { code: "cancelled" } });
@@ -159,12 +188,17 @@ describe("runtime worker pool", () => {
       const long = { limits: { cpuMs: 120_000, timeoutMs: 120_000 } };
       const hog = pool.run(`for (;;) {}`, { ...long, signal: controllers[0]!.signal });
       const queued = [
-        pool.run(`return await callTool("t", {})`, { ...long, signal: controllers[1]!.signal, toolHandler: () => new Promise(() => {}) }),
+        pool.run(`return await callTool("t", {})`, {
+          ...long,
+          signal: controllers[1]!.signal,
+          toolHandler: () => new Promise(() => {}),
+        }),
         pool.run(`for (;;) {}`, { ...long, signal: controllers[2]!.signal }),
       ];
       await Bun.sleep(200); // the hog is in its slice; the others wait for the worker
       for (const c of controllers) c.abort(); // the hog first: the later cancels used to overwrite it
-      for (const run of [hog, ...queued]) expect(await run).toMatchObject({ ok: false, error: { code: "cancelled" } });
+      for (const run of [hog, ...queued])
+        expect(await run).toMatchObject({ ok: false, error: { code: "cancelled" } });
     } finally {
       pool.terminate();
     }

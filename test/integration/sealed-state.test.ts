@@ -69,7 +69,10 @@ describe("sealed session state", () => {
 
   test("a full disk (AUDITOR_STATE_MAX_BYTES) is a clear 507; nothing stored is lost; everything else keeps serving", async () => {
     const dataDir = tempDir();
-    const limited = await startAuditor({ dataDir, env: env({ AUDITOR_STATE_MAX_BYTES: "65536", AUDITOR_RATE_LIMIT_PER_MIN: "100000" }) });
+    const limited = await startAuditor({
+      dataDir,
+      env: env({ AUDITOR_STATE_MAX_BYTES: "65536", AUDITOR_RATE_LIMIT_PER_MIN: "100000" }),
+    });
     let full: { status: number; body: any } | undefined;
     let stored = 0;
     try {
@@ -111,18 +114,29 @@ describe("sealed session state", () => {
     await invoke(s1.url, "moved", "two");
     await s1.stop();
     const db = new Database(join(dataDir, "state.sqlite"));
-    const row = db.query<{ ct: Uint8Array }, []>("SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/victim________________'").get()!;
+    const row = db
+      .query<{ ct: Uint8Array }, []>(
+        "SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/victim________________'",
+      )
+      .get()!;
     const flipped = new Uint8Array(row.ct);
     flipped[0]! ^= 1;
-    db.query("UPDATE sealed SET ct = ? WHERE key = 'app/etherea/sessions/victim________________'").run(flipped);
+    db.query(
+      "UPDATE sealed SET ct = ? WHERE key = 'app/etherea/sessions/victim________________'",
+    ).run(flipped);
     // Moving a sealed value under another key must fail too (the key is the AAD).
-    db.query("UPDATE sealed SET ct = (SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________'), iv = (SELECT iv FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________') WHERE key = 'app/etherea/sessions/moved_________________'").run();
+    db.query(
+      "UPDATE sealed SET ct = (SELECT ct FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________'), iv = (SELECT iv FROM sealed WHERE key = 'app/etherea/sessions/bystander_____________') WHERE key = 'app/etherea/sessions/moved_________________'",
+    ).run();
     db.close();
     const s2 = await startAuditor({ dataDir, env: env() });
     try {
       const victim = await invoke(s2.url, "victim", "three");
       expect(victim.status).toBe(500);
-      expect(victim.body).toEqual({ error: "state_unavailable", message: "this function's sealed state cannot be opened" });
+      expect(victim.body).toEqual({
+        error: "state_unavailable",
+        message: "this function's sealed state cannot be opened",
+      });
       expect((await invoke(s2.url, "moved", "three")).body.error).toBe("state_unavailable");
       expect((await invoke(s2.url, "bystander", "four")).status).toBe(200);
       expect(s2.lines.some((l) => l.includes("wrong sealing key or tampered data"))).toBe(true);
@@ -167,7 +181,9 @@ describe("SealedStore", () => {
     const store = await SealedStore.open(tempDir(), key, { now: () => now });
     await store.put("a", { n: 1, s: "é" });
     expect(await store.get("a")).toEqual({ n: 1, s: "é" });
-    await Promise.all(Array.from({ length: 50 }, () => store.update<number>("counter", (v) => (v ?? 0) + 1)));
+    await Promise.all(
+      Array.from({ length: 50 }, () => store.update<number>("counter", (v) => (v ?? 0) + 1)),
+    );
     expect(await store.get<number>("counter")).toBe(50);
     await store.put("short", 1, { ttlMs: 10 });
     now += 11;

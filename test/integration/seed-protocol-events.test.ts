@@ -7,11 +7,21 @@ import { open, SpecClient, type EncLine } from "../helpers/spec-client.ts";
 
 // The seed protocol's event payloads, as its client would declare them.
 type StdoutPayload = { chunk: string };
-type LogPayload = { level: "debug" | "info" | "warn" | "error"; message: string; data?: Record<string, unknown> };
+type LogPayload = {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  data?: Record<string, unknown>;
+};
 type SeedEvent =
   | { protocolVersion: 1; sessionId: string; seq: number; type: "stdout"; payload: StdoutPayload }
   | { protocolVersion: 1; sessionId: string; seq: number; type: "log"; payload: LogPayload }
-  | { protocolVersion: 1; sessionId: string; seq: number; type: "session_init" | "final" | "tool_call" | "tool_result_applied" | "heartbeat" | "error"; payload: Record<string, unknown> };
+  | {
+      protocolVersion: 1;
+      sessionId: string;
+      seq: number;
+      type: "session_init" | "final" | "tool_call" | "tool_result_applied" | "heartbeat" | "error";
+      payload: Record<string, unknown>;
+    };
 
 const SCRIPT = `
   console.log("frame", 1);
@@ -39,12 +49,24 @@ afterAll(async () => {
 });
 
 const consoleOutput = (events: SeedEvent[]) =>
-  events.filter((e): e is Extract<SeedEvent, { type: "stdout" | "log" }> => e.type === "stdout" || e.type === "log").map((e) => e.payload);
+  events
+    .filter(
+      (e): e is Extract<SeedEvent, { type: "stdout" | "log" }> =>
+        e.type === "stdout" || e.type === "log",
+    )
+    .map((e) => e.payload);
 
 describe("console output in the seed protocol's shapes", () => {
   test("plaintext: stdout { chunk } and log { level, message, data? } for all four levels", async () => {
-    const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: SCRIPT }) });
-    const events = (await res.text()).trimEnd().split("\n").map((line) => JSON.parse(line) as SeedEvent);
+    const res = await fetch(`${server.url}/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocolVersion: 1, code: SCRIPT }),
+    });
+    const events = (await res.text())
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as SeedEvent);
     expect(consoleOutput(events)).toEqual(EXPECTED);
     expect(events.at(-1)).toMatchObject({ type: "final", payload: { ok: true, result: "done" } });
   });
@@ -55,14 +77,28 @@ describe("console output in the seed protocol's shapes", () => {
     const res = await fetch(`${server.url}/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ protocolVersion: 1, code: SCRIPT, encryption: { mode: "required", clientPublicKey: client.publicKeyB64 } }),
+      body: JSON.stringify({
+        protocolVersion: 1,
+        code: SCRIPT,
+        encryption: { mode: "required", clientPublicKey: client.publicKeyB64 },
+      }),
     });
-    const lines = (await res.text()).trimEnd().split("\n").map((line) => JSON.parse(line));
-    const init = lines[0] as SeedEvent & { payload: { encryption: { enabled: boolean; kid: string; serverPublicKey: string; signature: string } } };
+    const lines = (await res.text())
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    const init = lines[0] as SeedEvent & {
+      payload: {
+        encryption: { enabled: boolean; kid: string; serverPublicKey: string; signature: string };
+      };
+    };
     const keys = await client.handshake(init.sessionId, init.payload.encryption);
     const events: SeedEvent[] = [init];
     let seq = init.seq;
-    for (const line of lines.slice(1) as EncLine[]) events.push((await open(keys.s2c, line, ++seq, init.payload.encryption.kid)) as unknown as SeedEvent);
+    for (const line of lines.slice(1) as EncLine[])
+      events.push(
+        (await open(keys.s2c, line, ++seq, init.payload.encryption.kid)) as unknown as SeedEvent,
+      );
     expect(consoleOutput(events)).toEqual(EXPECTED);
     expect(events.at(-1)).toMatchObject({ type: "final", payload: { ok: true, result: "done" } });
   });

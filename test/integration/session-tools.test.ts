@@ -17,8 +17,17 @@ beforeAll(async () => {
   llm = startFakeLlm();
   const socketPath = join(tempDir(), "dstack.sock");
   dstack = await startFakeDstack({ socketPath });
-  const env = { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socketPath, AUDITOR_CORS_ORIGINS: "https://vj.example", OPENROUTER_API_KEY: SECRET, OPENROUTER_BASE_URL: llm.openrouterBaseUrl };
-  [plain, withDemo] = await Promise.all([startAuditor({ env }), startAuditor({ env: { ...env, AUDITOR_DEMO_TOOLS: "1" } })]);
+  const env = {
+    AUDITOR_TEE: "dstack",
+    DSTACK_SIMULATOR_ENDPOINT: socketPath,
+    AUDITOR_CORS_ORIGINS: "https://vj.example",
+    OPENROUTER_API_KEY: SECRET,
+    OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+  };
+  [plain, withDemo] = await Promise.all([
+    startAuditor({ env }),
+    startAuditor({ env: { ...env, AUDITOR_DEMO_TOOLS: "1" } }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([plain?.stop(), withDemo?.stop()]);
@@ -27,7 +36,11 @@ afterAll(async () => {
 });
 
 async function run(server: AuditorProcess, code: string) {
-  const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code }) });
+  const res = await fetch(`${server.url}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ protocolVersion: 1, code }),
+  });
   const text = await res.text();
   return { text, final: JSON.parse(text.trimEnd().split("\n").at(-1)!) };
 }
@@ -37,15 +50,21 @@ describe("session tools under dstack", () => {
     const off = await run(plain, "return await callTool('get_users', {});");
     expect(off.final.payload).toMatchObject({ ok: false, error: { code: "script_error" } });
     expect(off.final.payload.error.message).toContain('unknown tool "get_users"');
-    const on = await run(withDemo, "const users = await callTool('get_users', {}); return await callTool('process', { users });");
+    const on = await run(
+      withDemo,
+      "const users = await callTool('get_users', {}); return await callTool('process', { users });",
+    );
     expect(on.final.payload).toMatchObject({ ok: true, result: { count: 3, ids: [1, 2, 3] } });
   });
 
   test("generate-prompt is a session tool: same validation, egress recorded under the function, no secret in the stream", async () => {
     llm.reset();
-    const { text, final } = await run(plain, `
+    const { text, final } = await run(
+      plain,
+      `
       const r = await callTool("generate-prompt", { session_id: "agent-1_______________", transcript: "a forest of neon", style_tags: "", vj_instruction: null });
-      return r.prompt;`);
+      return r.prompt;`,
+    );
     expect(final.payload).toMatchObject({ ok: true, result: "prompt 1" });
     expect(llm.requests).toHaveLength(1);
     expect(llm.requests[0]!.headers.authorization).toBe(`Bearer ${SECRET}`);

@@ -14,21 +14,41 @@ import { events, testIdentity, untilType } from "../helpers/sessions.ts";
 
 const tools = new ToolRegistry([
   ...demoTools(),
-  defineTool({ name: "sleep", input: z.object({ ms: z.number() }), output: z.object({ slept: z.number() }), timeoutMs: 60_000, handler: async ({ ms }) => (await Bun.sleep(ms), { slept: ms }) }),
+  defineTool({
+    name: "sleep",
+    input: z.object({ ms: z.number() }),
+    output: z.object({ slept: z.number() }),
+    timeoutMs: 60_000,
+    handler: async ({ ms }) => (await Bun.sleep(ms), { slept: ms }),
+  }),
 ]);
-const manager = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 300, maxSessionsPerCaller: 300, heartbeatMs: 50, disconnectGraceMs: 300 });
+const manager = new SessionManager(tools, {
+  ...DEFAULT_SESSION_SERVER_LIMITS,
+  maxConcurrentSessions: 300,
+  maxSessionsPerCaller: 300,
+  heartbeatMs: 50,
+  disconnectGraceMs: 300,
+});
 let server: ReturnType<typeof Bun.serve>;
 let base: string;
 
 beforeAll(() => {
-  const app = new Hono().route("/", sessionRoutes({ manager, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
+  const app = new Hono().route(
+    "/",
+    sessionRoutes({ manager, apiKeys: [], log: createLogger("error"), ...testIdentity() }),
+  );
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, idleTimeout: 0 });
   base = `http://127.0.0.1:${server.port}`;
 });
 afterAll(() => server.stop(true));
 
 const start = (code: string, limits?: object, signal?: AbortSignal) =>
-  fetch(`${base}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code, limits }), signal });
+  fetch(`${base}/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ protocolVersion: 1, code, limits }),
+    signal,
+  });
 
 describe("session control", () => {
   test("cancel mid-tool ends the session with a cancelled final", async () => {
@@ -36,9 +56,14 @@ describe("session control", () => {
     const init = (await iter.next()).value as SessionEvent;
     const token = (init.payload as { sessionToken: string }).sessionToken;
     await untilType(iter, "tool_call");
-    const res = await fetch(`${base}/sessions/${init.sessionId}/cancel`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${base}/sessions/${init.sessionId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(await res.json()).toEqual({ sessionId: init.sessionId, state: "cancelled" });
-    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: false, error: { code: "cancelled" } } });
+    expect(await untilType(iter, "final")).toMatchObject({
+      payload: { ok: false, error: { code: "cancelled" } },
+    });
   });
 
   test("a plaintext cancel takes no body: whatever is sent is ignored, the token is still checked", async () => {
@@ -46,18 +71,31 @@ describe("session control", () => {
     const init = (await iter.next()).value as SessionEvent;
     const token = (init.payload as { sessionToken: string }).sessionToken;
     const url = `${base}/sessions/${init.sessionId}/cancel`;
-    const garbage = { method: "POST", body: "not json {", headers: { "content-type": "text/plain" } };
+    const garbage = {
+      method: "POST",
+      body: "not json {",
+      headers: { "content-type": "text/plain" },
+    };
     const refused = await fetch(url, garbage);
     expect(refused.status).toBe(401);
     expect(manager.get(init.sessionId)!.machine.terminal).toBe(false);
-    const res = await fetch(url, { ...garbage, headers: { ...garbage.headers, authorization: `Bearer ${token}` } });
+    const res = await fetch(url, {
+      ...garbage,
+      headers: { ...garbage.headers, authorization: `Bearer ${token}` },
+    });
     expect(await res.json()).toEqual({ sessionId: init.sessionId, state: "cancelled" });
-    expect(await untilType(iter, "final")).toMatchObject({ payload: { error: { code: "cancelled" } } });
+    expect(await untilType(iter, "final")).toMatchObject({
+      payload: { error: { code: "cancelled" } },
+    });
   });
 
   test("sessionTtlMs ends a session that outlives it", async () => {
-    const iter = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, { sessionTtlMs: 100 }));
-    expect(await untilType(iter, "final")).toMatchObject({ payload: { ok: false, error: { code: "timeout" } } });
+    const iter = events(
+      await start(`await callTool("sleep", { ms: 5000 }); return 1;`, { sessionTtlMs: 100 }),
+    );
+    expect(await untilType(iter, "final")).toMatchObject({
+      payload: { ok: false, error: { code: "timeout" } },
+    });
   });
 
   test("heartbeats flow while a tool is quiet", async () => {
@@ -70,16 +108,26 @@ describe("session control", () => {
 
   test("a client that drops and resumes within the grace window gets the rest; one that does not is cancelled", async () => {
     const first = new AbortController();
-    const iter = events(await start(`await callTool("sleep", { ms: 200 }); return "done";`, undefined, first.signal));
+    const iter = events(
+      await start(`await callTool("sleep", { ms: 200 }); return "done";`, undefined, first.signal),
+    );
     const init = (await iter.next()).value as SessionEvent;
     const token = (init.payload as { sessionToken: string }).sessionToken;
     first.abort();
     await Bun.sleep(50);
-    const resumed = events(await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, { headers: { authorization: `Bearer ${token}` } }));
-    expect(await untilType(resumed, "final")).toMatchObject({ payload: { ok: true, result: "done" } });
+    const resumed = events(
+      await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
+    expect(await untilType(resumed, "final")).toMatchObject({
+      payload: { ok: true, result: "done" },
+    });
 
     const second = new AbortController();
-    const gone = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, second.signal));
+    const gone = events(
+      await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, second.signal),
+    );
     const init2 = (await gone.next()).value as SessionEvent;
     second.abort();
     await Bun.sleep(600);
@@ -89,13 +137,20 @@ describe("session control", () => {
   test("the grace window counts from the last reader leaving, not the first", async () => {
     // Grace is 300 ms here: the first reader leaves at 0, a second resumes and leaves at ~200.
     const first = new AbortController();
-    const iter = events(await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, first.signal));
+    const iter = events(
+      await start(`await callTool("sleep", { ms: 5000 }); return 1;`, undefined, first.signal),
+    );
     const init = (await iter.next()).value as SessionEvent;
     const token = (init.payload as { sessionToken: string }).sessionToken;
     first.abort();
     await Bun.sleep(100);
     const second = new AbortController();
-    const resumed = events(await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, { headers: { authorization: `Bearer ${token}` }, signal: second.signal }));
+    const resumed = events(
+      await fetch(`${base}/sessions/${init.sessionId}/stream?fromSeq=2`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: second.signal,
+      }),
+    );
     void resumed.next().catch(() => undefined);
     await Bun.sleep(100);
     second.abort();
@@ -107,20 +162,36 @@ describe("session control", () => {
   });
 
   test("resuming before the buffer window is 410; limits above the server maxima are capped", async () => {
-    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, bufferEvents: 5, disconnectGraceMs: 1000 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
+    const small = new SessionManager(tools, {
+      ...DEFAULT_SESSION_SERVER_LIMITS,
+      bufferEvents: 5,
+      disconnectGraceMs: 1000,
+    });
+    const app = new Hono().route(
+      "/",
+      sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }),
+    );
     const res = await app.request("/sessions", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ protocolVersion: 1, code: `for (let i = 0; i < 20; i++) { console.log(i); } return 1;`, limits: { maxToolCalls: 1_000_000 } }),
+      body: JSON.stringify({
+        protocolVersion: 1,
+        code: `for (let i = 0; i < 20; i++) { console.log(i); } return 1;`,
+        limits: { maxToolCalls: 1_000_000 },
+      }),
     });
-    const lines = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const { sessionId, payload } = lines[0];
     const auth = { authorization: `Bearer ${payload.sessionToken}` };
     const gone = await app.request(`/sessions/${sessionId}/stream?fromSeq=2`, { headers: auth });
     expect(gone.status).toBe(410);
     expect((await gone.json()).message).toContain("no longer buffered");
-    const tail = await app.request(`/sessions/${sessionId}/stream?fromSeq=${lines.length - 4}`, { headers: auth });
+    const tail = await app.request(`/sessions/${sessionId}/stream?fromSeq=${lines.length - 4}`, {
+      headers: auth,
+    });
     expect(tail.status).toBe(200);
     expect((await tail.text()).trimEnd().split("\n")).toHaveLength(5);
     expect(small.get(sessionId)).toBeDefined();
@@ -129,16 +200,41 @@ describe("session control", () => {
     const capped = await app.request("/sessions", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ protocolVersion: 1, code: `for (let i = 0; i < 150; i++) { await callTool("echo", {}); } return 1;`, limits: { maxToolCalls: 1_000_000 } }),
+      body: JSON.stringify({
+        protocolVersion: 1,
+        code: `for (let i = 0; i < 150; i++) { await callTool("echo", {}); } return 1;`,
+        limits: { maxToolCalls: 1_000_000 },
+      }),
     });
-    expect((await capped.text()).trimEnd().split("\n").map((l) => JSON.parse(l)).at(-1).payload.error.code).toBe("max_tool_calls");
+    expect(
+      (await capped.text())
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .at(-1).payload.error.code,
+    ).toBe("max_tool_calls");
   });
 
   test("over capacity: 503 with Retry-After", async () => {
-    const small = new SessionManager(tools, { ...DEFAULT_SESSION_SERVER_LIMITS, maxConcurrentSessions: 1, disconnectGraceMs: 1000 });
-    const app = new Hono().route("/", sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }));
-    const first = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: `await callTool("sleep", { ms: 300 });` }) });
-    const second = await app.request("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code: "return 1" }) });
+    const small = new SessionManager(tools, {
+      ...DEFAULT_SESSION_SERVER_LIMITS,
+      maxConcurrentSessions: 1,
+      disconnectGraceMs: 1000,
+    });
+    const app = new Hono().route(
+      "/",
+      sessionRoutes({ manager: small, apiKeys: [], log: createLogger("error"), ...testIdentity() }),
+    );
+    const first = await app.request("/sessions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocolVersion: 1, code: `await callTool("sleep", { ms: 300 });` }),
+    });
+    const second = await app.request("/sessions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocolVersion: 1, code: "return 1" }),
+    });
     expect(second.status).toBe(503);
     expect(second.headers.get("retry-after")).toBe("5");
     await first.text();
@@ -147,7 +243,11 @@ describe("session control", () => {
   test("200 concurrent sessions all complete", async () => {
     const results = await Promise.all(
       Array.from({ length: 200 }, async () => {
-        const iter = events(await start(`const users = await callTool("get_users", { count: 2 }); await callTool("sleep", { ms: 20 }); return await callTool("process", { users });`));
+        const iter = events(
+          await start(
+            `const users = await callTool("get_users", { count: 2 }); await callTool("sleep", { ms: 20 }); return await callTool("process", { users });`,
+          ),
+        );
         return (await untilType(iter, "final")).payload;
       }),
     );

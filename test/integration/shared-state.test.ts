@@ -10,7 +10,8 @@ import { SealedStore } from "../../src/store/index.ts";
 import { sid } from "../helpers/session-id.ts";
 
 const STORES = {
-  postgres: process.env.AUDITOR_TEST_POSTGRES_URL ?? "postgres://auditor:auditor@127.0.0.1:5432/auditor",
+  postgres:
+    process.env.AUDITOR_TEST_POSTGRES_URL ?? "postgres://auditor:auditor@127.0.0.1:5432/auditor",
   redis: process.env.AUDITOR_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 };
 
@@ -32,18 +33,26 @@ async function reachable(kind: keyof typeof STORES): Promise<boolean> {
 }
 
 /** Everything the store holds for us, as raw strings: names and sealed values. */
-async function rawContents(kind: keyof typeof STORES): Promise<{ names: string[]; values: string }> {
+async function rawContents(
+  kind: keyof typeof STORES,
+): Promise<{ names: string[]; values: string }> {
   if (kind === "postgres") {
     const sql = new SQL(STORES.postgres);
     const rows = await sql`SELECT key, ct FROM auditor_sealed`;
     await sql.close();
-    return { names: rows.map((r: { key: string }) => r.key), values: rows.map((r: { ct: Uint8Array }) => Buffer.from(r.ct).toString("latin1")).join("") };
+    return {
+      names: rows.map((r: { key: string }) => r.key),
+      values: rows.map((r: { ct: Uint8Array }) => Buffer.from(r.ct).toString("latin1")).join(""),
+    };
   }
   const redis = new RedisClient(STORES.redis);
   const names = (await redis.send("KEYS", ["auditor:sealed:*"])) as string[];
   const values = await Promise.all(names.map((n) => redis.get(n)));
   redis.close();
-  return { names: names.map((n) => n.slice("auditor:sealed:".length)), values: values.map((v) => Buffer.from(v!.split(".")[1]!, "base64").toString("latin1")).join("") };
+  return {
+    names: names.map((n) => n.slice("auditor:sealed:".length)),
+    values: values.map((v) => Buffer.from(v!.split(".")[1]!, "base64").toString("latin1")).join(""),
+  };
 }
 
 async function clear(kind: keyof typeof STORES) {
@@ -82,7 +91,12 @@ for (const kind of ["postgres", "redis"] as const) {
       // One data dir: the dev TEE's root key lives there, so both instances hold the same
       // sealing key, as two CVMs of one dstack app do.
       const dataDir = tempDir();
-      const env = { AUDITOR_TEE: "dev", AUDITOR_STATE_URL: STORES[kind], OPENROUTER_API_KEY: "sk-or-shared", OPENROUTER_BASE_URL: llm.openrouterBaseUrl };
+      const env = {
+        AUDITOR_TEE: "dev",
+        AUDITOR_STATE_URL: STORES[kind],
+        OPENROUTER_API_KEY: "sk-or-shared",
+        OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+      };
       a = await startAuditor({ dataDir, env });
       b = await startAuditor({ dataDir, env });
     });
@@ -95,7 +109,11 @@ for (const kind of ["postgres", "redis"] as const) {
       const prompts: string[] = [];
       for (let i = 0; i < 6; i++) {
         const server = i % 2 === 0 ? a : b;
-        const res = await fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: sid(`shared-${kind}`), transcript: `turn ${i}` }) });
+        const res = await fetch(`${server.url}/invoke/generate-prompt`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ session_id: sid(`shared-${kind}`), transcript: `turn ${i}` }),
+        });
         expect(res.status).toBe(200);
         prompts.push((await res.json()).prompt);
         if (i > 0) {
@@ -118,16 +136,34 @@ for (const kind of ["postgres", "redis"] as const) {
       const report = await (await fetch(`${a.url}/report/etherea`)).json();
       const host = new URL(STORES[kind]).host;
       expect(report.stateStore).toMatchObject({ kind, host });
-      expect(report.egressPolicy).toContainEqual({ fn: "(sealed state)", origin: `${kind}://${host}`, host, url: `${kind}://${host}`, operatorOverride: "AUDITOR_STATE_URL", enabled: true });
+      expect(report.egressPolicy).toContainEqual({
+        fn: "(sealed state)",
+        origin: `${kind}://${host}`,
+        host,
+        url: `${kind}://${host}`,
+        operatorOverride: "AUDITOR_STATE_URL",
+        enabled: true,
+      });
     });
 
     test("concurrent updates of one record from two instances lose nothing", async () => {
       const key = crypto.getRandomValues(new Uint8Array(32));
-      const [one, two] = await Promise.all([SealedStore.open(tempDir(), key, { url: STORES[kind] }), SealedStore.open(tempDir(), key, { url: STORES[kind] })]);
+      const [one, two] = await Promise.all([
+        SealedStore.open(tempDir(), key, { url: STORES[kind] }),
+        SealedStore.open(tempDir(), key, { url: STORES[kind] }),
+      ]);
       try {
-        await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).update<number>("counter", (v) => (v ?? 0) + 1)));
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            (i % 2 ? one : two).update<number>("counter", (v) => (v ?? 0) + 1),
+          ),
+        );
         expect(await one.get<number>("counter")).toBe(40);
-        const other = await SealedStore.open(tempDir(), crypto.getRandomValues(new Uint8Array(32)), { url: STORES[kind] });
+        const other = await SealedStore.open(
+          tempDir(),
+          crypto.getRandomValues(new Uint8Array(32)),
+          { url: STORES[kind] },
+        );
         await expect(other.get("counter")).resolves.toBeUndefined(); // another app's key: another (hashed) name
         await other.close();
       } finally {

@@ -10,7 +10,9 @@ import { ndjson } from "../helpers/sessions.ts";
 async function slowServer(quoteDelayMs: number, env: Record<string, string> = {}) {
   const socketPath = join(tempDir(), "dstack.sock");
   const fake = await startFakeDstack({ socketPath, quoteDelayMs });
-  const server = await startAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socketPath, ...env } });
+  const server = await startAuditor({
+    env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socketPath, ...env },
+  });
   return { fake, server };
 }
 
@@ -40,11 +42,21 @@ describe("graceful shutdown", () => {
     // The stall outlasts the test timeout: only the grace period can end this test in time.
     const { fake, server } = await slowServer(120_000, { AUDITOR_SHUTDOWN_GRACE_MS: "300" });
     try {
-      const inFlight = fetch(`${server.url}/attestation?nonce=02`).then(async (r) => ({ status: r.status, body: await r.json(), retry: r.headers.get("retry-after") }));
+      const inFlight = fetch(`${server.url}/attestation?nonce=02`).then(async (r) => ({
+        status: r.status,
+        body: await r.json(),
+        retry: r.headers.get("retry-after"),
+      }));
       await Bun.sleep(100);
       expect(await server.stop()).toBe(0);
-      expect(await inFlight).toMatchObject({ status: 503, body: { error: "shutting_down" }, retry: "5" });
-      const expired = server.lines.map(safeJson).find((e) => e?.msg === "shutdown grace period expired; answering what is left with 503");
+      expect(await inFlight).toMatchObject({
+        status: 503,
+        body: { error: "shutting_down" },
+        retry: "5",
+      });
+      const expired = server.lines
+        .map(safeJson)
+        .find((e) => e?.msg === "shutdown grace period expired; answering what is left with 503");
       expect(expired?.graceMs).toBe(300);
     } finally {
       await fake.close();
@@ -54,11 +66,20 @@ describe("graceful shutdown", () => {
   test("SIGTERM with busy and waiting sessions and slow invokes: every stream ends with a final, every invoke gets 200 or a JSON 503, exit 0", async () => {
     const llm = startFakeLlm();
     const server = await startAuditor({
-      env: { AUDITOR_TEE: "dev", AUDITOR_SHUTDOWN_GRACE_MS: "1500", OPENROUTER_API_KEY: "sk-or-shutdown", OPENROUTER_BASE_URL: llm.openrouterBaseUrl },
+      env: {
+        AUDITOR_TEE: "dev",
+        AUDITOR_SHUTDOWN_GRACE_MS: "1500",
+        OPENROUTER_API_KEY: "sk-or-shutdown",
+        OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
+      },
     });
     try {
       const start = async (code: string) => {
-        const res = await fetch(`${server.url}/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ protocolVersion: 1, code }) });
+        const res = await fetch(`${server.url}/sessions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ protocolVersion: 1, code }),
+        });
         const lines = ndjson(res);
         const init = await lines.next();
         expect(init.value.type).toBe("session_init");
@@ -72,13 +93,25 @@ describe("graceful shutdown", () => {
         };
       };
       // Two scripts in long CPU slices (each on its own worker), one waiting for the client.
-      const busy = [await start("let n = 0; for (;;) { n++; }"), await start("const a = []; for (let i = 0; ; i++) { a.length = i % 100; }")];
+      const busy = [
+        await start("let n = 0; for (;;) { n++; }"),
+        await start("const a = []; for (let i = 0; ; i++) { a.length = i % 100; }"),
+      ];
       const waiting = await start(`return await callTool("input", { prompt: "never answered" });`);
       // Invokes whose upstream is slow: one answers within the grace period, one far after it.
       const invoke = (session: string) =>
-        fetch(`${server.url}/invoke/generate-prompt`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ session_id: session, transcript: "rain on neon" }) })
-          .then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.json() }));
-      const upstreamSeen = async (n: number) => { while (llm.requests.length < n) await Bun.sleep(10); };
+        fetch(`${server.url}/invoke/generate-prompt`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ session_id: session, transcript: "rain on neon" }),
+        }).then(async (r) => ({
+          status: r.status,
+          type: r.headers.get("content-type"),
+          body: await r.json(),
+        }));
+      const upstreamSeen = async (n: number) => {
+        while (llm.requests.length < n) await Bun.sleep(10);
+      };
       llm.script("openrouter", { kind: "stall", ms: 400 }, { kind: "stall", ms: 60_000 });
       const quick = invoke(crypto.randomUUID());
       await upstreamSeen(1);
@@ -101,11 +134,18 @@ describe("graceful shutdown", () => {
         const lines = await stream.lines;
         const final = lines.at(-1);
         expect(final.type).toBe("final");
-        expect(final.payload).toMatchObject({ ok: false, error: { code: "cancelled", message: "the server is shutting down" } });
+        expect(final.payload).toMatchObject({
+          ok: false,
+          error: { code: "cancelled", message: "the server is shutting down" },
+        });
         expect(lines.filter((l) => l.type === "final").length).toBe(1);
       }
       expect(await quick).toMatchObject({ status: 200, body: { provider_used: "cerebras" } });
-      expect(await slow).toMatchObject({ status: 503, type: "application/json", body: { error: "shutting_down" } });
+      expect(await slow).toMatchObject({
+        status: 503,
+        type: "application/json",
+        body: { error: "shutting_down" },
+      });
       expect(await exited).toBe(0);
     } finally {
       llm.close();
@@ -113,7 +153,9 @@ describe("graceful shutdown", () => {
   }, 30_000);
 
   test("an open egress log stream ends when the drain begins, so it does not hold the shutdown to its grace", async () => {
-    const server = await startAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_SHUTDOWN_GRACE_MS: "600000" } });
+    const server = await startAuditor({
+      env: { AUDITOR_TEE: "dev", AUDITOR_SHUTDOWN_GRACE_MS: "600000" },
+    });
     const stream = await fetch(`${server.url}/egress-log/stream`);
     const reader = stream.body!.getReader();
     await reader.read(); // the start line

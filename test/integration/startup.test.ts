@@ -40,7 +40,9 @@ describe("start-up", () => {
 
   test("AUDITOR_TEE=dstack with a missing socket fails loudly, never falls back to dev", async () => {
     const socket = join(tempDir(), "missing.sock");
-    const { code, stderr, stdout } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket } });
+    const { code, stderr, stdout } = await runAuditor({
+      env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket },
+    });
     expect(code).toBe(1);
     expect(stderr).toContain(`dstack guest agent socket ${socket} does not exist`);
     expect(stdout).not.toContain('"msg":"listening"');
@@ -51,7 +53,9 @@ describe("start-up", () => {
     const socket = join(dir, "not-an-agent.sock");
     const listener = Bun.listen({ unix: socket, socket: { data: (s) => void s.end("garbage") } });
     try {
-      const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket } });
+      const { code, stderr } = await runAuditor({
+        env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socket },
+      });
       expect(code).toBe(1);
       expect(stderr).toContain(`dstack guest agent at ${socket}: Info failed`);
     } finally {
@@ -68,9 +72,15 @@ describe("start-up", () => {
   });
 
   test("a port already in use prints one clean line and exits non-zero", async () => {
-    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    const holder = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("taken"),
+    });
     try {
-      const { code, stderr, stdout } = await runAuditor({ env: { AUDITOR_TEE: "dev", PORT: String(holder.port) } });
+      const { code, stderr, stdout } = await runAuditor({
+        env: { AUDITOR_TEE: "dev", PORT: String(holder.port) },
+      });
       expect(code).toBe(1);
       expect(stderr).toBe(`auditor: port ${holder.port} is already in use (set PORT or --port)\n`);
       expect(stdout).not.toContain('"msg":"listening"');
@@ -80,15 +90,24 @@ describe("start-up", () => {
   });
 
   test("{instanceId} in AUDITOR_INSTANCE_URL without a guest agent's instance id stops start-up", async () => {
-    const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dev", AUDITOR_INSTANCE_URL: "https://{instanceId}-8787.gateway.example" } });
+    const { code, stderr } = await runAuditor({
+      env: {
+        AUDITOR_TEE: "dev",
+        AUDITOR_INSTANCE_URL: "https://{instanceId}-8787.gateway.example",
+      },
+    });
     expect(code).toBe(2);
-    expect(stderr).toBe("auditor: AUDITOR_INSTANCE_URL: {instanceId} needs an instance id from the dstack guest agent, and this TEE gives none\n");
+    expect(stderr).toBe(
+      "auditor: AUDITOR_INSTANCE_URL: {instanceId} needs an instance id from the dstack guest agent, and this TEE gives none\n",
+    );
   });
 
   test("an address that is not this machine's is one clean line too", async () => {
     const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dev", HOST: "192.0.2.1" } });
     expect(code).toBe(1);
-    expect(stderr).toBe("auditor: 192.0.2.1 is not an address of this machine (set HOST or --host)\n");
+    expect(stderr).toBe(
+      "auditor: 192.0.2.1 is not an address of this machine (set HOST or --host)\n",
+    );
   });
 
   test("start-up tells people, on stderr, the VJ page's URL and that dev mode is not attested", async () => {
@@ -112,7 +131,10 @@ describe("start-up", () => {
       await fetch(`${s.url}/attestation?nonce=5ec2e7`);
       const missing = await fetch(`${s.url}/no/such/route`);
       expect(missing.status).toBe(404);
-      expect(await missing.json()).toEqual({ error: "not_found", message: "no route for GET /no/such/route" });
+      expect(await missing.json()).toEqual({
+        error: "not_found",
+        message: "no route for GET /no/such/route",
+      });
     } finally {
       await s.stop();
     }
@@ -129,7 +151,13 @@ describe("CORS at start-up", () => {
     const socketPath = join(tempDir(), "dstack.sock");
     const fake = await startFakeDstack({ socketPath });
     try {
-      const { code, stderr } = await runAuditor({ env: { AUDITOR_TEE: "dstack", DSTACK_SIMULATOR_ENDPOINT: socketPath, AUDITOR_CORS_ORIGINS: "*" } });
+      const { code, stderr } = await runAuditor({
+        env: {
+          AUDITOR_TEE: "dstack",
+          DSTACK_SIMULATOR_ENDPOINT: socketPath,
+          AUDITOR_CORS_ORIGINS: "*",
+        },
+      });
       expect(code).toBe(2);
       expect(stderr).toContain('AUDITOR_CORS_ORIGINS="*" is allowed only with the dev TEE');
     } finally {
@@ -143,7 +171,12 @@ describe("CORS at start-up", () => {
       const res = await fetch(`${s.url}/invoke/generate-prompt`, {
         method: "POST",
         headers: { "content-type": "application/json", origin: "http://localhost:5173" },
-        body: JSON.stringify({ session_id: sid("dev"), transcript: "a paper moon over a lake", style_tags: "", vj_instruction: "jump" }),
+        body: JSON.stringify({
+          session_id: sid("dev"),
+          transcript: "a paper moon over a lake",
+          style_tags: "",
+          vj_instruction: "jump",
+        }),
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("access-control-allow-origin")).toBe("*");

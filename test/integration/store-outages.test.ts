@@ -10,7 +10,13 @@ import { describe, expect, test } from "bun:test";
 import { SealedStore } from "../../src/store/index.ts";
 import { createDevTee } from "../../src/tee/dev.ts";
 import { startAuditor, tempDir } from "../helpers/auditor-process.ts";
-import { postgresMissing, redisMissing, startPrivatePostgres, startPrivateRedis, type PrivateStore } from "../helpers/private-stores.ts";
+import {
+  postgresMissing,
+  redisMissing,
+  startPrivatePostgres,
+  startPrivateRedis,
+  type PrivateStore,
+} from "../helpers/private-stores.ts";
 
 /** Longer than Bun's Redis reconnect budget (20 attempts, ~31 s) and every client timeout. */
 const OUTAGE_MS = 35_000;
@@ -18,7 +24,10 @@ const FROZEN_MS = 6_000;
 /** A guard against hangs (a hung call fails the test), not a timing assertion. */
 const HANG_GUARD_MS = 15_000;
 
-const STORES: Record<"redis" | "postgres", { missing: () => string | undefined; start: () => Promise<PrivateStore> }> = {
+const STORES: Record<
+  "redis" | "postgres",
+  { missing: () => string | undefined; start: () => Promise<PrivateStore> }
+> = {
   redis: { missing: redisMissing, start: startPrivateRedis },
   postgres: { missing: postgresMissing, start: startPrivatePostgres },
 };
@@ -33,7 +42,14 @@ interface Answer {
 async function scenario(kind: keyof typeof STORES) {
   const store = await STORES[kind].start();
   const dataDir = tempDir();
-  const server = await startAuditor({ dataDir, env: { AUDITOR_TEE: "dev", AUDITOR_STATE_URL: store.url, AUDITOR_RATE_LIMIT_PER_MIN: "1000000" } });
+  const server = await startAuditor({
+    dataDir,
+    env: {
+      AUDITOR_TEE: "dev",
+      AUDITOR_STATE_URL: store.url,
+      AUDITOR_RATE_LIMIT_PER_MIN: "1000000",
+    },
+  });
   const figures: Record<string, number> = {};
   const acknowledged = new Map<string, string[]>();
   const invoke = async (session: string): Promise<Answer> => {
@@ -44,8 +60,14 @@ async function scenario(kind: keyof typeof STORES) {
       body: JSON.stringify({ session_id: session, transcript: `a harbour at dawn, ${kind}` }),
       signal: AbortSignal.timeout(HANG_GUARD_MS),
     });
-    const answer = { status: res.status, body: await res.json(), retryAfter: res.headers.get("retry-after"), ms: performance.now() - started };
-    if (answer.status === 200) acknowledged.set(session, [...(acknowledged.get(session) ?? []), answer.body.prompt]);
+    const answer = {
+      status: res.status,
+      body: await res.json(),
+      retryAfter: res.headers.get("retry-after"),
+      ms: performance.now() - started,
+    };
+    if (answer.status === 200)
+      acknowledged.set(session, [...(acknowledged.get(session) ?? []), answer.body.prompt]);
     return answer;
   };
   const readyz = async () => {
@@ -69,8 +91,12 @@ async function scenario(kind: keyof typeof STORES) {
   };
   const sessions = [crypto.randomUUID(), crypto.randomUUID()];
   try {
-    for (const session of [...sessions, ...sessions]) expect((await invoke(session)).status).toBe(200);
-    expect(await readyz()).toMatchObject({ status: 200, body: { ready: true, store: { ready: true, kind, health: { ok: true } } } });
+    for (const session of [...sessions, ...sessions])
+      expect((await invoke(session)).status).toBe(200);
+    expect(await readyz()).toMatchObject({
+      status: 200,
+      body: { ready: true, store: { ready: true, kind, health: { ok: true } } },
+    });
 
     // Stopped for longer than every client budget.
     await store.stop();
@@ -83,7 +109,14 @@ async function scenario(kind: keyof typeof STORES) {
       slowest = Math.max(slowest, answer.ms);
       if (answers++ % 10 === 0) {
         const ready = await readyz();
-        expect(ready).toMatchObject({ status: 503, body: { ready: false, store: { ready: false, health: { ok: false, lastError: "unreachable" } }, tee: { ready: true } } });
+        expect(ready).toMatchObject({
+          status: 503,
+          body: {
+            ready: false,
+            store: { ready: false, health: { ok: false, lastError: "unreachable" } },
+            tee: { ready: true },
+          },
+        });
         expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       }
       await Bun.sleep(250);
@@ -124,8 +157,12 @@ async function scenario(kind: keyof typeof STORES) {
     const reader = await SealedStore.open(tempDir(), tee.sealingKey(), { url: store.url });
     try {
       for (const [session, prompts] of acknowledged) {
-        const stored = await reader.get<{ recent_prompts: string[] }>(`app/etherea/sessions/${session}`);
-        expect(stored?.recent_prompts.slice(0, prompts.length)).toEqual([...prompts].reverse().slice(0, 5));
+        const stored = await reader.get<{ recent_prompts: string[] }>(
+          `app/etherea/sessions/${session}`,
+        );
+        expect(stored?.recent_prompts.slice(0, prompts.length)).toEqual(
+          [...prompts].reverse().slice(0, 5),
+        );
       }
     } finally {
       await reader.close();
@@ -144,10 +181,12 @@ describe("state store outages", () => {
       if (process.env.CI) test(`a private ${kind} can run`, () => expect(missing).toBeUndefined());
       else console.warn(`skipping the ${kind} outage test: ${missing}`);
     }
-    test.skipIf(missing !== undefined).concurrent(
-      `${kind} stopped for ${OUTAGE_MS / 1000} s, then frozen: fast JSON 503s, /readyz not ready, recovery by itself, nothing acknowledged lost`,
-      () => scenario(kind),
-      OUTAGE_MS + FROZEN_MS + 60_000,
-    );
+    test
+      .skipIf(missing !== undefined)
+      .concurrent(
+        `${kind} stopped for ${OUTAGE_MS / 1000} s, then frozen: fast JSON 503s, /readyz not ready, recovery by itself, nothing acknowledged lost`,
+        () => scenario(kind),
+        OUTAGE_MS + FROZEN_MS + 60_000,
+      );
   }
 });

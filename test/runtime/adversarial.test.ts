@@ -64,7 +64,7 @@ const families: Record<string, string[]> = {
     `const f = (n) => f(n + 1) + 1; return f(0)`,
     `return "x".repeat(2 ** 29)`,
   ],
-  "ReDoS": [
+  ReDoS: [
     `return /^(a+)+$/.test("a".repeat(40) + "b")`,
     `return "a".repeat(50000).replace(/(a|aa)+$/g, "")`,
   ],
@@ -102,7 +102,10 @@ const before = hostSnapshot();
 const toolHandler = async (name: string) => {
   if (name === "boom") throw new Error("host secret /etc/shadow");
   if (name === "never") return new Promise(() => {});
-  if (name === "poison") return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}, "toString": "nope"}');
+  if (name === "poison")
+    return JSON.parse(
+      '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}, "toString": "nope"}',
+    );
   if (name === "huge") return "y".repeat(3 * 1024 * 1024);
   if (name === "cyclic") {
     const o: Record<string, unknown> = {};
@@ -118,8 +121,13 @@ const leaks = /\/work\/|node_modules|host secret|\/etc\/shadow|at .*\.ts:/;
 describe("adversarial AgentScript", () => {
   test("code that closes the wrapper around the script is refused before anything runs", async () => {
     const printed: unknown[] = [];
-    const r = await runAgentScript('})(); console.log("outside the wrapper"); (async () => {', { onEvent: (e) => void printed.push(e) });
-    expect(r).toMatchObject({ ok: false, error: { code: "validation_error", message: expect.stringContaining("(line 1, column 1)") } });
+    const r = await runAgentScript('})(); console.log("outside the wrapper"); (async () => {', {
+      onEvent: (e) => void printed.push(e),
+    });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: "validation_error", message: expect.stringContaining("(line 1, column 1)") },
+    });
     expect(printed).toEqual([]);
   });
 
@@ -127,13 +135,18 @@ describe("adversarial AgentScript", () => {
     describe(family, () => {
       scripts.forEach((code, i) => {
         test(`#${i + 1}`, async () => {
-          const r: RunResult = await runAgentScript(code, { toolHandler, limits: { cpuMs: 300, timeoutMs: 2_000, memoryBytes: 16 * 1024 * 1024 } });
+          const r: RunResult = await runAgentScript(code, {
+            toolHandler,
+            limits: { cpuMs: 300, timeoutMs: 2_000, memoryBytes: 16 * 1024 * 1024 },
+          });
           const text = JSON.stringify(r);
           expect(text).not.toMatch(leaks);
           if (r.ok) {
             // Succeeding is acceptable only when nothing of the host came back. (A script may
             // pollute its own realm's prototypes; each run gets a fresh one, tested below.)
-            expect(text).not.toMatch(/"(function|object)(function|object|undefined)*"|process|Bun\b/);
+            expect(text).not.toMatch(
+              /"(function|object)(function|object|undefined)*"|process|Bun\b/,
+            );
           }
           expect((globalThis as Record<string, unknown>).polluted).toBeUndefined();
           expect(({} as Record<string, unknown>).hacked).toBeUndefined();
@@ -143,12 +156,19 @@ describe("adversarial AgentScript", () => {
   }
 
   test("pollution of one run's realm never reaches the next run", async () => {
-    await runAgentScript(`Array["proto" + "type"].map = () => "pwned"; Object["proto" + "type"].polluted = 1; return 1`);
-    expect(await runAgentScript(`return [[1].map((x) => x + 1), ({}).polluted === undefined]`)).toMatchObject({ ok: true, value: [[2], true] });
+    await runAgentScript(
+      `Array["proto" + "type"].map = () => "pwned"; Object["proto" + "type"].polluted = 1; return 1`,
+    );
+    expect(
+      await runAgentScript(`return [[1].map((x) => x + 1), ({}).polluted === undefined]`),
+    ).toMatchObject({ ok: true, value: [[2], true] });
   });
 
   test("the host's globals and prototypes are unchanged, and the host still runs scripts", async () => {
     expect(hostSnapshot()).toEqual(before);
-    expect(await runAgentScript("return [1, 2, 3].map((x) => x * 2)")).toMatchObject({ ok: true, value: [2, 4, 6] });
+    expect(await runAgentScript("return [1, 2, 3].map((x) => x * 2)")).toMatchObject({
+      ok: true,
+      value: [2, 4, 6],
+    });
   });
 });

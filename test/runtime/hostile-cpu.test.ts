@@ -26,12 +26,16 @@ const runsAccounted: Record<string, string> = {
   "a continuation that spins after each tool answer": `for (let i = 0; i < 5; i++) { await callTool("t", {}); } for (;;) {}`,
   "catastrophic backtracking": `return /^(a+)+$/.test("a".repeat(40) + "b")`,
 };
-const run = (code: string, limits = { cpuMs: 100, timeoutMs: 10_000 }) => runAgentScript(code, { toolHandler: async () => ({ ok: 1 }), limits });
+const run = (code: string, limits = { cpuMs: 100, timeoutMs: 10_000 }) =>
+  runAgentScript(code, { toolHandler: async () => ({ ok: 1 }), limits });
 
 describe("no script code runs outside the CPU limit", () => {
   for (const [name, code] of Object.entries(neverRuns)) {
     test(`${name}: described without running it`, async () => {
-      expect(await run(code)).toMatchObject({ ok: false, error: { code: "script_error", message: "Error: a value that is not an Error was thrown" } });
+      expect(await run(code)).toMatchObject({
+        ok: false,
+        error: { code: "script_error", message: "Error: a value that is not an Error was thrown" },
+      });
     });
   }
   for (const [name, code] of Object.entries(runsAccounted)) {
@@ -46,27 +50,37 @@ describe("no script code runs outside the CPU limit", () => {
   }
 
   test("the wall-clock deadline holds inside a slice too", async () => {
-    expect(await run(`return { toJSON: ${SPIN} }`, { cpuMs: 60_000, timeoutMs: 150 })).toMatchObject({ ok: false, error: { code: "timeout" } });
+    expect(
+      await run(`return { toJSON: ${SPIN} }`, { cpuMs: 60_000, timeoutMs: 150 }),
+    ).toMatchObject({ ok: false, error: { code: "timeout" } });
   });
 
   test("a thrown Error keeps its own message", async () => {
-    expect(await run(`throw { message: "plain", toJSON: () => "ran" }`)).toMatchObject({ ok: false, error: { code: "script_error", message: "Error: plain" } });
+    expect(await run(`throw { message: "plain", toJSON: () => "ran" }`)).toMatchObject({
+      ok: false,
+      error: { code: "script_error", message: "Error: plain" },
+    });
   });
 });
 
 describe("memory the sandbox really takes", () => {
   test("large strings count, not just allocated blocks", async () => {
     // QuickJS compiled to WebAssembly counts 8 bytes a block: this took 800 MB under a 32 MiB limit.
-    const r = await runAgentScript(`const a = []; for (let i = 0; i < 40; i++) a.push("x".repeat(20e6) + i); return a.length`, {
-      limits: { memoryBytes: 32 * 1024 * 1024, cpuMs: 20_000, timeoutMs: 30_000 },
-    });
+    const r = await runAgentScript(
+      `const a = []; for (let i = 0; i < 40; i++) a.push("x".repeat(20e6) + i); return a.length`,
+      {
+        limits: { memoryBytes: 32 * 1024 * 1024, cpuMs: 20_000, timeoutMs: 30_000 },
+      },
+    );
     expect(r).toMatchObject({ ok: false, error: { code: "memory_limit" } });
     const { sandboxMemory } = await import("../../src/runtime/sandbox-memory.ts");
     expect(sandboxMemory().bytes).toBeLessThan(160 * 1024 * 1024);
   });
 
   test("a run within its limit still gets the memory it needs", async () => {
-    const r = await runAgentScript(`const s = "y".repeat(4e6); return s.length`, { limits: { memoryBytes: 32 * 1024 * 1024 } });
+    const r = await runAgentScript(`const s = "y".repeat(4e6); return s.length`, {
+      limits: { memoryBytes: 32 * 1024 * 1024 },
+    });
     expect(r).toMatchObject({ ok: true, value: 4e6 });
   });
 });

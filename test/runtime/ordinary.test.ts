@@ -1,54 +1,74 @@
 // Ordinary AgentScript: what LLM-written scripts do all day must simply work.
 import { describe, expect, test } from "bun:test";
 import { z } from "zod";
-import { defineTool, runAgentScript, ToolCallError, ToolRegistry, type RunEvent } from "../../src/runtime/index.ts";
+import {
+  defineTool,
+  runAgentScript,
+  ToolCallError,
+  ToolRegistry,
+  type RunEvent,
+} from "../../src/runtime/index.ts";
 
-const tools = new ToolRegistry([
-  defineTool({
-    name: "search",
-    input: z.object({ q: z.string(), limit: z.number().int().min(1).max(10).default(3) }).strict(),
-    output: z.object({ items: z.array(z.object({ title: z.string(), score: z.number() })) }),
-    handler: async ({ q, limit }) => ({ items: Array.from({ length: limit }, (_, i) => ({ title: `${q} ${i + 1}`, score: (i + 1) / 10 })) }),
-  }),
-  defineTool({
-    name: "fail",
-    input: z.object({}).strict(),
-    output: z.object({}),
-    handler: async () => {
-      throw new Error("db password is hunter2 at /srv/secret/path");
-    },
-  }),
-  defineTool({
-    name: "refuse",
-    input: z.object({}).strict(),
-    output: z.object({}),
-    handler: async () => {
-      throw new ToolCallError("quota exceeded, try later", "tool_failed");
-    },
-  }),
-  defineTool({
-    name: "slow",
-    input: z.object({ ms: z.number() }),
-    output: z.object({ waited: z.number() }),
-    timeoutMs: 50,
-    handler: async ({ ms }) => (await Bun.sleep(ms), { waited: ms }),
-  }),
-  defineTool({
-    name: "liar",
-    input: z.object({}),
-    output: z.object({ n: z.number() }),
-    handler: async () => ({ n: "not a number" }) as unknown as { n: number },
-  }),
-  defineTool({
-    name: "secretive",
-    input: z.object({}),
-    output: z.object({ hasKey: z.boolean(), other: z.boolean() }),
-    secrets: ["SEARCH_KEY"],
-    handler: async (_args, ctx) => ({ hasKey: ctx.secrets.SEARCH_KEY === "k-123", other: "OTHER" in ctx.secrets }),
-  }),
-], { SEARCH_KEY: "k-123", OTHER: "nope" });
+const tools = new ToolRegistry(
+  [
+    defineTool({
+      name: "search",
+      input: z
+        .object({ q: z.string(), limit: z.number().int().min(1).max(10).default(3) })
+        .strict(),
+      output: z.object({ items: z.array(z.object({ title: z.string(), score: z.number() })) }),
+      handler: async ({ q, limit }) => ({
+        items: Array.from({ length: limit }, (_, i) => ({
+          title: `${q} ${i + 1}`,
+          score: (i + 1) / 10,
+        })),
+      }),
+    }),
+    defineTool({
+      name: "fail",
+      input: z.object({}).strict(),
+      output: z.object({}),
+      handler: async () => {
+        throw new Error("db password is hunter2 at /srv/secret/path");
+      },
+    }),
+    defineTool({
+      name: "refuse",
+      input: z.object({}).strict(),
+      output: z.object({}),
+      handler: async () => {
+        throw new ToolCallError("quota exceeded, try later", "tool_failed");
+      },
+    }),
+    defineTool({
+      name: "slow",
+      input: z.object({ ms: z.number() }),
+      output: z.object({ waited: z.number() }),
+      timeoutMs: 50,
+      handler: async ({ ms }) => (await Bun.sleep(ms), { waited: ms }),
+    }),
+    defineTool({
+      name: "liar",
+      input: z.object({}),
+      output: z.object({ n: z.number() }),
+      handler: async () => ({ n: "not a number" }) as unknown as { n: number },
+    }),
+    defineTool({
+      name: "secretive",
+      input: z.object({}),
+      output: z.object({ hasKey: z.boolean(), other: z.boolean() }),
+      secrets: ["SEARCH_KEY"],
+      handler: async (_args, ctx) => ({
+        hasKey: ctx.secrets.SEARCH_KEY === "k-123",
+        other: "OTHER" in ctx.secrets,
+      }),
+    }),
+  ],
+  { SEARCH_KEY: "k-123", OTHER: "nope" },
+);
 
-const run = (code: string, events?: RunEvent[]) => runAgentScript(code, { tools, onEvent: (e) => events?.push(e) });
+const run = (code: string, events?: RunEvent[]) =>
+  runAgentScript(code, { tools, onEvent: (e) => events?.push(e) });
 
 describe("ordinary scripts", () => {
   test("loops over tool results, map/filter/reduce", async () => {
@@ -58,7 +78,10 @@ describe("ordinary scripts", () => {
       const total = items.reduce((sum, i) => sum + i.score, 0);
       return { titles, total: Math.round(total * 10) / 10 };
     `);
-    expect(r).toMatchObject({ ok: true, value: { titles: ["JELLYFISH 3", "JELLYFISH 4", "JELLYFISH 5"], total: 1.5 } });
+    expect(r).toMatchObject({
+      ok: true,
+      value: { titles: ["JELLYFISH 3", "JELLYFISH 4", "JELLYFISH 5"], total: 1.5 },
+    });
     expect(r.stats.toolCallCount).toBe(1);
   });
 
@@ -96,23 +119,35 @@ describe("ordinary scripts", () => {
 
   test("sequential and concurrent tool calls", async () => {
     const events: RunEvent[] = [];
-    const r = await run(`
+    const r = await run(
+      `
       const a = callTool("search", { q: "a", limit: 1 });
       const b = callTool("search", { q: "b", limit: 1 });
       const both = [await a, await b].map((x) => x.items[0].title);
       const c = await callTool("search", { q: "c", limit: 1 });
       return [...both, c.items[0].title];
-    `, events);
+    `,
+      events,
+    );
     expect(r).toMatchObject({ ok: true, value: ["a 1", "b 1", "c 1"] });
-    expect(events.filter((e) => e.type === "tool_call").map((e) => (e as { callId: string }).callId)).toEqual(["call_1", "call_2", "call_3"]);
+    expect(
+      events.filter((e) => e.type === "tool_call").map((e) => (e as { callId: string }).callId),
+    ).toEqual(["call_1", "call_2", "call_3"]);
     expect(events.filter((e) => e.type === "tool_result_applied")).toHaveLength(3);
   });
 
   test("console.log is stdout; debug, info, warn and error are log events of their level", async () => {
     const events: RunEvent[] = [];
-    const r = await run(`console.log("hello", { a: 1 }, [2]); console.warn("careful"); console.info("n", 5); console.debug({ x: 1 }, { y: 2 }); console.error("bad", { code: 7 }); return null;`, events);
+    const r = await run(
+      `console.log("hello", { a: 1 }, [2]); console.warn("careful"); console.info("n", 5); console.debug({ x: 1 }, { y: 2 }); console.error("bad", { code: 7 }); return null;`,
+      events,
+    );
     // The limit counts each call's printed line, as it always has.
-    expect(r).toMatchObject({ ok: true, value: null, stats: { stdoutBytes: 18 + 8 + 4 + 16 + 15 } });
+    expect(r).toMatchObject({
+      ok: true,
+      value: null,
+      stats: { stdoutBytes: 18 + 8 + 4 + 16 + 15 },
+    });
     expect(events).toEqual([
       { type: "stdout", chunk: 'hello {"a":1} [2]\n' },
       { type: "log", level: "warn", message: "careful" },
@@ -123,16 +158,24 @@ describe("ordinary scripts", () => {
   });
 
   test("a tool sees only the secrets it declares", async () => {
-    expect(await run(`return await callTool("secretive", {});`)).toMatchObject({ ok: true, value: { hasKey: true, other: false } });
+    expect(await run(`return await callTool("secretive", {});`)).toMatchObject({
+      ok: true,
+      value: { hasKey: true, other: false },
+    });
   });
 
   test("a toolHandler can stand in for a registry", async () => {
-    const r = await runAgentScript(`return (await callTool("x", { n: 2 })).n * 21`, { toolHandler: async (_name, args) => args });
+    const r = await runAgentScript(`return (await callTool("x", { n: 2 })).n * 21`, {
+      toolHandler: async (_name, args) => args,
+    });
     expect(r).toMatchObject({ ok: true, value: 42 });
   });
 
   test("an uncaught error and a script with no return", async () => {
-    expect(await run(`const o = null; return o.x;`)).toMatchObject({ ok: false, error: { code: "script_error" } });
+    expect(await run(`const o = null; return o.x;`)).toMatchObject({
+      ok: false,
+      error: { code: "script_error" },
+    });
     expect(await run(`const x = 1;`)).toMatchObject({ ok: true, value: undefined });
   });
 

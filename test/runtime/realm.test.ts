@@ -7,8 +7,14 @@ import { runAgentScript, type RunResult } from "../../src/runtime/index.ts";
 const C = `const c = [["constr", "uctor"].join("")];`;
 const P = `const p = [["__pro", "to__"].join("")];`;
 const limits = { cpuMs: 500, timeoutMs: 3_000 };
-const value = async (code: string, toolHandler?: (name: string, args: unknown) => Promise<unknown>) => {
-  const r: RunResult = await runAgentScript(code, { limits, ...(toolHandler ? { toolHandler } : {}) });
+const value = async (
+  code: string,
+  toolHandler?: (name: string, args: unknown) => Promise<unknown>,
+) => {
+  const r: RunResult = await runAgentScript(code, {
+    limits,
+    ...(toolHandler ? { toolHandler } : {}),
+  });
   return r.ok ? r.value : { failed: r.error.code, message: r.error.message };
 };
 
@@ -32,7 +38,11 @@ describe("no source text becomes code", () => {
   }
 
   test("reassigning a prototype's constructor is refused", async () => {
-    expect(await value(`${C} const proto = Object.getPrototypeOf(() => 0); try { proto[c] = 1; Object.defineProperty(proto, c, { value: 1 }); } catch (e) { return e.name; } return "changed";`)).toBe("TypeError");
+    expect(
+      await value(
+        `${C} const proto = Object.getPrototypeOf(() => 0); try { proto[c] = 1; Object.defineProperty(proto, c, { value: 1 }); } catch (e) { return e.name; } return "changed";`,
+      ),
+    ).toBe("TypeError");
   });
 });
 
@@ -59,21 +69,32 @@ describe("no global object, no hook", () => {
       return names.filter((n) => n.startsWith("__auditor") || ["globalThis", "eval", "Function", "Reflect", "Proxy", "WeakMap"].includes(n));
     `);
     expect(names).toEqual([]);
-
   });
 
   test("the globals that are left are exactly AgentScript's", async () => {
     // Reached the only way the validator allows: by name.
-    const r = await value(`return [typeof Proxy, typeof Reflect, typeof Promise, typeof Symbol, typeof WeakMap, typeof globalThis, typeof eval].join()`);
+    const r = await value(
+      `return [typeof Proxy, typeof Reflect, typeof Promise, typeof Symbol, typeof WeakMap, typeof globalThis, typeof eval].join()`,
+    );
     expect(r).toMatchObject({ failed: "validation_error" });
   });
 
   test("a ref's id cannot be read, and a forged token is not a ref of this session", async () => {
     // A tool answer that is a ref token arrives in the sandbox as an opaque ref.
-    const handler = async (name: string, args: unknown) => (name === "get" ? { $ref: { id: "ref_s3cr3tS3CR3Ts3cr3tS3" } } : args);
-    const forged = await value(`const big = await callTool("get", {}); return await callTool("echo", { $ref: { id: "ref_AAAAAAAAAAAAAAAAAAAAAA" } });`, handler);
+    const handler = async (name: string, args: unknown) =>
+      name === "get" ? { $ref: { id: "ref_s3cr3tS3CR3Ts3cr3tS3" } } : args;
+    const forged = await value(
+      `const big = await callTool("get", {}); return await callTool("echo", { $ref: { id: "ref_AAAAAAAAAAAAAAAAAAAAAA" } });`,
+      handler,
+    );
     expect(forged).toEqual({ $ref: { id: "ref_AAAAAAAAAAAAAAAAAAAAAA" } }); // plain data in, plain data out
-    for (const probe of [`JSON.stringify(big)`, `Object.keys(big)`, `String(big)`, `big.$ref`, `Object.getOwnPropertyDescriptor(big, "$ref")`]) {
+    for (const probe of [
+      `JSON.stringify(big)`,
+      `Object.keys(big)`,
+      `String(big)`,
+      `big.$ref`,
+      `Object.getOwnPropertyDescriptor(big, "$ref")`,
+    ]) {
       const r = await value(`const big = await callTool("get", {}); return ${probe};`, handler);
       expect(r).toMatchObject({ failed: "ref_access" });
       expect(JSON.stringify(r)).not.toContain("s3cr3t");
@@ -92,23 +113,30 @@ describe("shared intrinsics take no planted properties", () => {
       `Object.defineProperty(Object.getPrototypeOf(() => 0), "call", { get: () => 1 })`,
     ];
     for (const attempt of attempts) {
-      const r = await value(`try { ${attempt}; } catch (e) { return e.name; } return [({}).then, [].toJSON, JSON.evil];`, async () => ({}));
-      expect(r === "TypeError" || JSON.stringify(r) === JSON.stringify([null, null, null])).toBe(true);
+      const r = await value(
+        `try { ${attempt}; } catch (e) { return e.name; } return [({}).then, [].toJSON, JSON.evil];`,
+        async () => ({}),
+      );
+      expect(r === "TypeError" || JSON.stringify(r) === JSON.stringify([null, null, null])).toBe(
+        true,
+      );
     }
   });
 
   test("replacing a namespace's method changes only the script's own use of it", async () => {
     const echo = async (_name: string, args: unknown) => args;
-    const r = await value(`JSON.stringify = () => "x"; JSON.parse = () => 1; Object.keys = () => []; const back = await callTool("echo", { a: [1, 2] }); return { back, n: back.a.length };`, echo);
+    const r = await value(
+      `JSON.stringify = () => "x"; JSON.parse = () => 1; Object.keys = () => []; const back = await callTool("echo", { a: [1, 2] }); return { back, n: back.a.length };`,
+      echo,
+    );
     expect(r).toEqual({ back: { a: [1, 2] }, n: 2 });
   });
 
   test("ordinary code is unaffected: own properties, spreads, JSON, dates", async () => {
-    expect(await value(`const o = { a: 1 }; o.b = 2; const p = { ...o, c: 3 }; delete p.a; const d = new Date(0); return [p, JSON.stringify([o]), d.toISOString(), [3, 1, 2].sort()];`)).toEqual([
-      { b: 2, c: 3 },
-      '[{"a":1,"b":2}]',
-      "1970-01-01T00:00:00.000Z",
-      [1, 2, 3],
-    ]);
+    expect(
+      await value(
+        `const o = { a: 1 }; o.b = 2; const p = { ...o, c: 3 }; delete p.a; const d = new Date(0); return [p, JSON.stringify([o]), d.toISOString(), [3, 1, 2].sort()];`,
+      ),
+    ).toEqual([{ b: 2, c: 3 }, '[{"a":1,"b":2}]', "1970-01-01T00:00:00.000Z", [1, 2, 3]]);
   });
 });

@@ -39,19 +39,30 @@ describe("opaque references", () => {
     ["console.log nested", "console.log({ a: [s] }); return 1;"],
     ["JSON.stringify", "return JSON.stringify(s);"],
     ["String()", "return String(s);"],
-    ["a caught read still ends the run", "try { s.x; } catch (e) { return 'swallowed'; } return 1;"],
+    [
+      "a caught read still ends the run",
+      "try { s.x; } catch (e) { return 'swallowed'; } return 1;",
+    ],
   ])("%s fails with ref_access", async (_, body) => {
     const { handler } = broker();
-    const r = await runAgentScript(`const s = await callTool("secret", {}); ${body}`, { toolHandler: handler });
+    const r = await runAgentScript(`const s = await callTool("secret", {}); ${body}`, {
+      toolHandler: handler,
+    });
     expect(r).toMatchObject({ ok: false, error: { code: "ref_access" } });
   });
 
   test("a script that replaced JSON and Object before the first ref arrived changes nothing", async () => {
     const { handler, seen } = broker();
     const tamper = `JSON.parse = (t) => ({ $ref: "fake" }); JSON.stringify = () => "{}"; Object.keys = () => []; Array.isArray = () => true;`;
-    const read = await runAgentScript(`${tamper} const early = 1 === 1; const s = await callTool("secret", {}); return s.x;`, { toolHandler: handler });
+    const read = await runAgentScript(
+      `${tamper} const early = 1 === 1; const s = await callTool("secret", {}); return s.x;`,
+      { toolHandler: handler },
+    );
     expect(read).toMatchObject({ ok: false, error: { code: "ref_access" } });
-    const passed = await runAgentScript(`${tamper} const s = await callTool("secret", {}); await callTool("echo", { s }); return s;`, { toolHandler: handler });
+    const passed = await runAgentScript(
+      `${tamper} const s = await callTool("secret", {}); await callTool("echo", { s }); return s;`,
+      { toolHandler: handler },
+    );
     expect(passed).toMatchObject({ ok: true, value: TOKEN });
     expect(seen.at(-1)!.args).toEqual({ s: TOKEN });
   });
@@ -68,30 +79,52 @@ describe("opaque references", () => {
 
   test("a redacted field is a ref; the rest of the record reads normally", async () => {
     const { handler, seen } = broker();
-    const ok = await runAgentScript(`const r = await callTool("record", {}); await callTool("login", { user: r.user, password: r.password }); return r.user;`, { toolHandler: handler });
+    const ok = await runAgentScript(
+      `const r = await callTool("record", {}); await callTool("login", { user: r.user, password: r.password }); return r.user;`,
+      { toolHandler: handler },
+    );
     expect(ok).toMatchObject({ ok: true, value: "ada" });
     expect(seen[1]!.args).toEqual({ user: "ada", password: TOKEN });
-    const leak = await runAgentScript(`const r = await callTool("record", {}); return r.password + "";`, { toolHandler: handler });
+    const leak = await runAgentScript(
+      `const r = await callTool("record", {}); return r.password + "";`,
+      { toolHandler: handler },
+    );
     expect(leak).toMatchObject({ ok: false, error: { code: "ref_access" } });
   });
 
   test("the handler learns which calls the auto-ref pass made by-reference", async () => {
     const { handler, seen } = broker();
-    await runAgentScript(`const users = await callTool("a", {}); const n = await callTool("b", {}); return await callTool("c", { users, n: n.x });`, { toolHandler: handler });
-    expect(seen.map((c) => [c.name, c.byRef])).toEqual([["a", true], ["b", false], ["c", true]]);
+    await runAgentScript(
+      `const users = await callTool("a", {}); const n = await callTool("b", {}); return await callTool("c", { users, n: n.x });`,
+      { toolHandler: handler },
+    );
+    expect(seen.map((c) => [c.name, c.byRef])).toEqual([
+      ["a", true],
+      ["b", false],
+      ["c", true],
+    ]);
   });
 
   test("sandboxBytesIn counts what entered the sandbox: a token, not the value", async () => {
     const big = "x".repeat(100_000);
     const handler: ToolHandler = async (_name, _args, _id, { byRef }) => (byRef ? TOKEN : big);
-    const passed = await runAgentScript(`const v = await callTool("get", {}); return await callTool("put", { v });`, { toolHandler: handler });
-    const read = await runAgentScript(`const v = await callTool("get", {}); return v.length;`, { toolHandler: handler });
+    const passed = await runAgentScript(
+      `const v = await callTool("get", {}); return await callTool("put", { v });`,
+      { toolHandler: handler },
+    );
+    const read = await runAgentScript(`const v = await callTool("get", {}); return v.length;`, {
+      toolHandler: handler,
+    });
     expect(passed.stats.sandboxBytesIn).toBeLessThan(200);
     expect(read.stats.sandboxBytesIn).toBeGreaterThan(100_000);
   });
 
   test("a tool's plain data shaped like a token stays data only when it has extra keys", async () => {
     const handler: ToolHandler = async () => ({ $ref: { id: "ref_a", extra: 1 } });
-    expect(await runAgentScript(`const v = await callTool("x", {}); return v.$ref.extra;`, { toolHandler: handler })).toMatchObject({ ok: true, value: 1 });
+    expect(
+      await runAgentScript(`const v = await callTool("x", {}); return v.$ref.extra;`, {
+        toolHandler: handler,
+      }),
+    ).toMatchObject({ ok: true, value: 1 });
   });
 });

@@ -18,7 +18,9 @@ describe("GET /sdk", () => {
   test("a content-hashed immutable file, a stable alias that revalidates, a source map; any origin may load them", async () => {
     const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
     expect(manifest.js).toMatch(/^\/sdk\/auditor-sdk\.[0-9a-f]{16}\.js$/);
-    const hashed = await fetch(`${server.url}${manifest.js}`, { headers: { origin: "https://elsewhere.example" } });
+    const hashed = await fetch(`${server.url}${manifest.js}`, {
+      headers: { origin: "https://elsewhere.example" },
+    });
     expect(hashed.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(hashed.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(hashed.headers.get("access-control-allow-origin")).toBe("*");
@@ -29,7 +31,10 @@ describe("GET /sdk", () => {
     expect(alias.headers.get("cache-control")).toBe("no-cache");
     expect(await alias.text()).toBe(code);
     const etag = alias.headers.get("etag")!;
-    expect((await fetch(`${server.url}/sdk/auditor-sdk.js`, { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect(
+      (await fetch(`${server.url}/sdk/auditor-sdk.js`, { headers: { "if-none-match": etag } }))
+        .status,
+    ).toBe(304);
 
     const map = await (await fetch(`${server.url}${manifest.map}`)).json();
     expect(map.sources.some((s: string) => s === "sdk/client/session.ts")).toBe(true);
@@ -43,7 +48,9 @@ describe("GET /sdk", () => {
 
   test("one copy of each dependency, and none of the server's", async () => {
     const manifest = await (await fetch(`${server.url}/sdk/manifest.json`)).json();
-    const { sources } = (await (await fetch(`${server.url}${manifest.map}`)).json()) as { sources: string[] };
+    const { sources } = (await (await fetch(`${server.url}${manifest.map}`)).json()) as {
+      sources: string[];
+    };
     // node_modules/<package>/… or node_modules/<a>/node_modules/<package>/…: each package once.
     const copies = new Map<string, Set<string>>();
     for (const source of sources) {
@@ -51,7 +58,8 @@ describe("GET /sdk", () => {
       if (match) copies.set(match[2]!, (copies.get(match[2]!) ?? new Set()).add(match[1]!));
     }
     expect([...copies.keys()].sort()).toEqual(["@noble/hashes", "zod"]);
-    for (const [name, roots] of copies) expect({ name, roots: [...roots] }).toEqual({ name, roots: ["node_modules/"] });
+    for (const [name, roots] of copies)
+      expect({ name, roots: [...roots] }).toEqual({ name, roots: ["node_modules/"] });
     expect(sources.some((s) => s.startsWith("src/"))).toBe(false);
   });
 
@@ -60,7 +68,9 @@ describe("GET /sdk", () => {
     const file = join(tempDir(), "auditor-sdk.js");
     writeFileSync(file, code);
     const sdk = await import(file);
-    const session = await sdk.createClient({ baseUrl: server.url }).sessions.start("return (await callTool('echo', { n: 41 })).n + 1;");
+    const session = await sdk
+      .createClient({ baseUrl: server.url })
+      .sessions.start("return (await callTool('echo', { n: 41 })).n + 1;");
     expect(await session.result()).toBe(42);
   });
 

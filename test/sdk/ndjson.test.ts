@@ -5,7 +5,8 @@ import { ndjsonLines } from "../../sdk/client/ndjson.ts";
 const streamOf = (chunks: (string | Uint8Array)[]) =>
   new ReadableStream<Uint8Array>({
     start(controller) {
-      for (const chunk of chunks) controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+      for (const chunk of chunks)
+        controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
       controller.close();
     },
   });
@@ -28,7 +29,9 @@ describe("ndjsonLines", () => {
 
   test("a multi-byte character cut between chunks", async () => {
     const bytes = new TextEncoder().encode('{"t":"é☃"}\n');
-    expect(await collect([bytes.subarray(0, 8), bytes.subarray(8)])).toEqual([{ text: '{"t":"é☃"}', complete: true }]);
+    expect(await collect([bytes.subarray(0, 8), bytes.subarray(8)])).toEqual([
+      { text: '{"t":"é☃"}', complete: true },
+    ]);
   });
 
   test("a stream that stops mid-line reports the fragment as incomplete; blank lines are skipped", async () => {

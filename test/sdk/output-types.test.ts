@@ -9,10 +9,16 @@ import type dj from "../../functions/dj.ts";
 import type fixShader from "../../functions/fix-shader.ts";
 import type generatePrompt from "../../functions/generate-prompt.ts";
 import type youtubeMetadata from "../../functions/youtube-metadata.ts";
-import type { DjOutput, FixShaderOutput, GeneratePromptOutput, YouTubeMetadataOutput } from "../../sdk/client/index.ts";
+import type {
+  DjOutput,
+  FixShaderOutput,
+  GeneratePromptOutput,
+  YouTubeMetadataOutput,
+} from "../../sdk/client/index.ts";
 
 /** true only when A and B are the same type (not merely assignable one way). */
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Same<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type OutputOf<F extends { output: z.ZodType }> = z.output<F["output"]>;
 
 const checked = {

@@ -35,8 +35,15 @@ afterAll(async () => {
 
 /** Bare specifiers (packages) a module's text imports. */
 const packagesOf = (text: string) =>
-  ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName).filter((name) => !name.startsWith("."));
-const packageName = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+  ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((name) => !name.startsWith("."));
+const packageName = (specifier: string) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 describe("sdk/package.json", () => {
   test("publishable: named, versioned with the server, ESM, an exports map to the built files", () => {
@@ -50,14 +57,17 @@ describe("sdk/package.json", () => {
 
   test("its dependencies are exactly the packages the SDK imports, at the versions the server pins", () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual([...SDK_DEPENDENCIES].sort());
-    for (const name of SDK_DEPENDENCIES) expect(manifest.dependencies[name]).toBe(`^${rootManifest.dependencies[name]}`);
+    for (const name of SDK_DEPENDENCIES)
+      expect(manifest.dependencies[name]).toBe(`^${rootManifest.dependencies[name]}`);
   });
 });
 
 describe("the built package", () => {
   test("index.js imports only its declared dependencies; index.d.ts is one module of named exports", () => {
     const js = readFileSync(join(packageDir, "index.js"), "utf8");
-    expect([...new Set(packagesOf(js).map(packageName))].sort()).toEqual([...SDK_DEPENDENCIES].sort());
+    expect([...new Set(packagesOf(js).map(packageName))].sort()).toEqual(
+      [...SDK_DEPENDENCIES].sort(),
+    );
     const dts = readFileSync(join(packageDir, "index.d.ts"), "utf8");
     expect(dts).not.toContain("declare module");
     expect(dts).toContain("export declare function createClient(");
@@ -72,7 +82,11 @@ describe("the built package", () => {
       const attestation = await auditor.attestation();
       const refused = await auditor.invoke("no-such-function", {}).catch((e) => e);
       console.log(JSON.stringify({ result: await session.result(), kid: attestation.statement.kid.length, refused: refused instanceof HttpError && refused.status }));`;
-    const run = Bun.spawnSync(["node", "--input-type=module", "-e", script, server.url], { cwd: consumer, stdout: "pipe", stderr: "pipe" });
+    const run = Bun.spawnSync(["node", "--input-type=module", "-e", script, server.url], {
+      cwd: consumer,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(run.stderr.toString()).toBe("");
     expect(JSON.parse(run.stdout.toString())).toEqual({ result: 42, kid: 16, refused: 404 });
   });
@@ -81,9 +95,19 @@ describe("the built package", () => {
     const check = (code: string) => {
       const file = join(consumer, "consumer.ts");
       writeFileSync(file, code);
-      const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, lib: ["lib.es2022.d.ts", "lib.dom.d.ts"], types: [] };
+      const options: ts.CompilerOptions = {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+        types: [],
+      };
       const program = ts.createProgram([file], options);
-      return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      return ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     };
     const good = `
       import { createClient, LimitError, type GeneratePromptOutput, type SessionEvent, type Report } from "${manifest.name}";

@@ -8,14 +8,18 @@ import { appCompose, ALLOWED_ENVS } from "../../scripts/app-compose.ts";
 
 const root = join(import.meta.dir, "../..");
 const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
-const instructions = dockerfile.replace(/\\\n/g, " ").split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+const instructions = dockerfile
+  .replace(/\\\n/g, " ")
+  .split("\n")
+  .filter((l) => l.trim() && !l.trim().startsWith("#"));
 
 describe("Dockerfile", () => {
   test("every base image is pinned by sha256 digest (the runtime starts from scratch), and no syntax directive pulls an unpinned frontend", () => {
     const froms = instructions.filter((l) => /^FROM\s/i.test(l));
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(froms.at(-1)).toBe("FROM scratch");
-    for (const from of froms.slice(0, -1)) expect(from).toMatch(/^FROM\s+\S+@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/i);
+    for (const from of froms.slice(0, -1))
+      expect(from).toMatch(/^FROM\s+\S+@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/i);
     expect(dockerfile).not.toMatch(/^#\s*syntax=/im);
   });
 
@@ -53,7 +57,9 @@ describe("deploy/app-compose", () => {
     expect(manifest.docker_compose_file).not.toContain("AUDITOR_IMAGE");
     expect(manifest.allowed_envs).toEqual(ALLOWED_ENVS);
     // Every secret the compose file reads from the environment is an allowed (encrypted) env.
-    const referenced = [...manifest.docker_compose_file.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const referenced = [...manifest.docker_compose_file.matchAll(/\$\{(\w+)\}/g)]
+      .map((m) => m[1])
+      .sort();
     expect(referenced).toEqual([...ALLOWED_ENVS].sort());
   });
 });

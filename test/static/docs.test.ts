@@ -10,9 +10,14 @@ const ORIGINAL_DESIGN = join(root, "../shared/DESIGN.md");
 const documents = ["README.md", ...readdirSync(join(root, "docs")).map((f) => `docs/${f}`)];
 
 describe("documentation", () => {
-  test.skipIf(!existsSync(ORIGINAL_DESIGN))("docs/design.md is ../shared/DESIGN.md, byte for byte", () => {
-    expect(readFileSync(join(root, "docs/design.md"), "utf8")).toBe(readFileSync(ORIGINAL_DESIGN, "utf8"));
-  });
+  test.skipIf(!existsSync(ORIGINAL_DESIGN))(
+    "docs/design.md is ../shared/DESIGN.md, byte for byte",
+    () => {
+      expect(readFileSync(join(root, "docs/design.md"), "utf8")).toBe(
+        readFileSync(ORIGINAL_DESIGN, "utf8"),
+      );
+    },
+  );
 
   test("README points to the design document inside the repository", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -26,7 +31,11 @@ describe("documentation", () => {
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         if (/^[a-z]+:/i.test(target!) || target!.startsWith("#")) continue;
         const path = resolve(root, dirname(doc), target!.split("#")[0]!);
-        expect({ doc, target, inside: !relative(root, path).startsWith("..") }).toEqual({ doc, target, inside: true });
+        expect({ doc, target, inside: !relative(root, path).startsWith("..") }).toEqual({
+          doc,
+          target,
+          inside: true,
+        });
         expect({ doc, target, exists: existsSync(path) }).toEqual({ doc, target, exists: true });
       }
     }

@@ -3,7 +3,13 @@
 import { describe, expect, test } from "bun:test";
 import { lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { APP_UID, IMAGE_CONFIG, imageEntries, LIBC_FILES, writeRootfs } from "../../scripts/image.ts";
+import {
+  APP_UID,
+  IMAGE_CONFIG,
+  imageEntries,
+  LIBC_FILES,
+  writeRootfs,
+} from "../../scripts/image.ts";
 import { tempDir } from "../helpers/auditor-process.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -11,9 +17,13 @@ const instructions = readFileSync(join(root, "Dockerfile"), "utf8")
   .replace(/\\\n/g, " ")
   .split("\n")
   .filter((l) => l.trim() && !l.trim().startsWith("#"));
-const finalStage = instructions.slice(instructions.map((l) => /^FROM\s/.test(l)).lastIndexOf(true) + 1);
+const finalStage = instructions.slice(
+  instructions.map((l) => /^FROM\s/.test(l)).lastIndexOf(true) + 1,
+);
 const buildRun = instructions.filter((l) => /^RUN\s/.test(l)).join(" ");
-const fakeLibc = new Map([...LIBC_FILES, "copyright"].map((n) => [n, new TextEncoder().encode(n)] as const));
+const fakeLibc = new Map(
+  [...LIBC_FILES, "copyright"].map((n) => [n, new TextEncoder().encode(n)] as const),
+);
 const entries = imageEntries(new TextEncoder().encode("binary"), fakeLibc);
 
 describe("Dockerfile and npm run image declare the same image", () => {
@@ -24,7 +34,10 @@ describe("Dockerfile and npm run image declare the same image", () => {
     expect(owned.map((e) => e.path)).toEqual(["data"]);
     expect(copies).toEqual([
       "COPY --from=build /rootfs/ /",
-      ...owned.map((e) => `COPY --from=build --chown=${e.uid}:${e.gid} --chmod=${e.mode.toString(8).padStart(4, "0")} /${e.path} /${e.path}`),
+      ...owned.map(
+        (e) =>
+          `COPY --from=build --chown=${e.uid}:${e.gid} --chmod=${e.mode.toString(8).padStart(4, "0")} /${e.path} /${e.path}`,
+      ),
     ]);
     for (const e of owned) {
       expect(e.type).toBe("dir"); // made empty in the build stage, never taken from the rootfs
@@ -41,14 +54,25 @@ describe("Dockerfile and npm run image declare the same image", () => {
       const type = stat.isSymbolicLink() ? "symlink" : stat.isDirectory() ? "dir" : "file";
       expect(`${e.path} ${type}`).toBe(`${e.path} ${e.type}`);
       if (e.type === "symlink") expect(readlinkSync(join(out, e.path))).toBe(e.target);
-      else expect(`${e.path} ${(stat.mode & 0o7777).toString(8)}`).toBe(`${e.path} ${e.mode.toString(8)}`);
+      else
+        expect(`${e.path} ${(stat.mode & 0o7777).toString(8)}`).toBe(
+          `${e.path} ${e.mode.toString(8)}`,
+        );
     }
-    const listed = Bun.spawnSync(["find", out, "-mindepth", "1"]).stdout.toString().trim().split("\n");
-    expect(listed.map((p) => p.slice(out.length + 1)).sort()).toEqual(entries.map((e) => e.path).sort());
+    const listed = Bun.spawnSync(["find", out, "-mindepth", "1"])
+      .stdout.toString()
+      .trim()
+      .split("\n");
+    expect(listed.map((p) => p.slice(out.length + 1)).sort()).toEqual(
+      entries.map((e) => e.path).sort(),
+    );
   });
 
   test("the config is the same: user, environment, entrypoint, port, volume, working dir", () => {
-    const values = (keyword: string) => finalStage.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+    const values = (keyword: string) =>
+      finalStage
+        .filter((l) => l.startsWith(`${keyword} `))
+        .map((l) => l.slice(keyword.length + 1).trim());
     expect(values("USER")).toEqual([IMAGE_CONFIG.User]);
     expect(values("ENV")).toEqual(IMAGE_CONFIG.Env);
     expect(values("ENTRYPOINT").map((v) => JSON.parse(v))).toEqual([IMAGE_CONFIG.Entrypoint]);

@@ -138,7 +138,8 @@ const ALLOWED: Record<string, Record<string, string>> = {
       "`auditor verify --source` rebuilds the binary and the image in the user's checkout (git, npm ci, bun); not the server process",
   },
   "src/verify/provenance.ts": {
-    "global fetch": "`auditor verify` fetches the target's /source, /egress-log and (--invoke) one call",
+    "global fetch":
+      "`auditor verify` fetches the target's /source, /egress-log and (--invoke) one call",
   },
   "src/verify/checks.ts": {
     "global fetch": "`auditor verify` fetches the target's /attestation and /report",
@@ -150,13 +151,16 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "Bun.spawnSync": "build time only: a bundle macro runs `bun build`",
   },
   "src/web/app/main.ts": { "dynamic import": "browser code: loads the served SDK in the page" },
-  "src/web/report-page/main.ts": { "dynamic import": "browser code: loads the served SDK in the report page" },
+  "src/web/report-page/main.ts": {
+    "dynamic import": "browser code: loads the served SDK in the report page",
+  },
   "src/web/dashboard/main.ts": {
     "dynamic import": "browser code: loads the served SDK in the dashboard",
     "global fetch": "browser code: the dashboard reads /dashboard/data from its own server",
   },
   "src/metrics/registry.ts": {
-    "package prom-client": "the registry and its text format; its Pushgateway (the one part that dials out) is never used, and the channel guard would refuse it",
+    "package prom-client":
+      "the registry and its text format; its Pushgateway (the one part that dials out) is never used, and the channel guard would refuse it",
   },
   "sdk/client/client.ts": {
     "global fetch": "client code: the SDK's default fetch, in the caller's process or browser",

@@ -5,7 +5,8 @@ function refusal(code: string) {
   try {
     validateAgentScript(code);
   } catch (err) {
-    if (err instanceof AgentScriptValidationError) return { code: err.code, line: err.line, column: err.column, message: err.message };
+    if (err instanceof AgentScriptValidationError)
+      return { code: err.code, line: err.line, column: err.column, message: err.message };
     throw err;
   }
   return undefined;
@@ -65,7 +66,11 @@ describe("AgentScript validation", () => {
   }
 
   test("errors carry the line and column of the offending code", () => {
-    expect(refusal("const a = 1;\nconst b = 2;\n  eval('x');")).toMatchObject({ code: "forbidden_identifier", line: 3, column: 3 });
+    expect(refusal("const a = 1;\nconst b = 2;\n  eval('x');")).toMatchObject({
+      code: "forbidden_identifier",
+      line: 3,
+      column: 3,
+    });
     expect(refusal("const a = ;")).toMatchObject({ code: "parse_error", line: 1 });
     expect(refusal("return 1;\n\n   this")).toMatchObject({ line: 3, column: 4 });
   });
@@ -79,8 +84,16 @@ describe("AgentScript validation", () => {
 describe("syntax errors point into the script, never into the wrapper around it", () => {
   test("on line 1, a middle line and the last line: the offending token's line and column", () => {
     expect(refusal("return 1 +;")).toMatchObject({ code: "parse_error", line: 1, column: 11 });
-    expect(refusal("const a = 1;\nconst b = ;\nreturn a;")).toMatchObject({ code: "parse_error", line: 2, column: 11 });
-    expect(refusal("const a = 1;\nconst b = 2;\nreturn a +* b;")).toMatchObject({ code: "parse_error", line: 3, column: 11 });
+    expect(refusal("const a = 1;\nconst b = ;\nreturn a;")).toMatchObject({
+      code: "parse_error",
+      line: 2,
+      column: 11,
+    });
+    expect(refusal("const a = 1;\nconst b = 2;\nreturn a +* b;")).toMatchObject({
+      code: "parse_error",
+      line: 3,
+      column: 11,
+    });
   });
 
   test("at the end of input: the bracket, substitution or string left open, or the last token", () => {
@@ -90,9 +103,17 @@ describe("syntax errors point into the script, never into the wrapper around it"
     expect(refusal("return [1,\n  (2")).toMatchObject({ line: 2, column: 3 });
     expect(refusal("const a = {\n  b: 1,\n")).toMatchObject({ line: 1, column: 11 });
     expect(refusal("return `total: ${1 +")!.message).toContain("template substitution `${`");
-    expect(refusal("const a = 1;\nconst s = \"abc")).toMatchObject({ line: 2, column: 11, message: expect.stringContaining("Unterminated string") });
-    expect(refusal("const a = 1;\nconst s = `abc")).toMatchObject({ line: 2, column: 11, message: expect.stringContaining("Unterminated template") });
-    expect(refusal("const s = \"abc\\")).toMatchObject({ line: 1, column: 11 });
+    expect(refusal('const a = 1;\nconst s = "abc')).toMatchObject({
+      line: 2,
+      column: 11,
+      message: expect.stringContaining("Unterminated string"),
+    });
+    expect(refusal("const a = 1;\nconst s = `abc")).toMatchObject({
+      line: 2,
+      column: 11,
+      message: expect.stringContaining("Unterminated template"),
+    });
+    expect(refusal('const s = "abc\\')).toMatchObject({ line: 1, column: 11 });
     expect(refusal("const a = 1;\n/* never closed")).toMatchObject({ line: 2, column: 1 });
     const dangling = refusal("const a = 1;\nreturn a +");
     expect(dangling).toMatchObject({ line: 2, column: 11 });
@@ -100,10 +121,22 @@ describe("syntax errors point into the script, never into the wrapper around it"
   });
 
   test("a closer with nothing open is refused where it stands, even when the rest would parse", () => {
-    expect(refusal("return 1;\n}")).toMatchObject({ code: "parse_error", line: 2, column: 1, message: expect.stringContaining("nothing is open here to close") });
+    expect(refusal("return 1;\n}")).toMatchObject({
+      code: "parse_error",
+      line: 2,
+      column: 1,
+      message: expect.stringContaining("nothing is open here to close"),
+    });
     // Closing the wrapper would run code outside it.
-    expect(refusal('})(); console.log("outside"); (async () => {')).toMatchObject({ code: "parse_error", line: 1, column: 1 });
-    expect(refusal("const f = () => 1;\n});\n(async () => {")).toMatchObject({ line: 2, column: 1 });
+    expect(refusal('})(); console.log("outside"); (async () => {')).toMatchObject({
+      code: "parse_error",
+      line: 1,
+      column: 1,
+    });
+    expect(refusal("const f = () => 1;\n});\n(async () => {")).toMatchObject({
+      line: 2,
+      column: 1,
+    });
   });
 
   test("every truncation of real scripts fails inside the script's own lines", () => {
@@ -120,7 +153,14 @@ describe("syntax errors point into the script, never into the wrapper around it"
         const r = refusal(code);
         if (r?.code !== "parse_error") continue;
         const lines = code.split("\n");
-        expect({ code, inside: r.line >= 1 && r.line <= lines.length && r.column >= 1 && r.column <= lines[r.line - 1]!.length + 1 }).toEqual({ code, inside: true });
+        expect({
+          code,
+          inside:
+            r.line >= 1 &&
+            r.line <= lines.length &&
+            r.column >= 1 &&
+            r.column <= lines[r.line - 1]!.length + 1,
+        }).toEqual({ code, inside: true });
         checked++;
       }
     }

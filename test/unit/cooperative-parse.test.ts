@@ -9,7 +9,9 @@ const users = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i }));
 describe("parseCooperatively", () => {
   test("a large array is validated in turns: other work runs before it is done", async () => {
     const ticks: string[] = [];
-    const parsing = parseCooperatively(z.array(User), users(PARSE_CHUNK * 5)).then((r) => (ticks.push("parsed"), r));
+    const parsing = parseCooperatively(z.array(User), users(PARSE_CHUNK * 5)).then(
+      (r) => (ticks.push("parsed"), r),
+    );
     setImmediate(() => ticks.push("other work"));
     const result = await parsing;
     expect(ticks).toEqual(["other work", "parsed"]);
@@ -17,7 +19,9 @@ describe("parseCooperatively", () => {
   });
 
   test("the same answer as schema.safeParse: defaults, strictness, length checks, paths", async () => {
-    const Args = z.object({ users: z.array(User).max(PARSE_CHUNK * 3), tag: z.string().default("t") }).strict();
+    const Args = z
+      .object({ users: z.array(User).max(PARSE_CHUNK * 3), tag: z.string().default("t") })
+      .strict();
     const cases: [z.ZodType, unknown][] = [
       [Args, { users: users(PARSE_CHUNK * 2) }],
       [Args, { users: users(PARSE_CHUNK * 4) }],
@@ -33,12 +37,22 @@ describe("parseCooperatively", () => {
       const got = await parseCooperatively(schema, value);
       expect(got.success).toBe(expected.success);
       if (expected.success) expect(got.data).toEqual(expected.data);
-      else expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(expected.error.issues.map((i) => [i.path, i.code]));
+      else
+        expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(
+          expected.error.issues.map((i) => [i.path, i.code]),
+        );
     }
   });
 
   test("the compiled fast path refuses exactly what zod refuses, hostile values included", async () => {
-    const Record = z.object({ id: z.number().int().min(0), name: z.string().max(8), tags: z.array(z.enum(["a", "b"])).optional(), at: z.object({ x: z.number() }).strict().nullable() }).strict();
+    const Record = z
+      .object({
+        id: z.number().int().min(0),
+        name: z.string().max(8),
+        tags: z.array(z.enum(["a", "b"])).optional(),
+        at: z.object({ x: z.number() }).strict().nullable(),
+      })
+      .strict();
     const hostile: unknown[] = [
       { id: 1, name: "ok", at: null },
       { id: 1, name: "ok", at: { x: 1 }, tags: ["a", "b"] },
@@ -62,12 +76,17 @@ describe("parseCooperatively", () => {
     ];
     for (const schema of [Record, z.array(Record)]) {
       for (const value of hostile) {
-        for (const input of schema === Record ? [value] : [[value], [...Array.from({ length: PARSE_CHUNK + 1 }, () => hostile[0]), value]]) {
+        for (const input of schema === Record
+          ? [value]
+          : [[value], [...Array.from({ length: PARSE_CHUNK + 1 }, () => hostile[0]), value]]) {
           const expected = schema.safeParse(input);
           const got = await parseCooperatively(schema as z.ZodType, input);
           expect(got.success).toBe(expected.success);
           if (expected.success) expect(got.data).toEqual(expected.data);
-          else expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(expected.error.issues.map((i) => [i.path, i.code]));
+          else
+            expect(got.error!.issues.map((i) => [i.path, i.code])).toEqual(
+              expected.error.issues.map((i) => [i.path, i.code]),
+            );
         }
       }
     }

@@ -43,22 +43,28 @@ describe("the vector fixtures", () => {
       "gcmEncryptExtIV256.rsp",
       "rfc-5869-HKDF-SHA256.txt",
     ]);
-    for (const file of SOURCES.files) expect(sha256Hex(vectorBytes(file.fixture))).toBe(file.sha256);
+    for (const file of SOURCES.files)
+      expect(sha256Hex(vectorBytes(file.fixture))).toBe(file.sha256);
   });
 
   // Only where Debian's package is installed (CI no longer installs it): proves the excerpts
   // are cut from the published files, not re-typed.
   const installed = existsSync(SOURCES.root);
-  test.skipIf(!installed)(`they are cut from python3-cryptography-vectors ${SOURCES.version}`, () => {
-    for (const file of SOURCES.files) {
-      const source = readFileSync(join(SOURCES.root, file.source));
-      expect(source.length).toBe(file.sourceBytes);
-      expect(sha256Hex(source)).toBe(file.sourceSha256);
-      const lines = source.toString("latin1").split(/(?<=\n)/);
-      const excerpt = file.lines.map(([first, last]) => lines.slice(first - 1, last).join(""));
-      expect(Buffer.from(excerpt.join(""), "latin1").equals(vectorBytes(file.fixture))).toBe(true);
-    }
-  });
+  test.skipIf(!installed)(
+    `they are cut from python3-cryptography-vectors ${SOURCES.version}`,
+    () => {
+      for (const file of SOURCES.files) {
+        const source = readFileSync(join(SOURCES.root, file.source));
+        expect(source.length).toBe(file.sourceBytes);
+        expect(sha256Hex(source)).toBe(file.sourceSha256);
+        const lines = source.toString("latin1").split(/(?<=\n)/);
+        const excerpt = file.lines.map(([first, last]) => lines.slice(first - 1, last).join(""));
+        expect(Buffer.from(excerpt.join(""), "latin1").equals(vectorBytes(file.fixture))).toBe(
+          true,
+        );
+      }
+    },
+  );
 });
 
 type Block = Record<string, string> & { flags: string[] };
@@ -83,7 +89,12 @@ describe("HKDF-SHA256 (RFC 5869 appendix A)", () => {
   const cases = parseRecords(vectorFile("rfc-5869-HKDF-SHA256.txt"), /^COUNT = /);
   test(`${cases.length} cases`, () => {
     expect(cases.length).toBe(3);
-    for (const c of cases) expect(toHex(hkdf(sha256, fromHex(c.IKM!), fromHex(c.salt ?? ""), fromHex(c.info ?? ""), Number(c.L)))).toBe(c.OKM!);
+    for (const c of cases)
+      expect(
+        toHex(
+          hkdf(sha256, fromHex(c.IKM!), fromHex(c.salt ?? ""), fromHex(c.info ?? ""), Number(c.L)),
+        ),
+      ).toBe(c.OKM!);
   });
 });
 
@@ -105,7 +116,12 @@ describe("AES-256-GCM (NIST CAVS gcmEncryptExtIV256 / gcmDecrypt256)", () => {
     const cases = gcmBlocks("gcmEncryptExtIV256.rsp");
     expect(cases.length).toBe(375);
     for (const c of cases) {
-      const sealed = await aesGcmSeal(fromHex(c.Key!), fromHex(c.IV!), fromHex(c.PT ?? ""), fromHex(c.AAD ?? ""));
+      const sealed = await aesGcmSeal(
+        fromHex(c.Key!),
+        fromHex(c.IV!),
+        fromHex(c.PT ?? ""),
+        fromHex(c.AAD ?? ""),
+      );
       expect(toHex(sealed)).toBe(c.CT! + c.Tag!);
     }
   });
@@ -116,7 +132,12 @@ describe("AES-256-GCM (NIST CAVS gcmEncryptExtIV256 / gcmDecrypt256)", () => {
     const fails = cases.filter((c) => c.flags.includes("FAIL"));
     expect(fails.length).toBeGreaterThan(10);
     for (const c of cases) {
-      const opened = aesGcmOpen(fromHex(c.Key!), fromHex(c.IV!), concatBytes(fromHex(c.CT ?? ""), fromHex(c.Tag!)), fromHex(c.AAD ?? ""));
+      const opened = aesGcmOpen(
+        fromHex(c.Key!),
+        fromHex(c.IV!),
+        concatBytes(fromHex(c.CT ?? ""), fromHex(c.Tag!)),
+        fromHex(c.AAD ?? ""),
+      );
       if (c.flags.includes("FAIL")) await expect(opened).rejects.toBeInstanceOf(DecryptError);
       else expect(toHex(await opened)).toBe(c.PT ?? "");
     }
@@ -136,7 +157,12 @@ describe("P-256 ECDH (NIST KAS ECC ZZ-only, initiator, P-256)", () => {
       const ourPublic = p256.getPublicKey(fromHex(c.dsIUT!), false);
       let z: string | undefined;
       try {
-        z = toHex(await deriveSharedX(await importEcdhPrivateKey({ privateKey: fromHex(c.dsIUT!), publicKey: ourPublic }), peer));
+        z = toHex(
+          await deriveSharedX(
+            await importEcdhPrivateKey({ privateKey: fromHex(c.dsIUT!), publicKey: ourPublic }),
+            peer,
+          ),
+        );
       } catch {
         z = undefined; // refused: the peer key failed validation
       }
@@ -159,9 +185,14 @@ describe("ECDSA P-256 SHA-256 (NIST FIPS 186-3 SigVer)", () => {
     const cases = parseRecords(section, /^Msg = /);
     expect(cases.length).toBe(15);
     for (const c of cases) {
-      const signature = concatBytes(fromHex(c.R!.padStart(64, "0")), fromHex(c.S!.padStart(64, "0")));
+      const signature = concatBytes(
+        fromHex(c.R!.padStart(64, "0")),
+        fromHex(c.S!.padStart(64, "0")),
+      );
       const publicKey = fromHex(`04${c.Qx!.padStart(64, "0")}${c.Qy!.padStart(64, "0")}`);
-      expect(await verifyP256(signature, fromHex(c.Msg!), publicKey)).toBe(c.Result!.startsWith("P"));
+      expect(await verifyP256(signature, fromHex(c.Msg!), publicKey)).toBe(
+        c.Result!.startsWith("P"),
+      );
     }
   });
 });

@@ -1,6 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import {
-  bytesEqual, concatBytes, fromBase64, fromBase64Url, fromHex, fromUtf8, isCanonicalBase64Url, toBase64, toBase64Url, toHex, utf8,
+  bytesEqual,
+  concatBytes,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  fromUtf8,
+  isCanonicalBase64Url,
+  toBase64,
+  toBase64Url,
+  toHex,
+  utf8,
 } from "../../sdk/crypto/encoding.ts";
 
 describe("encoding", () => {
@@ -40,14 +50,22 @@ describe("encoding", () => {
     expect(text.length).toBe(87); // 520 bits in 87 six-bit characters: 2 spare bits
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const last = alphabet.indexOf(text.at(-1)!);
-    const spellings = [0, 1, 2, 3].map((spare) => text.slice(0, -1) + alphabet[(last & ~3) | spare]);
+    const spellings = [0, 1, 2, 3].map(
+      (spare) => text.slice(0, -1) + alphabet[(last & ~3) | spare],
+    );
     expect(spellings).toContain(text);
     for (const other of spellings.filter((s) => s !== text)) {
       // The lenient decoders agree that these are the same key: that is the attack.
       expect(new Uint8Array(Buffer.from(other, "base64url"))).toEqual(key);
       expect(() => fromBase64Url(other)).toThrow("not the canonical encoding");
     }
-    for (const bad of [text + "=", ` ${text}`, `${text}\n`, text.slice(0, 40) + " " + text.slice(40), text.replace(/-/g, "+").replace(/_/g, "/")]) {
+    for (const bad of [
+      text + "=",
+      ` ${text}`,
+      `${text}\n`,
+      text.slice(0, 40) + " " + text.slice(40),
+      text.replace(/-/g, "+").replace(/_/g, "/"),
+    ]) {
       expect(() => fromBase64Url(bad)).toThrow("invalid base64url");
     }
     expect(isCanonicalBase64Url(text)).toBe(true);
@@ -56,7 +74,18 @@ describe("encoding", () => {
 
   test("standard base64: spare bits, missing or extra padding, whitespace and the url alphabet are refused", () => {
     expect(fromBase64("AA==")).toEqual(new Uint8Array([0]));
-    for (const bad of ["AB==", "AAB=", "AA", "AA=", "AA===", " AA==", "AA==\n", "A A=", "_w==", "-w=="]) {
+    for (const bad of [
+      "AB==",
+      "AAB=",
+      "AA",
+      "AA=",
+      "AA===",
+      " AA==",
+      "AA==\n",
+      "A A=",
+      "_w==",
+      "-w==",
+    ]) {
       expect(() => fromBase64(bad)).toThrow("invalid base64");
     }
     // A 12-byte nonce and a tag-sized ciphertext: no padding, every spelling is its own bytes.
@@ -70,7 +99,9 @@ describe("encoding", () => {
   });
 
   test("concat and constant-time equality", () => {
-    expect(concatBytes(new Uint8Array([1]), new Uint8Array([]), new Uint8Array([2, 3]))).toEqual(new Uint8Array([1, 2, 3]));
+    expect(concatBytes(new Uint8Array([1]), new Uint8Array([]), new Uint8Array([2, 3]))).toEqual(
+      new Uint8Array([1, 2, 3]),
+    );
     expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
     expect(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
     expect(bytesEqual(new Uint8Array([1]), new Uint8Array([1, 2]))).toBe(false);

@@ -3,7 +3,12 @@
 // ("timeout") and health says so; an update abandoned at its deadline writes nothing later;
 // errors the store answered with on purpose, and the caller's own, pass through unchanged.
 import { describe, expect, test } from "bun:test";
-import { KeyedMutex, type RecordBackend, type RecordOps, type SealedRow } from "../../src/store/backend.ts";
+import {
+  KeyedMutex,
+  type RecordBackend,
+  type RecordOps,
+  type SealedRow,
+} from "../../src/store/backend.ts";
 import { STORE_UPDATE_TIMEOUT_MS } from "../../src/store/deadline.ts";
 import { SealedStateFullError, StoreUnavailableError } from "../../src/store/errors.ts";
 import { GuardedBackend } from "../../src/store/guarded-backend.ts";
@@ -59,7 +64,9 @@ describe("GuardedBackend", () => {
     const inner = new ScriptedBackend();
     const guarded = new GuardedBackend(inner);
     inner.gate = async () => {
-      throw Object.assign(new Error("connect ECONNREFUSED 10.0.0.7:6379 user=admin"), { code: "ERR_REDIS_CONNECTION_CLOSED" });
+      throw Object.assign(new Error("connect ECONNREFUSED 10.0.0.7:6379 user=admin"), {
+        code: "ERR_REDIS_CONNECTION_CLOSED",
+      });
     };
     const err = await guarded.write("k", row).catch((e) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
@@ -68,24 +75,30 @@ describe("GuardedBackend", () => {
     expect(JSON.stringify(guarded.health)).not.toContain("admin");
   });
 
-  test("an update abandoned at its deadline never writes afterwards", async () => {
-    const inner = new ScriptedBackend();
-    const guarded = new GuardedBackend(inner);
-    let release = () => {};
-    inner.gate = () => new Promise<void>((resolve) => (release = resolve)); // the lock wait
-    const update = guarded.atomically("k", async (ops) => ops.write("k", row)).catch((e) => e);
-    expect(await update).toBeInstanceOf(StoreUnavailableError);
-    inner.gate = async () => {};
-    release(); // the section finally gets its lock, after the caller was told "timeout"
-    await Bun.sleep(50);
-    expect(inner.rows.has("k")).toBe(false);
-  }, STORE_UPDATE_TIMEOUT_MS + 5_000);
+  test(
+    "an update abandoned at its deadline never writes afterwards",
+    async () => {
+      const inner = new ScriptedBackend();
+      const guarded = new GuardedBackend(inner);
+      let release = () => {};
+      inner.gate = () => new Promise<void>((resolve) => (release = resolve)); // the lock wait
+      const update = guarded.atomically("k", async (ops) => ops.write("k", row)).catch((e) => e);
+      expect(await update).toBeInstanceOf(StoreUnavailableError);
+      inner.gate = async () => {};
+      release(); // the section finally gets its lock, after the caller was told "timeout"
+      await Bun.sleep(50);
+      expect(inner.rows.has("k")).toBe(false);
+    },
+    STORE_UPDATE_TIMEOUT_MS + 5_000,
+  );
 
   test("a full store and the caller's own error pass through unchanged; the store counts as there", async () => {
     const inner = new ScriptedBackend();
     const guarded = new GuardedBackend(inner);
     const own = new Error("the change function threw");
-    expect(await guarded.atomically("k", async () => Promise.reject(own)).catch((e) => e)).toBe(own);
+    expect(await guarded.atomically("k", async () => Promise.reject(own)).catch((e) => e)).toBe(
+      own,
+    );
     inner.gate = async () => {
       throw new SealedStateFullError("sealed state is full");
     };

@@ -2,7 +2,14 @@
 // another app id, a swapped public key; and the KMS root forms a verifier may hold.
 import { describe, expect, test } from "bun:test";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { appKeyMessage, ethereumAddress, kmsIssuedMessage, parseKmsRoot, recoverChain, rootMatches } from "../../sdk/verify/key-provenance.ts";
+import {
+  appKeyMessage,
+  ethereumAddress,
+  kmsIssuedMessage,
+  parseKmsRoot,
+  recoverChain,
+  rootMatches,
+} from "../../sdk/verify/key-provenance.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const sign = (digest: Uint8Array, key: Uint8Array) => {
@@ -22,12 +29,20 @@ const entry = { purpose: "auditor", publicKey, signatureChain: chain };
 
 describe("KMS key provenance", () => {
   test("a genuine chain recovers the app key and the root", () => {
-    expect(recoverChain(entry, appId)).toEqual({ ok: true, appKey: hex(secp256k1.getPublicKey(app, true)), kmsRoot: hex(secp256k1.getPublicKey(root, true)) });
+    expect(recoverChain(entry, appId)).toEqual({
+      ok: true,
+      appKey: hex(secp256k1.getPublicKey(app, true)),
+      kmsRoot: hex(secp256k1.getPublicKey(root, true)),
+    });
   });
 
   test("another app id, purpose or public key recovers another root, never this one", () => {
     const trusted = parseKmsRoot(hex(secp256k1.getPublicKey(root, true)));
-    for (const [e, id] of [[entry, "cd".repeat(20)], [{ ...entry, purpose: "other" }, appId], [{ ...entry, publicKey: hex(secp256k1.getPublicKey(app, true)) }, appId]] as const) {
+    for (const [e, id] of [
+      [entry, "cd".repeat(20)],
+      [{ ...entry, purpose: "other" }, appId],
+      [{ ...entry, publicKey: hex(secp256k1.getPublicKey(app, true)) }, appId],
+    ] as const) {
       const result = recoverChain(e, id);
       if (result.ok) expect(rootMatches(result.kmsRoot, trusted)).toBe(false);
     }

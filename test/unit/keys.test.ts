@@ -3,7 +3,12 @@ import { p256 } from "@noble/curves/p256";
 import { createHash } from "node:crypto";
 import { keyId } from "../../sdk/crypto/keys.ts";
 import { deriveP256KeyPair, deriveSymmetricKey } from "../../src/crypto/keys.ts";
-import { agreeEphemeralNative, deriveP256KeyPairNative, hkdfSha256Native, signP256Native } from "../../src/crypto/native-keys.ts";
+import {
+  agreeEphemeralNative,
+  deriveP256KeyPairNative,
+  hkdfSha256Native,
+  signP256Native,
+} from "../../src/crypto/native-keys.ts";
 import { agreeEphemeral, deriveSharedX, InvalidPublicKeyError } from "../../sdk/crypto/p256.ts";
 import { deriveSessionKeys } from "../../sdk/crypto/handshake.ts";
 import { deriveTeeKeys, KEY_PATHS } from "../../src/tee/keys.ts";
@@ -17,7 +22,9 @@ describe("key derivation", () => {
   });
 
   test("labels separate keys made from the same material", () => {
-    expect(deriveP256KeyPair(material, "a").privateKey).not.toEqual(deriveP256KeyPair(material, "b").privateKey);
+    expect(deriveP256KeyPair(material, "a").privateKey).not.toEqual(
+      deriveP256KeyPair(material, "b").privateKey,
+    );
     expect(deriveSymmetricKey(material, "a")).not.toEqual(deriveSymmetricKey(material, "b"));
   });
 
@@ -48,12 +55,27 @@ describe("key derivation", () => {
       expect(signature.length).toBe(64);
       const digest = createHash("sha256").update(message).digest();
       expect(p256.verify(signature, digest, pair.publicKey)).toBe(true);
-      const webKey = await crypto.subtle.importKey("raw", pair.publicKey as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-      expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, webKey, signature as Uint8Array<ArrayBuffer>, message)).toBe(true);
+      const webKey = await crypto.subtle.importKey(
+        "raw",
+        pair.publicKey as Uint8Array<ArrayBuffer>,
+        { name: "ECDSA", namedCurve: "P-256" },
+        false,
+        ["verify"],
+      );
+      expect(
+        await crypto.subtle.verify(
+          { name: "ECDSA", hash: "SHA-256" },
+          webKey,
+          signature as Uint8Array<ArrayBuffer>,
+          message,
+        ),
+      ).toBe(true);
       expect(p256.verify(signature, digest, other.publicKey)).toBe(false);
       const tampered = Uint8Array.from(message);
       tampered[0]! ^= 1;
-      expect(p256.verify(signature, createHash("sha256").update(tampered).digest(), pair.publicKey)).toBe(false);
+      expect(
+        p256.verify(signature, createHash("sha256").update(tampered).digest(), pair.publicKey),
+      ).toBe(false);
     }
   });
 
@@ -61,33 +83,58 @@ describe("key derivation", () => {
     for (let i = 0; i < 50; i++) {
       const shared = crypto.getRandomValues(new Uint8Array(32));
       const transcript = crypto.getRandomValues(new Uint8Array(i === 0 ? 0 : 32));
-      expect(deriveSessionKeys(shared, transcript, hkdfSha256Native)).toEqual(deriveSessionKeys(shared, transcript));
+      expect(deriveSessionKeys(shared, transcript, hkdfSha256Native)).toEqual(
+        deriveSessionKeys(shared, transcript),
+      );
     }
   });
 
   test("the native ephemeral ECDH agrees with a WebCrypto peer, and refuses what is not a point", async () => {
     for (let i = 0; i < 10; i++) {
-      const client = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"])) as CryptoKeyPair;
-      const clientPublicKey = new Uint8Array(await crypto.subtle.exportKey("raw", client.publicKey));
+      const client = (await crypto.subtle.generateKey(
+        { name: "ECDH", namedCurve: "P-256" },
+        false,
+        ["deriveBits"],
+      )) as CryptoKeyPair;
+      const clientPublicKey = new Uint8Array(
+        await crypto.subtle.exportKey("raw", client.publicKey),
+      );
       const server = agreeEphemeralNative(clientPublicKey);
       expect(server.publicKey.length).toBe(65);
       expect(server.sharedX).toEqual(await deriveSharedX(client.privateKey, server.publicKey));
       // The same shapes as the WebCrypto version the SDK uses.
       const web = await agreeEphemeral(clientPublicKey);
-      expect([web.publicKey.length, web.sharedX.length]).toEqual([server.publicKey.length, server.sharedX.length]);
+      expect([web.publicKey.length, web.sharedX.length]).toEqual([
+        server.publicKey.length,
+        server.sharedX.length,
+      ]);
     }
     const valid = agreeEphemeralNative(deriveP256KeyPair(material, "peer").publicKey).publicKey;
     const offCurve = Uint8Array.from(valid);
     offCurve[64]! ^= 1;
-    const hostile = [offCurve, valid.subarray(0, 33), new Uint8Array(65), Uint8Array.of(0x02, ...valid.subarray(1, 33)), new Uint8Array(0)];
-    for (const key of hostile) expect(() => agreeEphemeralNative(key)).toThrow(InvalidPublicKeyError);
+    const hostile = [
+      offCurve,
+      valid.subarray(0, 33),
+      new Uint8Array(65),
+      Uint8Array.of(0x02, ...valid.subarray(1, 33)),
+      new Uint8Array(0),
+    ];
+    for (const key of hostile)
+      expect(() => agreeEphemeralNative(key)).toThrow(InvalidPublicKeyError);
   });
 
   test("a key pair whose halves do not match is refused, never signed with", () => {
     const a = deriveP256KeyPair(new Uint8Array(32).fill(1), "a");
     const b = deriveP256KeyPair(new Uint8Array(32).fill(2), "b");
-    expect(() => signP256Native(new Uint8Array([1]), { privateKey: a.privateKey, publicKey: b.publicKey })).toThrow();
-    expect(() => signP256Native(new Uint8Array([1]), { privateKey: new Uint8Array(32), publicKey: a.publicKey })).toThrow();
+    expect(() =>
+      signP256Native(new Uint8Array([1]), { privateKey: a.privateKey, publicKey: b.publicKey }),
+    ).toThrow();
+    expect(() =>
+      signP256Native(new Uint8Array([1]), {
+        privateKey: new Uint8Array(32),
+        publicKey: a.publicKey,
+      }),
+    ).toThrow();
   });
 
   test("the three TEE keys come from distinct paths", async () => {

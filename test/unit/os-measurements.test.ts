@@ -1,9 +1,20 @@
 // Expected OS measurements: an unknown image or VM shape never matches, and a hostile file or
 // vm_config is refused with the field named.
 import { describe, expect, test } from "bun:test";
-import { expectedMeasurements, OsMeasurementsFileSchema, parseVmConfig } from "../../sdk/verify/os-measurements.ts";
+import {
+  expectedMeasurements,
+  OsMeasurementsFileSchema,
+  parseVmConfig,
+} from "../../sdk/verify/os-measurements.ts";
 
-const entry = { os_image_hash: "AA".repeat(32), vm: { cpu_count: 2 }, mrtd: "11".repeat(48), rtmr0: "22".repeat(48), rtmr1: "33".repeat(48), rtmr2: "44".repeat(48) };
+const entry = {
+  os_image_hash: "AA".repeat(32),
+  vm: { cpu_count: 2 },
+  mrtd: "11".repeat(48),
+  rtmr0: "22".repeat(48),
+  rtmr1: "33".repeat(48),
+  rtmr2: "44".repeat(48),
+};
 const file = OsMeasurementsFileSchema.parse({ v: 1, images: [entry] });
 
 describe("OS measurements", () => {
@@ -13,11 +24,16 @@ describe("OS measurements", () => {
   });
 
   test("an unknown image, or a known image in another VM shape, is no match", () => {
-    expect(expectedMeasurements(file, { os_image_hash: "bb".repeat(32), cpu_count: 2 })).toEqual({ ok: false, reason: `unknown OS image ${"bb".repeat(32)}: not in the expected measurements` });
+    expect(expectedMeasurements(file, { os_image_hash: "bb".repeat(32), cpu_count: 2 })).toEqual({
+      ok: false,
+      reason: `unknown OS image ${"bb".repeat(32)}: not in the expected measurements`,
+    });
     const other = expectedMeasurements(file, { os_image_hash: "aa".repeat(32), cpu_count: 4 });
     expect(other.ok).toBe(false);
     if (!other.ok) expect(other.reason).toContain('known only for VM shapes {"cpu_count":2}');
-    expect(expectedMeasurements(file, { os_image_hash: "aa".repeat(32), cpu_count: "2" }).ok).toBe(false);
+    expect(expectedMeasurements(file, { os_image_hash: "aa".repeat(32), cpu_count: "2" }).ok).toBe(
+      false,
+    );
   });
 
   test("a malformed file is refused naming the field", () => {
@@ -37,6 +53,8 @@ describe("OS measurements", () => {
     expect(() => parseVmConfig('{"cpu_count":2}')).toThrow(/os_image_hash/);
     expect(() => parseVmConfig('{"os_image_hash":"zz"}')).toThrow(/os_image_hash/);
     expect(() => parseVmConfig("not json")).toThrow();
-    expect(parseVmConfig(JSON.stringify({ os_image_hash: "aa".repeat(32), cpu_count: 2 })).cpu_count).toBe(2);
+    expect(
+      parseVmConfig(JSON.stringify({ os_image_hash: "aa".repeat(32), cpu_count: 2 })).cpu_count,
+    ).toBe(2);
   });
 });

@@ -46,8 +46,12 @@ describe("P-256 public key validation", () => {
 
   test("real keys are accepted: the generator, WebCrypto's and noble's", async () => {
     expect(accepts(point(G.x, G.y))).toBe(true);
-    const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
-    expect(accepts(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)))).toBe(true);
+    const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+      "deriveBits",
+    ])) as CryptoKeyPair;
+    expect(accepts(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)))).toBe(
+      true,
+    );
     expect(accepts(p256.getPublicKey(p256.utils.randomPrivateKey(), false))).toBe(true);
   });
 
@@ -63,14 +67,21 @@ describe("P-256 public key validation", () => {
       ["one byte long", Uint8Array.from([...point(G.x, G.y), 0])],
       ["off the curve (y + 1)", point(G.x, (G.y + 1n) % P)],
       ["off the curve (0, 1)", point(0n, 1n)],
-      ["a real point with x spelt as x + p (another spelling of one key)", point(small.x + P, small.y)],
+      [
+        "a real point with x spelt as x + p (another spelling of one key)",
+        point(small.x + P, small.y),
+      ],
       ["x = p", point(P, G.y)],
       ["y = p", point(G.x, P)],
       ["all 0xff", Uint8Array.from([4, ...new Uint8Array(64).fill(0xff)])],
     ];
     expect(accepts(point(small.x, small.y))).toBe(true);
     for (const [name, bytes] of hostile) {
-      expect({ name, ours: accepts(bytes), noble: nobleAccepts(bytes) }).toEqual({ name, ours: false, noble: false });
+      expect({ name, ours: accepts(bytes), noble: nobleAccepts(bytes) }).toEqual({
+        name,
+        ours: false,
+        noble: false,
+      });
     }
   });
 
@@ -94,7 +105,10 @@ describe("P-256 public key validation", () => {
         } catch {
           // no point with this x
         }
-        return accepts(raw) === nobleAccepts(raw) && (!onCurve || (accepts(onCurve) && nobleAccepts(onCurve)));
+        return (
+          accepts(raw) === nobleAccepts(raw) &&
+          (!onCurve || (accepts(onCurve) && nobleAccepts(onCurve)))
+        );
       }),
       { numRuns: 500 },
     );

@@ -4,7 +4,10 @@
 import { describe, expect, test } from "bun:test";
 import { BUCKET_MS, LatencySketch, RecentInvocations } from "../../src/metrics/index.ts";
 
-const call = (durationMs: number, over: Partial<{ outcome: string; provider: string; mode: string }> = {}) => ({ fn: "f", outcome: "ok", provider: "local", mode: "plain", durationMs, ...over });
+const call = (
+  durationMs: number,
+  over: Partial<{ outcome: string; provider: string; mode: string }> = {},
+) => ({ fn: "f", outcome: "ok", provider: "local", mode: "plain", durationMs, ...over });
 
 describe("LatencySketch", () => {
   test("quantiles are within 4 % of the exact ones", () => {
@@ -41,8 +44,19 @@ describe("RecentInvocations", () => {
     now += 20 * 60_000; // 20 minutes later: the first two left the 15-minute series
     recent.record(call(9, { provider: "cerebras" }));
     const [f] = recent.byFunction(5 * 60_000);
-    expect(f!.window).toMatchObject({ calls: 1, errors: 0, providers: { cerebras: 1 }, modes: { plain: 1 } });
-    expect(f!.sinceStart).toMatchObject({ calls: 3, errors: 1, errorRate: 1 / 3, providers: { local: 1, none: 1, cerebras: 1 }, modes: { plain: 2, sealed: 1 } });
+    expect(f!.window).toMatchObject({
+      calls: 1,
+      errors: 0,
+      providers: { cerebras: 1 },
+      modes: { plain: 1 },
+    });
+    expect(f!.sinceStart).toMatchObject({
+      calls: 3,
+      errors: 1,
+      errorRate: 1 / 3,
+      providers: { local: 1, none: 1, cerebras: 1 },
+      modes: { plain: 2, sealed: 1 },
+    });
     const series = recent.series();
     expect(series).toHaveLength(90);
     expect(series.reduce((n, p) => n + p.calls, 0)).toBe(1);

@@ -13,7 +13,12 @@ const log = createLogger("error");
 
 function fakeWire() {
   const sent: string[] = [];
-  const wire = { sent, closed: undefined as { code?: number; reason?: string } | undefined, send: (t: string) => void sent.push(t), close: (code?: number, reason?: string) => void (wire.closed = { code, reason }) };
+  const wire = {
+    sent,
+    closed: undefined as { code?: number; reason?: string } | undefined,
+    send: (t: string) => void sent.push(t),
+    close: (code?: number, reason?: string) => void (wire.closed = { code, reason }),
+  };
   return wire;
 }
 
@@ -32,7 +37,10 @@ async function attach(runtimes: RemoteRuntimes) {
 
 describe("RemoteRuntimes", () => {
   test("a connection that does not finish the handshake in time is closed", async () => {
-    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, { maxIdleSlots: 8, handshakeTimeoutMs: 30 });
+    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, {
+      maxIdleSlots: 8,
+      handshakeTimeoutMs: 30,
+    });
     const wire = fakeWire();
     runtimes.connection().onOpen(wire);
     await Bun.sleep(60);
@@ -40,22 +48,34 @@ describe("RemoteRuntimes", () => {
   });
 
   test("idle slots are capped: one more is refused", async () => {
-    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, { maxIdleSlots: 2, handshakeTimeoutMs: 1_000 });
+    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, {
+      maxIdleSlots: 2,
+      handshakeTimeoutMs: 1_000,
+    });
     expect((await attach(runtimes)).closed).toBeUndefined();
     expect((await attach(runtimes)).closed).toBeUndefined();
     expect(runtimes.idleSlots).toBe(2);
-    expect((await attach(runtimes)).closed).toMatchObject({ code: 1008, reason: "already 2 idle runtime slots" });
+    expect((await attach(runtimes)).closed).toMatchObject({
+      code: 1008,
+      reason: "already 2 idle runtime slots",
+    });
     expect(runtimes.idleSlots).toBe(2);
   });
 
   test("a hello whose runtime key is another base64url spelling of the pinned key is refused", async () => {
-    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, { maxIdleSlots: 8, handshakeTimeoutMs: 1_000 });
+    const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log, {
+      maxIdleSlots: 8,
+      handshakeTimeoutMs: 1_000,
+    });
     const connection = runtimes.connection();
     const wire = fakeWire();
     connection.onOpen(wire);
-    const hello = JSON.parse((await startRuntimeHandshake(runtime, [keyId(middleware.publicKey)])).hello);
+    const hello = JSON.parse(
+      (await startRuntimeHandshake(runtime, [keyId(middleware.publicKey)])).hello,
+    );
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    hello.runtimeKey = hello.runtimeKey.slice(0, -1) + alphabet[alphabet.indexOf(hello.runtimeKey.at(-1)) ^ 1];
+    hello.runtimeKey =
+      hello.runtimeKey.slice(0, -1) + alphabet[alphabet.indexOf(hello.runtimeKey.at(-1)) ^ 1];
     await connection.onMessage(new MessageEvent("message", { data: JSON.stringify(hello) }), wire);
     expect(wire.closed?.code).toBe(1008);
     expect(wire.sent).toEqual([]);
@@ -64,6 +84,9 @@ describe("RemoteRuntimes", () => {
 
   test("with no runtime attached, a run ends at once with runtime_unavailable", async () => {
     const runtimes = new RemoteRuntimes(middleware, [keyId(runtime.publicKey)], log);
-    expect(await runtimes.run("return 1")).toMatchObject({ ok: false, error: { code: "runtime_unavailable" } });
+    expect(await runtimes.run("return 1")).toMatchObject({
+      ok: false,
+      error: { code: "runtime_unavailable" },
+    });
   });
 });

@@ -14,7 +14,15 @@ function hostileReport(): Report {
     app: EVIL,
     generatedAt: EVIL,
     binarySha256: null,
-    attestation: { v: 1, identityKey: "AAAA", invokeKey: "AAAA", kid: "k".repeat(16), binarySha256: null, source: { repository: EVIL, commit: null, treeSha256: hex }, tee: { provider: "dev" } },
+    attestation: {
+      v: 1,
+      identityKey: "AAAA",
+      invokeKey: "AAAA",
+      kid: "k".repeat(16),
+      binarySha256: null,
+      source: { repository: EVIL, commit: null, treeSha256: hex },
+      tee: { provider: "dev" },
+    },
     attested: false,
     source: { repository: "javascript:alert(3)", commit: null, treeSha256: hex },
     functions: [
@@ -23,7 +31,19 @@ function hostileReport(): Report {
         description: EVIL,
         input: { description: EVIL },
         output: {},
-        egress: [{ name: EVIL, purpose: EVIL, declaredUrl: EVIL, url: EVIL, host: EVIL, origin: EVIL, overriddenBy: EVIL, enabled: true, enabledBecause: EVIL }],
+        egress: [
+          {
+            name: EVIL,
+            purpose: EVIL,
+            declaredUrl: EVIL,
+            url: EVIL,
+            host: EVIL,
+            origin: EVIL,
+            overriddenBy: EVIL,
+            enabled: true,
+            enabledBecause: EVIL,
+          },
+        ],
         secrets: [EVIL],
         sessionTool: true,
         sources: [{ path: `../${EVIL}`, sha256: hex }],
@@ -32,12 +52,35 @@ function hostileReport(): Report {
     ],
     egressPolicy: [],
     stateStore: { kind: "postgres", host: EVIL, receives: EVIL },
-    channels: [{ name: EVIL, direction: "outbound", destination: EVIL, carries: EVIL, setBy: EVIL }],
+    channels: [
+      { name: EVIL, direction: "outbound", destination: EVIL, carries: EVIL, setBy: EVIL },
+    ],
     configuration: { [EVIL]: { value: EVIL, knownBy: "operator", setBy: EVIL, meaning: EVIL } },
-    sessions: { endpoints: [EVIL], creation: EVIL, tools: [{ name: EVIL, kind: "demo", description: EVIL }], maxima: {} },
+    sessions: {
+      endpoints: [EVIL],
+      creation: EVIL,
+      tools: [{ name: EVIL, kind: "demo", description: EVIL }],
+      maxima: {},
+    },
     sessionIds: { rule: EVIL, holderCanSee: EVIL },
-    observedEgress: [{ scheme: EVIL, host: EVIL, calls: 1, blocked: 0, requestBytes: 1, responseBytes: 1, lastSeen: EVIL }],
-    egressLog: { instanceId: EVIL, head: { seq: 1, digest: hex }, headDigest: hex, url: "//evil.example/log", recent: [] },
+    observedEgress: [
+      {
+        scheme: EVIL,
+        host: EVIL,
+        calls: 1,
+        blocked: 0,
+        requestBytes: 1,
+        responseBytes: 1,
+        lastSeen: EVIL,
+      },
+    ],
+    egressLog: {
+      instanceId: EVIL,
+      head: { seq: 1, digest: hex },
+      headDigest: hex,
+      url: "//evil.example/log",
+      recent: [],
+    },
     claims: [{ claim: EVIL, knownBy: "not attested", how: EVIL }],
     definitions: { [EVIL]: EVIL },
     verification: [EVIL],
@@ -45,12 +88,17 @@ function hostileReport(): Report {
 }
 
 describe("reportHtml", () => {
-  const html = reportHtml(hostileReport(), { scriptPath: "/report-page/main.x.js", stylePath: "/report-page/report.x.css" });
+  const html = reportHtml(hostileReport(), {
+    scriptPath: "/report-page/main.x.js",
+    stylePath: "/report-page/report.x.css",
+  });
   const doc = new Window().document;
   doc.write(html);
 
   test("no markup from the report survives: one script (the page's), no handlers, no images", () => {
-    expect([...doc.querySelectorAll("script")].map((s) => s.getAttribute("src"))).toEqual(["/report-page/main.x.js"]);
+    expect([...doc.querySelectorAll("script")].map((s) => s.getAttribute("src"))).toEqual([
+      "/report-page/main.x.js",
+    ]);
     expect(doc.querySelectorAll("img").length).toBe(0);
     expect(html).not.toContain("<script>alert");
     expect(html).not.toMatch(/<img/);

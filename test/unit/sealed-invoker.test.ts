@@ -16,7 +16,10 @@ describe("SealedInvoker replay memory", () => {
     const req = () => sealInvoke("f", 1, toBase64Url(invokeKey.publicKey), kid, now);
     expect(await invoker.open("f", (await req()).body)).toHaveProperty("seal");
     expect(await invoker.open("f", (await req()).body)).toHaveProperty("seal");
-    expect(await invoker.open("f", (await req()).body)).toMatchObject({ status: 503, error: "busy" });
+    expect(await invoker.open("f", (await req()).body)).toMatchObject({
+      status: 503,
+      error: "busy",
+    });
     now += 120_001;
     const fresh = await req();
     expect(await invoker.open("f", fresh.body)).toHaveProperty("seal"); // the old two were forgotten

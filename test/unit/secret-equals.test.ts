@@ -37,7 +37,9 @@ describe("secretEquals", () => {
     const access = readFileSync(join(SRC, "http/session-control.ts"), "utf8");
     expect(access).toMatch(/secretEquals\(token, session\.token\)/);
     // API keys and operator keys: keyAccepted compares against every configured key.
-    expect(readFileSync(join(SRC, "http/bearer.ts"), "utf8")).toMatch(/secretEquals\(key, candidate\)/);
+    expect(readFileSync(join(SRC, "http/bearer.ts"), "utf8")).toMatch(
+      /secretEquals\(key, candidate\)/,
+    );
     expect(routes).toMatch(/keyAccepted\(/);
     for (const file of sourceFiles(SRC)) {
       const text = readFileSync(file, "utf8");

@@ -51,7 +51,10 @@ describe("the session directory", () => {
   test("a disposed session's entry goes at the next renewal; stopping removes every entry", async () => {
     const view = (await store()).scope("sessions/directory");
     const held = new Set([id(3), id(4)]);
-    const directory = new SessionDirectory(view, (s) => held.has(s), log, { ttlMs: 60_000, renewMs: 20 });
+    const directory = new SessionDirectory(view, (s) => held.has(s), log, {
+      ttlMs: 60_000,
+      renewMs: 20,
+    });
     directory.announce(self);
     await directory.register(id(3));
     await directory.register(id(4));
@@ -89,12 +92,18 @@ describe("the session directory", () => {
   });
 
   test("an entry naming this instance (by id or by URL) is its own", async () => {
-    const directory = new SessionDirectory((await store()).scope("sessions/directory"), () => true, log);
+    const directory = new SessionDirectory(
+      (await store()).scope("sessions/directory"),
+      () => true,
+      log,
+    );
     directory.announce(self);
     expect(directory.isSelf(self)).toBe(true);
     expect(directory.isSelf({ ...self, instanceId: "ins_bbbbbbbbbbbbbbbb" })).toBe(true);
     expect(directory.isSelf({ ...self, url: "http://127.0.0.1:9002" })).toBe(true);
-    expect(directory.isSelf({ instanceId: "ins_bbbbbbbbbbbbbbbb", url: "http://127.0.0.1:9002" })).toBe(false);
+    expect(
+      directory.isSelf({ instanceId: "ins_bbbbbbbbbbbbbbbb", url: "http://127.0.0.1:9002" }),
+    ).toBe(false);
     await directory.close();
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { IllegalTransitionError, SessionStateMachine, transitionTable, type SessionState, type SessionTransition } from "../../src/sessions/state-machine.ts";
+import {
+  IllegalTransitionError,
+  SessionStateMachine,
+  transitionTable,
+  type SessionState,
+  type SessionTransition,
+} from "../../src/sessions/state-machine.ts";
 
 /** Drives a fresh machine into `state` through legal transitions only. */
 function machineIn(state: SessionState): SessionStateMachine {
@@ -27,16 +33,29 @@ describe("session state machine", () => {
     m.apply("tool_called"); // a second concurrent call keeps it waiting
     m.apply("tools_settled");
     m.apply("complete");
-    expect(seen).toEqual(["starting→running", "running→waiting_for_tool", "waiting_for_tool→waiting_for_tool", "waiting_for_tool→running", "running→completed"]);
+    expect(seen).toEqual([
+      "starting→running",
+      "running→waiting_for_tool",
+      "waiting_for_tool→waiting_for_tool",
+      "waiting_for_tool→running",
+      "running→completed",
+    ]);
     expect(m.terminal).toBe(true);
   });
 
   test("exactly the designed transitions are legal; every other pair throws and leaves the state alone", () => {
     const legal = new Set([
-      "starting start running", "starting cancel cancelled", "starting fail failed",
-      "running tool_called waiting_for_tool", "running complete completed", "running cancel cancelled", "running fail failed",
-      "waiting_for_tool tool_called waiting_for_tool", "waiting_for_tool tools_settled running",
-      "waiting_for_tool cancel cancelled", "waiting_for_tool fail failed",
+      "starting start running",
+      "starting cancel cancelled",
+      "starting fail failed",
+      "running tool_called waiting_for_tool",
+      "running complete completed",
+      "running cancel cancelled",
+      "running fail failed",
+      "waiting_for_tool tool_called waiting_for_tool",
+      "waiting_for_tool tools_settled running",
+      "waiting_for_tool cancel cancelled",
+      "waiting_for_tool fail failed",
     ]);
     for (const { from, via, to } of transitionTable()) {
       const m = machineIn(from);
@@ -55,7 +74,15 @@ describe("session state machine", () => {
   test("terminal states accept nothing", () => {
     for (const state of ["completed", "cancelled", "failed"] as const) {
       const m = machineIn(state);
-      for (const via of ["start", "tool_called", "tools_settled", "complete", "cancel", "fail"] as const) expect(m.can(via)).toBe(false);
+      for (const via of [
+        "start",
+        "tool_called",
+        "tools_settled",
+        "complete",
+        "cancel",
+        "fail",
+      ] as const)
+        expect(m.can(via)).toBe(false);
     }
   });
 });

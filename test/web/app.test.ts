@@ -26,12 +26,17 @@ afterAll(async () => {
 });
 
 /** A page with the served markup, a fake clock for the live interval, and the app mounted. */
-async function openPage(baseUrl = server.url, options: { sealed?: boolean; view?: Partial<AppView> & object; gl?: object } = {}) {
+async function openPage(
+  baseUrl = server.url,
+  options: { sealed?: boolean; view?: Partial<AppView> & object; gl?: object } = {},
+) {
   const window = new Window({ url: `${baseUrl}/` });
   window.document.write(html.replace(/<script[^>]*><\/script>/, "")); // the module entry is what we mount by hand
   if (options.gl) {
     const gl = options.gl;
-    (window.document.getElementById("shader-preview") as unknown as { getContext: () => object }).getContext = () => gl;
+    (
+      window.document.getElementById("shader-preview") as unknown as { getContext: () => object }
+    ).getContext = () => gl;
   }
   const ticks: (() => void)[] = [];
   const view: AppView = {
@@ -39,14 +44,27 @@ async function openPage(baseUrl = server.url, options: { sealed?: boolean; view?
     clearInterval: () => void ticks.splice(0),
     ...options.view,
   };
-  const browserFetch = window.fetch.bind(window) as unknown as (input: string, init?: RequestInit) => Promise<Response>;
+  const browserFetch = window.fetch.bind(window) as unknown as (
+    input: string,
+    init?: RequestInit,
+  ) => Promise<Response>;
   let client = sdk.createClient({ baseUrl, fetch: browserFetch });
-  if (options.sealed) client = sdk.createClient({ baseUrl, fetch: browserFetch, pinnedKeys: [(await client.attestation()).statement.kid] });
+  if (options.sealed)
+    client = sdk.createClient({
+      baseUrl,
+      fetch: browserFetch,
+      pinnedKeys: [(await client.attestation()).statement.kid],
+    });
   const app = mountApp(window.document as unknown as Document, view, client, options);
   const $ = (id: string) => window.document.getElementById(id) as HappyHTMLElement;
-  const type = (id: string, value: string) => (($(id) as unknown as HTMLInputElement).value = value);
+  const type = (id: string, value: string) =>
+    (($(id) as unknown as HTMLInputElement).value = value);
   return {
-    window, app, $, type, ticks,
+    window,
+    app,
+    $,
+    type,
+    ticks,
     close: async () => {
       await app.trustChecked;
       await window.happyDOM.close();
@@ -69,10 +87,17 @@ describe("the VJ page", () => {
       await until(() => page.$("history").children.length === 1, "a history entry");
       expect(page.$("prompt").textContent).toContain("a cathedral of glass at dawn");
       // The answer's receipt was verified against the pinned key, and nothing left the TEE.
-      expect(page.$("prompt-meta").textContent).toBe("local · " + page.$("prompt-meta").textContent!.split(" · ")[1] + " · sealed · answered inside the TEE, no egress — receipt verified");
+      expect(page.$("prompt-meta").textContent).toBe(
+        "local · " +
+          page.$("prompt-meta").textContent!.split(" · ")[1] +
+          " · sealed · answered inside the TEE, no egress — receipt verified",
+      );
       expect(page.$("history").textContent).toContain("local");
       expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
-      await until(() => page.$("trust-egress").textContent!.includes("openrouter.ai"), "the egress list");
+      await until(
+        () => page.$("trust-egress").textContent!.includes("openrouter.ai"),
+        "the egress list",
+      );
       expect(page.$("trust-mode").textContent).toContain("Dev mode");
       expect(page.$("trust-binary").textContent).toContain("running from source");
       expect(page.$("trust-connection").textContent).toContain("End-to-end sealed");
@@ -101,8 +126,16 @@ describe("the VJ page", () => {
       port: 0,
       fetch: async (req) => {
         const url = new URL(req.url);
-        if (fail && url.pathname.startsWith("/invoke/")) return Response.json({ error: "All LLM providers failed" }, { status: 500, headers: { "access-control-allow-origin": "*" } });
-        const upstream = await fetch(`${server.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.method === "GET" ? undefined : await req.text() });
+        if (fail && url.pathname.startsWith("/invoke/"))
+          return Response.json(
+            { error: "All LLM providers failed" },
+            { status: 500, headers: { "access-control-allow-origin": "*" } },
+          );
+        const upstream = await fetch(`${server.url}${url.pathname}${url.search}`, {
+          method: req.method,
+          headers: req.headers,
+          body: req.method === "GET" ? undefined : await req.text(),
+        });
         return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
       },
     });
@@ -164,8 +197,15 @@ describe("the tools panel", () => {
       expect(page.$("yt-title").textContent).toContain("rain over a neon harbour");
       // happy-dom has no WebGL: the answer comes back from the server, but is not called a fix.
       page.$("shader-fix").dispatchEvent(new page.window.Event("click"));
-      await until(() => page.$("shader-status").textContent!.includes("Changed by"), "the changed shader");
-      expect((page.$("shader-source") as unknown as HTMLTextAreaElement).value.startsWith("precision mediump float;")).toBe(true);
+      await until(
+        () => page.$("shader-status").textContent!.includes("Changed by"),
+        "the changed shader",
+      );
+      expect(
+        (page.$("shader-source") as unknown as HTMLTextAreaElement).value.startsWith(
+          "precision mediump float;",
+        ),
+      ).toBe(true);
       expect(page.$("shader-status").textContent).toBe(
         "Changed by the local fixer (no LLM key is configured): added a default float precision. WebGL is not available in this browser: cannot check it.",
       );
@@ -183,12 +223,24 @@ describe("the tools panel", () => {
  */
 function fakeWebGl() {
   const calls = { draws: 0, compiles: [] as string[] };
-  const constants = { FRAGMENT_SHADER: 1, VERTEX_SHADER: 2, COMPILE_STATUS: 3, LINK_STATUS: 4, ACTIVE_UNIFORMS: 5, ARRAY_BUFFER: 6, STATIC_DRAW: 7, FLOAT: 8, TRIANGLES: 9 };
+  const constants = {
+    FRAGMENT_SHADER: 1,
+    VERTEX_SHADER: 2,
+    COMPILE_STATUS: 3,
+    LINK_STATUS: 4,
+    ACTIVE_UNIFORMS: 5,
+    ARRAY_BUFFER: 6,
+    STATIC_DRAW: 7,
+    FLOAT: 8,
+    TRIANGLES: 9,
+  };
   const shaders = new Map<object, { type: number; source: string }>();
   const logOf = (source: string) =>
-    /gl_FragColr/.test(source) ? "ERROR: 0:2: 'gl_FragColr' : undeclared identifier\n\u0000\u0007"
-    : /precision\s+\w+\s+float/.test(source) ? ""
-    : "ERROR: 0:1: '' : No precision specified for (float)\n\u0000";
+    /gl_FragColr/.test(source)
+      ? "ERROR: 0:2: 'gl_FragColr' : undeclared identifier\n\u0000\u0007"
+      : /precision\s+\w+\s+float/.test(source)
+        ? ""
+        : "ERROR: 0:1: '' : No precision specified for (float)\n\u0000";
   const gl: Record<string, unknown> = {
     ...constants,
     createShader: (type: number) => {
@@ -204,22 +256,33 @@ function fakeWebGl() {
     },
     getShaderInfoLog: (shader: object) => logOf(shaders.get(shader)!.source),
     createProgram: () => ({}),
-    getProgramParameter: (_program: object, what: number) => (what === constants.LINK_STATUS ? true : 0),
+    getProgramParameter: (_program: object, what: number) =>
+      what === constants.LINK_STATUS ? true : 0,
     drawArrays: () => void calls.draws++,
   };
-  const context = new Proxy(gl, { get: (target, key: string) => (key in target ? target[key] : () => undefined) });
+  const context = new Proxy(gl, {
+    get: (target, key: string) => (key in target ? target[key] : () => undefined),
+  });
   return { context, calls };
 }
 
 describe("Fix with AI (no LLM key: the local fixer)", () => {
-  const setShader = (page: Awaited<ReturnType<typeof openPage>>, source: string) => page.type("shader-source", source);
+  const setShader = (page: Awaited<ReturnType<typeof openPage>>, source: string) =>
+    page.type("shader-source", source);
   const fix = async (page: Awaited<ReturnType<typeof openPage>>) => {
     const before = page.$("shader-status").textContent;
     page.$("shader-fix").dispatchEvent(new page.window.Event("click"));
-    await until(() => !(page.$("shader-fix") as unknown as HTMLButtonElement).disabled && page.$("shader-status").textContent !== before, "the fix to finish");
+    await until(
+      () =>
+        !(page.$("shader-fix") as unknown as HTMLButtonElement).disabled &&
+        page.$("shader-status").textContent !== before,
+      "the fix to finish",
+    );
   };
-  const preview = (page: Awaited<ReturnType<typeof openPage>>) => page.$("shader-preview") as unknown as HTMLCanvasElement;
-  const source = (page: Awaited<ReturnType<typeof openPage>>) => (page.$("shader-source") as unknown as HTMLTextAreaElement).value;
+  const preview = (page: Awaited<ReturnType<typeof openPage>>) =>
+    page.$("shader-preview") as unknown as HTMLCanvasElement;
+  const source = (page: Awaited<ReturnType<typeof openPage>>) =>
+    (page.$("shader-source") as unknown as HTMLTextAreaElement).value;
 
   test("a fix that compiles replaces the source and shows the preview", async () => {
     const gl = fakeWebGl();
@@ -227,7 +290,9 @@ describe("Fix with AI (no LLM key: the local fixer)", () => {
     try {
       setShader(page, "void main() {\n  gl_FragColor = vec4(1.0);\n}");
       await fix(page);
-      expect(page.$("shader-status").textContent).toBe("Fixed by the local fixer (no LLM key is configured): added a default float precision. Compiles.");
+      expect(page.$("shader-status").textContent).toBe(
+        "Fixed by the local fixer (no LLM key is configured): added a default float precision. Compiles.",
+      );
       expect(page.$("shader-status").dataset.ok).toBe("true");
       expect(source(page).startsWith("precision mediump float;\n")).toBe(true);
       expect(preview(page).hidden).toBe(false);
@@ -302,7 +367,11 @@ function fakeRecognition(error: string) {
     start() {
       state.starts++;
       setTimeout(() => {
-        if (state.grant) this.onresult?.({ resultIndex: 0, results: [{ isFinal: true, 0: { transcript: "the crowd is singing" } }] });
+        if (state.grant)
+          this.onresult?.({
+            resultIndex: 0,
+            results: [{ isFinal: true, 0: { transcript: "the crowd is singing" } }],
+          });
         else {
           this.onerror?.({ error });
           this.onend?.();
@@ -320,14 +389,22 @@ describe("the microphone", () => {
   for (const error of ["not-allowed", "service-not-allowed", "audio-capture", "network"]) {
     test(`${error}: listening stops, Listen is up, one message written once`, async () => {
       const speech = fakeRecognition(error);
-      const page = await openPage(server.url, { view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView> });
+      const page = await openPage(server.url, {
+        view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView>,
+      });
       try {
         let writes = 0;
-        new page.window.MutationObserver((records) => void (writes += records.length)).observe(page.$("error-text") as never, { childList: true, characterData: true, subtree: true });
+        new page.window.MutationObserver((records) => void (writes += records.length)).observe(
+          page.$("error-text") as never,
+          { childList: true, characterData: true, subtree: true },
+        );
         const mic = page.$("mic");
         expect(mic.hidden).toBe(false);
         mic.dispatchEvent(new page.window.Event("click"));
-        await until(() => !(page.$("error") as unknown as HTMLElement).hidden, "the microphone error");
+        await until(
+          () => !(page.$("error") as unknown as HTMLElement).hidden,
+          "the microphone error",
+        );
         await Bun.sleep(200); // a restart loop would rewrite the message many times meanwhile
         expect(writes).toBe(1);
         expect(speech.state.starts).toBe(1);
@@ -342,15 +419,23 @@ describe("the microphone", () => {
 
   test("Retry listens again (not Generate), and a granted microphone then fills the transcript", async () => {
     const speech = fakeRecognition("not-allowed");
-    const page = await openPage(server.url, { view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView> });
+    const page = await openPage(server.url, {
+      view: { SpeechRecognition: speech.SpeechRecognition } as Partial<AppView>,
+    });
     try {
       page.type("transcript", "already typed");
       page.$("mic").dispatchEvent(new page.window.Event("click"));
-      await until(() => !(page.$("error") as unknown as HTMLElement).hidden, "the microphone error");
+      await until(
+        () => !(page.$("error") as unknown as HTMLElement).hidden,
+        "the microphone error",
+      );
       expect(page.$("error-text").textContent).toContain("The microphone is blocked for this page");
       speech.state.grant = true;
       page.$("error-retry").dispatchEvent(new page.window.Event("click"));
-      await until(() => (page.$("transcript") as unknown as HTMLTextAreaElement).value.includes("singing"), "the spoken phrase");
+      await until(
+        () => (page.$("transcript") as unknown as HTMLTextAreaElement).value.includes("singing"),
+        "the spoken phrase",
+      );
       expect(speech.state.starts).toBe(2);
       expect((page.$("error") as unknown as HTMLElement).hidden).toBe(true);
       expect(page.$("mic").getAttribute("aria-pressed")).toBe("true");
@@ -378,7 +463,11 @@ describe("the panels on a narrow screen", () => {
     const page = await openPage(server.url, { view: narrow });
     try {
       const doc = page.window.document;
-      for (const [toggle, panel] of [["toggle-trust", "trust"], ["toggle-history", "history-panel"], ["toggle-tools", "tools-panel"]] as const) {
+      for (const [toggle, panel] of [
+        ["toggle-trust", "trust"],
+        ["toggle-history", "history-panel"],
+        ["toggle-tools", "tools-panel"],
+      ] as const) {
         page.$(toggle).dispatchEvent(new page.window.Event("click"));
         const drawer = page.$(panel);
         expect(drawer.hasAttribute("data-open")).toBe(true);
@@ -414,7 +503,9 @@ describe("the panels on a narrow screen", () => {
       report.focus();
       doc.dispatchEvent(new page.window.KeyboardEvent("keydown", { key: "Tab", cancelable: true }));
       expect(doc.activeElement).toBe(close);
-      doc.dispatchEvent(new page.window.KeyboardEvent("keydown", { key: "Tab", shiftKey: true, cancelable: true }));
+      doc.dispatchEvent(
+        new page.window.KeyboardEvent("keydown", { key: "Tab", shiftKey: true, cancelable: true }),
+      );
       expect(doc.activeElement).toBe(report);
       close.dispatchEvent(new page.window.Event("click"));
       expect(page.$("trust").hasAttribute("data-open")).toBe(false);

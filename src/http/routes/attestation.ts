@@ -80,7 +80,11 @@ export function attestationRoutes(attestor: Attestor, log: Logger) {
       const why = `not attested: the ${body.statement.tee.provider} provider has no TDX quote and no vm_config`;
       return apiError(c, 409, "not_attested", why);
     }
-    const input: DstackVerifierInput = { quote: body.quote, event_log: body.eventLog, vm_config: body.vmConfig };
+    const input: DstackVerifierInput = {
+      quote: body.quote,
+      event_log: body.eventLog,
+      vm_config: body.vmConfig,
+    };
     return c.json(input);
   });
 }

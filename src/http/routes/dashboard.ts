@@ -3,7 +3,11 @@
 // (Prometheus text format), both behind an operator key.
 import { Hono } from "hono";
 import { z } from "zod";
-import { dashboardSnapshot, DashboardSnapshotSchema, type DashboardSources } from "../../metrics/index.ts";
+import {
+  dashboardSnapshot,
+  DashboardSnapshotSchema,
+  type DashboardSources,
+} from "../../metrics/index.ts";
 import { dashboardPage } from "../../web/app-bundle-macro.ts" with { type: "macro" };
 import { operatorOnly } from "../bearer.ts";
 import { named, type Operation, type ResponseSpec } from "../operations.ts";
@@ -13,7 +17,10 @@ const PAGE = dashboardPage();
 
 const OPERATOR_REFUSALS: Record<number, ResponseSpec> = {
   401: { description: "No operator key was sent", errors: ["unauthorized"] },
-  403: { description: "The key is not an operator key, or none is configured", errors: ["forbidden", "operator_disabled"] },
+  403: {
+    description: "The key is not an operator key, or none is configured",
+    errors: ["forbidden", "operator_disabled"],
+  },
 };
 
 export const dashboardOperations: Operation[] = [
@@ -31,10 +38,17 @@ export const dashboardOperations: Operation[] = [
     path: "/dashboard/data",
     operationId: "getDashboardData",
     tag: "operator",
-    summary: "The dashboard's snapshot: calls, latency, errors, providers, sessions, refusals, resources",
+    summary:
+      "The dashboard's snapshot: calls, latency, errors, providers, sessions, refusals, resources",
     description: "Metadata only: never a body, transcript, prompt, tool value or secret.",
     security: "operatorKey",
-    responses: { 200: { description: "The snapshot", content: { "application/json": named("DashboardSnapshot", DashboardSnapshotSchema) } }, ...OPERATOR_REFUSALS },
+    responses: {
+      200: {
+        description: "The snapshot",
+        content: { "application/json": named("DashboardSnapshot", DashboardSnapshotSchema) },
+      },
+      ...OPERATOR_REFUSALS,
+    },
   },
   {
     method: "get",
@@ -43,7 +57,10 @@ export const dashboardOperations: Operation[] = [
     tag: "operator",
     summary: "Prometheus text format (0.0.4): counters and histograms of the server's work",
     security: "operatorKey",
-    responses: { 200: { description: "The metrics", content: { "text/plain": z.string() } }, ...OPERATOR_REFUSALS },
+    responses: {
+      200: { description: "The metrics", content: { "text/plain": z.string() } },
+      ...OPERATOR_REFUSALS,
+    },
   },
 ];
 
@@ -57,8 +74,11 @@ export function dashboardRoutes(sources: DashboardSources, operatorKeys: readonl
     })
     .get("/metrics", operator, async (c) => {
       c.header("cache-control", "no-store");
-      return c.body(await sources.metrics.text(), 200, { "content-type": sources.metrics.contentType });
+      return c.body(await sources.metrics.text(), 200, {
+        "content-type": sources.metrics.contentType,
+      });
     });
-  for (const asset of PAGE.assets) app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
+  for (const asset of PAGE.assets)
+    app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
   return app;
 }

@@ -5,7 +5,11 @@
 // default none), then every new one as it is recorded, for monitors and the dashboard.
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import { EgressLogPageSchema, EgressStreamLineSchema, type EgressLogPage } from "../../../sdk/wire/egress-log.ts";
+import {
+  EgressLogPageSchema,
+  EgressStreamLineSchema,
+  type EgressLogPage,
+} from "../../../sdk/wire/egress-log.ts";
 import type { EgressEntry, EgressLog } from "../../egress/index.ts";
 import { apiError } from "../errors.ts";
 import { named, type Operation } from "../operations.ts";
@@ -42,7 +46,9 @@ export const EgressStreamQuerySchema = z
       .int()
       .min(1)
       .optional()
-      .describe(`The first seq to send (default: the next one recorded; at most ${MAX_LOG_PAGE} back)`),
+      .describe(
+        `The first seq to send (default: the next one recorded; at most ${MAX_LOG_PAGE} back)`,
+      ),
   })
   .strict();
 
@@ -107,7 +113,13 @@ export function egressLogRoutes(log: EgressLog, closing?: AbortSignal) {
   /** fromSeq checked against the log: past the head is 400, before the window 410. */
   const start = (c: Context, fromSeq: number): Response | undefined => {
     const head = log.logHead;
-    if (fromSeq > head.seq + 1) return apiError(c, 400, "invalid_request", `fromSeq: the log's head is seq ${head.seq}; ask for at most ${head.seq + 1}`);
+    if (fromSeq > head.seq + 1)
+      return apiError(
+        c,
+        400,
+        "invalid_request",
+        `fromSeq: the log's head is seq ${head.seq}; ask for at most ${head.seq + 1}`,
+      );
     if (fromSeq < log.oldestSeq) {
       const gone: z.infer<typeof EgressLogGoneSchema> = {
         error: "gone",
@@ -129,7 +141,11 @@ export function egressLogRoutes(log: EgressLog, closing?: AbortSignal) {
       const page = log.page(fromSeq, limit);
       if ("gone" in page) return start(c, fromSeq)!;
       c.header("cache-control", "no-store");
-      const body: EgressLogPage = { instanceId: log.instanceId, head: page.head, entries: page.entries };
+      const body: EgressLogPage = {
+        instanceId: log.instanceId,
+        head: page.head,
+        entries: page.entries,
+      };
       return c.json(body);
     })
     .get("/egress-log/stream", (c) => {
@@ -140,9 +156,20 @@ export function egressLogRoutes(log: EgressLog, closing?: AbortSignal) {
       const refused = start(c, fromSeq);
       if (refused) return refused;
       if (fromSeq < head + 1 - MAX_LOG_PAGE) {
-        return apiError(c, 400, "invalid_request", `fromSeq: a stream replays at most ${MAX_LOG_PAGE} entries (from seq ${head + 1 - MAX_LOG_PAGE}); read older ones with GET /egress-log first`);
+        return apiError(
+          c,
+          400,
+          "invalid_request",
+          `fromSeq: a stream replays at most ${MAX_LOG_PAGE} entries (from seq ${head + 1 - MAX_LOG_PAGE}); read older ones with GET /egress-log first`,
+        );
       }
-      return new Response(followLog(log, fromSeq, closing), { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-accel-buffering": "no" } });
+      return new Response(followLog(log, fromSeq, closing), {
+        headers: {
+          "content-type": "application/x-ndjson",
+          "cache-control": "no-store",
+          "x-accel-buffering": "no",
+        },
+      });
     });
 }
 
@@ -151,7 +178,11 @@ export function egressLogRoutes(log: EgressLog, closing?: AbortSignal) {
  * from fromSeq on, `{ type: "heartbeat", head }` while quiet, and `{ type: "lagging", nextSeq }`
  * as the last line when the reader fell too far behind.
  */
-function followLog(log: EgressLog, fromSeq: number, closing?: AbortSignal): ReadableStream<Uint8Array> {
+function followLog(
+  log: EgressLog,
+  fromSeq: number,
+  closing?: AbortSignal,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
   let stop = () => {};
@@ -164,14 +195,17 @@ function followLog(log: EgressLog, fromSeq: number, closing?: AbortSignal): Read
           if (!open || entry.seq < nextSeq) return;
           if ((controller.desiredSize ?? 0) <= 0) {
             controller.enqueue(line({ type: "lagging", nextSeq }));
-            return stop(), controller.close();
+            return (stop(), controller.close());
           }
           controller.enqueue(line({ type: "entry", entry }));
           nextSeq = entry.seq + 1;
         };
         // Subscribe before reading the backlog, so nothing recorded in between is missed.
         const unsubscribe = log.subscribe(send);
-        const heartbeat = setInterval(() => open && controller.enqueue(line({ type: "heartbeat", head: log.logHead })), STREAM_HEARTBEAT_MS);
+        const heartbeat = setInterval(
+          () => open && controller.enqueue(line({ type: "heartbeat", head: log.logHead })),
+          STREAM_HEARTBEAT_MS,
+        );
         const close = () => {
           if (!open) return;
           stop();

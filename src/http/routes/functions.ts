@@ -23,7 +23,13 @@ import { encodeReceiptHeader, RECEIPT_HEADER } from "../../../sdk/wire/receipt.t
 import { mediaType, refuseUnlessMediaType } from "../content-type.ts";
 import { apiError, noteErrorCode } from "../errors.ts";
 import { readJsonBody } from "../json-body.ts";
-import { eitherOf, named, type Operation, type ResponseSpec, type SchemaRef } from "../operations.ts";
+import {
+  eitherOf,
+  named,
+  type Operation,
+  type ResponseSpec,
+  type SchemaRef,
+} from "../operations.ts";
 
 /** Requests larger than this are refused before parsing. */
 export const MAX_INVOKE_BODY_BYTES = 256 * 1024;
@@ -178,26 +184,33 @@ export function functionOperations(functions: readonly HostedFunction[]): Operat
       },
       responses: invokeResponses(z.unknown(), true),
     },
-    ...functions.map(({ definition: { name, description, input, output } }): Operation => ({
-      method: "post",
-      path: `/invoke/${name}`,
-      operationId: `invoke-${name}`,
-      tag: "functions",
-      summary: `Runs ${name}`,
-      description: `${description}\n\n${invokeDescription}`,
-      body: {
-        description: `${name}'s input, plain or sealed`,
-        content: {
-          "application/json": named(`${name}.input`, input),
-          [SEALED_CONTENT_TYPE]: SEALED_REQUEST,
+    ...functions.map(
+      ({ definition: { name, description, input, output } }): Operation => ({
+        method: "post",
+        path: `/invoke/${name}`,
+        operationId: `invoke-${name}`,
+        tag: "functions",
+        summary: `Runs ${name}`,
+        description: `${description}\n\n${invokeDescription}`,
+        body: {
+          description: `${name}'s input, plain or sealed`,
+          content: {
+            "application/json": named(`${name}.input`, input),
+            [SEALED_CONTENT_TYPE]: SEALED_REQUEST,
+          },
         },
-      },
-      responses: invokeResponses(named(`${name}.output`, output), false),
-    })),
+        responses: invokeResponses(named(`${name}.output`, output), false),
+      }),
+    ),
   ];
 }
 
-export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receipts: ReceiptSigner, egressLog: EgressLog) {
+export function functionRoutes(
+  host: FunctionHost,
+  sealed: SealedInvoker,
+  receipts: ReceiptSigner,
+  egressLog: EgressLog,
+) {
   return new Hono()
     .get("/functions", (c) => {
       const listing: FunctionListing = {
@@ -221,7 +234,11 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receip
       return c.json(listing);
     })
     .post("/invoke/:fn", async (c) => {
-      const refused = refuseUnlessMediaType(c, ["application/json", SEALED_CONTENT_TYPE], `content-type: send application/json, or ${SEALED_CONTENT_TYPE} for a sealed call`);
+      const refused = refuseUnlessMediaType(
+        c,
+        ["application/json", SEALED_CONTENT_TYPE],
+        `content-type: send application/json, or ${SEALED_CONTENT_TYPE} for a sealed call`,
+      );
       if (refused) return refused;
       const isSealed = mediaType(c) === SEALED_CONTENT_TYPE;
       const body = await readJsonBody(c, MAX_INVOKE_BODY_BYTES);
@@ -229,27 +246,61 @@ export function functionRoutes(host: FunctionHost, sealed: SealedInvoker, receip
       const fn = c.req.param("fn");
       c.header("cache-control", "no-store");
       if (!isSealed) {
-        const { status, response, signed } = await invokeWithReceipt(c, fn, body.value, body.bytes, "plain");
+        const { status, response, signed } = await invokeWithReceipt(
+          c,
+          fn,
+          body.value,
+          body.bytes,
+          "plain",
+        );
         c.header(RECEIPT_HEADER, encodeReceiptHeader(signed));
-        return c.body(response as Uint8Array<ArrayBuffer>, status as 200, { "content-type": "application/json" });
+        return c.body(response as Uint8Array<ArrayBuffer>, status as 200, {
+          "content-type": "application/json",
+        });
       }
       const opened = await sealed.open(fn, body.value);
       if (!("seal" in opened)) return apiError(c, opened.status, opened.error, opened.message);
-      const { status, response, signed } = await invokeWithReceipt(c, fn, opened.input, opened.plaintext, "sealed");
+      const { status, response, signed } = await invokeWithReceipt(
+        c,
+        fn,
+        opened.input,
+        opened.plaintext,
+        "sealed",
+      );
       // The function's own status, exactly the JSON an unsealed call would get, and its receipt,
       // both sealed, so intermediaries learn nothing.
       return c.json(await opened.seal(response, utf8(canonicalJson(signed))), status as 200);
     });
 
   /** Runs the function, collecting the egress it causes, and signs the answer's receipt. */
-  async function invokeWithReceipt(c: Context, fn: string, input: unknown, request: Uint8Array, mode: InvokeMode) {
+  async function invokeWithReceipt(
+    c: Context,
+    fn: string,
+    input: unknown,
+    request: Uint8Array,
+    mode: InvokeMode,
+  ) {
     const caused: EgressEntry[] = [];
-    const { status, body, retryAfterSeconds } = invokeAnswer(await host.invoke(fn, input, { caused, mode }));
+    const { status, body, retryAfterSeconds } = invokeAnswer(
+      await host.invoke(fn, input, { caused, mode }),
+    );
     if (retryAfterSeconds !== undefined) c.header("retry-after", String(retryAfterSeconds));
     const { error } = (body ?? {}) as { error?: unknown };
-    if (status >= 400) noteErrorCode(c, typeof error === "string" && /^[a-z_]{1,40}$/.test(error) ? error : "function_error");
+    if (status >= 400)
+      noteErrorCode(
+        c,
+        typeof error === "string" && /^[a-z_]{1,40}$/.test(error) ? error : "function_error",
+      );
     const response = utf8(JSON.stringify(body));
-    const signed = receipts.sign({ app: host.appOf(fn) ?? "-", fn, status, request, response, caused, logHead: egressLog.logHead });
+    const signed = receipts.sign({
+      app: host.appOf(fn) ?? "-",
+      fn,
+      status,
+      request,
+      response,
+      caused,
+      logHead: egressLog.logHead,
+    });
     return { status, response, signed };
   }
 }
@@ -266,8 +317,19 @@ const FAILURE_STATUS: Record<Exclude<FailureKind, "declined">, number> = {
 };
 
 /** An invocation's outcome as an HTTP answer: status, JSON body and Retry-After. */
-export function invokeAnswer(outcome: InvokeOutcome): { status: number; body: unknown; retryAfterSeconds?: number } {
+export function invokeAnswer(outcome: InvokeOutcome): {
+  status: number;
+  body: unknown;
+  retryAfterSeconds?: number;
+} {
   if (outcome.ok) return { status: 200, body: outcome.output };
-  const status = outcome.kind === "declined" ? outcome.declinedStatus! : FAILURE_STATUS[outcome.kind];
-  return { status, body: outcome.error, ...(outcome.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: outcome.retryAfterSeconds }) };
+  const status =
+    outcome.kind === "declined" ? outcome.declinedStatus! : FAILURE_STATUS[outcome.kind];
+  return {
+    status,
+    body: outcome.error,
+    ...(outcome.retryAfterSeconds === undefined
+      ? {}
+      : { retryAfterSeconds: outcome.retryAfterSeconds }),
+  };
 }

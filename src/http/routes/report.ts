@@ -5,7 +5,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ReportSchema } from "../../../sdk/wire/report.ts";
 import type { Logger } from "../../log.ts";
-import { bindReport, buildReport, reportHtml, reportMarkdown, type ReportDeps } from "../../report/index.ts";
+import {
+  bindReport,
+  buildReport,
+  reportHtml,
+  reportMarkdown,
+  type ReportDeps,
+} from "../../report/index.ts";
 import { reportPage } from "../../web/app-bundle-macro.ts" with { type: "macro" };
 import { apiError } from "../errors.ts";
 import { preferredType } from "../negotiate.ts";
@@ -18,7 +24,9 @@ const PAGE = reportPage();
 const FORMATS = { json: "application/json", markdown: "text/markdown", html: "text/html" } as const;
 type Format = keyof typeof FORMATS;
 const FORMAT_NAMES = Object.keys(FORMATS) as [Format, ...Format[]];
-const BY_TYPE = Object.fromEntries(Object.entries(FORMATS).map(([format, type]) => [type, format])) as Record<string, Format>;
+const BY_TYPE = Object.fromEntries(
+  Object.entries(FORMATS).map(([format, type]) => [type, format]),
+) as Record<string, Format>;
 
 export const ReportParamsSchema = z.object({
   app: z.string().describe("The app's name (etherea)"),
@@ -86,11 +94,16 @@ export function reportRoutes(deps: ReportDeps, log: Logger) {
       }
     }
     c.header("vary", "accept");
-    if (format === "html") return servePage(c, reportHtml(report, PAGE), "text/html; charset=utf-8", "no-store");
+    if (format === "html")
+      return servePage(c, reportHtml(report, PAGE), "text/html; charset=utf-8", "no-store");
     c.header("cache-control", "no-store");
-    if (format === "markdown") return c.body(reportMarkdown(report), 200, { "content-type": "text/markdown; charset=utf-8" });
+    if (format === "markdown")
+      return c.body(reportMarkdown(report), 200, {
+        "content-type": "text/markdown; charset=utf-8",
+      });
     return c.json(report);
   });
-  for (const asset of PAGE.assets) app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
+  for (const asset of PAGE.assets)
+    app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
   return app;
 }

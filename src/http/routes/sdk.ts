@@ -107,11 +107,20 @@ export const sdkOperations: Operation[] = [
 
 export function sdkRoutes() {
   return new Hono()
-    .get("/sdk/manifest.json", (c) => asset(c, JSON.stringify(MANIFEST), "application/json", "no-cache"))
+    .get("/sdk/manifest.json", (c) =>
+      asset(c, JSON.stringify(MANIFEST), "application/json", "no-cache"),
+    )
     .get("/sdk/auditor-sdk.js", (c) => asset(c, SDK.js, JS, "no-cache"))
     .get(HASHED, (c) => asset(c, SDK.js, JS, IMMUTABLE))
     .get(`${HASHED}.map`, (c) => asset(c, SDK.map, "application/json", IMMUTABLE))
     .get("/sdk/auditor-sdk.d.ts", (c) =>
-      DTS ? asset(c, DTS, "text/plain; charset=utf-8", "no-cache") : apiError(c, 404, "not_built", "the SDK declarations are built by `npm run build` into the compiled binary"),
+      DTS
+        ? asset(c, DTS, "text/plain; charset=utf-8", "no-cache")
+        : apiError(
+            c,
+            404,
+            "not_built",
+            "the SDK declarations are built by `npm run build` into the compiled binary",
+          ),
     );
 }

@@ -32,7 +32,12 @@ import {
 import { apiError, describeIssues, toApiIssues } from "../errors.ts";
 import { readQuery } from "../query.ts";
 import { peerAddress } from "../rate-limit.ts";
-import { readSessionBody, SessionAccess, type ControlReply, type SessionEnv } from "../session-control.ts";
+import {
+  readSessionBody,
+  SessionAccess,
+  type ControlReply,
+  type SessionEnv,
+} from "../session-control.ts";
 import { StreamQuerySchema } from "../session-operations.ts";
 import { sessionEventStream } from "../session-stream.ts";
 
@@ -69,7 +74,8 @@ export function sessionRoutes(options: SessionRouteOptions) {
   /** A session another instance holds is answered by that instance. */
   const forwardUnlessHere: MiddlewareHandler = async (c, next) => {
     const id = sessionId(c);
-    const answer = options.remote && !manager.get(id) ? await options.remote.forward(c, id) : undefined;
+    const answer =
+      options.remote && !manager.get(id) ? await options.remote.forward(c, id) : undefined;
     return answer ?? next();
   };
 
@@ -98,8 +104,15 @@ export function sessionRoutes(options: SessionRouteOptions) {
       let caller = `address:${peerAddress(c.req.raw, c.env)}`;
       if (options.apiKeys.length > 0) {
         const key = bearer(c);
-        if (!key) return apiError(c, 401, "unauthorized", "authorization: send Bearer <API key> to create sessions");
-        if (!keyAccepted(key, options.apiKeys)) return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
+        if (!key)
+          return apiError(
+            c,
+            401,
+            "unauthorized",
+            "authorization: send Bearer <API key> to create sessions",
+          );
+        if (!keyAccepted(key, options.apiKeys))
+          return apiError(c, 403, "forbidden", "authorization: this API key is not accepted");
         caller = `key:${new Bun.CryptoHasher("sha256").update(key).digest("hex")}`;
       }
       const body = await readSessionBody(c);
@@ -111,15 +124,31 @@ export function sessionRoutes(options: SessionRouteOptions) {
       }
       const { encryption } = parsed.data;
       if (encryption?.mode === "required" && !encryption.clientPublicKey) {
-        return apiError(c, 400, "invalid_request", "encryption.clientPublicKey: required when encryption.mode is required");
+        return apiError(
+          c,
+          400,
+          "invalid_request",
+          "encryption.clientPublicKey: required when encryption.mode is required",
+        );
       }
       const id = newSessionId();
       let channel: SessionChannel = new PlainChannel();
       if (encryption?.clientPublicKey) {
         try {
-          channel = await EncryptedChannel.create(id, encryption.clientPublicKey, options.identity, options.kid);
+          channel = await EncryptedChannel.create(
+            id,
+            encryption.clientPublicKey,
+            options.identity,
+            options.kid,
+          );
         } catch (err) {
-          if (err instanceof InvalidPublicKeyError) return apiError(c, 400, "invalid_request", `encryption.clientPublicKey: ${err.message}`);
+          if (err instanceof InvalidPublicKeyError)
+            return apiError(
+              c,
+              400,
+              "invalid_request",
+              `encryption.clientPublicKey: ${err.message}`,
+            );
           throw err;
         }
       }
@@ -127,9 +156,16 @@ export function sessionRoutes(options: SessionRouteOptions) {
         try {
           await options.remote.register(id);
         } catch (err) {
-          options.log.warn("cannot register a session in the session directory", { reason: (err as Error).message });
+          options.log.warn("cannot register a session in the session directory", {
+            reason: (err as Error).message,
+          });
           c.header("retry-after", "5");
-          return apiError(c, 503, "directory_unavailable", "the session directory (AUDITOR_STATE_URL) cannot be written; retry shortly");
+          return apiError(
+            c,
+            503,
+            "directory_unavailable",
+            "the session directory (AUDITOR_STATE_URL) cannot be written; retry shortly",
+          );
         }
       }
       let session: Session;
@@ -180,16 +216,46 @@ export function sessionRoutes(options: SessionRouteOptions) {
       const { fromSeq } = query;
       if (fromSeq > session.lastSeq + 1) return outOfRange();
       if (fromSeq < session.firstBufferedSeq) {
-        return apiError(c, 410, "gone", `fromSeq: events before seq ${session.firstBufferedSeq} are no longer buffered; start a new session`);
+        return apiError(
+          c,
+          410,
+          "gone",
+          `fromSeq: events before seq ${session.firstBufferedSeq} are no longer buffered; start a new session`,
+        );
       }
       return stream(session, fromSeq);
     })
-    .post("/sessions/:id/input", forwardUnlessHere, access.control({ type: "input", schema: SessionInputRequestSchema, body: "request", handle: answerInput }))
-    .post("/refs/resolve", locateInBody, access.control({ type: "refs_resolve", schema: ResolveBodySchema, body: "located", handle: resolveRefs }))
-    .post("/sessions/:id/cancel", forwardUnlessHere, access.control({ type: "cancel", schema: CancelRequestSchema, body: "none", handle: cancel }));
+    .post(
+      "/sessions/:id/input",
+      forwardUnlessHere,
+      access.control({
+        type: "input",
+        schema: SessionInputRequestSchema,
+        body: "request",
+        handle: answerInput,
+      }),
+    )
+    .post(
+      "/refs/resolve",
+      locateInBody,
+      access.control({
+        type: "refs_resolve",
+        schema: ResolveBodySchema,
+        body: "located",
+        handle: resolveRefs,
+      }),
+    )
+    .post(
+      "/sessions/:id/cancel",
+      forwardUnlessHere,
+      access.control({ type: "cancel", schema: CancelRequestSchema, body: "none", handle: cancel }),
+    );
 }
 
-function answerInput(session: Session, body: z.output<typeof SessionInputRequestSchema>): ControlReply {
+function answerInput(
+  session: Session,
+  body: z.output<typeof SessionInputRequestSchema>,
+): ControlReply {
   try {
     const reply: SessionInputReply = {
       sessionId: session.id,
@@ -211,17 +277,29 @@ const ResolveBodySchema = z.strictObject({
 
 function resolveRefs(session: Session, request: z.output<typeof ResolveBodySchema>): ControlReply {
   if (request.sessionId !== undefined && request.sessionId !== session.id) {
-    return { status: 400, body: { error: "invalid_request", message: "sessionId: does not match the envelope's session" } };
+    return {
+      status: 400,
+      body: {
+        error: "invalid_request",
+        message: "sessionId: does not match the envelope's session",
+      },
+    };
   }
   try {
     const values = Object.fromEntries(
-      request.refs.map((id) => [id, session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable)]),
+      request.refs.map((id) => [
+        id,
+        session.sidecar.resolveForClient(id, session.refPolicy.allowNonReadable),
+      ]),
     );
     const reply: ResolveRefsReply = { sessionId: session.id, values };
     return { status: 200, body: reply };
   } catch (err) {
     if (!(err instanceof RefError)) throw err;
-    return { status: err.code === "not_readable" ? 403 : 404, body: { error: err.code, message: `refs: ${err.message}` } };
+    return {
+      status: err.code === "not_readable" ? 403 : 404,
+      body: { error: err.code, message: `refs: ${err.message}` },
+    };
   }
 }
 

@@ -63,7 +63,13 @@ export function sourceRoutes() {
         return apiError(c, 400, "bad_request", "path: not a valid percent-encoded path");
       }
       const text = sourceText(path);
-      if (text === undefined) return apiError(c, 404, "not_found", `path: ${JSON.stringify(path)} is not a file of this binary's source (GET /source lists them)`);
+      if (text === undefined)
+        return apiError(
+          c,
+          404,
+          "not_found",
+          `path: ${JSON.stringify(path)} is not a file of this binary's source (GET /source lists them)`,
+        );
       c.header("cache-control", "no-cache");
       return c.body(text, 200, { "content-type": "text/plain; charset=utf-8" });
     });

@@ -25,7 +25,10 @@ export const webOperations: Operation[] = [
 ];
 
 export function webRoutes() {
-  const app = new Hono().get("/", (c) => servePage(c, APP.indexHtml, "text/html; charset=utf-8", "no-cache"));
-  for (const asset of APP.assets) app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
+  const app = new Hono().get("/", (c) =>
+    servePage(c, APP.indexHtml, "text/html; charset=utf-8", "no-cache"),
+  );
+  for (const asset of APP.assets)
+    app.get(asset.path, (c) => servePage(c, asset.body, asset.type, IMMUTABLE));
   return app;
 }

@@ -27,7 +27,9 @@ middleware's AUDITOR_RUNTIME_KEYS.`;
 
 const ArgsSchema = z.object({
   connect: plainUrl(/^(http|https|ws|wss)$/, "the middleware's URL"),
-  pin: z.array(z.string().min(16)).min(1, "--pin: the middleware's identity key or kid (from its /attestation)"),
+  pin: z
+    .array(z.string().min(16))
+    .min(1, "--pin: the middleware's identity key or kid (from its /attestation)"),
   slots: z.coerce.number().int().min(1).max(256).default(4),
   dataDir: z.string().default("./data-runtime"),
   memoryBudgetMb: z.coerce.number().int().min(64).max(1_048_576).default(1024),
@@ -47,7 +49,12 @@ function parse(argv: string[]) {
     else throw new Error(`unknown argument ${flag}`);
   }
   const parsed = ArgsSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => (i.path[0] === "connect" ? `--connect: ${i.message}` : i.message)).join("; "));
+  if (!parsed.success)
+    throw new Error(
+      parsed.error.issues
+        .map((i) => (i.path[0] === "connect" ? `--connect: ${i.message}` : i.message))
+        .join("; "),
+    );
   return parsed.data;
 }
 
@@ -82,7 +89,11 @@ export async function runRuntime(argv: string[]): Promise<number> {
   log.info("runtime key", { kid: keyId(key.publicKey), publicKey: toBase64Url(key.publicKey) });
   const cores = availableParallelism();
   const maxWorkers = 8 * cores;
-  const pool = new RuntimePool({ minWorkers: cores, maxWorkers, budget: new MemoryBudget(args.memoryBudgetMb * 1024 * 1024, maxWorkers) });
+  const pool = new RuntimePool({
+    minWorkers: cores,
+    maxWorkers,
+    budget: new MemoryBudget(args.memoryBudgetMb * 1024 * 1024, maxWorkers),
+  });
   const url = new URL("/runtime/attach", args.connect.replace(/^http/, "ws")).href;
   let stopping = false;
   for (let i = 0; i < args.slots; i++) void slotLoop(url, key, args.pin, pool, log, () => stopping);
@@ -95,7 +106,14 @@ export async function runRuntime(argv: string[]): Promise<number> {
 }
 
 /** One slot: attach, run one session, detach; again, with backoff while the middleware is away. */
-async function slotLoop(url: string, key: P256KeyPair, pins: string[], pool: RuntimePool, log: Logger, stopping: () => boolean) {
+async function slotLoop(
+  url: string,
+  key: P256KeyPair,
+  pins: string[],
+  pool: RuntimePool,
+  log: Logger,
+  stopping: () => boolean,
+) {
   let backoff = 100;
   while (!stopping()) {
     const outcome = await runOneSession(url, key, pins, pool, log);
@@ -107,13 +125,22 @@ async function slotLoop(url: string, key: P256KeyPair, pins: string[], pool: Run
   }
 }
 
-function runOneSession(url: string, key: P256KeyPair, pins: string[], pool: RuntimePool, log: Logger): Promise<"ran" | "failed"> {
+function runOneSession(
+  url: string,
+  key: P256KeyPair,
+  pins: string[],
+  pool: RuntimePool,
+  log: Logger,
+): Promise<"ran" | "failed"> {
   return new Promise((resolve) => {
     const socket = new WebSocket(url);
     let channel: SecureChannel | undefined;
     let ran = false;
     let handshake: Awaited<ReturnType<typeof startRuntimeHandshake>> | undefined;
-    const wire = { send: (text: string) => socket.send(text), close: (code?: number, reason?: string) => socket.close(code, reason) };
+    const wire = {
+      send: (text: string) => socket.send(text),
+      close: (code?: number, reason?: string) => socket.close(code, reason),
+    };
     socket.onopen = async () => {
       handshake = await startRuntimeHandshake(key, pins);
       socket.send(handshake.hello);
@@ -143,7 +170,11 @@ function runOneSession(url: string, key: P256KeyPair, pins: string[], pool: Runt
     // The session runs in this process's worker pool; its tool calls go back to the middleware.
     const serve = (ch: SecureChannel) =>
       new RunGuest(
-        { send: (message: GuestMessage) => ch.send(message), onMessage: (h) => ch.onMessage(h), onClose: (h) => ch.onClose(h) },
+        {
+          send: (message: GuestMessage) => ch.send(message),
+          onMessage: (h) => ch.onMessage(h),
+          onClose: (h) => ch.onClose(h),
+        },
         {
           validate: true,
           onViolation: (reason) => ch.close(reason),

@@ -17,7 +17,10 @@ export interface RuntimeLimits {
   handshakeTimeoutMs: number;
 }
 
-export const DEFAULT_RUNTIME_LIMITS: RuntimeLimits = { maxIdleSlots: 1_024, handshakeTimeoutMs: 3_000 };
+export const DEFAULT_RUNTIME_LIMITS: RuntimeLimits = {
+  maxIdleSlots: 1_024,
+  handshakeTimeoutMs: 3_000,
+};
 
 export class RemoteRuntimes {
   private readonly idle: SecureChannel[] = [];
@@ -45,13 +48,19 @@ export class RemoteRuntimes {
     };
     return {
       onOpen: (wire: Wire) => {
-        deadline = setTimeout(() => step !== "ready" && refuse(wire, `no handshake within ${this.limits.handshakeTimeoutMs} ms`), this.limits.handshakeTimeoutMs);
+        deadline = setTimeout(
+          () =>
+            step !== "ready" &&
+            refuse(wire, `no handshake within ${this.limits.handshakeTimeoutMs} ms`),
+          this.limits.handshakeTimeoutMs,
+        );
       },
       onMessage: async (event: MessageEvent, wire: Wire) => {
         const text = typeof event.data === "string" ? event.data : "";
         try {
           if (step === "hello") {
-            if (this.idle.length >= this.limits.maxIdleSlots) throw new Error(`already ${this.limits.maxIdleSlots} idle runtime slots`);
+            if (this.idle.length >= this.limits.maxIdleSlots)
+              throw new Error(`already ${this.limits.maxIdleSlots} idle runtime slots`);
             step = "auth";
             pending = await answerRuntimeHello(text, this.identity, this.pins);
             wire.send(pending.welcome);
@@ -61,7 +70,10 @@ export class RemoteRuntimes {
             clearTimeout(deadline);
             channel.onClose(() => this.lost(channel!));
             this.idle.push(channel);
-            this.log.info("runtime slot attached", { runtime: channel.peerKid, idle: this.idle.length });
+            this.log.info("runtime slot attached", {
+              runtime: channel.peerKid,
+              idle: this.idle.length,
+            });
           } else {
             channel!.receive(text);
           }
@@ -80,11 +92,18 @@ export class RemoteRuntimes {
   run(code: string, options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
     const channel = this.idle.shift();
-    if (!channel) return Promise.resolve(failedRun("runtime_unavailable", "no runtime is connected to run this session", started));
+    if (!channel)
+      return Promise.resolve(
+        failedRun("runtime_unavailable", "no runtime is connected to run this session", started),
+      );
     const sessionId = options.sessionId ?? `run_${crypto.randomUUID()}`;
     this.running.add(channel);
     const host = new RunHost(
-      { send: (message: HostMessage) => channel.send(message), onMessage: (h) => channel.onMessage(h), onClose: (h) => channel.onClose(h) },
+      {
+        send: (message: HostMessage) => channel.send(message),
+        onMessage: (h) => channel.onMessage(h),
+        onClose: (h) => channel.onClose(h),
+      },
       { validate: true, onOverdue: () => channel.close("the runtime missed a run's deadline") },
     );
     return host.run(code, { ...options, sessionId }).finally(() => {
@@ -100,6 +119,7 @@ export class RemoteRuntimes {
   }
 
   closeAll(): void {
-    for (const channel of [...this.idle, ...this.running]) channel.close("the middleware is shutting down");
+    for (const channel of [...this.idle, ...this.running])
+      channel.close("the middleware is shutting down");
   }
 }

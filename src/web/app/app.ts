@@ -32,7 +32,12 @@ export interface App {
   stop(): void;
 }
 
-export function mountApp(doc: Document, view: AppView, client: AuditorClient, options: AppOptions = {}): App {
+export function mountApp(
+  doc: Document,
+  view: AppView,
+  client: AuditorClient,
+  options: AppOptions = {},
+): App {
   const $ = <T extends HTMLElement>(id: string) => {
     const element = doc.getElementById(id);
     if (!element) throw new Error(`the page has no #${id}`);
@@ -114,7 +119,15 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       // With the server's key pinned, every answer's receipt is verified before it is shown.
       let receipt: Receipt | undefined;
       const onReceipt = sealed ? (r: Receipt) => void (receipt = r) : undefined;
-      const result = await client.generatePrompt({ sessionId, transcript: text, styleTags: styleTags.value.trim(), vjInstruction: vjInstruction() }, { sealed, ...(onReceipt ? { onReceipt } : {}) });
+      const result = await client.generatePrompt(
+        {
+          sessionId,
+          transcript: text,
+          styleTags: styleTags.value.trim(),
+          vjInstruction: vjInstruction(),
+        },
+        { sealed, ...(onReceipt ? { onReceipt } : {}) },
+      );
       lastSent = text;
       const summary = egressSummary(receipt);
       promptText.textContent = result.prompt;
@@ -125,7 +138,10 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       trustChecked = refreshTrust();
     } catch (err) {
       const reason = (err as Error).message;
-      showError(`The server could not make a prompt (${reason}). Your visuals keep running; retry when ready.`, () => void generate());
+      showError(
+        `The server could not make a prompt (${reason}). Your visuals keep running; retry when ready.`,
+        () => void generate(),
+      );
     } finally {
       busy = false;
       generateButton.disabled = false;
@@ -141,7 +157,8 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
         ? `Attested by an Intel TDX quote (dstack app ${statement.tee.appId ?? "unknown"})`
         : "Dev mode: not attested (no TEE quote)";
       $("trust-mode").dataset.attested = String(attestation.attested);
-      $("trust-binary").textContent = statement.binarySha256 ?? "running from source (no binary digest)";
+      $("trust-binary").textContent =
+        statement.binarySha256 ?? "running from source (no binary digest)";
       $("trust-kid").textContent = statement.kid;
       $("trust-connection").textContent = sealed
         ? `End-to-end sealed to key ${statement.kid}${attestation.attested ? "" : " (not attested)"}`
@@ -154,8 +171,10 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
       const egress = $("trust-egress");
       egress.replaceChildren();
       const hosts = new Map<string, { calls: number; blocked: number }>();
-      for (const policy of report.egressPolicy ?? []) hosts.set(policy.host, { calls: 0, blocked: 0 });
-      for (const seen of report.observedEgress ?? []) hosts.set(seen.host, { calls: seen.calls, blocked: seen.blocked });
+      for (const policy of report.egressPolicy ?? [])
+        hosts.set(policy.host, { calls: 0, blocked: 0 });
+      for (const seen of report.observedEgress ?? [])
+        hosts.set(seen.host, { calls: seen.calls, blocked: seen.blocked });
       for (const [host, stats] of hosts) {
         const item = doc.createElement("li");
         item.textContent = `${host}: ${stats.calls} call${stats.calls === 1 ? "" : "s"}${stats.blocked ? `, ${stats.blocked} blocked` : ""}`;
@@ -224,7 +243,12 @@ export function mountApp(doc: Document, view: AppView, client: AuditorClient, op
     mic.addEventListener("click", () => (stopListening ? stopMic() : startMic()));
   }
 
-  mountTools(doc, client, { sessionId, sealed, transcript: () => transcript.value.trim(), onError: showError });
+  mountTools(doc, client, {
+    sessionId,
+    sealed,
+    transcript: () => transcript.value.trim(),
+    onError: showError,
+  });
 
   let trustChecked = refreshTrust();
 

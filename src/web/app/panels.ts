@@ -16,7 +16,12 @@ export interface PanelsView {
 }
 
 const FOCUSABLE = [
-  "a[href]", "button:not([disabled])", "input:not([disabled])", "select", "textarea", "summary",
+  "a[href]",
+  "button:not([disabled])",
+  "input:not([disabled])",
+  "select",
+  "textarea",
+  "summary",
   "[tabindex]:not([tabindex='-1'])",
 ].join(", ");
 

@@ -12,7 +12,9 @@ interface Recognition {
   continuous: boolean;
   interimResults: boolean;
   lang: string;
-  onresult: ((event: { resultIndex: number; results: ArrayLike<RecognitionResult> }) => void) | null;
+  onresult:
+    | ((event: { resultIndex: number; results: ArrayLike<RecognitionResult> }) => void)
+    | null;
   onerror: ((event: { error: string }) => void) | null;
   onend: (() => void) | null;
   start(): void;
@@ -25,7 +27,10 @@ export function speechSupported(view: object): boolean {
 }
 
 function recognitionClass(view: object): RecognitionConstructor | undefined {
-  const v = view as { SpeechRecognition?: RecognitionConstructor; webkitSpeechRecognition?: RecognitionConstructor };
+  const v = view as {
+    SpeechRecognition?: RecognitionConstructor;
+    webkitSpeechRecognition?: RecognitionConstructor;
+  };
   return v.SpeechRecognition ?? v.webkitSpeechRecognition;
 }
 
@@ -39,13 +44,17 @@ export function speechErrorMessage(error: string): string {
   switch (error) {
     case "not-allowed":
     case "service-not-allowed":
-      return "The microphone is blocked for this page. Allow it in the browser's site settings, "
-        + `then press Retry, ${OR_TYPE}`;
+      return (
+        "The microphone is blocked for this page. Allow it in the browser's site settings, " +
+        `then press Retry, ${OR_TYPE}`
+      );
     case "audio-capture":
       return `No microphone was found. Connect one, then press Retry, ${OR_TYPE}`;
     case "network":
-      return "The browser's speech recognition service could not be reached. Check the connection, "
-        + `then press Retry, ${OR_TYPE}`;
+      return (
+        "The browser's speech recognition service could not be reached. Check the connection, " +
+        `then press Retry, ${OR_TYPE}`
+      );
     case "language-not-supported":
       return `Speech recognition does not support this language here: ${OR_TYPE}`;
     default:

@@ -10,9 +10,37 @@ interface Scene {
 }
 
 const COLOR_WORDS: Record<string, number> = {
-  red: 0, crimson: 350, scarlet: 5, orange: 28, amber: 40, gold: 45, golden: 45, yellow: 55, lime: 90, green: 120, emerald: 140,
-  teal: 175, cyan: 185, turquoise: 175, aqua: 185, blue: 220, azure: 210, cobalt: 225, indigo: 255, violet: 275, purple: 285,
-  magenta: 310, pink: 330, rose: 340, neon: 300, ultraviolet: 270, sunset: 20, ocean: 200, forest: 130, fire: 15, ice: 195,
+  red: 0,
+  crimson: 350,
+  scarlet: 5,
+  orange: 28,
+  amber: 40,
+  gold: 45,
+  golden: 45,
+  yellow: 55,
+  lime: 90,
+  green: 120,
+  emerald: 140,
+  teal: 175,
+  cyan: 185,
+  turquoise: 175,
+  aqua: 185,
+  blue: 220,
+  azure: 210,
+  cobalt: 225,
+  indigo: 255,
+  violet: 275,
+  purple: 285,
+  magenta: 310,
+  pink: 330,
+  rose: 340,
+  neon: 300,
+  ultraviolet: 270,
+  sunset: 20,
+  ocean: 200,
+  forest: 130,
+  fire: 15,
+  ice: 195,
 };
 const FAST = /\b(storm|chaos|explosion|electric|rave|frantic|lightning|fire|dance|neon|glitch)\b/i;
 const SLOW = /\b(calm|serene|still|quiet|mist|fog|dream|slow|gentle|soft|drift)\b/i;
@@ -43,7 +71,13 @@ export class Stage {
   private previous: Scene | undefined;
   private changedAt = 0;
 
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly view: { requestAnimationFrame?: (cb: (t: number) => void) => number; devicePixelRatio?: number }) {}
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly view: {
+      requestAnimationFrame?: (cb: (t: number) => void) => number;
+      devicePixelRatio?: number;
+    },
+  ) {}
 
   show(prompt: string): void {
     this.previous = this.current;
@@ -78,12 +112,19 @@ export class Stage {
     this.paint(ctx, this.current, t, width, height, fade);
   }
 
-  private paint(ctx: CanvasRenderingContext2D, scene: Scene, t: number, width: number, height: number, alpha: number): void {
+  private paint(
+    ctx: CanvasRenderingContext2D,
+    scene: Scene,
+    t: number,
+    width: number,
+    height: number,
+    alpha: number,
+  ): void {
     const time = (t / 1000) * scene.speed;
     ctx.globalCompositeOperation = "lighter";
     // Large drifting glows, one per hue.
     scene.hues.forEach((hue, i) => {
-      const phase = scene.seed % 97 + i * 2.1;
+      const phase = (scene.seed % 97) + i * 2.1;
       const x = width * (0.5 + 0.35 * Math.sin(time * 0.21 + phase));
       const y = height * (0.5 + 0.3 * Math.cos(time * 0.17 + phase * 1.3));
       const r = Math.max(width, height) * (0.35 + 0.1 * Math.sin(time * 0.3 + i));

@@ -37,7 +37,8 @@ export function mountTools(doc: Document, client: AuditorClient, context: ToolsC
       const mood = $<HTMLInputElement>("mood").value.trim();
       const input = { sessionId: context.sessionId, transcript: context.transcript(), mood };
       const { cue, provider_used } = await client.dj(input, options);
-      $("dj-output").textContent = `${cue.tempo_bpm} bpm · ${cue.key} · ${cue.mood_tags.join(", ")}\n${cue.prompt}\n(${provider_used})`;
+      $("dj-output").textContent =
+        `${cue.tempo_bpm} bpm · ${cue.key} · ${cue.mood_tags.join(", ")}\n${cue.prompt}\n(${provider_used})`;
     }),
   );
 
@@ -51,11 +52,14 @@ export function mountTools(doc: Document, client: AuditorClient, context: ToolsC
     preview.hidden = result.status !== "ok";
   };
   const describe = (result: CompileResult) =>
-    result.status === "ok" ? "Compiles."
-    : result.status === "error" ? result.log
-    : `${result.reason}: cannot check it.`;
+    result.status === "ok"
+      ? "Compiles."
+      : result.status === "error"
+        ? result.log
+        : `${result.reason}: cannot check it.`;
   /** Green when it compiles, red when it does not, neither when this browser cannot tell. */
-  const verdict = (result: CompileResult) => (result.status === "unavailable" ? undefined : result.status === "ok");
+  const verdict = (result: CompileResult) =>
+    result.status === "unavailable" ? undefined : result.status === "ok";
   const compile = () => {
     const result = compileFragmentShader(preview, source.value);
     show(describe(result), verdict(result), result);

@@ -2,14 +2,20 @@
 // stacked bars (answered and errors per bucket) and a line with its peak labelled.
 const SVG = "http://www.w3.org/2000/svg";
 
-function element(doc: Document, name: string, attributes: Record<string, string | number>): SVGElement {
+function element(
+  doc: Document,
+  name: string,
+  attributes: Record<string, string | number>,
+): SVGElement {
   const el = doc.createElementNS(SVG, name);
   for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, String(value));
   return el;
 }
 
 function size(svg: SVGSVGElement) {
-  const [, , width = 900, height = 100] = (svg.getAttribute("viewBox") ?? "").split(" ").map(Number);
+  const [, , width = 900, height = 100] = (svg.getAttribute("viewBox") ?? "")
+    .split(" ")
+    .map(Number);
   return { width, height };
 }
 
@@ -29,8 +35,20 @@ export function stackedBars(svg: SVGSVGElement, points: { ok: number; bad: numbe
     const x = i * step + 1;
     const w = Math.max(1, step - 2);
     return [
-      element(svg.ownerDocument, "rect", { x, y: height - okHeight - badHeight, width: w, height: badHeight, class: "bar-bad" }),
-      element(svg.ownerDocument, "rect", { x, y: height - okHeight, width: w, height: okHeight, class: "bar-ok" }),
+      element(svg.ownerDocument, "rect", {
+        x,
+        y: height - okHeight - badHeight,
+        width: w,
+        height: badHeight,
+        class: "bar-bad",
+      }),
+      element(svg.ownerDocument, "rect", {
+        x,
+        y: height - okHeight,
+        width: w,
+        height: okHeight,
+        class: "bar-ok",
+      }),
     ];
   });
   svg.replaceChildren(...bars);
@@ -52,6 +70,9 @@ export function line(svg: SVGSVGElement, values: (number | null)[], unit: string
     // A bucket without neighbours would be an invisible line: each value also gets a dot.
     dots.push(element(svg.ownerDocument, "circle", { cx: x, cy: y, r: 2.5, class: "dot" }));
   });
-  svg.replaceChildren(element(svg.ownerDocument, "path", { d: path.trim() || "M0,0", class: "line" }), ...dots);
+  svg.replaceChildren(
+    element(svg.ownerDocument, "path", { d: path.trim() || "M0,0", class: "line" }),
+    ...dots,
+  );
   label(svg, present.length ? `peak ${max.toFixed(max < 10 ? 2 : 0)} ${unit}` : "no calls yet");
 }

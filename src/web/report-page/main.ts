@@ -28,7 +28,10 @@ async function check(id: string, run: () => Promise<[State, string]>) {
   }
 }
 
-const freshNonce = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+const freshNonce = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
 const short = (hex: string) => `${hex.slice(0, 16)}…`;
 
 const baseUrl = location.origin;
@@ -43,15 +46,31 @@ await check("statement", async () => {
   const response = await unpinned.attestation({ nonce });
   statement = response.statement;
   attested = response.quote !== undefined;
-  if (statement.kid !== document.body.dataset.kid) throw new Error(`the statement's key ${statement.kid} is not the one this page was rendered with`);
+  if (statement.kid !== document.body.dataset.kid)
+    throw new Error(
+      `the statement's key ${statement.kid} is not the one this page was rendered with`,
+    );
   return attested
-    ? ["checked", `kid ${statement.kid}; the quote's report data is SHA-512 of this statement with your nonce ${nonce}. Its Intel signature chain and the measurements are for auditor verify.`]
-    : ["not attested", `kid ${statement.kid}; it carries your nonce ${nonce}, but there is no quote (dev mode): the statement is the server's own word.`];
+    ? [
+        "checked",
+        `kid ${statement.kid}; the quote's report data is SHA-512 of this statement with your nonce ${nonce}. Its Intel signature chain and the measurements are for auditor verify.`,
+      ]
+    : [
+        "not attested",
+        `kid ${statement.kid}; it carries your nonce ${nonce}, but there is no quote (dev mode): the statement is the server's own word.`,
+      ];
 });
-const bound = (detail: string): [State, string] => (attested ? ["checked", detail] : ["not attested", `${detail} No quote backs the statement, so this only shows the server is consistent with itself.`]);
+const bound = (detail: string): [State, string] =>
+  attested
+    ? ["checked", detail]
+    : [
+        "not attested",
+        `${detail} No quote backs the statement, so this only shows the server is consistent with itself.`,
+      ];
 
 if (!statement) {
-  for (const id of ["binding", "source", "egress-log", "receipt"]) show(id, "failed", "skipped: the statement could not be checked");
+  for (const id of ["binding", "source", "egress-log", "receipt"])
+    show(id, "failed", "skipped: the statement could not be checked");
 } else {
   const pinned = sdk.createClient({ baseUrl, pinnedKeys: [statement.kid] });
   let fn: string | undefined;
@@ -59,16 +78,25 @@ if (!statement) {
     const nonce = freshNonce();
     const report = await pinned.report(app, { nonce });
     fn = report.functions[0]?.name;
-    return bound(`SHA-256(JCS(report)) = ${short(report.binding!.reportSha256)} and the report data derive from your nonce ${nonce}${attested ? ", and the binding's quote carries them" : ""}.`);
+    return bound(
+      `SHA-256(JCS(report)) = ${short(report.binding!.reportSha256)} and the report data derive from your nonce ${nonce}${attested ? ", and the binding's quote carries them" : ""}.`,
+    );
   });
   await check("source", async () => {
     const { listing } = await pinned.source();
-    return bound(`${listing.files.length} files hash to treeSha256 ${short(listing.treeSha256)}, the statement's; commit ${listing.commit ?? "unknown"} of ${listing.repository}.`);
+    return bound(
+      `${listing.files.length} files hash to treeSha256 ${short(listing.treeSha256)}, the statement's; commit ${listing.commit ?? "unknown"} of ${listing.repository}.`,
+    );
   });
   await check("egress-log", async () => {
     const log = await pinned.egressLog();
-    const from = log.fromGenesis ? "from genesis" : `from seq ${log.entries[0]!.seq} (older entries left the server's window)`;
-    return ["checked", `${log.entries.length} entries chain ${from} to head seq ${log.head.seq}. That every egress is logged is the measured code's promise.`];
+    const from = log.fromGenesis
+      ? "from genesis"
+      : `from seq ${log.entries[0]!.seq} (older entries left the server's window)`;
+    return [
+      "checked",
+      `${log.entries.length} entries chain ${from} to head seq ${log.head.seq}. That every egress is logged is the measured code's promise.`,
+    ];
   });
   await check("receipt", async () => {
     if (!fn) throw new Error("the report lists no function to call");
@@ -81,8 +109,11 @@ if (!statement) {
       if (!(err instanceof sdk.HttpError) || err.status !== 400) throw err;
     }
     if (!receipt) throw new Error("no receipt");
-    if (receipt.egress.length > 0) throw new Error(`a refused call caused ${receipt.egress.length} egress entries`);
-    return bound(`POST /invoke/${fn} with a null body answered ${receipt.status}; its receipt is signed by kid ${receipt.kid} over your exact request and response bytes and lists no egress: nothing left the TEE.`);
+    if (receipt.egress.length > 0)
+      throw new Error(`a refused call caused ${receipt.egress.length} egress entries`);
+    return bound(
+      `POST /invoke/${fn} with a null body answered ${receipt.status}; its receipt is signed by kid ${receipt.kid} over your exact request and response bytes and lists no egress: nothing left the TEE.`,
+    );
   });
 
   const button = document.querySelector<HTMLButtonElement>("#hash-every-file");
@@ -91,8 +122,13 @@ if (!statement) {
     show("source", "checking", "hashing every served file…");
     void check("source", async () => {
       const { listing, mismatched } = await pinned.source({ everyFile: true });
-      if (mismatched.length) throw new Error(`served files that do not hash as listed: ${mismatched.slice(0, 5).join(", ")}`);
-      return bound(`all ${listing.files.length} served files hash as listed, to treeSha256 ${short(listing.treeSha256)}, the statement's.`);
+      if (mismatched.length)
+        throw new Error(
+          `served files that do not hash as listed: ${mismatched.slice(0, 5).join(", ")}`,
+        );
+      return bound(
+        `all ${listing.files.length} served files hash as listed, to treeSha256 ${short(listing.treeSha256)}, the statement's.`,
+      );
     }).finally(() => (button.disabled = false));
   });
 }
