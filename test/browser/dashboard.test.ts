@@ -3,20 +3,19 @@
 // operator key, an invoke's egress entry and latency within a second of the call, a blocked
 // attempt highlighted; a wrong key locks the page again. Screenshots in dist/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { startFakeLlm, type FakeLlm } from "../fixtures/fake-llm.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { chromiumAvailable, launchChromium, requireChromium } from "../helpers/chromium.ts";
 import { sid } from "../helpers/session-id.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dir, "../../dist/screenshots");
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 const OPERATOR_KEY = "dashboard-operator-key-0123456789";
 
-if (!available && process.env.CI)
-  test("Chromium is installed", () => expect(existsSync(CHROMIUM)).toBe(true));
+requireChromium("the dashboard browser test");
 
 describe.skipIf(!available)("the dashboard in Chromium", () => {
   let browser: Browser;
@@ -33,17 +32,7 @@ describe.skipIf(!available)("the dashboard in Chromium", () => {
         OPENROUTER_BASE_URL: llm.openrouterBaseUrl,
       },
     });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {

@@ -4,19 +4,18 @@
 // guest agent the quote-bound ones say "checked"; a tampered egress log is caught. Screenshots
 // go to dist/screenshots/ for people to look at.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, ConsoleMessage } from "playwright-core";
 import { startAuditor, tempDir, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { chromiumAvailable, launchChromium, requireChromium } from "../helpers/chromium.ts";
 import { startFakeDstack, type FakeDstack } from "../fixtures/fake-dstack.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dir, "../../dist/screenshots");
-const available = existsSync(CHROMIUM);
+const available = chromiumAvailable;
 const CHECKS = ["statement", "binding", "source", "egress-log", "receipt"];
 
-if (!available && process.env.CI)
-  test("Chromium is installed", () => expect(existsSync(CHROMIUM)).toBe(true));
+requireChromium("the report page browser test");
 
 /** Opens the report page, waits for its checks and returns each row's state and detail. */
 async function openReport(browser: Browser, url: string, viewport = { width: 1280, height: 900 }) {
@@ -58,25 +57,11 @@ async function openReport(browser: Browser, url: string, viewport = { width: 128
   };
 }
 
-const launch = async () => {
-  const { chromium } = await import("playwright-core");
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-  });
-};
-
 describe.skipIf(!available)("the report page in Chromium", () => {
   let browser: Browser;
   let dev: AuditorProcess;
   beforeAll(async () => {
-    browser = await launch();
+    browser = await launchChromium();
     dev = await startAuditor({ env: { AUDITOR_TEE: "dev" } });
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 60_000);
@@ -185,7 +170,7 @@ describe.skipIf(!available)("the report page on the fake dstack guest agent", ()
   let fake: FakeDstack;
   let server: AuditorProcess;
   beforeAll(async () => {
-    browser = await launch();
+    browser = await launchChromium();
     const socketPath = join(tempDir(), "dstack.sock");
     fake = await startFakeDstack({ socketPath });
     server = await startAuditor({

@@ -4,24 +4,18 @@
 // phone sizes; a refused microphone; no console errors (a CSP violation would be one); and
 // screenshots in dist/screenshots/ for people to look at.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { buildBinary } from "../../scripts/build.ts";
 import { startAuditor, type AuditorProcess } from "../helpers/auditor-process.ts";
+import { chromiumAvailable, launchChromium, requireChromium } from "../helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const root = join(import.meta.dir, "../..");
 const SCREENSHOTS = join(root, "dist/screenshots");
 export const SCREENSHOT = join(SCREENSHOTS, "vj-app.png");
-const available = existsSync(CHROMIUM);
-
-if (!available) {
-  const message = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser test; .ci/run does`;
-  // In CI the browser test must run: a missing browser is a failure there, a skip elsewhere.
-  if (process.env.CI) test("Chromium is installed", () => expect(message).toBe("chromium present"));
-  else console.warn(`skipping the VJ page browser test: ${message}`);
-}
+const available = chromiumAvailable;
+requireChromium("the VJ page browser test");
 
 const TRANSCRIPT = "a neon jellyfish drifting over a flooded cathedral at sunset";
 
@@ -83,19 +77,7 @@ describe.skipIf(!available)("the VJ page in Chromium, served by the binary", () 
     const built = await buildBinary(root);
     binarySha256 = built.sha256;
     server = await startAuditor({ command: [built.path], env: { AUDITOR_TEE: "dev" } });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 120_000);
 
