@@ -1,5 +1,5 @@
 // Composes the HTTP surface from the modules that own each concern.
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
 import type { FunctionHost, SealedInvoker, ReceiptSigner } from "../functions/index.ts";
@@ -28,6 +28,7 @@ import { dashboardOperations, dashboardRoutes } from "./routes/dashboard.ts";
 import { httpMetrics } from "./metrics.ts";
 import type { DashboardSources } from "../metrics/index.ts";
 import { upgradeWebSocket } from "hono/bun";
+import type { WSContext } from "hono/ws";
 import type { RemoteRuntimes } from "../runtime/index.ts";
 import { webOperations, webRoutes } from "./routes/web.ts";
 import { reportOperations, reportRoutes } from "./routes/report.ts";
@@ -225,22 +226,7 @@ export function createApp(deps: AppDeps): Hono {
     const runtimes = deps.runtimes;
     app.get(
       "/runtime/attach",
-      upgradeWebSocket(() => {
-        const connection = runtimes.connection();
-        return {
-          onOpen: (_event, ws) => connection.onOpen(ws),
-          onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws),
-          onClose: () => connection.onClose(),
-        };
-      }),
-      // Only reached when the request was no WebSocket upgrade.
-      (c) =>
-        apiError(
-          c,
-          426,
-          "upgrade_required",
-          "GET /runtime/attach: send a WebSocket upgrade (an extracted runtime attaches here)",
-        ),
+      ...webSocketAttach(() => runtimes.connection(), "an extracted runtime attaches here"),
     );
   }
   if (deps.peers) {
@@ -258,22 +244,10 @@ export function createApp(deps: AppDeps): Hono {
     const handle = (request: Request) => Promise.resolve(forwarded.fetch(request, FORWARDED_ENV));
     app.get(
       "/peer/attach",
-      upgradeWebSocket(() => {
-        const connection = peers.connection(handle);
-        return {
-          onOpen: (_event, ws) => connection.onOpen(ws),
-          onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws),
-          onClose: () => connection.onClose(),
-        };
-      }),
-      // Only reached when the request was no WebSocket upgrade.
-      (c) =>
-        apiError(
-          c,
-          426,
-          "upgrade_required",
-          "GET /peer/attach: send a WebSocket upgrade (another instance of this app attaches here)",
-        ),
+      ...webSocketAttach(
+        () => peers.connection(handle),
+        "another instance of this app attaches here",
+      ),
     );
   }
   app.route("/", sdkRoutes());
@@ -334,4 +308,30 @@ export function createApp(deps: AppDeps): Hono {
     return apiError(c, 500, "internal_error", "internal error");
   });
   return app;
+}
+
+/** What a WebSocket endpoint's connection handles: the channel's side of one socket. */
+interface AttachedConnection {
+  onOpen(ws: WSContext): void;
+  onMessage(event: MessageEvent, ws: WSContext): void | Promise<void>;
+  onClose(): void;
+}
+
+/**
+ * The two handlers of a WebSocket endpoint: the upgrade, each socket with its own connection,
+ * and the 426 a request that is no upgrade gets (`who` says who attaches there).
+ */
+function webSocketAttach(connect: () => AttachedConnection, who: string) {
+  return [
+    upgradeWebSocket(() => {
+      const connection = connect();
+      return {
+        onOpen: (_event, ws) => connection.onOpen(ws),
+        onMessage: (event, ws) => void connection.onMessage(event as MessageEvent, ws),
+        onClose: () => connection.onClose(),
+      };
+    }),
+    (c: Context) =>
+      apiError(c, 426, "upgrade_required", `GET ${c.req.path}: send a WebSocket upgrade (${who})`),
+  ] as const;
 }
