@@ -4,42 +4,31 @@
 // (DESIGN), and the line carries the entry's seq so either can be found from the other. The same
 // metadata as the entry: never bodies, query values or secrets.
 import type { Logger } from "../log.ts";
-import type { EgressLog } from "./log.ts";
+import type { EgressEntry, EgressLog } from "./log.ts";
+
+/** What a line carries of an entry, in this order: metadata only (plus `error` when set). */
+const LOGGED_FIELDS = [
+  "seq",
+  "app",
+  "fn",
+  "method",
+  "scheme",
+  "host",
+  "path",
+  "status",
+  "allowed",
+  "durationMs",
+  "requestBytes",
+  "responseBytes",
+] as const satisfies readonly (keyof EgressEntry)[];
 
 /** Logs every entry recorded from now on (blocked ones as warnings); returns the unsubscribe. */
 export function logEgressEntries(egressLog: EgressLog, log: Logger): () => void {
   return egressLog.subscribe((entry) => {
-    const {
-      seq,
-      app,
-      fn,
-      method,
-      scheme,
-      host,
-      path,
-      status,
-      allowed,
-      durationMs,
-      requestBytes,
-      responseBytes,
-      error,
-    } = entry;
-    const fields = {
-      seq,
-      app,
-      fn,
-      method,
-      scheme,
-      host,
-      path,
-      status,
-      allowed,
-      durationMs,
-      requestBytes,
-      responseBytes,
-      ...(error ? { error } : {}),
-    };
-    if (allowed) log.info("egress", fields);
+    const fields: Record<string, unknown> = {};
+    for (const key of LOGGED_FIELDS) fields[key] = entry[key];
+    if (entry.error) fields.error = entry.error;
+    if (entry.allowed) log.info("egress", fields);
     else log.warn("egress blocked", fields);
   });
 }
