@@ -307,6 +307,17 @@ for (const kind of ["postgres", "redis"] as const) {
         statuses: [...new Set(hits.map((h) => h.status))],
       };
     };
+    /** Each of a session's requests went through both instances (the proxy alternates). */
+    const expectServedByBoth = (id: string) => {
+      for (const [method, path] of [
+        ["GET", `/sessions/${id}`],
+        ["GET", `/sessions/${id}/stream`],
+        ["POST", `/sessions/${id}/input`],
+        ["POST", "/refs/resolve"],
+      ] as const) {
+        expect({ path, ...servedBy(method, path) }).toMatchObject({ path, backends: [0, 1] });
+      }
+    };
 
     test("plaintext: state, resume, input and refs/resolve answer alike through either instance", async () => {
       const { stream } = await start({ code: SCRIPT, refPolicy: { resolveReturned: false } });
@@ -410,14 +421,7 @@ for (const kind of ["postgres", "redis"] as const) {
         [409, "conflict"],
       ]);
 
-      for (const [method, path] of [
-        ["GET", `/sessions/${id}`],
-        ["GET", `/sessions/${id}/stream`],
-        ["POST", `/sessions/${id}/input`],
-        ["POST", "/refs/resolve"],
-      ] as const) {
-        expect({ path, ...servedBy(method, path) }).toMatchObject({ path, backends: [0, 1] });
-      }
+      expectServedByBoth(id);
     }, 30_000);
 
     test("plaintext: a cancel through either instance ends the session", async () => {
@@ -623,14 +627,7 @@ for (const kind of ["postgres", "redis"] as const) {
         await resume.done;
         expect(resume.lines).toEqual(stream.lines.slice(1));
       }
-      for (const [method, path] of [
-        ["GET", `/sessions/${id}`],
-        ["GET", `/sessions/${id}/stream`],
-        ["POST", `/sessions/${id}/input`],
-        ["POST", "/refs/resolve"],
-      ] as const) {
-        expect({ path, ...servedBy(method, path) }).toMatchObject({ path, backends: [0, 1] });
-      }
+      expectServedByBoth(id);
     }, 30_000);
 
     test("the directory holds hashed names and sealed owner records only", async () => {
